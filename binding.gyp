@@ -1,0 +1,21 @@
+{
+  # The build that ships (node-gyp / prebuildify). CMakeLists.txt is the developer build of the same sources;
+  # test/build.test.ts keeps their source lists identical.
+  "targets": [
+    {
+      "target_name": "multiproc",
+      "sources": [
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/fd.cc",
+        "native/process.cc",
+        "native/reactor.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+    }
+  ]
+}

@@ -1,0 +1,147 @@
+// Loads the addons and declares their raw types. Everything above this file calls the typed posix layer.
+//
+//   main addon  (Node-API, ABI-stable)  build/Release/multiproc.node or prebuilds/linux-x64/multiproc.napi.node
+//   fork addon  (node.h/v8.h, per ABI)  native/fork/...; loaded only by posix.fork()
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+/** The package root (lib/ and dist/ are both one level below it). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** [pid, kind, value, coreDumped]; kind: 0 exited, 1 signaled, 2 stopped, 3 continued, 4 running. */
+export type RawStatus = [pid: number, kind: 0 | 1 | 2 | 3 | 4, value: number, core: boolean];
+
+export interface MainAddon {
+  abi: 'napi';
+  waitpid(pid: number, flags: number): RawStatus;
+  waitpidAsync(pid: number, cb: (err: Error | null, status?: RawStatus) => void): number;
+  waitCancel(id: number): boolean;
+  pidfdOpen(pid: number): number;
+  kill(pid: number, signal: number): void;
+  getpid(): number;
+  getppid(): number;
+  gettid(): number;
+  setsid(): number;
+  getsid(pid: number): number;
+  setpgid(pid: number, pgid: number): void;
+  getpgid(pid: number): number;
+  setSubreaper(on: boolean): void;
+  isSubreaper(): boolean;
+  setPdeathsig(signal: number): void;
+  getPdeathsig(): number;
+  setAffinity(pid: number, cpus: number[]): void;
+  getAffinity(pid: number): number[];
+  getcpu(): number;
+  getrlimit(resource: number): [soft: number, hard: number];
+  setrlimit(resource: number, soft: number, hard: number): void;
+  _exit(code: number): never;
+  signals: Record<string, number>;
+  processConstants: Record<string, number>;
+  reactorPending(): number;
+  // fd family
+  pipe(flags?: number): [number, number];
+  socketpair(type?: number, nonBlocking?: boolean): [number, number];
+  mkfifo(path: string, mode: number): void;
+  open(path: string, flags: number, mode?: number): number;
+  close(fd: number): void;
+  read(fd: number, buf: Uint8Array, offset?: number, length?: number): number;
+  write(fd: number, buf: Uint8Array, offset?: number, length?: number): number;
+  writeAllSync(fd: number, buf: Uint8Array, offset?: number, length?: number): number;
+  readAsync(fd: number, buf: Uint8Array, offset: number | undefined, length: number | undefined, cb: (err: Error | null, n: number) => void): number;
+  writeAsync(fd: number, buf: Uint8Array, offset: number | undefined, length: number | undefined, cb: (err: Error | null, n: number) => void): number;
+  dup(fd: number): number;
+  dup2(from: number, to: number): void;
+  setNonBlocking(fd: number, on: boolean): void;
+  getFlags(fd: number): { nonBlocking: boolean; cloexec: boolean; accessMode: number };
+  setCloexec(fd: number, on: boolean): void;
+  setPipeSize(fd: number, size: number): number;
+  getPipeSize(fd: number): number;
+  poll(fd: number, events: number, timeoutMs: number): number;
+  fdConstants: Record<string, number>;
+}
+
+export interface ForkAddon {
+  abi: number;
+  fork(onDry: (exiting: boolean) => number | undefined, quiesceTimeoutMs: number): number;
+  stats(): {
+    workers: number;
+    quiesceNs: number;
+    remarkNs: number;
+    forkNs: number;
+    remarkedMappings: number;
+    forks: number;
+  };
+}
+
+function platformCheck(): void {
+  if (process.platform !== 'linux') {
+    throw new Error(
+      `multiproc supports Linux only (this is ${process.platform}): it wraps Linux system calls such as ` +
+        'fork, pidfd_open, futex and memfd_create.',
+    );
+  }
+}
+
+function loadError(what: string, dir: string, cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const err = new Error(
+    `multiproc: the ${what} could not be loaded from ${dir}.\n` +
+      `  Reason: ${reason}\n` +
+      '  What to do:\n' +
+      '    1. Rebuild it for this Node: npm rebuild multiproc   (in a checkout: npm run build:native)\n' +
+      '    2. Building needs g++, make and python3: apt-get install -y g++ make python3\n' +
+      "    3. It also needs Node's headers (npm config get nodedir); offline machines must have them installed.",
+    { cause },
+  );
+  (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_ADDON';
+  return err;
+}
+
+function loadMain(): MainAddon {
+  platformCheck();
+  try {
+    return require('node-gyp-build')(packageRoot) as MainAddon;
+  } catch (cause) {
+    throw loadError('native addon', packageRoot, cause);
+  }
+}
+
+export const native: MainAddon = loadMain();
+
+let forkAddon: ForkAddon | undefined;
+
+/** The fork addon, loaded on first use. Its ABI must be this Node's (NODE_MODULE_VERSION). */
+export function loadForkAddon(): ForkAddon {
+  if (forkAddon) return forkAddon;
+  const dir = path.join(packageRoot, 'native', 'fork');
+  let addon: ForkAddon;
+  try {
+    addon = require('node-gyp-build')(dir) as ForkAddon;
+  } catch (cause) {
+    const text = String((cause as Error)?.message ?? cause);
+    if (/NODE_MODULE_VERSION|different Node\.js version/.test(text)) {
+      const err = new Error(
+        `multiproc: fork() needs its fork addon built for this Node (${process.version}, ABI ${process.versions.modules}); ` +
+          `the one found was built for another Node version. The fork addon uses V8's and libuv's C++ API to ` +
+          `make fork safe, so it is tied to one Node ABI (supported: Node 20 and later, each with its own build). ` +
+          `Rebuild it: npm rebuild multiproc`,
+        { cause },
+      );
+      (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_ABI';
+      throw err;
+    }
+    throw loadError('fork addon', dir, cause);
+  }
+  if (String(addon.abi) !== process.versions.modules) {
+    const err = new Error(
+      `multiproc: the fork addon was built for Node ABI ${addon.abi} but this is ${process.version} (ABI ` +
+        `${process.versions.modules}). Rebuild it: npm rebuild multiproc`,
+    );
+    (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_ABI';
+    throw err;
+  }
+  forkAddon = addon;
+  return addon;
+}

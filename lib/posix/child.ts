@@ -1,0 +1,147 @@
+// What a forked child repairs in JavaScript, right after fork() returned 0 and before any other JS runs.
+// (The native side, native/fork/fork.cc, already repaired the event loop and made the parent's I/O handles
+// inert.) See README "Fork safety" for the list of what a child inherits and what it does not.
+import crypto from 'node:crypto';
+import { native } from '../native.js';
+
+// ---- timers: the parent's pending timeouts, intervals and immediates must not fire in the child ----
+//
+// Node keeps its timer lists in internal modules that no public API can enumerate. We track every Timeout and
+// Immediate as it is constructed: the constructors assign `this._idleTimeout` / `this._onImmediate`, and an
+// accessor of that name on the prototype sees the assignment, records the object and turns the property into
+// an ordinary own data property. Cost: about 0.5 µs per timer created. Timers created before multiproc was
+// imported are not tracked (import it first); the child clears what it tracked with clearTimeout/clearImmediate.
+const tracked = new Set<object>();
+let pruneAt = 1024;
+
+function prune(): void {
+  for (const t of tracked) if ((t as { _destroyed?: boolean })._destroyed) tracked.delete(t);
+  pruneAt = Math.max(1024, tracked.size * 2);
+}
+
+function hookConstructorAssignment(proto: object, key: string): boolean {
+  const existing = Object.getOwnPropertyDescriptor(proto, key);
+  if (existing) return false; // already hooked (module loaded twice) or Node changed: leave it alone
+  Object.defineProperty(proto, key, {
+    configurable: true,
+    enumerable: false,
+    get(): undefined {
+      return undefined;
+    },
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, key, { value, writable: true, enumerable: true, configurable: true });
+      tracked.add(this);
+      if (tracked.size >= pruneAt) prune();
+    },
+  });
+  return true;
+}
+
+function installTimerTracking(): boolean {
+  const t = setTimeout(() => {}, 0);
+  clearTimeout(t);
+  const i = setImmediate(() => {});
+  clearImmediate(i);
+  const a = hookConstructorAssignment(Object.getPrototypeOf(t), '_idleTimeout');
+  const b = hookConstructorAssignment(Object.getPrototypeOf(i), '_onImmediate');
+  return a && b;
+}
+
+/** True when the timer hooks are in place (tests assert it, so a Node change cannot go unnoticed). */
+export const timersTracked = installTimerTracking();
+
+function disarmInheritedTimers(): number {
+  let n = 0;
+  for (const t of tracked) {
+    if ((t as { _destroyed?: boolean })._destroyed) continue;
+    const name = t.constructor?.name;
+    if (name === 'Immediate') clearImmediate(t as NodeJS.Immediate);
+    else clearTimeout(t as NodeJS.Timeout);
+    n++;
+  }
+  tracked.clear();
+  return n;
+}
+
+// ---- randomness: the child must not repeat the parent's "random" values ----
+//
+// Math.random's state lives inside V8's native context and no API reseeds it, so the child gets a new
+// Math.random that draws from the kernel's CSPRNG (via crypto.getRandomValues, which OpenSSL reseeds after
+// fork), 53 bits per double. crypto.randomUUID() serves UUIDs from a cache of 128 filled in advance; drawing
+// 128 of them forces exactly one refill in the child, after which every UUID is the child's own.
+const UUID_BATCH = 128;
+
+function reseed(): void {
+  const words = new Uint32Array(512);
+  let next = words.length;
+  const random = function random(): number {
+    if (next >= words.length) {
+      crypto.getRandomValues(words);
+      next = 0;
+    }
+    const hi = words[next++]! >>> 5; // 27 bits
+    const lo = words[next++]! >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  };
+  Object.defineProperty(Math, 'random', { value: random, writable: true, configurable: true, enumerable: false });
+  for (let i = 0; i < UUID_BATCH; i++) crypto.randomUUID();
+}
+
+// ---- stdio: synchronous in the child, so that _exit never loses output ----
+
+function makeStdioSynchronous(stream: NodeJS.WriteStream, fd: number): void {
+  const writeAll = (chunk: Uint8Array): void => {
+    let off = 0;
+    while (off < chunk.length) off += native.writeAllSync(fd, chunk.subarray(off));
+  };
+  const s = stream as unknown as {
+    _write: (chunk: Buffer, enc: string, cb: (e?: Error | null) => void) => void;
+    _writev?: unknown;
+  };
+  s._write = (chunk, _enc, cb) => {
+    try {
+      writeAll(chunk);
+      cb();
+    } catch (e) {
+      cb(e as Error);
+    }
+  };
+  s._writev = undefined;
+}
+
+// ---- process listeners: the parent's are the parent's ----
+
+/** Events whose parent listeners a forked child drops (everything else is kept). */
+export const droppedEvents = [
+  'exit',
+  'beforeExit',
+  'uncaughtException',
+  'uncaughtExceptionMonitor',
+  'unhandledRejection',
+  'message',
+  'disconnect',
+] as const;
+
+function dropParentListeners(): void {
+  for (const name of droppedEvents) process.removeAllListeners(name);
+  for (const name of Object.keys(native.signals)) {
+    if (process.listenerCount(name) > 0) process.removeAllListeners(name);
+  }
+}
+
+/** State of this process with respect to multiproc's fork. */
+export const forkState = { isChild: false, forkedAt: 0, disarmedTimers: 0 };
+
+/** Called by fork() in the child, first thing. */
+export function repairChild(): void {
+  const pid = native.getpid();
+  Object.defineProperty(process, 'pid', { value: pid, writable: false, enumerable: true, configurable: true });
+  Object.defineProperty(process, 'ppid', { get: () => native.getppid(), enumerable: true, configurable: true });
+  forkState.isChild = true;
+  forkState.forkedAt = Date.now();
+  forkState.disarmedTimers = disarmInheritedTimers();
+  dropParentListeners();
+  makeStdioSynchronous(process.stdout, 1);
+  makeStdioSynchronous(process.stderr, 2);
+  reseed();
+}

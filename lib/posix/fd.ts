@@ -1,0 +1,131 @@
+// The fd family of the posix layer: pipe2(2), socketpair(2), mkfifo(3), read(2), write(2), close(2),
+// dup2(2), fcntl(2) (O_NONBLOCK, FD_CLOEXEC, F_SETPIPE_SZ), poll(2).
+// Async forms wait for readiness in the addon's reactor (epoll), never in libuv's threadpool.
+import { native } from '../native.js';
+
+const C = native.fdConstants;
+
+export interface PipeOptions {
+  /** O_NONBLOCK on both ends. */
+  nonBlocking?: boolean;
+  /** O_DIRECT: "packet mode", each write() is one read(). */
+  direct?: boolean;
+}
+
+/** pipe2(2) with O_CLOEXEC: `[readFd, writeFd]`. The fds are inherited by fork(), not by exec. */
+export function pipe(opts: PipeOptions = {}): [readFd: number, writeFd: number] {
+  return native.pipe((opts.nonBlocking ? C.O_NONBLOCK! : 0) | (opts.direct ? C.O_DIRECT! : 0));
+}
+
+export type SocketType = 'stream' | 'dgram' | 'seqpacket';
+
+/** socketpair(2): AF_UNIX, SOCK_STREAM by default, with SOCK_CLOEXEC. */
+export function socketpair(type: SocketType = 'stream', opts: { nonBlocking?: boolean } = {}): [number, number] {
+  const t = { stream: C.SOCK_STREAM, dgram: C.SOCK_DGRAM, seqpacket: C.SOCK_SEQPACKET }[type];
+  if (t === undefined) throw new TypeError(`Unknown socket type: ${String(type)} (expected 'stream', 'dgram' or 'seqpacket')`);
+  return native.socketpair(t, opts.nonBlocking ?? false);
+}
+
+/** mkfifo(3): a named pipe at `path`, mode 0o600 unless given. */
+export function mkfifo(path: string, mode = 0o600): void {
+  native.mkfifo(path, mode);
+}
+
+/** read(2) into `buf[offset, offset + length)`. Returns the byte count, 0 at end of file. Blocks unless O_NONBLOCK. */
+export function read(fd: number, buf: Uint8Array, offset?: number, length?: number): number {
+  return native.read(fd, buf, offset, length);
+}
+
+/** write(2) of `data` (a string is written as UTF-8). Returns the byte count (may be short). */
+export function write(fd: number, data: Uint8Array | string, offset?: number, length?: number): number {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  return native.write(fd, buf, offset, length);
+}
+
+/** Writes all of `data`, waiting (poll) while a non-blocking fd is full. */
+export function writeAll(fd: number, data: Uint8Array | string): number {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  return native.writeAllSync(fd, buf);
+}
+
+function ioAsync(
+  op: 'readAsync' | 'writeAsync',
+  fd: number,
+  buf: Uint8Array,
+  offset: number | undefined,
+  length: number | undefined,
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const attempt = (): void => {
+      native[op](fd, buf, offset, length, (err, n) => {
+        if (err) reject(err);
+        else if (n === -1) attempt(); // spurious readiness: wait again
+        else resolve(n);
+      });
+    };
+    attempt();
+  });
+}
+
+/** read(2) without blocking the thread: resolves when data (or EOF: 0) is there. */
+export function readAsync(fd: number, buf: Uint8Array, offset?: number, length?: number): Promise<number> {
+  return ioAsync('readAsync', fd, buf, offset, length);
+}
+
+/** write(2) without blocking the thread: resolves with the byte count once the fd accepted some. */
+export function writeAsync(fd: number, data: Uint8Array | string, offset?: number, length?: number): Promise<number> {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  return ioAsync('writeAsync', fd, buf, offset, length);
+}
+
+/** close(2). */
+export function close(fd: number): void {
+  native.close(fd);
+}
+
+/** dup2(2): makes `to` a copy of `from` (without O_CLOEXEC, as in C). */
+export function dup2(from: number, to: number): void {
+  native.dup2(from, to);
+}
+
+/** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file. */
+export function dup(fd: number): number {
+  return native.dup(fd);
+}
+
+/** fcntl(F_SETFL, O_NONBLOCK). Note: the flag belongs to the open file, shared with every process holding it. */
+export function setNonBlocking(fd: number, on = true): void {
+  native.setNonBlocking(fd, on);
+}
+
+/** fcntl(F_SETFD, FD_CLOEXEC). */
+export function setCloexec(fd: number, on = true): void {
+  native.setCloexec(fd, on);
+}
+
+/** fcntl(F_GETFL/F_GETFD). */
+export function fdFlags(fd: number): { nonBlocking: boolean; cloexec: boolean; accessMode: number } {
+  return native.getFlags(fd);
+}
+
+/** fcntl(F_SETPIPE_SZ): returns the capacity the kernel gave (rounded up to pages). */
+export function setPipeSize(fd: number, size: number): number {
+  return native.setPipeSize(fd, size);
+}
+
+/** fcntl(F_GETPIPE_SZ). */
+export function getPipeSize(fd: number): number {
+  return native.getPipeSize(fd);
+}
+
+/** poll(2) on one fd: the returned events ({ readable, writable, hup, error }), all false on timeout. Blocks. */
+export function poll(fd: number, events: { readable?: boolean; writable?: boolean }, timeoutMs = -1) {
+  const want = (events.readable ? C.POLLIN! : 0) | (events.writable ? C.POLLOUT! : 0);
+  const r = native.poll(fd, want, timeoutMs);
+  return {
+    readable: (r & C.POLLIN!) !== 0,
+    writable: (r & C.POLLOUT!) !== 0,
+    hup: (r & C.POLLHUP!) !== 0,
+    error: (r & (C.POLLERR! | C.POLLNVAL!)) !== 0,
+  };
+}

@@ -1,0 +1,5 @@
+// multiproc/posix: the C API, typed. Blocking calls block, as in C; each has an …Async form where one makes
+// sense. Names mirror the man pages.
+export * from './process.js';
+export * from './fd.js';
+export * from './procfs.js';

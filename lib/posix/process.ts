@@ -1,0 +1,378 @@
+// The process family of the posix layer: fork(2), _exit(2), waitpid(2), kill(2), getpid(2), setsid(2),
+// setpgid(2), prctl(2) PR_SET_CHILD_SUBREAPER / PR_SET_PDEATHSIG, sched_setaffinity(2), getrlimit(2).
+// Names and semantics are C's; each function links its man page.
+import { debuglog } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
+import { loadForkAddon, native, type RawStatus } from '../native.js';
+import { forkState, repairChild } from './child.js';
+
+const debug = debuglog('multiproc');
+
+// ---------------------------------------------------------------------------------------------------------
+// Signals
+
+/** A signal by name ('SIGTERM', 'SIGRTMIN+3') or number. */
+export type Signal = string | number;
+
+/** Signal names → numbers on this system (from the C library, including the real-time range). */
+export const signals: Readonly<Record<string, number>> = Object.freeze({ ...native.signals });
+const signalNames = new Map<number, string>();
+for (const [name, num] of Object.entries(signals)) if (!signalNames.has(num)) signalNames.set(num, name);
+signalNames.set(signals.SIGABRT!, 'SIGABRT'); // not SIGIOT
+signalNames.set(signals.SIGCHLD!, 'SIGCHLD'); // not SIGCLD
+signalNames.set(signals.SIGIO!, 'SIGIO'); // not SIGPOLL
+
+/** The number of a signal given by name or number; throws TypeError/RangeError for anything else. */
+export function signalNumber(signal: Signal, allowZero = false): number {
+  if (typeof signal === 'number') {
+    if (!Number.isInteger(signal) || signal < (allowZero ? 0 : 1) || signal > signals.SIGRTMAX!) {
+      throw rangeError(`The value of "signal" is out of range. It must be an integer >= ${allowZero ? 0 : 1} && <= ${signals.SIGRTMAX}. Received ${String(signal)}`);
+    }
+    return signal;
+  }
+  if (typeof signal !== 'string') {
+    throw typeError(`The "signal" argument must be a string or a number. Received ${describe(signal)}`);
+  }
+  const upper = signal.toUpperCase();
+  const num = signals[upper] ?? signals[`SIG${upper}`];
+  if (num === undefined) throw typeError(`Unknown signal: ${signal} (expected a name such as 'SIGTERM')`, 'ERR_UNKNOWN_SIGNAL');
+  return num;
+}
+
+/** The name of a signal number ('SIGKILL'), or 'SIG<n>' for numbers without one. */
+export function signalName(num: number): string {
+  return signalNames.get(num) ?? `SIG${num}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// fork
+
+interface AtForkHooks {
+  prepare?(): void;
+  parent?(): void;
+  child?(): void;
+}
+const hooks: AtForkHooks[] = [];
+
+/**
+ * Registers functions to run around every fork(), like pthread_atfork(3): `prepare` in the parent before
+ * the fork (last registered first), `parent` in the parent after it and `child` in the child (first
+ * registered first). Use `child` to re-seed generators or drop state that must not be shared. An exception
+ * in `prepare` aborts the fork; exceptions in `parent`/`child` are printed to stderr and otherwise ignored.
+ * Returns a function that unregisters the hooks.
+ */
+export function atFork(h: AtForkHooks): () => void {
+  if (h === null || typeof h !== 'object') throw typeError(`The "hooks" argument must be an object. Received ${describe(h)}`);
+  for (const k of ['prepare', 'parent', 'child'] as const) {
+    if (h[k] !== undefined && typeof h[k] !== 'function') throw typeError(`The "hooks.${k}" property must be a function`);
+  }
+  const entry = { ...h };
+  hooks.push(entry);
+  return () => {
+    const i = hooks.indexOf(entry);
+    if (i >= 0) hooks.splice(i, 1);
+  };
+}
+
+function runHooks(kind: 'parent' | 'child'): void {
+  for (const h of [...hooks]) {
+    try {
+      h[kind]?.();
+    } catch (e) {
+      process.stderr.write(`multiproc: an atFork ${kind} hook threw: ${(e as Error)?.stack ?? String(e)}\n`);
+    }
+  }
+}
+
+/** Milliseconds fork() waits for V8's background threads to become idle before giving up. */
+export let forkQuiesceTimeout = 10_000;
+export function setForkQuiesceTimeout(ms: number): void {
+  if (!Number.isFinite(ms) || ms < 1 || ms > 600_000) throw rangeError('The quiesce timeout must be between 1 and 600000 ms');
+  forkQuiesceTimeout = ms;
+}
+
+/** What the child's loop calls when it has nothing left to do (see native/fork/fork.cc). */
+function onChildLoopDry(exiting: boolean): number | undefined {
+  const code = exitCodeOf(process.exitCode);
+  if (!exiting) {
+    process.emit('beforeExit', code);
+    return undefined;
+  }
+  (process as unknown as { _exiting: boolean })._exiting = true;
+  process.emit('exit', code);
+  return exitCodeOf(process.exitCode);
+}
+
+function exitCodeOf(value: unknown): number {
+  const n = typeof value === 'string' ? Number(value) : (value as number | undefined);
+  return typeof n === 'number' && Number.isInteger(n) ? n & 0xff : 0;
+}
+
+/**
+ * fork(2): creates a child process that is a copy of this one. Returns the child's pid in the parent and 0
+ * in the child. See fork(2).
+ *
+ * # Safety (what a forked Node child is; README "Fork safety")
+ * The child has one thread (this one) and a repaired event loop: it may run any JavaScript, sync or async
+ * (promises, timers, fs, child_process, net), allocate, print, and use pipes and shared memory. It must end
+ * with {@link exit}, `process.exit()`, an uncaught exception or by running out of work, all of which end in
+ * `_exit` after flushing stdout/stderr (Node's teardown never runs in a child). It does not service the
+ * parent's sockets, servers, watchers or timers, and it drops the parent's 'exit', 'beforeExit',
+ * 'uncaughtException', 'unhandledRejection' and signal listeners. It cannot use worker_threads (the V8
+ * platform has no threads in the child). fork() from a worker_thread is an error.
+ */
+export function fork(): number {
+  if (!isMainThread) {
+    const err = new Error('fork() must be called from the main thread, not a worker_thread: the child would have no main thread. Use the spawn start method from workers.');
+    (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_FORK_THREAD';
+    throw err;
+  }
+  const addon = loadForkAddon();
+  for (let i = hooks.length - 1; i >= 0; i--) hooks[i]!.prepare?.();
+  const pid = (() => {
+    try {
+      return addon.fork(onChildLoopDry, forkQuiesceTimeout);
+    } catch (e) {
+      runHooks('parent');
+      throw e;
+    }
+  })();
+  if (pid === 0) {
+    repairChild();
+    debug('fork: child %d of %d', process.pid, process.ppid);
+    runHooks('child');
+    return 0;
+  }
+  debug('fork: parent %d forked child %d', process.pid, pid);
+  runHooks('parent');
+  return pid;
+}
+
+/** True in a process created by {@link fork} (not in one started any other way). */
+export function isForkedChild(): boolean {
+  return forkState.isChild;
+}
+
+/** Timings of the last fork() (quiesce, MADV_DOFORK re-marking, fork itself), for benchmarks. */
+export function forkStats(): ReturnType<ReturnType<typeof loadForkAddon>['stats']> {
+  return loadForkAddon().stats();
+}
+
+/**
+ * Ends this process at once with `code` (0–255), like _exit(2), after flushing stdout and stderr. No 'exit'
+ * listeners run and Node's teardown is skipped: this is how a forked child must leave.
+ */
+export function exit(code = 0): never {
+  if (!Number.isInteger(code) || code < 0 || code > 255) {
+    throw rangeError(`The value of "code" is out of range. It must be an integer >= 0 && <= 255. Received ${String(code)}`);
+  }
+  debug('exit(%d) in %d', code, process.pid);
+  return native._exit(code);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// waitpid
+
+/** The decoded status of a child, as waitpid(2)'s macros read it (nix's WaitStatus, as a union). */
+export type WaitStatus =
+  /** WIFEXITED: the child called exit/_exit; `code` is WEXITSTATUS. */
+  | { kind: 'exited'; pid: number; code: number }
+  /** WIFSIGNALED: a signal ended it; WTERMSIG as a name; WCOREDUMP. */
+  | { kind: 'signaled'; pid: number; signal: string; coreDumped: boolean }
+  /** WIFSTOPPED (with `untraced`): stopped by a signal (WSTOPSIG). */
+  | { kind: 'stopped'; pid: number; signal: string }
+  /** WIFCONTINUED (with `continued`): resumed by SIGCONT. */
+  | { kind: 'continued'; pid: number }
+  /** Only with `noHang`: the child exists and has not changed state. */
+  | { kind: 'running'; pid: number };
+
+export interface WaitpidOptions {
+  /** WNOHANG: return `{ kind: 'running' }` at once if no child has changed state. */
+  noHang?: boolean;
+  /** WUNTRACED: also report children stopped by a signal. */
+  untraced?: boolean;
+  /** WCONTINUED: also report stopped children resumed by SIGCONT. */
+  continued?: boolean;
+}
+
+function decode(raw: RawStatus, requested: number): WaitStatus {
+  const [pid, kind, value, core] = raw;
+  switch (kind) {
+    case 0:
+      return { kind: 'exited', pid, code: value };
+    case 1:
+      return { kind: 'signaled', pid, signal: signalName(value), coreDumped: core };
+    case 2:
+      return { kind: 'stopped', pid, signal: signalName(value) };
+    case 3:
+      return { kind: 'continued', pid };
+    default:
+      return { kind: 'running', pid: requested };
+  }
+}
+
+/**
+ * waitpid(2): waits for a child to change state and returns its decoded status. `pid` > 0 waits for that
+ * child; -1 for any child; 0 or < -1 for a process group. Blocks unless `noHang`. Throws ECHILD when there is
+ * no such child. (The library itself never waits for -1: that would steal child_process's children.)
+ */
+export function waitpid(pid: number, opts: WaitpidOptions = {}): WaitStatus {
+  checkInt('pid', pid, -2147483647, 2147483647);
+  const c = native.processConstants;
+  const flags = (opts.noHang ? c.WNOHANG! : 0) | (opts.untraced ? c.WUNTRACED! : 0) | (opts.continued ? c.WCONTINUED! : 0);
+  debug('waitpid(%d, %d)', pid, flags);
+  return decode(native.waitpid(pid, flags), pid);
+}
+
+/**
+ * Waits for child `pid` (> 0) to terminate without blocking the thread, and reaps it. Uses a pidfd watched by
+ * the addon's reactor: no libuv threadpool thread and no thread per child. Only termination is reported
+ * (stop/continue events are for the sync {@link waitpid}). Rejects with ECHILD if `pid` is not a child of
+ * this process; aborting via `signal` rejects with the signal's reason and leaves the child unreaped.
+ */
+export function waitpidAsync(pid: number, opts: { signal?: AbortSignal } = {}): Promise<WaitStatus> {
+  checkInt('pid', pid, 1, 4194304);
+  const signal = opts.signal;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<WaitStatus>((resolve, reject) => {
+    let onAbort: (() => void) | undefined;
+    const id = native.waitpidAsync(pid, (err, raw) => {
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(decode(raw!, pid));
+    });
+    debug('waitpidAsync(%d) watch %d', pid, id);
+    if (signal) {
+      onAbort = () => {
+        native.waitCancel(id);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// signals, ids, sessions
+
+/** kill(2): sends `signal` (default SIGTERM; 0 only checks that `pid` exists) to a process or group. */
+export function kill(pid: number, signal: Signal = 'SIGTERM'): void {
+  checkInt('pid', pid, -2147483647, 2147483647);
+  native.kill(pid, signalNumber(signal, true));
+}
+
+/** getpid(2). Unlike a cached value, always this process's own pid (also in a forked child). */
+export function getpid(): number {
+  return native.getpid();
+}
+/** getppid(2): the parent's pid, which changes when this process is orphaned and adopted. */
+export function getppid(): number {
+  return native.getppid();
+}
+/** gettid(2). */
+export function gettid(): number {
+  return native.gettid();
+}
+/** setsid(2): a new session and process group led by this process; returns the session id. */
+export function setsid(): number {
+  return native.setsid();
+}
+/** getsid(2) (0 = this process). */
+export function getsid(pid = 0): number {
+  return native.getsid(pid);
+}
+/** setpgid(2) (0 = this process / a group id equal to the pid). */
+export function setpgid(pid: number, pgid: number): void {
+  native.setpgid(pid, pgid);
+}
+/** getpgid(2) (0 = this process). */
+export function getpgid(pid = 0): number {
+  return native.getpgid(pid);
+}
+
+/**
+ * prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants of this process are re-parented to it instead of to
+ * PID 1 (which, in containers, may never reap them). A subreaper must reap what it adopts.
+ */
+export function setSubreaper(on = true): void {
+  native.setSubreaper(on);
+}
+/** prctl(PR_GET_CHILD_SUBREAPER). */
+export function isSubreaper(): boolean {
+  return native.isSubreaper();
+}
+
+/**
+ * prctl(PR_SET_PDEATHSIG): the signal this process receives when its parent thread ends (0 disables). Set it
+ * in a child, then check getppid(): if the parent died before the call, no signal will come.
+ */
+export function setParentDeathSignal(signal: Signal | 0): void {
+  native.setPdeathsig(signal === 0 ? 0 : signalNumber(signal));
+}
+/** prctl(PR_GET_PDEATHSIG): the signal's name, or null when none is set. */
+export function getParentDeathSignal(): string | null {
+  const n = native.getPdeathsig();
+  return n === 0 ? null : signalName(n);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CPU affinity and resource limits
+
+/** sched_setaffinity(2): restricts `pid` (0 = this process... strictly, this thread) to `cpus`. */
+export function setAffinity(pid: number, cpus: number[]): void {
+  native.setAffinity(pid, cpus);
+}
+/** sched_getaffinity(2): the CPUs `pid` (0 = this thread) may run on. */
+export function getAffinity(pid = 0): number[] {
+  return native.getAffinity(pid);
+}
+/** sched_getcpu(3): the CPU this thread is running on now. */
+export function getcpu(): number {
+  return native.getcpu();
+}
+
+export type Resource = 'core' | 'nproc' | 'nofile' | 'as' | 'cpu' | 'data' | 'fsize' | 'stack' | 'memlock';
+function resourceNumber(r: Resource): number {
+  const n = native.processConstants[`RLIMIT_${String(r).toUpperCase()}`];
+  if (n === undefined) throw typeError(`Unknown resource: ${String(r)}`);
+  return n;
+}
+/** getrlimit(2); RLIM_INFINITY is Infinity. */
+export function getrlimit(resource: Resource): { soft: number; hard: number } {
+  const [soft, hard] = native.getrlimit(resourceNumber(resource));
+  return { soft, hard };
+}
+/** setrlimit(2); Infinity is RLIM_INFINITY. */
+export function setrlimit(resource: Resource, limits: { soft: number; hard: number }): void {
+  native.setrlimit(resourceNumber(resource), limits.soft, limits.hard);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// argument helpers (the native layer checks again; these give the same messages earlier)
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'function') return 'function';
+  if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  return `type ${typeof v} (${JSON.stringify(v) ?? String(v)})`;
+}
+
+export function typeError(message: string, code = 'ERR_INVALID_ARG_TYPE'): TypeError {
+  const e = new TypeError(message);
+  (e as NodeJS.ErrnoException).code = code;
+  return e;
+}
+
+export function rangeError(message: string): RangeError {
+  const e = new RangeError(message);
+  (e as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
+  return e;
+}
+
+export function checkInt(name: string, v: unknown, min: number, max: number): asserts v is number {
+  if (typeof v !== 'number') throw typeError(`The "${name}" argument must be of type number. Received ${describe(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw rangeError(`The value of "${name}" is out of range. It must be an integer >= ${min} && <= ${max}. Received ${String(v)}`);
+  }
+}

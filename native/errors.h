@@ -1,0 +1,65 @@
+// One errno path and one set of argument checks for every native entry point.
+//
+// Every function exported by the addons validates its own arguments with the helpers below (never trusting
+// the TypeScript layer: anyone can call the binding directly) and reports a failed syscall through
+// ErrnoError. Errors follow Node's conventions:
+//   syscall failure  Error      { code: 'ECHILD', errno: 10, syscall: 'waitpid' }  "waitpid ECHILD: No child processes"
+//   wrong type       TypeError  { code: 'ERR_INVALID_ARG_TYPE' }  'The "pid" argument must be of type number. Received ...'
+//   out of range     RangeError { code: 'ERR_OUT_OF_RANGE' }      'The value of "pid" is out of range. It must be ...'
+//   use after close  Error      { code: 'ERR_MULTIPROC_CLOSED' }
+#pragma once
+
+#include <napi.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+
+namespace mp {
+
+// An Error describing errno `err` as the result of `syscall`, with code/errno/syscall set.
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall);
+// Throws ErrnoError (as a C++ exception that node-addon-api turns into a JS exception).
+[[noreturn]] void ThrowErrno(Napi::Env env, int err, const char* syscall);
+// The symbolic name of an errno value ("EAGAIN"), or "E<n>" when unknown.
+std::string ErrnoName(int err);
+
+// An Error with a Node-style string code (ERR_MULTIPROC_CLOSED, ...).
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message);
+[[noreturn]] void ThrowClosed(Napi::Env env, const char* what);
+[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message);
+[[noreturn]] void ThrowRangeError(Napi::Env env, const std::string& message);
+
+// A short description of a JS value for error messages: "type string ('abc')", "an instance of Object", ...
+std::string Describe(const Napi::Value& value);
+
+// Argument checks. `name` is the parameter name shown in the message.
+void RequireArgs(const Napi::CallbackInfo& info, size_t count);
+int64_t ArgInteger(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max);
+int64_t ArgIntegerOr(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max,
+                     int64_t fallback);  // undefined -> fallback
+double ArgNumber(const Napi::CallbackInfo& info, size_t i, const char* name, double min, double max);
+bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name);
+bool ArgBoolOr(const Napi::CallbackInfo& info, size_t i, const char* name, bool fallback);
+std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name, size_t maxLength = 4096);
+Napi::Function ArgFunction(const Napi::CallbackInfo& info, size_t i, const char* name);
+Napi::Array ArgArray(const Napi::CallbackInfo& info, size_t i, const char* name, uint32_t maxLength);
+
+// A byte range of a Uint8Array argument; throws on a detached buffer or a range outside the view.
+struct Bytes {
+  uint8_t* data;
+  size_t length;
+};
+Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// An element of an array argument, checked like ArgInteger ("cpus[3]").
+int64_t ElementInteger(Napi::Env env, const Napi::Array& array, uint32_t index, const char* name, int64_t min,
+                       int64_t max);
+
+}  // namespace mp
+
+// Retries `expr` while it fails with EINTR; for restartable calls only.
+#define MP_RETRY_EINTR(result, expr) \
+  do {                               \
+    (result) = (expr);               \
+  } while ((result) == -1 && errno == EINTR)

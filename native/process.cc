@@ -1,0 +1,332 @@
+// The process family: waitpid (sync, and async on a pidfd), kill, ids, sessions and groups, subreaper and
+// parent-death signal (prctl), CPU affinity, resource limits, _exit. fork itself lives in the separate
+// fork addon (native/fork/), because making fork safe in a running Node needs node.h/v8.h/uv.h.
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "addon.h"
+#include "errors.h"
+#include "reactor.h"
+
+namespace mp {
+
+namespace {
+
+constexpr int64_t kPidMax = 4194304;  // PID_MAX_LIMIT on 64-bit Linux
+constexpr int64_t kIntMin = std::numeric_limits<int32_t>::min();
+constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+
+enum StatusKind { kExited = 0, kSignaled = 1, kStopped = 2, kContinued = 3, kRunning = 4 };
+
+// [pid, kind, value, coreDumped] from a wait status (WIFEXITED & co. stay in C where they are defined).
+Napi::Array DecodeStatus(Napi::Env env, pid_t pid, int status) {
+  Napi::Array out = Napi::Array::New(env, 4);
+  int kind = kRunning, value = 0;
+  bool core = false;
+  if (pid == 0) {
+    kind = kRunning;
+  } else if (WIFEXITED(status)) {
+    kind = kExited;
+    value = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    kind = kSignaled;
+    value = WTERMSIG(status);
+    core = WCOREDUMP(status);
+  } else if (WIFSTOPPED(status)) {
+    kind = kStopped;
+    value = WSTOPSIG(status);
+  } else if (WIFCONTINUED(status)) {
+    kind = kContinued;
+  }
+  out.Set(0u, Napi::Number::New(env, pid));
+  out.Set(1u, Napi::Number::New(env, kind));
+  out.Set(2u, Napi::Number::New(env, value));
+  out.Set(3u, Napi::Boolean::New(env, core));
+  return out;
+}
+
+int ArgSignal(const Napi::CallbackInfo& info, size_t i, const char* name, int min) {
+  return static_cast<int>(ArgInteger(info, i, name, min, SIGRTMAX));
+}
+
+// waitpid(pid, flags) -> [pid, kind, value, core]; with WNOHANG and no change: [0, running, 0, false].
+Napi::Value Waitpid(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", kIntMin + 1, kIntMax));
+  int flags = static_cast<int>(ArgInteger(info, 1, "flags", 0, WNOHANG | WUNTRACED | WCONTINUED));
+  if ((flags & ~(WNOHANG | WUNTRACED | WCONTINUED)) != 0) ThrowRangeError(info.Env(), "Unknown waitpid flags");
+  int status = 0;
+  pid_t got;
+  MP_RETRY_EINTR(got, waitpid(pid, &status, flags));
+  if (got < 0) ThrowErrno(info.Env(), errno, "waitpid");
+  return DecodeStatus(info.Env(), got, status);
+}
+
+int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+// waitpidAsync(pid, callback(err, [pid, kind, value, core])) -> watch id. Termination only; the wait is a
+// pidfd registered with the reactor (no thread parked per child), then a WNOHANG reap.
+Napi::Value WaitpidAsync(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  Napi::Env env = info.Env();
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 1, kPidMax));
+  Napi::Function fn = ArgFunction(info, 1, "callback");
+
+  // Refuse early (ECHILD) what waitpid would refuse later: a pid that is not our child.
+  siginfo_t si{};
+  int rc;
+  MP_RETRY_EINTR(rc, waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT));
+  if (rc < 0) ThrowErrno(env, errno, "waitpid");
+
+  int pidfd = PidfdOpen(pid);
+  if (pidfd < 0) ThrowErrno(env, errno, "pidfd_open");
+  auto callback = std::make_shared<Napi::FunctionReference>(Napi::Persistent(fn));
+  uint64_t id = ReactorWatch(
+      env, pidfd, EPOLLIN,
+      [pid, callback](Napi::Env env, uint32_t) {
+        int status = 0;
+        pid_t got;
+        MP_RETRY_EINTR(got, waitpid(pid, &status, WNOHANG));
+        Napi::Value err = env.Undefined(), result = env.Undefined();
+        if (got < 0) {
+          err = ErrnoError(env, errno, "waitpid").Value();
+        } else {
+          result = DecodeStatus(env, got, status);
+        }
+        callback->Value().Call({err.IsUndefined() ? env.Null() : err, result});
+      },
+      /*adopt=*/true);
+  return Napi::Number::New(env, static_cast<double>(id));
+}
+
+Napi::Value WaitCancel(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  int64_t id = ArgInteger(info, 0, "id", 1, int64_t(1) << 53);
+  return Napi::Boolean::New(info.Env(), ReactorCancel(info.Env(), static_cast<uint64_t>(id)));
+}
+
+Napi::Value PidfdOpenJs(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 1, kPidMax));
+  int fd = PidfdOpen(pid);
+  if (fd < 0) ThrowErrno(info.Env(), errno, "pidfd_open");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value Kill(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", kIntMin + 1, kIntMax));
+  int sig = ArgSignal(info, 1, "signal", 0);
+  if (kill(pid, sig) != 0) ThrowErrno(info.Env(), errno, "kill");
+  return info.Env().Undefined();
+}
+
+Napi::Value Getpid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getpid()); }
+Napi::Value Getppid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getppid()); }
+Napi::Value Gettid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), gettid()); }
+
+Napi::Value Setsid(const Napi::CallbackInfo& info) {
+  pid_t sid = setsid();
+  if (sid < 0) ThrowErrno(info.Env(), errno, "setsid");
+  return Napi::Number::New(info.Env(), sid);
+}
+
+Napi::Value Getsid(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
+  pid_t sid = getsid(pid);
+  if (sid < 0) ThrowErrno(info.Env(), errno, "getsid");
+  return Napi::Number::New(info.Env(), sid);
+}
+
+Napi::Value Setpgid(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
+  pid_t pgid = static_cast<pid_t>(ArgInteger(info, 1, "pgid", 0, kPidMax));
+  if (setpgid(pid, pgid) != 0) ThrowErrno(info.Env(), errno, "setpgid");
+  return info.Env().Undefined();
+}
+
+Napi::Value Getpgid(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
+  pid_t pgid = getpgid(pid);
+  if (pgid < 0) ThrowErrno(info.Env(), errno, "getpgid");
+  return Napi::Number::New(info.Env(), pgid);
+}
+
+Napi::Value SetSubreaper(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  bool on = ArgBool(info, 0, "on");
+  if (prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0) != 0) ThrowErrno(info.Env(), errno, "prctl");
+  return info.Env().Undefined();
+}
+
+Napi::Value IsSubreaper(const Napi::CallbackInfo& info) {
+  int value = 0;
+  if (prctl(PR_GET_CHILD_SUBREAPER, &value, 0, 0, 0) != 0) ThrowErrno(info.Env(), errno, "prctl");
+  return Napi::Boolean::New(info.Env(), value != 0);
+}
+
+Napi::Value SetPdeathsig(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  int sig = ArgSignal(info, 0, "signal", 0);
+  if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0) ThrowErrno(info.Env(), errno, "prctl");
+  return info.Env().Undefined();
+}
+
+Napi::Value GetPdeathsig(const Napi::CallbackInfo& info) {
+  int sig = 0;
+  if (prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0) != 0) ThrowErrno(info.Env(), errno, "prctl");
+  return Napi::Number::New(info.Env(), sig);
+}
+
+Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  Napi::Env env = info.Env();
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
+  Napi::Array cpus = ArgArray(info, 1, "cpus", CPU_SETSIZE);
+  if (cpus.Length() == 0) ThrowRangeError(env, "The \"cpus\" array must name at least one CPU");
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (uint32_t i = 0; i < cpus.Length(); i++) {
+    CPU_SET(static_cast<int>(ElementInteger(env, cpus, i, "cpus", 0, CPU_SETSIZE - 1)), &set);
+  }
+  if (sched_setaffinity(pid, sizeof set, &set) != 0) ThrowErrno(env, errno, "sched_setaffinity");
+  return env.Undefined();
+}
+
+Napi::Value GetAffinity(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  Napi::Env env = info.Env();
+  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(pid, sizeof set, &set) != 0) ThrowErrno(env, errno, "sched_getaffinity");
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (CPU_ISSET(cpu, &set)) out.Set(n++, Napi::Number::New(env, cpu));
+  }
+  return out;
+}
+
+Napi::Value Getcpu(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), sched_getcpu());
+}
+
+double LimitToJs(rlim_t v) { return v == RLIM_INFINITY ? INFINITY : static_cast<double>(v); }
+
+rlim_t LimitFromJs(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  double d = ArgNumber(info, i, name, 0, INFINITY);
+  if (std::isinf(d)) return RLIM_INFINITY;
+  if (std::trunc(d) != d || d > 9007199254740991.0) {
+    ThrowRangeError(info.Env(), std::string("The value of \"") + name +
+                                    "\" is out of range. It must be a non-negative integer or Infinity");
+  }
+  return static_cast<rlim_t>(d);
+}
+
+Napi::Value Getrlimit(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  int resource = static_cast<int>(ArgInteger(info, 0, "resource", 0, RLIMIT_NLIMITS - 1));
+  rlimit lim{};
+  if (getrlimit(resource, &lim) != 0) ThrowErrno(info.Env(), errno, "getrlimit");
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), LimitToJs(lim.rlim_cur)));
+  out.Set(1u, Napi::Number::New(info.Env(), LimitToJs(lim.rlim_max)));
+  return out;
+}
+
+Napi::Value Setrlimit(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 3);
+  int resource = static_cast<int>(ArgInteger(info, 0, "resource", 0, RLIMIT_NLIMITS - 1));
+  rlimit lim{LimitFromJs(info, 1, "soft"), LimitFromJs(info, 2, "hard")};
+  if (setrlimit(resource, &lim) != 0) ThrowErrno(info.Env(), errno, "setrlimit");
+  return info.Env().Undefined();
+}
+
+// _exit(code): ends the process now. Stdio flushing is the caller's (lib/posix/process.ts exit()).
+Napi::Value Exit(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  int code = static_cast<int>(ArgInteger(info, 0, "code", 0, 255));
+  _exit(code);
+}
+
+Napi::Object Signals(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  for (int sig = 1; sig < SIGRTMIN; sig++) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev != nullptr) out.Set(std::string("SIG") + abbrev, Napi::Number::New(env, sig));
+  }
+  out.Set("SIGRTMIN", Napi::Number::New(env, SIGRTMIN));
+  for (int sig = SIGRTMIN + 1; sig < SIGRTMAX; sig++) {
+    out.Set("SIGRTMIN+" + std::to_string(sig - SIGRTMIN), Napi::Number::New(env, sig));
+  }
+  out.Set("SIGRTMAX", Napi::Number::New(env, SIGRTMAX));
+  return out;
+}
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("WNOHANG", Napi::Number::New(env, static_cast<double>(WNOHANG)));
+  c.Set("WUNTRACED", Napi::Number::New(env, static_cast<double>(WUNTRACED)));
+  c.Set("WCONTINUED", Napi::Number::New(env, static_cast<double>(WCONTINUED)));
+  c.Set("RLIMIT_CORE", Napi::Number::New(env, static_cast<double>(RLIMIT_CORE)));
+  c.Set("RLIMIT_NPROC", Napi::Number::New(env, static_cast<double>(RLIMIT_NPROC)));
+  c.Set("RLIMIT_NOFILE", Napi::Number::New(env, static_cast<double>(RLIMIT_NOFILE)));
+  c.Set("RLIMIT_AS", Napi::Number::New(env, static_cast<double>(RLIMIT_AS)));
+  c.Set("RLIMIT_CPU", Napi::Number::New(env, static_cast<double>(RLIMIT_CPU)));
+  c.Set("RLIMIT_DATA", Napi::Number::New(env, static_cast<double>(RLIMIT_DATA)));
+  c.Set("RLIMIT_FSIZE", Napi::Number::New(env, static_cast<double>(RLIMIT_FSIZE)));
+  c.Set("RLIMIT_STACK", Napi::Number::New(env, static_cast<double>(RLIMIT_STACK)));
+  c.Set("RLIMIT_MEMLOCK", Napi::Number::New(env, static_cast<double>(RLIMIT_MEMLOCK)));
+  c.Set("CPU_SETSIZE", Napi::Number::New(env, static_cast<double>(CPU_SETSIZE)));
+  return c;
+}
+
+}  // namespace
+
+void InitProcess(Napi::Env env, Napi::Object exports) {
+  auto fn = [&](const char* name, Napi::Function::Callback cb) {
+    exports.Set(name, Napi::Function::New(env, cb, name));
+  };
+  fn("waitpid", Waitpid);
+  fn("waitpidAsync", WaitpidAsync);
+  fn("waitCancel", WaitCancel);
+  fn("pidfdOpen", PidfdOpenJs);
+  fn("kill", Kill);
+  fn("getpid", Getpid);
+  fn("getppid", Getppid);
+  fn("gettid", Gettid);
+  fn("setsid", Setsid);
+  fn("getsid", Getsid);
+  fn("setpgid", Setpgid);
+  fn("getpgid", Getpgid);
+  fn("setSubreaper", SetSubreaper);
+  fn("isSubreaper", IsSubreaper);
+  fn("setPdeathsig", SetPdeathsig);
+  fn("getPdeathsig", GetPdeathsig);
+  fn("setAffinity", SetAffinity);
+  fn("getAffinity", GetAffinity);
+  fn("getcpu", Getcpu);
+  fn("getrlimit", Getrlimit);
+  fn("setrlimit", Setrlimit);
+  fn("_exit", Exit);
+  exports.Set("signals", Signals(env));
+  exports.Set("processConstants", Constants(env));
+}
+
+}  // namespace mp

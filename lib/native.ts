@@ -99,9 +99,13 @@ function loadError(what: string, dir: string, cause: unknown): Error {
   return err;
 }
 
+/** MULTIPROC_ADDON_DIR=build-asan/Release loads both addons from a developer (CMake) build instead. */
+const addonDir = process.env.MULTIPROC_ADDON_DIR ? path.resolve(packageRoot, process.env.MULTIPROC_ADDON_DIR) : undefined;
+
 function loadMain(): MainAddon {
   platformCheck();
   try {
+    if (addonDir) return require(path.join(addonDir, 'multiproc.node')) as MainAddon;
     return require('node-gyp-build')(packageRoot) as MainAddon;
   } catch (cause) {
     throw loadError('native addon', packageRoot, cause);
@@ -118,7 +122,7 @@ export function loadForkAddon(): ForkAddon {
   const dir = path.join(packageRoot, 'native', 'fork');
   let addon: ForkAddon;
   try {
-    addon = require('node-gyp-build')(dir) as ForkAddon;
+    addon = (addonDir ? require(path.join(addonDir, 'multiproc_fork.node')) : require('node-gyp-build')(dir)) as ForkAddon;
   } catch (cause) {
     const text = String((cause as Error)?.message ?? cause);
     if (/NODE_MODULE_VERSION|different Node\.js version/.test(text)) {

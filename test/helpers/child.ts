@@ -1,0 +1,81 @@
+// Running code in forked children from a test, safely: every child ends in _exit (never returns into the
+// runner), every wait has a watchdog that SIGKILLs a hung child so the test fails instead of blocking CI.
+import v8 from 'node:v8';
+import * as posix from '../../lib/posix/index.js';
+
+export type Body = () => unknown | Promise<unknown>;
+
+/** Ends the child: a number result is the exit code; an exception prints its stack and exits 1. */
+function finish(p: Promise<unknown>): void {
+  p.then(
+    (r) => posix.exit(typeof r === 'number' ? r : 0),
+    (e) => {
+      process.stderr.write(`child ${process.pid} failed: ${(e as Error)?.stack ?? String(e)}\n`);
+      posix.exit(1);
+    },
+  );
+}
+
+/** Forks; the child runs `body` and exits (0, or the number it returns). Returns the child's pid. */
+export function forkRun(body: Body): number {
+  const pid = posix.fork();
+  if (pid === 0) {
+    finish(Promise.resolve().then(body));
+    // Synchronous bodies finish in the microtask above; async ones keep the loop alive until they settle.
+  }
+  return pid;
+}
+
+/** Waits for `pid` to end; after `timeoutMs` kills it (SIGKILL), reaps it and throws. */
+export async function reap(pid: number, timeoutMs = 30_000): Promise<posix.WaitStatus> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error(`watchdog: child ${pid} still running after ${timeoutMs} ms`)), timeoutMs);
+  try {
+    return await posix.waitpidAsync(pid, { signal: ac.signal });
+  } catch (e) {
+    if (ac.signal.aborted) {
+      try {
+        posix.kill(pid, 'SIGKILL');
+        posix.waitpid(pid);
+      } catch {
+        /* already gone */
+      }
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads `fd` until EOF without blocking the thread. */
+export async function readAll(fd: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    const n = await posix.readAsync(fd, buf);
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Runs `body` in a forked child and returns its status and its result (structured-cloned through a pipe).
+ * The child's exit code is 0 when the body succeeded.
+ */
+export async function runInChild<T>(body: () => T | Promise<T>, timeoutMs = 30_000): Promise<{ status: posix.WaitStatus; value: T }> {
+  const [r, w] = posix.pipe();
+  const pid = forkRun(async () => {
+    posix.close(r);
+    const value = await body();
+    posix.writeAll(w, v8.serialize({ value }));
+    posix.close(w);
+    return 0;
+  });
+  posix.close(w);
+  const [data, status] = await Promise.all([readAll(r), reap(pid, timeoutMs)]).finally(() => posix.close(r));
+  if (status.kind !== 'exited' || status.code !== 0) {
+    throw new Error(`child ${pid} did not succeed: ${JSON.stringify(status)}`);
+  }
+  return { status, value: (v8.deserialize(data) as { value: T }).value };
+}

@@ -1,0 +1,67 @@
+// Each test file calls checkLeaks(): after all its tests (in its own vitest worker process) no child, fd,
+// shared mapping, /dev/shm or /dev/mqueue name that the file created may be left.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { native } from '../../lib/native.js';
+import { children, processInfo } from '../../lib/posix/procfs.js';
+
+interface Snapshot {
+  fds: Map<string, string>;
+  shm: Set<string>;
+  mqueue: Set<string>;
+  sharedMaps: Set<string>;
+}
+
+function listDir(dir: string): Set<string> {
+  try {
+    return new Set(readdirSync(dir));
+  } catch {
+    return new Set();
+  }
+}
+
+function snapshot(): Snapshot {
+  const fds = new Map<string, string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      fds.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      /* the fd of the directory listing itself */
+    }
+  }
+  const sharedMaps = new Set(
+    readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .filter((l) => /\/dev\/shm\/|memfd:|\(deleted\)/.test(l) && / [r-][w-][x-]s /.test(l)),
+  );
+  return { fds, shm: listDir('/dev/shm'), mqueue: listDir('/dev/mqueue'), sharedMaps };
+}
+
+// The reactor's own epoll/eventfd are created once per process on first use, and kept.
+const LAZY_SINGLETONS = /^anon_inode:\[(eventpoll|eventfd)\]$/;
+
+export function describeChildren(pid: number): string {
+  return children(pid)
+    .map((c) => {
+      const i = processInfo(c);
+      return i ? `${c} ${i.stateCode} ${i.name}` : `${c}`;
+    })
+    .join(', ');
+}
+
+export function checkLeaks(): void {
+  let before: Snapshot;
+  beforeAll(() => {
+    before = snapshot();
+  });
+  afterAll(() => {
+    const after = snapshot();
+    expect(describeChildren(process.pid), 'children left behind (zombies or running)').toBe('');
+    const newFds = [...after.fds].filter(([fd, link]) => before.fds.get(fd) !== link && !LAZY_SINGLETONS.test(link));
+    expect(newFds.map(([fd, link]) => `${fd} -> ${link}`), 'fds left open').toEqual([]);
+    expect([...after.shm].filter((n) => !before.shm.has(n)), '/dev/shm names left behind').toEqual([]);
+    expect([...after.mqueue].filter((n) => !before.mqueue.has(n)), '/dev/mqueue names left behind').toEqual([]);
+    expect([...after.sharedMaps].filter((m) => !before.sharedMaps.has(m)), 'shared mappings left').toEqual([]);
+    expect(native.reactorPending(), 'async waits still pending').toBe(0);
+  });
+}

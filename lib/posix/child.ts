@@ -90,17 +90,15 @@ function reseed(): void {
 // ---- stdio: synchronous in the child, so that _exit never loses output ----
 
 function makeStdioSynchronous(stream: NodeJS.WriteStream, fd: number): void {
-  const writeAll = (chunk: Uint8Array): void => {
-    let off = 0;
-    while (off < chunk.length) off += native.writeAllSync(fd, chunk.subarray(off));
-  };
   const s = stream as unknown as {
-    _write: (chunk: Buffer, enc: string, cb: (e?: Error | null) => void) => void;
+    _write: (chunk: Buffer | string, enc: BufferEncoding | 'buffer', cb: (e?: Error | null) => void) => void;
     _writev?: unknown;
   };
-  s._write = (chunk, _enc, cb) => {
+  s._write = (chunk, enc, cb) => {
     try {
-      writeAll(chunk);
+      // Streams created with decodeStrings: false (test runners do that) hand us strings.
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, enc === 'buffer' ? 'utf8' : enc) : chunk;
+      native.writeAllSync(fd, bytes);
       cb();
     } catch (e) {
       cb(e as Error);
@@ -129,6 +127,27 @@ function dropParentListeners(): void {
   }
 }
 
+/** process.exitCode as an exit status (0–255). */
+export function exitCodeOf(value: unknown): number {
+  const n = typeof value === 'string' ? Number(value) : (value as number | undefined);
+  return typeof n === 'number' && Number.isInteger(n) ? n & 0xff : 0;
+}
+
+/**
+ * The child's process.exit: Node's semantics ('exit' listeners of the child run once, process.exitCode is
+ * honoured), ending in _exit. It replaces whatever the parent had installed (test runners replace
+ * process.exit in their workers; that replacement is the parent's business).
+ */
+function childExit(code?: number | string | null): never {
+  if (code !== undefined && code !== null) process.exitCode = code;
+  const p = process as unknown as { _exiting: boolean };
+  if (!p._exiting) {
+    p._exiting = true;
+    process.emit('exit', exitCodeOf(process.exitCode));
+  }
+  return native._exit(exitCodeOf(process.exitCode));
+}
+
 /** State of this process with respect to multiproc's fork. */
 export const forkState = { isChild: false, forkedAt: 0, disarmedTimers: 0 };
 
@@ -141,6 +160,7 @@ export function repairChild(): void {
   forkState.forkedAt = Date.now();
   forkState.disarmedTimers = disarmInheritedTimers();
   dropParentListeners();
+  process.exit = childExit;
   makeStdioSynchronous(process.stdout, 1);
   makeStdioSynchronous(process.stderr, 2);
   reseed();

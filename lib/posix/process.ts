@@ -4,7 +4,7 @@
 import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { loadForkAddon, native, type RawStatus } from '../native.js';
-import { forkState, repairChild } from './child.js';
+import { exitCodeOf, forkState, repairChild } from './child.js';
 
 const debug = debuglog('multiproc');
 
@@ -103,10 +103,6 @@ function onChildLoopDry(exiting: boolean): number | undefined {
   return exitCodeOf(process.exitCode);
 }
 
-function exitCodeOf(value: unknown): number {
-  const n = typeof value === 'string' ? Number(value) : (value as number | undefined);
-  return typeof n === 'number' && Number.isInteger(n) ? n & 0xff : 0;
-}
 
 /**
  * fork(2): creates a child process that is a copy of this one. Returns the child's pid in the parent and 0

@@ -173,7 +173,8 @@ int RemarkDoFork() {
 
 // ---- 3. repairing the child's loop ----
 
-int deadPipe[2] = {-1, -1};  // the child's "never ready" fd (read end) and its writer, kept open
+int deadPipe[2] = {-1, -1};
+bool inForkedChild = false;  // a forked child has no platform worker threads to quiesce  // the child's "never ready" fd (read end) and its writer, kept open
 
 void Neutralize(uv_handle_t* handle, void*) {
   if (uv_is_closing(handle)) return;
@@ -290,9 +291,9 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
   // Node's NodePlatform counts its delayed-task scheduler thread among its worker threads (it runs a uv loop,
   // never a task, and does not wait on the task queue's condition variable): N - 1 threads run tasks. We post
   // N tasks (the spare one runs, and returns at once, after the release) and wait for N - 1.
-  int workers = platform->NumberOfWorkerThreads() - 1;
+  int workers = inForkedChild ? 0 : platform->NumberOfWorkerThreads() - 1;
   if (workers < 0) workers = 0;
-  if (!Quiesce(platform, gate, workers, workers + 1, timeoutMs)) {
+  if (workers > 0 && !Quiesce(platform, gate, workers, workers + 1, timeoutMs)) {
     if (getenv("MULTIPROC_DEBUG_QUIESCE")) fprintf(stderr, "quiesce: %d of %d arrived\n", gate->arrived.load(), workers);
     Release(gate);
     Local<Value> e = Exception::Error(Str(isolate,
@@ -314,7 +315,10 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
 
   if (pid == 0) {
     // ---- child: only this thread exists ----
+    inForkedChild = true;
     uv_loop_fork(loop);
+    // Node's SIGUSR1 handler wakes its inspector thread, which the child does not have: default action again.
+    signal(SIGUSR1, SIG_DFL);
     if (deadPipe[0] >= 0) {
       close(deadPipe[0]);
       close(deadPipe[1]);

@@ -16,12 +16,24 @@ function finish(p: Promise<unknown>): void {
   );
 }
 
-/** Forks; the child runs `body` and exits (0, or the number it returns). Returns the child's pid. */
-export function forkRun(body: Body): number {
+/**
+ * In a forked child inside a test: never return into the test runner. Awaiting this suspends the caller for
+ * good; the child then ends by exit() or when its own work is done (the loop runs dry → _exit).
+ */
+export function childNeverReturns(): Promise<never> {
+  return new Promise<never>(() => {});
+}
+
+/**
+ * Forks; the child runs `body` and exits (0, or the number it returns); the parent gets the child's pid.
+ * In the child the returned promise never settles, so the caller's code after `await forkRun(...)` only ever
+ * runs in the parent.
+ */
+export async function forkRun(body: Body): Promise<number> {
   const pid = posix.fork();
   if (pid === 0) {
     finish(Promise.resolve().then(body));
-    // Synchronous bodies finish in the microtask above; async ones keep the loop alive until they settle.
+    return childNeverReturns();
   }
   return pid;
 }
@@ -65,7 +77,7 @@ export async function readAll(fd: number): Promise<Buffer> {
  */
 export async function runInChild<T>(body: () => T | Promise<T>, timeoutMs = 30_000): Promise<{ status: posix.WaitStatus; value: T }> {
   const [r, w] = posix.pipe();
-  const pid = forkRun(async () => {
+  const pid = await forkRun(async () => {
     posix.close(r);
     const value = await body();
     posix.writeAll(w, v8.serialize({ value }));

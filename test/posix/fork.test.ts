@@ -1,0 +1,449 @@
+// fork() made safe for a running Node: what a child can do, how it ends, what it must not inherit.
+import crypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import * as posix from '../../lib/posix/index.js';
+import { timersTracked } from '../../lib/posix/child.js';
+import { childNeverReturns, forkRun, readAll, reap, runInChild } from '../helpers/child.js';
+import { checkLeaks } from '../helpers/leaks.js';
+
+checkLeaks();
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Forks a child whose stderr (fd 2) goes to a pipe; returns its status and what it printed there. */
+async function runCapturingStderr(body: () => unknown): Promise<{ status: posix.WaitStatus; stderr: string }> {
+  const [r, w] = posix.pipe();
+  const pid = posix.fork();
+  if (pid === 0) {
+    posix.close(r);
+    posix.dup2(w, 2);
+    posix.close(w);
+    body(); // decides itself how the child ends
+    return childNeverReturns();
+  }
+  posix.close(w);
+  const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+  return { status, stderr: out.toString() };
+}
+
+describe('a forked child runs ordinary JavaScript', () => {
+  it('allocates hundreds of MB, collects garbage, optimises hot code, and runs async code', async () => {
+    const { value } = await runInChild(async () => {
+      // 1. Many short-lived objects: scavenges. Retained arrays: old-space growth and mark-compacts.
+      const retained: number[][] = [];
+      let churn = 0;
+      for (let i = 0; i < 300; i++) {
+        const a = new Array<number>(100_000).fill(i); // ~0.8 MB each, 240 MB kept
+        retained.push(a);
+        for (let j = 0; j < 2_000; j++) churn += { j, s: `x${j}` }.s.length;
+      }
+      const heap = v8.getHeapStatistics().used_heap_size;
+      retained.length = 0;
+      // 2. A hot function (optimised by TurboFan) and freshly compiled code.
+      const hot = (x: number): number => (x * 31 + 7) % 1_000_003;
+      let acc = 0;
+      for (let i = 0; i < 2_000_000; i++) acc = hot(acc + i);
+      const compiled = new Function('a', 'b', `return a * b + ${acc % 97};`) as (a: number, b: number) => number;
+      // 3. Async: timers, promises, the libuv threadpool (fs, crypto).
+      await new Promise((res) => setTimeout(res, 20));
+      const file = await fsp.readFile(fileURLToPath(import.meta.url), 'utf8');
+      const hash = await new Promise<Buffer>((res, rej) =>
+        crypto.pbkdf2('pw', 'salt', 1000, 32, 'sha256', (e, k) => (e ? rej(e) : res(k))),
+      );
+      const all = await Promise.all([1, 2, 3].map(async (n) => n * 2));
+      return { heapMB: heap / 2 ** 20, churn, acc, product: compiled(6, 7), fileHasMe: file.includes('hot function'), hash: hash.length, all };
+    }, 60_000);
+    expect(value.heapMB).toBeGreaterThan(200);
+    expect(value.churn).toBeGreaterThan(0);
+    expect(value.product).toBe(42 + (value.acc % 97));
+    expect(value.fileHasMe).toBe(true);
+    expect(value.hash).toBe(32);
+    expect(value.all).toEqual([2, 4, 6]);
+  });
+
+  it('can fork again: a grandchild runs JavaScript and its status reaches the child', async () => {
+    const { value } = await runInChild(async () => {
+      const pid = await forkRun(async () => {
+        await new Promise((r) => setTimeout(r, 10));
+        return 42;
+      });
+      return reap(pid);
+    });
+    expect(value).toMatchObject({ kind: 'exited', code: 42 });
+  });
+
+  it('writes large output to stdout synchronously: nothing lost or doubled, even when the reader is slow', async () => {
+    const [r, w] = posix.pipe();
+    const pid = posix.fork();
+    if (pid === 0) {
+      posix.close(r);
+      posix.dup2(w, 1);
+      posix.close(w);
+      const line = 'x'.repeat(1023) + '\n';
+      for (let i = 0; i < 4096; i++) process.stdout.write(line); // 4 MiB through a 64 KiB pipe
+      posix.exit(0);
+    }
+    posix.close(w);
+    await new Promise((res) => setTimeout(res, 200)); // let the child fill the pipe and block
+    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    expect(status).toEqual({ kind: 'exited', pid, code: 0 });
+    expect(out.length).toBe(4096 * 1024);
+  });
+});
+
+describe('every way a child ends is a clean _exit with the right status', () => {
+  it('the body returns and the loop runs dry: 0, after pending timers and fs work finish', async () => {
+    const [r, w] = posix.pipe();
+    const pid = posix.fork();
+    if (pid === 0) {
+      posix.close(r);
+      setTimeout(() => posix.write(w, 'timer;'), 30);
+      fsp.readFile(fileURLToPath(import.meta.url)).then(() => posix.write(w, 'fs;'));
+      await childNeverReturns(); // nothing calls exit: the loop runs dry
+    } else {
+      posix.close(w);
+      const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+      expect(status).toEqual({ kind: 'exited', pid, code: 0 });
+      expect(out.toString().split(';').filter(Boolean).sort()).toEqual(['fs', 'timer']);
+    }
+  });
+
+  it('the loop runs dry with process.exitCode set: that code; beforeExit and exit listeners of the child run', async () => {
+    const [r, w] = posix.pipe();
+    const pid = posix.fork();
+    if (pid === 0) {
+      posix.close(r);
+      let rounds = 0;
+      process.on('beforeExit', () => {
+        if (rounds++ === 0) setTimeout(() => posix.write(w, 'more-work '), 5); // more work: the loop goes on
+      });
+      process.on('exit', (code) => posix.write(w, `exit:${code}`));
+      process.exitCode = 3;
+      await childNeverReturns();
+    } else {
+      posix.close(w);
+      const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+      expect(status).toEqual({ kind: 'exited', pid, code: 3 });
+      expect(out.toString()).toBe('more-work exit:3');
+    }
+  });
+
+  it('process.exit(n): n, with the child\'s exit listeners run and stdout flushed', async () => {
+    const [r, w] = posix.pipe();
+    const pid = posix.fork();
+    if (pid === 0) {
+      posix.close(r);
+      posix.dup2(w, 1);
+      posix.close(w);
+      process.on('exit', () => process.stdout.write('exit-listener\n'));
+      process.stdout.write('before\n');
+      process.exit(7);
+    }
+    posix.close(w);
+    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    expect(status).toEqual({ kind: 'exited', pid, code: 7 });
+    expect(out.toString()).toBe('before\nexit-listener\n');
+  });
+
+  it('posix.exit(n): n, without exit listeners', async () => {
+    const [r, w] = posix.pipe();
+    const pid = posix.fork();
+    if (pid === 0) {
+      posix.close(r);
+      process.on('exit', () => posix.write(w, 'listener ran'));
+      posix.exit(5);
+    }
+    posix.close(w);
+    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    expect(status).toEqual({ kind: 'exited', pid, code: 5 });
+    expect(out.toString()).toBe('');
+  });
+
+  it('an uncaught exception: 1, with the stack on stderr', async () => {
+    const { status, stderr } = await runCapturingStderr(() => {
+      setTimeout(() => {
+        throw new Error('boom in the child');
+      }, 1);
+    });
+    expect(status).toMatchObject({ kind: 'exited', code: 1 });
+    expect(stderr).toContain('Error: boom in the child');
+    expect(stderr).toMatch(/at .*fork\.test\.ts/);
+  });
+
+  it('an unhandled rejection: 1, with the reason on stderr', async () => {
+    const { status, stderr } = await runCapturingStderr(() => {
+      void Promise.reject(new Error('rejected in the child'));
+    });
+    expect(status).toMatchObject({ kind: 'exited', code: 1 });
+    expect(stderr).toContain('rejected in the child');
+  });
+
+  it('a signal: the signal, reported by name', async () => {
+    const self = await forkRun(() => {
+      posix.kill(posix.getpid(), 'SIGTERM');
+      return new Promise(() => {});
+    });
+    expect(await reap(self)).toEqual({ kind: 'signaled', pid: self, signal: 'SIGTERM', coreDumped: false });
+    const other = await forkRun(() => new Promise(() => setInterval(() => {}, 1000)));
+    posix.kill(other, 'SIGKILL');
+    expect(await reap(other)).toEqual({ kind: 'signaled', pid: other, signal: 'SIGKILL', coreDumped: false });
+  });
+});
+
+describe('a child is its own process, not a replay of the parent', () => {
+  it('has the right process.pid and process.ppid', async () => {
+    const { value } = await runInChild(() => ({ pid: process.pid, real: posix.getpid(), ppid: process.ppid }));
+    expect(value.pid).toBe(value.real);
+    expect(value.pid).not.toBe(process.pid);
+    expect(value.ppid).toBe(process.pid);
+  });
+
+  it('does not repeat the parent\'s Math.random() or crypto.randomUUID() values', async () => {
+    // Warm both generators so that both processes start from the same cached state.
+    Math.random();
+    crypto.randomUUID();
+    const [r, w] = posix.pipe();
+    const pid = posix.fork();
+    const draw = () => ({
+      random: Array.from({ length: 8 }, () => Math.random()),
+      uuid: Array.from({ length: 8 }, () => crypto.randomUUID()),
+      webUuid: globalThis.crypto.randomUUID(),
+    });
+    if (pid === 0) {
+      posix.close(r);
+      posix.writeAll(w, JSON.stringify(draw()));
+      posix.exit(0);
+    }
+    posix.close(w);
+    const mine = draw();
+    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    expect(status.kind).toBe('exited');
+    const child = JSON.parse(out.toString()) as ReturnType<typeof draw>;
+    expect(child.random.filter((x) => mine.random.includes(x))).toEqual([]);
+    expect(child.uuid.filter((x) => mine.uuid.includes(x))).toEqual([]);
+    expect(mine.uuid).not.toContain(child.webUuid);
+    for (const x of child.random) expect(x >= 0 && x < 1).toBe(true);
+    expect(new Set(child.uuid).size).toBe(8);
+  });
+});
+
+describe('the child does not run the parent\'s timers or serve the parent\'s I/O', () => {
+  it('tracks timers (the hook on Timeout/Immediate is in place on this Node)', () => {
+    expect(timersTracked).toBe(true);
+  });
+
+  it('pending timeouts, intervals and immediates of the parent never fire in the child', async () => {
+    const [r, w] = posix.pipe();
+    const fired = (what: string) => () => posix.write(w, `${process.pid}:${what}\n`);
+    const t = setTimeout(fired('timeout'), 20);
+    const iv = setInterval(fired('interval'), 10);
+    const im = setImmediate(fired('immediate'));
+    const pid = posix.fork();
+    if (pid === 0) {
+      posix.close(r);
+      setTimeout(() => {
+        posix.write(w, `${process.pid}:child-own-timer\n`);
+        posix.exit(0);
+      }, 150);
+      await childNeverReturns();
+    }
+    const status = await reap(pid);
+    clearTimeout(t);
+    clearInterval(iv);
+    clearImmediate(im);
+    posix.close(w);
+    const lines = (await readAll(r)).toString().trim().split('\n');
+    posix.close(r);
+    expect(status.kind).toBe('exited');
+    const fromChild = lines.filter((l) => l.startsWith(`${pid}:`));
+    expect(fromChild).toEqual([`${pid}:child-own-timer`]);
+    expect(lines.some((l) => l === `${process.pid}:interval`)).toBe(true); // the parent's still fire in the parent
+  });
+
+  it('the parent\'s exit listeners do not run in the child', async () => {
+    const [r, w] = posix.pipe();
+    const listener = () => posix.write(w, `exit listener ran in ${process.pid}`);
+    process.on('exit', listener);
+    try {
+      const pid = await forkRun(() => undefined);
+      const status = await reap(pid);
+      posix.close(w);
+      expect(status).toEqual({ kind: 'exited', pid, code: 0 });
+      expect((await readAll(r)).toString()).toBe('');
+    } finally {
+      process.off('exit', listener);
+      posix.close(r);
+    }
+  });
+
+  it('a parent with a listening server and an open socket keeps serving every connection while a child runs', async () => {
+    const server = net.createServer((sock) => {
+      sock.on('data', (d) => sock.write(`${process.pid}:${d.toString()}`));
+    });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as net.AddressInfo).port;
+    const persistent = net.connect(port, '127.0.0.1');
+    await new Promise((res) => persistent.once('connect', res));
+    const persistentReplies: string[] = [];
+    persistent.on('data', (d) => persistentReplies.push(d.toString()));
+
+    // The child runs an async body for 600 ms: timers, fs, promises (its loop is live the whole time).
+    const pid = await forkRun(async () => {
+      const until = Date.now() + 600;
+      while (Date.now() < until) {
+        await new Promise((res) => setTimeout(res, 5));
+        await fsp.stat(here);
+      }
+    });
+
+    const ask = (i: number) =>
+      new Promise<string>((res, rej) => {
+        const c = net.connect(port, '127.0.0.1', () => c.write(`q${i}`));
+        c.once('data', (d) => {
+          res(d.toString());
+          c.end();
+        });
+        c.once('error', rej);
+        c.setTimeout(5000, () => rej(new Error(`connection ${i} timed out`)));
+      });
+    const answers: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      persistent.write(`p${round};`);
+      answers.push(...(await Promise.all([0, 1, 2, 3, 4].map((k) => ask(round * 5 + k)))));
+      await new Promise((res) => setTimeout(res, 40));
+    }
+    const status = await reap(pid);
+    await new Promise((res) => setTimeout(res, 50));
+    persistent.destroy();
+    await new Promise<void>((res) => server.close(() => res()));
+
+    expect(status).toEqual({ kind: 'exited', pid, code: 0 });
+    expect(answers).toHaveLength(50);
+    for (const [i, a] of answers.entries()) expect(a).toBe(`${process.pid}:q${i}`);
+    const echoed = persistentReplies.join('');
+    for (let round = 0; round < 10; round++) expect(echoed).toContain(`${process.pid}:p${round};`);
+    expect(echoed).not.toContain(`${pid}:`);
+  });
+
+  it('a child whose parent had fs work in flight still ends when its own work is done', async () => {
+    const pending = fsp.readFile(fileURLToPath(import.meta.url));
+    const pid = await forkRun(() => undefined); // falls off the end; the parent's request must not keep it alive
+    const [status] = await Promise.all([reap(pid, 10_000), pending]);
+    expect(status).toEqual({ kind: 'exited', pid, code: 0 });
+  });
+});
+
+describe('atFork hooks', () => {
+  it('run prepare (last first) in the parent, then parent hooks in the parent and child hooks in the child', async () => {
+    const log: string[] = [];
+    const [r, w] = posix.pipe();
+    const off1 = posix.atFork({ prepare: () => log.push('prepare1'), parent: () => log.push('parent1'), child: () => posix.write(w, 'child1 ') });
+    const off2 = posix.atFork({ prepare: () => log.push('prepare2'), parent: () => log.push('parent2'), child: () => posix.write(w, 'child2 ') });
+    try {
+      const pid = await forkRun(() => undefined);
+      posix.close(w);
+      const [out, status] = await Promise.all([readAll(r), reap(pid)]);
+      expect(status.kind).toBe('exited');
+      expect(log).toEqual(['prepare2', 'prepare1', 'parent1', 'parent2']);
+      expect(out.toString()).toBe('child1 child2 ');
+    } finally {
+      off1();
+      off2();
+      posix.close(r);
+    }
+    log.length = 0;
+    const pid = await forkRun(() => undefined);
+    await reap(pid);
+    expect(log).toEqual([]); // unregistered
+  });
+
+  it('an exception in prepare aborts the fork', () => {
+    const off = posix.atFork({
+      prepare: () => {
+        throw new Error('not now');
+      },
+    });
+    try {
+      expect(() => posix.fork()).toThrow('not now');
+    } finally {
+      off();
+    }
+  });
+});
+
+describe('clear errors instead of broken children', () => {
+  it('fork() from a worker_thread is refused (by the JS layer and by the native addon itself)', async () => {
+    const worker = new Worker(
+      `
+      const { parentPort } = require('node:worker_threads');
+      const addon = require(${JSON.stringify(path.resolve(here, '../../native/fork/build/Release/multiproc_fork.node'))});
+      try { addon.fork(() => 0, 1000); parentPort.postMessage({ forked: true }); }
+      catch (e) { parentPort.postMessage({ code: e.code, message: e.message }); }
+      `,
+      { eval: true },
+    );
+    const msg = await new Promise<{ code?: string; message?: string; forked?: boolean }>((res, rej) => {
+      worker.once('message', res);
+      worker.once('error', rej);
+    });
+    await worker.terminate();
+    expect(msg.forked).toBeUndefined();
+    expect(msg.code).toBe('ERR_MULTIPROC_FORK_THREAD');
+    expect(msg.message).toMatch(/main thread/);
+
+    // The same through the public TypeScript layer (loaded in the worker with tsx).
+    const tsxApi = pathToFileURL(path.resolve(here, '../../node_modules/tsx/dist/esm/api/index.mjs')).href;
+    const workerFile = path.join(here, '../helpers/fork-in-worker.ts');
+    const code = `import { tsImport } from ${JSON.stringify(tsxApi)}; await tsImport(${JSON.stringify(workerFile)}, import.meta.url);`;
+    const before = new Set(posix.children());
+    const tsWorker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+    const msg2 = await new Promise<{ code?: string }>((res, rej) => {
+      tsWorker.once('message', res);
+      tsWorker.once('error', rej);
+    });
+    await tsWorker.terminate();
+    // tsx started an esbuild service from the worker; a terminated worker does not reap it: we do.
+    for (const pid of posix.children().filter((c) => !before.has(c))) {
+      try {
+        posix.kill(pid, 'SIGTERM');
+      } catch {
+        /* already a zombie */
+      }
+      await reap(pid, 10_000);
+    }
+    expect(msg2.code).toBe('ERR_MULTIPROC_FORK_THREAD');
+  });
+
+  it('fork() under RLIMIT_NPROC fails with EAGAIN and a message, not a crash', async () => {
+    const { value } = await runInChild(() => {
+      // root is exempt from RLIMIT_NPROC: drop to nobody inside this sandbox child first.
+      process.setgid(65534);
+      process.setuid(65534);
+      posix.setrlimit('nproc', { soft: 1, hard: 1 });
+      try {
+        const pid = posix.fork();
+        if (pid === 0) posix.exit(0);
+        return { forked: pid };
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        return { code: err.code, syscall: err.syscall, errno: err.errno, message: err.message };
+      }
+    });
+    expect(value).toEqual({ code: 'EAGAIN', syscall: 'fork', errno: 11, message: 'fork EAGAIN: Resource temporarily unavailable' });
+  });
+
+  it('the fork addon is built for this Node ABI', () => {
+    posix.forkStats(); // loads it
+    const stats = posix.forkStats();
+    expect(stats.workers).toBeGreaterThanOrEqual(0);
+    const addonPath = path.resolve(here, '../../native/fork/build/Release/multiproc_fork.node');
+    expect(readFileSync(addonPath).length).toBeGreaterThan(0);
+  });
+});

@@ -227,13 +227,18 @@ export function waitpid(pid: number, opts: WaitpidOptions = {}): WaitStatus {
  * this process; aborting via `signal` rejects with the signal's reason and leaves the child unreaped.
  */
 export function waitpidAsync(pid: number, opts: { signal?: AbortSignal } = {}): Promise<WaitStatus> {
-  checkInt('pid', pid, 1, 4194304);
+  try {
+    checkInt('pid', pid, 1, 4194304);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const signal = opts.signal;
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<WaitStatus>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
     const id = native.waitpidAsync(pid, (err, raw) => {
       if (onAbort) signal!.removeEventListener('abort', onAbort);
+      debug('waitpidAsync(%d) -> %o', pid, err ?? raw);
       if (err) reject(err);
       else resolve(decode(raw!, pid));
     });

@@ -279,6 +279,8 @@ export interface Report {
   asyncRegistered: number;
   /** Buffers of pending readAsync/writeAsync detached or resized before the delivery. */
   bufferMutations: number;
+  /** What the callbacks received: an error code, 'n>0', 'n=0', 'n=-1' (spurious readiness) or 'status'. */
+  callbackOutcomes: Record<string, number>;
 }
 
 type Gen = (f: Fuzzer, prev: readonly Arg[]) => Arg;
@@ -324,7 +326,7 @@ class Fuzzer {
     this.report = {
       seed, total: 0, elapsedMs: 0, perFn: {}, offenders: [], offenderCount: 0, uncaught: 0, callbacks: 0,
       pendingAtEnd: -1, guardRetries: 0, skipped: 0, constructCalls: 0, childrenSpawned: 0, fdsAtPeak: 0,
-      asyncRegistered: 0, bufferMutations: 0,
+      asyncRegistered: 0, bufferMutations: 0, callbackOutcomes: {},
     };
   }
 
@@ -441,10 +443,17 @@ class Fuzzer {
       rec.fired = true;
       this.report.callbacks++;
       if (rec.id) this.pending.delete(rec.id);
+      let outcome: string;
       if (err !== null && err !== undefined) {
         const why = badThrown(err);
         if (why) this.offend(`${fn} callback received an error that is ${why}: ${describeThrown(err)}`);
+        outcome = `${fn}:${String((err as NodeJS.ErrnoException).code)}`;
+      } else if (typeof value === 'number') {
+        outcome = `${fn}:${value > 0 ? 'n>0' : `n=${value}`}`;
+      } else {
+        outcome = `${fn}:${Array.isArray(value) ? 'status' : typeof value}`;
       }
+      this.report.callbackOutcomes[outcome] = (this.report.callbackOutcomes[outcome] ?? 0) + 1;
       if (Array.isArray(value) && typeof value[0] === 'number' && (value[1] === 0 || value[1] === 1)) this.reaped(value[0]);
     };
     let cb: object;
@@ -1148,7 +1157,7 @@ test('every native function, called with random and hostile arguments in a forke
         `${report.callbacks} callbacks, ${report.uncaught} uncaught callback exceptions, ${report.constructCalls} 'new' calls, ` +
         `${report.guardRetries} argument lists refused by the harmlessness guards, ${report.skipped} calls skipped, ` +
         `${report.childrenSpawned} children spawned, peak ${report.fdsAtPeak} owned fds, ${report.asyncRegistered} async watches ` +
-        `registered, ${report.bufferMutations} pending buffers detached/resized\n${lines.join('\n')}`,
+        `registered, ${report.bufferMutations} pending buffers detached/resized\n  callbacks: ${JSON.stringify(report.callbackOutcomes)}\n${lines.join('\n')}`,
     );
 
     expect(report.offenders, `${report.offenderCount} bad exception(s); first: ${report.offenders[0]} (seed ${seed})`).toEqual([]);

@@ -1,0 +1,48 @@
+// The package's build and layout: binding.gyp (ships) and CMakeLists.txt (developer build) compile the same
+// sources; package.json exports, bin and platform are what DESIGN.md says.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { native } from '../lib/native.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const read = (p: string) => readFileSync(path.join(root, p), 'utf8');
+
+/** The "sources" of a gyp file (Python-literal JSON with # comments), relative to the package root. */
+function gypSources(file: string): string[] {
+  const text = read(file).replace(/#.*$/gm, '');
+  const gyp = JSON.parse(text) as { targets: { sources: string[] }[] };
+  const dir = path.dirname(file);
+  return gyp.targets.flatMap((t) => t.sources.map((s) => path.posix.join(dir, s))).sort();
+}
+
+function cmakeList(name: string): string[] {
+  const m = read('CMakeLists.txt').match(new RegExp(`set\\(${name}\\s+([^)]*)\\)`));
+  if (!m) throw new Error(`no set(${name} ...) in CMakeLists.txt`);
+  return m[1]!.split(/\s+/).filter(Boolean).sort();
+}
+
+describe('build', () => {
+  it('CMakeLists.txt compiles exactly the sources binding.gyp ships (main addon and fork addon)', () => {
+    expect(cmakeList('MULTIPROC_SOURCES')).toEqual(gypSources('binding.gyp'));
+    expect(cmakeList('MULTIPROC_FORK_SOURCES')).toEqual(gypSources('native/fork/binding.gyp'));
+  });
+
+  it('the main addon is Node-API (ABI-stable); the fork addon is separate', () => {
+    expect(native.abi).toBe('napi');
+    expect(read('native/addon.cc')).not.toMatch(/#include <(v8|node|uv)\.h>/);
+    for (const f of gypSources('binding.gyp')) expect(read(f)).not.toMatch(/#include <(v8|uv|node)\.h>/);
+  });
+
+  it('package.json: ESM, exports . and ./posix, bin multiproc, Linux only, install builds the addons', () => {
+    const pkg = JSON.parse(read('package.json'));
+    expect(pkg.type).toBe('module');
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './posix']));
+    expect(pkg.bin).toEqual({ multiproc: './dist/cli.js' });
+    expect(pkg.os).toEqual(['linux']);
+    expect(pkg.scripts.install).toMatch(/install\.mjs/);
+    expect(pkg.dependencies).toHaveProperty('node-addon-api');
+    expect(pkg.dependencies).toHaveProperty('node-gyp-build');
+  });
+});

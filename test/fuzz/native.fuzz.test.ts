@@ -281,6 +281,8 @@ export interface Report {
   bufferMutations: number;
   /** What the callbacks received: an error code, 'n>0', 'n=0', 'n=-1' (spurious readiness) or 'status'. */
   callbackOutcomes: Record<string, number>;
+  /** fds the sandbox had before fuzzing (not the fuzzer's) that were closed or replaced: must be none. */
+  foreignFdsChanged: string[];
 }
 
 type Gen = (f: Fuzzer, prev: readonly Arg[]) => Arg;
@@ -326,7 +328,7 @@ class Fuzzer {
     this.report = {
       seed, total: 0, elapsedMs: 0, perFn: {}, offenders: [], offenderCount: 0, uncaught: 0, callbacks: 0,
       pendingAtEnd: -1, guardRetries: 0, skipped: 0, constructCalls: 0, childrenSpawned: 0, fdsAtPeak: 0,
-      asyncRegistered: 0, bufferMutations: 0, callbackOutcomes: {},
+      asyncRegistered: 0, bufferMutations: 0, callbackOutcomes: {}, foreignFdsChanged: [],
     };
   }
 
@@ -580,18 +582,29 @@ class Fuzzer {
   /** Keeps a small pool of each fd kind, and the number of fds bounded. */
   maintain(): void {
     const kinds = [...this.owned.values()];
-    if (kinds.filter((k) => k === 'pipe').length < 2) {
-      const [r, w] = native.pipe(O_NONBLOCK);
-      this.own(r);
-      this.own(w);
-    }
-    if (!kinds.includes('socket')) {
-      const [a, b] = native.socketpair(this.pick([SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET]), true);
-      this.own(a);
-      this.own(b);
-    }
-    if (!kinds.includes('file')) this.own(native.open(`${this.workdir}/sink`, O_RDWR | O_CREAT | O_NONBLOCK, 0o600));
+    const attempt = (make: () => unknown): void => {
+      try {
+        const fds = make();
+        for (const fd of Array.isArray(fds) ? fds : [fds]) this.own(fd);
+      } catch {
+        /* the next maintenance tries again */
+      }
+    };
+    if (kinds.filter((k) => k === 'pipe').length < 2) attempt(() => native.pipe(O_NONBLOCK));
+    if (!kinds.includes('socket')) attempt(() => native.socketpair(this.pick([SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET]), true));
+    if (!kinds.includes('file')) attempt(() => native.open(`${this.workdir}/sink`, O_RDWR | O_CREAT | O_NONBLOCK, 0o600));
     while (this.owned.size > 48) this.closeOwned(this.pick(this.ownedFds()));
+  }
+
+  /** Empties the fuzzer's regular files now and then, so that writes cannot fill the disk. */
+  truncateFiles(): void {
+    for (const fd of this.ownedFds(['file'])) {
+      try {
+        fs.ftruncateSync(fd, 0);
+      } catch {
+        /* read-only or O_PATH */
+      }
+    }
   }
 
   /** Occasionally detaches or resizes the buffer of a pending readAsync/writeAsync. */
@@ -691,6 +704,19 @@ class Fuzzer {
     this.report.total++;
     schema.after?.(values, this, out);
   }
+}
+
+/** fd -> what it refers to, for every fd of this process. */
+function fdTable(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    try {
+      out.set(Number(name), fs.readlinkSync(`/proc/self/fd/${name}`));
+    } catch {
+      /* the directory listing's own fd */
+    }
+  }
+  return out;
 }
 
 function isClosedNow(fd: number): boolean {
@@ -1053,6 +1079,7 @@ async function sandbox(o: SandboxOptions): Promise<Report> {
   }
   const progressFd = fs.openSync(o.progressPath, 'w');
   const f = new Fuzzer(o.seed, o.workdir, progressFd);
+  const foreign = fdTable(); // none of these is the fuzzer's: they must all survive unchanged
   // A throwing callback delivered later by the reactor surfaces as an uncaught exception: count it.
   process.on('uncaughtException', (e: unknown) => {
     f.report.uncaught++;
@@ -1076,6 +1103,7 @@ async function sandbox(o: SandboxOptions): Promise<Report> {
       if (++sinceYield >= 48) {
         sinceYield = 0;
         f.mutatePending();
+        if (f.chance(0.05)) f.truncateFiles();
         f.progress(`after call #${f.report.total}: event loop turn (reactor deliveries, child exits)`);
         await tick();
         while (f.children.size < 3 && f.childrenSpawned < 200) f.spawnChild();
@@ -1096,6 +1124,10 @@ async function sandbox(o: SandboxOptions): Promise<Report> {
     native.waitpid(pid, 0);
     f.children.delete(pid);
     cp.stdin?.destroy();
+  }
+  const now = fdTable();
+  for (const [fd, link] of foreign) {
+    if (now.get(fd) !== link) f.report.foreignFdsChanged.push(`${fd}: ${link} -> ${now.get(fd) ?? 'closed'}`);
   }
   f.report.childrenSpawned = f.childrenSpawned;
   f.report.elapsedMs = Date.now() - t0;
@@ -1169,6 +1201,7 @@ test('every native function, called with random and hostile arguments in a forke
       if (schemas[name]!.params.length > 0) expect(s.threw, `${name} never threw on hostile arguments`).toBeGreaterThan(0);
     }
     expect(report.pendingAtEnd, 'async work left pending in the sandbox reactor').toBe(0);
+    expect(report.foreignFdsChanged, 'fds the fuzzer did not open were closed or replaced').toEqual([]);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// The `multiproc` command.
+//   multiproc ps [pid]     the process tree under pid (default: this command's parent), with states
+//   multiproc demo ...     the course labs            (issue 7: not built yet)
+//   multiproc bench ...    the IPC cost benchmark     (issue 8: not built yet)
+import * as posix from './posix/index.js';
+
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: string, s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
+const STATE_COLOR: Partial<Record<posix.ProcessState, string>> = {
+  running: '32',
+  zombie: '31;1',
+  stopped: '33',
+  'tracing-stop': '33',
+  'disk-sleep': '35',
+  dead: '31',
+};
+
+function usage(): string {
+  return [
+    'usage: multiproc <command>',
+    '',
+    '  ps [pid]                  process tree under pid (default: the caller), with states from /proc',
+    '  demo [lab] [--json]       run an OS-course lab (not available yet)',
+    '  bench [suite…]            measure IPC costs (not available yet)',
+    '',
+  ].join('\n');
+}
+
+/** Renders a process tree as an aligned table; the tree drawn with box characters. */
+export function formatTree(rows: posix.TreeRow[]): string {
+  const header = ['PID', 'PPID', 'STAT', 'STATE', 'COMMAND'];
+  const body = rows.map((r) => [
+    String(r.pid),
+    String(r.ppid),
+    r.stateCode,
+    r.state,
+    `${r.depth === 0 ? '' : '  '.repeat(r.depth - 1) + '└─ '}${r.name}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[], color?: string) =>
+    cells
+      .map((c, i) => {
+        const padded = i < 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!);
+        return i === 3 && color ? paint(color, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [paint('1', line(header)), ...body.map((b, i) => line(b, STATE_COLOR[rows[i]!.state]))].join('\n');
+}
+
+function ps(args: string[]): number {
+  const pid = args[0] !== undefined ? Number(args[0]) : process.ppid;
+  if (!Number.isInteger(pid) || pid < 1) {
+    process.stderr.write(`multiproc ps: not a pid: ${args[0]}\n`);
+    return 2;
+  }
+  const rows = posix.processTree(pid);
+  if (rows.length === 0) {
+    process.stderr.write(`multiproc ps: no process ${pid}\n`);
+    return 1;
+  }
+  process.stdout.write(formatTree(rows) + '\n');
+  return 0;
+}
+
+function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'ps':
+      return ps(rest);
+    case 'demo':
+    case 'bench':
+      process.stderr.write(`multiproc ${cmd}: not available in this version yet (see the README's roadmap).\n`);
+      return 2;
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(usage());
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`multiproc: unknown command '${cmd}'\n\n${usage()}`);
+      return 2;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -6,10 +6,14 @@
       "target_name": "multiproc",
       "sources": [
         "native/addon.cc",
+        "native/bench.cc",
         "native/errors.cc",
         "native/fd.cc",
+        "native/mqueue.cc",
         "native/process.cc",
-        "native/reactor.cc"
+        "native/reactor.cc",
+        "native/shm.cc",
+        "native/sync.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

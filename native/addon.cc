@@ -12,6 +12,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitProcess(env, exports);
   InitReactor(env, exports);
   InitFd(env, exports);
+  InitShm(env, exports);
+  InitSync(env, exports);
+  InitMqueue(env, exports);
+  InitBench(env, exports);
   exports.Set("abi", Napi::String::New(env, "napi"));
   return exports;
 }

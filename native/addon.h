@@ -19,5 +19,9 @@ AddonData* GetAddonData(Napi::Env env);
 void InitProcess(Napi::Env env, Napi::Object exports);
 void InitReactor(Napi::Env env, Napi::Object exports);
 void InitFd(Napi::Env env, Napi::Object exports);
+void InitShm(Napi::Env env, Napi::Object exports);
+void InitSync(Napi::Env env, Napi::Object exports);
+void InitMqueue(Napi::Env env, Napi::Object exports);
+void InitBench(Napi::Env env, Napi::Object exports);
 
 }  // namespace mp

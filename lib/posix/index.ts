@@ -2,4 +2,7 @@
 // sense. Names mirror the man pages.
 export * from './process.js';
 export * from './fd.js';
+export * from './shm.js';
+export * from './sync.js';
+export * from './mqueue.js';
 export * from './procfs.js';

@@ -489,13 +489,29 @@ class Fuzzer {
     return { v: cb, d: `callback(${kind})` };
   }
 
-  /** What a re-entrant callback does: touch the reactor from inside a delivery. */
+  /** What a re-entrant callback does: use the reactor from inside a delivery (cancel a watch, add one). */
   reenter(): void {
     native.reactorPending();
     const ids = [...this.pending.keys()];
     if (ids.length > 0 && this.chance(0.5)) {
       const id = this.pick(ids);
       if (native.waitCancel(id)) this.pending.delete(id);
+    }
+    const pipes = this.ownedFds(['pipe', 'socket']);
+    if (pipes.length > 0 && this.chance(0.3) && this.pending.size < 64) {
+      const fd = this.pick(pipes);
+      const reading = this.chance(0.5);
+      const name = reading ? 'readAsync' : 'writeAsync';
+      const args = [fd, this.buffer().v, undefined, undefined, this.callback(name).v];
+      let out: Outcome;
+      try {
+        out = { ok: true, value: (reading ? native.readAsync : native.writeAsync)(...(args as Parameters<typeof native.readAsync>)) };
+      } catch (error) {
+        out = { ok: false, error };
+        const why = badThrown(error);
+        if (why) this.offend(`re-entrant ${name}(fd ${fd}) threw ${why}: ${describeThrown(error)}`);
+      }
+      this.afterAsync(name, args, 4, fd, out);
     }
   }
 

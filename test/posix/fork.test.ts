@@ -424,8 +424,8 @@ describe('clear errors instead of broken children', () => {
   it('fork() under RLIMIT_NPROC fails with EAGAIN and a message, not a crash', async () => {
     const { value } = await runInChild(() => {
       // root is exempt from RLIMIT_NPROC: drop to nobody inside this sandbox child first.
-      process.setgid(65534);
-      process.setuid(65534);
+      process.setgid!(65534);
+      process.setuid!(65534);
       posix.setrlimit('nproc', { soft: 1, hard: 1 });
       try {
         const pid = posix.fork();

@@ -1,0 +1,2 @@
+// The mqueue family of the posix layer (to be written).
+export {};

@@ -1,0 +1,129 @@
+// The shm family of the posix layer: mmap(2) with MAP_SHARED, shm_open(3)/shm_unlink(3), memfd_create(2),
+// ftruncate(2), posix_fallocate(3). A Mapping exposes the shared bytes as an ArrayBuffer without copying;
+// Atomics on an Int32Array/BigInt64Array view are atomic across processes (but Atomics.wait/notify are not:
+// V8 keeps its waiter lists per process — block through the sync family instead).
+import { native } from '../native.js';
+
+/** The native Mapping object (native/shm.cc). */
+export interface Mapping {
+  /** The mapped bytes. After close() it is detached: byteLength 0, every view of it has length 0. */
+  readonly buffer: ArrayBuffer;
+  /** The mapped length in bytes (0 after close). */
+  readonly length: number;
+  readonly closed: boolean;
+  /** false for a read-only mapping: it is private copy-on-write, so this process's writes stay its own. */
+  readonly shared: boolean;
+  /** munmap(2), once; idempotent. Native objects that still wait inside the mapping keep it mapped until they return. */
+  close(): void;
+  /** msync(2) MS_SYNC of a range (file-backed mappings). */
+  msync(offset?: number, length?: number): void;
+  [Symbol.dispose](): void;
+}
+
+interface NativeShm {
+  Mapping: { prototype: Mapping };
+  mmap(length: number, fd?: number, offset?: number, readOnly?: boolean): Mapping;
+  shmOpen(name: string, flags: number, mode?: number): number;
+  shmUnlink(name: string): void;
+  memfdCreate(name: string, allowSealing?: boolean): number;
+  ftruncate(fd: number, size: number): void;
+  fallocate(fd: number, offset: number, length: number): void;
+  fdSize(fd: number): number;
+  pageSize(): number;
+  fillBench(m: Mapping, bytes: number, iterations: number): void;
+  shmConstants: Record<string, number>;
+}
+
+const n = native as unknown as NativeShm;
+const C = n.shmConstants;
+
+// `using m = posix.mmap(...)` closes the mapping at the end of the block.
+Object.defineProperty(n.Mapping.prototype, Symbol.dispose, {
+  value(this: Mapping) {
+    this.close();
+  },
+  configurable: true,
+});
+
+export interface MmapOptions {
+  /** Map this file (a memfd, a shmOpen fd, a regular file) instead of anonymous shared memory. */
+  fd?: number;
+  /** Byte offset into the file (a multiple of the page size). */
+  offset?: number;
+  /** Map read-only (private copy-on-write: this process's writes are never seen by others). */
+  readOnly?: boolean;
+}
+
+/**
+ * mmap(2) with MAP_SHARED: anonymous shared memory (inherited by fork) or a file's pages. For a file the
+ * range must lie within its size (beyond it a touch would be SIGBUS) and the space is reserved with
+ * posix_fallocate first, so a full /dev/shm is an ENOSPC error, never a crash.
+ */
+export function mmap(length: number, opts: MmapOptions = {}): Mapping {
+  return n.mmap(length, opts.fd ?? -1, opts.offset ?? 0, opts.readOnly ?? false);
+}
+
+export interface ShmOpenOptions {
+  /** O_CREAT: create it if it does not exist. */
+  create?: boolean;
+  /** O_EXCL: with create, fail (EEXIST) if it exists. */
+  exclusive?: boolean;
+  /** Permission bits when created (default 0o600). */
+  mode?: number;
+  /** ftruncate to this size and reserve the space (posix_fallocate). */
+  size?: number;
+  /** O_RDONLY instead of O_RDWR. */
+  readOnly?: boolean;
+}
+
+/** shm_open(3): an fd for the POSIX shared memory object `name` ('/name'), with FD_CLOEXEC. */
+export function shmOpen(name: string, opts: ShmOpenOptions = {}): number {
+  const flags =
+    (opts.readOnly ? C.O_RDONLY! : C.O_RDWR!) | (opts.create ? C.O_CREAT! : 0) | (opts.exclusive ? C.O_EXCL! : 0);
+  const fd = n.shmOpen(name, flags, opts.mode ?? 0o600);
+  if (opts.size !== undefined) {
+    try {
+      n.ftruncate(fd, opts.size);
+      if (opts.size > 0) n.fallocate(fd, 0, opts.size);
+    } catch (e) {
+      native.close(fd);
+      if (opts.create) {
+        try {
+          n.shmUnlink(name);
+        } catch {
+          /* already gone */
+        }
+      }
+      throw e;
+    }
+  }
+  return fd;
+}
+
+/** shm_unlink(3): removes the name; mappings and fds already open stay valid. */
+export function shmUnlink(name: string): void {
+  n.shmUnlink(name);
+}
+
+/** memfd_create(2) with MFD_CLOEXEC: an anonymous file in memory; size it with ftruncate. */
+export function memfdCreate(name: string, opts: { allowSealing?: boolean } = {}): number {
+  return n.memfdCreate(name, opts.allowSealing ?? false);
+}
+
+/** ftruncate(2). */
+export function ftruncate(fd: number, size: number): void {
+  n.ftruncate(fd, size);
+}
+
+/** posix_fallocate(3): reserves [offset, offset + length) for real (ENOSPC now rather than SIGBUS later). */
+export function fallocate(fd: number, offset: number, length: number): void {
+  n.fallocate(fd, offset, length);
+}
+
+/** fstat(2)'s st_size. */
+export function fdSize(fd: number): number {
+  return n.fdSize(fd);
+}
+
+/** sysconf(_SC_PAGESIZE). */
+export const pageSize: number = n.pageSize();

@@ -1,0 +1,2 @@
+// The sync family of the posix layer (to be written).
+export {};

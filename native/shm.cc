@@ -1,0 +1,333 @@
+// The shm family: mmap(MAP_SHARED) of anonymous memory, a memfd or a shm_open object, exposed as an external
+// ArrayBuffer; shm_open/shm_unlink, memfd_create, ftruncate, and fallocate (space reserved up front, so that
+// a full /dev/shm is an ENOSPC error rather than a SIGBUS on first touch). Lifetime rules in shm.h.
+#include "shm.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include "addon.h"
+#include "errors.h"
+
+namespace mp {
+
+Region::~Region() { Unmap(); }
+
+void Region::Unmap() {
+  if (base != nullptr && !unmapped.exchange(true)) munmap(base, length);
+}
+
+void Region::Close() {
+  closed.store(true);
+  if (pins.load() == 0) Unmap();
+}
+
+bool Region::Pin() {
+  pins.fetch_add(1);
+  if (closed.load()) {
+    Unpin();
+    return false;
+  }
+  return true;
+}
+
+void Region::Unpin() {
+  if (pins.fetch_sub(1) == 1 && closed.load()) Unmap();
+}
+
+namespace {
+
+constexpr int64_t kMaxLength = int64_t(1) << 46;  // 64 TiB: beyond any real mapping, below double precision
+
+class MappingWrap : public Napi::ObjectWrap<MappingWrap> {
+ public:
+  static Napi::FunctionReference* constructor;
+
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Mapping",
+                       {
+                           InstanceAccessor<&MappingWrap::GetBuffer>("buffer"),
+                           InstanceAccessor<&MappingWrap::GetLength>("length"),
+                           InstanceAccessor<&MappingWrap::GetClosed>("closed"),
+                           InstanceAccessor<&MappingWrap::GetShared>("shared"),
+                           InstanceMethod<&MappingWrap::Close>("close"),
+                           InstanceMethod<&MappingWrap::Msync>("msync"),
+                       });
+  }
+
+  explicit MappingWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MappingWrap>(info) {
+    // Only native.mmap() creates mappings: it passes an External holding the region.
+    if (info.Length() != 2 || !info[0].IsExternal() || !info[1].IsBoolean()) {
+      throw Napi::TypeError::New(info.Env(), "Mapping objects are created by mmap()");
+    }
+    region_ = *info[0].As<Napi::External<RegionPtr>>().Data();
+    shared_ = info[1].As<Napi::Boolean>().Value();
+    Napi::Env env = info.Env();
+    // The buffer's finalizer (a GC'd mapping the user forgot to close) unmaps through its own reference.
+    auto* hint = new RegionPtr(region_);
+    napi_value ab;
+    napi_status st = napi_create_external_arraybuffer(
+        env, region_->base, region_->length,
+        [](napi_env, void*, void* h) {
+          auto* r = static_cast<RegionPtr*>(h);
+          (*r)->Close();
+          delete r;
+        },
+        hint, &ab);
+    if (st != napi_ok) {
+      delete hint;
+      region_->Close();
+      throw CodedError(env, "ERR_MULTIPROC_NO_EXTERNAL_BUFFERS",
+                       "this Node.js runtime does not allow external ArrayBuffers (V8 sandbox), so shared memory "
+                       "cannot be exposed without copying; use a Node.js build without the V8 sandbox");
+    }
+    buffer_ = Napi::Persistent(Napi::Value(env, ab).As<Napi::ArrayBuffer>());
+  }
+
+  RegionPtr region() const { return region_; }
+
+ private:
+  Napi::Value GetBuffer(const Napi::CallbackInfo& info) { return buffer_.Value(); }
+  Napi::Value GetLength(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), region_->closed ? 0 : static_cast<double>(region_->length));
+  }
+  Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), region_->closed); }
+  Napi::Value GetShared(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), shared_); }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (!region_->closed) {
+      Napi::ArrayBuffer ab = buffer_.Value();
+      if (!ab.IsDetached()) ab.Detach();  // every view now has length 0
+      region_->Close();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Msync(const Napi::CallbackInfo& info) {
+    if (region_->closed) ThrowClosed(info.Env(), "mapping");
+    int64_t offset = ArgIntegerOr(info, 0, "offset", 0, int64_t(region_->length), 0);
+    int64_t length = ArgIntegerOr(info, 1, "length", 0, int64_t(region_->length) - offset,
+                                  int64_t(region_->length) - offset);
+    long page = sysconf(_SC_PAGESIZE);
+    int64_t start = offset / page * page;
+    if (msync(region_->base + start, size_t(offset - start + length), MS_SYNC) != 0) {
+      ThrowErrno(info.Env(), errno, "msync");
+    }
+    return info.Env().Undefined();
+  }
+
+  RegionPtr region_;
+  Napi::Reference<Napi::ArrayBuffer> buffer_;
+  bool shared_ = true;
+};
+
+Napi::FunctionReference* MappingWrap::constructor = nullptr;
+
+// Reserves [offset, offset + length) of a file for real (tmpfs pages allocated now): ENOSPC surfaces here,
+// not as SIGBUS when the bytes are first touched.
+int Reserve(int fd, off_t offset, off_t length) {
+  int err;
+  do {
+    err = posix_fallocate(fd, offset, length);
+  } while (err == EINTR);
+  return err;
+}
+
+// mmap(length, fd = -1, offset = 0, readOnly = false) -> Mapping
+Napi::Value Mmap(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  Napi::Env env = info.Env();
+  int64_t length = ArgInteger(info, 0, "length", 1, kMaxLength);
+  int fd = static_cast<int>(ArgIntegerOr(info, 1, "fd", -1, INT_MAX, -1));
+  int64_t offset = ArgIntegerOr(info, 2, "offset", 0, kMaxLength, 0);
+  bool readOnly = ArgBoolOr(info, 3, "readOnly", false);
+  long page = sysconf(_SC_PAGESIZE);
+  if (offset % page != 0) {
+    ThrowRangeError(env, "The value of \"offset\" is out of range. It must be a multiple of the page size (" +
+                             std::to_string(page) + "). Received " + std::to_string(offset));
+  }
+  int flags = MAP_SHARED;
+  int prot = PROT_READ | PROT_WRITE;
+  if (fd < 0) {
+    if (offset != 0) ThrowRangeError(env, "An anonymous mapping has no offset");
+    flags |= MAP_ANONYMOUS;
+  } else {
+    struct stat st;
+    if (fstat(fd, &st) != 0) ThrowErrno(env, errno, "fstat");
+    if (offset + length > st.st_size) {
+      ThrowRangeError(env, "The mapping [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
+                               ") reaches past the end of the file (" + std::to_string(st.st_size) +
+                               " bytes): touching those bytes would kill the process with SIGBUS. Size the "
+                               "file first (ftruncate).");
+    }
+    int acc = fcntl(fd, F_GETFL);
+    if (acc < 0) ThrowErrno(env, errno, "fcntl");
+    if (readOnly || (acc & O_ACCMODE) == O_RDONLY) {
+      // A PROT_READ page written from JavaScript would be a SIGSEGV. A private copy-on-write mapping reads
+      // the shared bytes and keeps this process's writes to itself (never visible to others).
+      flags = MAP_PRIVATE;
+      readOnly = true;
+    } else if (S_ISREG(st.st_mode)) {
+      int err = Reserve(fd, offset, length);
+      if (err != 0 && err != EOPNOTSUPP && err != EINVAL) {
+        Napi::Error e = ErrnoError(env, err, "fallocate");
+        if (err == ENOSPC) {
+          e.Set("message", Napi::String::New(env, "fallocate ENOSPC: not enough space for a shared mapping of " +
+                                                      std::to_string(length) +
+                                                      " bytes (is /dev/shm full or too small? df -h /dev/shm)"));
+        }
+        throw e;
+      }
+    }
+  }
+  void* base = mmap(nullptr, size_t(length), prot, flags, fd, off_t(offset));
+  if (base == MAP_FAILED) ThrowErrno(env, errno, "mmap");
+  auto region = std::make_shared<Region>();
+  region->base = static_cast<uint8_t*>(base);
+  region->length = size_t(length);
+  Napi::External<RegionPtr> ext = Napi::External<RegionPtr>::New(env, &region);
+  return MappingWrap::constructor->New({ext, Napi::Boolean::New(env, !readOnly)});
+}
+
+std::string ArgShmName(const Napi::CallbackInfo& info, size_t i) {
+  std::string name = ArgString(info, i, "name", NAME_MAX);
+  if (name.size() < 2 || name[0] != '/' || name.find('/', 1) != std::string::npos) {
+    ThrowRangeError(info.Env(), "A shared memory name is '/' followed by 1 to 254 characters other than '/'. Received '" +
+                                    name + "'");
+  }
+  return name;
+}
+
+// shmOpen(name, oflag, mode) -> fd   (O_CLOEXEC is implied by shm_open)
+Napi::Value ShmOpen(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  std::string name = ArgShmName(info, 0);
+  int oflag = static_cast<int>(ArgInteger(info, 1, "flags", 0, INT_MAX));
+  mode_t mode = static_cast<mode_t>(ArgIntegerOr(info, 2, "mode", 0, 07777, 0600));
+  int fd = shm_open(name.c_str(), oflag, mode);
+  if (fd < 0) ThrowErrno(info.Env(), errno, "shm_open");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value ShmUnlink(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  std::string name = ArgShmName(info, 0);
+  if (shm_unlink(name.c_str()) != 0) ThrowErrno(info.Env(), errno, "shm_unlink");
+  return info.Env().Undefined();
+}
+
+// memfdCreate(name, allowSealing = false) -> fd (MFD_CLOEXEC)
+Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  std::string name = ArgString(info, 0, "name", 249);
+  bool sealing = ArgBoolOr(info, 1, "allowSealing", false);
+  int fd = memfd_create(name.c_str(), MFD_CLOEXEC | (sealing ? MFD_ALLOW_SEALING : 0));
+  if (fd < 0) ThrowErrno(info.Env(), errno, "memfd_create");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  int fd = static_cast<int>(ArgInteger(info, 0, "fd", 0, INT_MAX));
+  int64_t size = ArgInteger(info, 1, "size", 0, kMaxLength);
+  int rc;
+  MP_RETRY_EINTR(rc, ftruncate(fd, off_t(size)));
+  if (rc != 0) ThrowErrno(info.Env(), errno, "ftruncate");
+  return info.Env().Undefined();
+}
+
+Napi::Value Fallocate(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 3);
+  int fd = static_cast<int>(ArgInteger(info, 0, "fd", 0, INT_MAX));
+  int64_t offset = ArgInteger(info, 1, "offset", 0, kMaxLength);
+  int64_t length = ArgInteger(info, 2, "length", 1, kMaxLength);
+  int err = Reserve(fd, off_t(offset), off_t(length));
+  if (err != 0) ThrowErrno(info.Env(), err, "fallocate");
+  return info.Env().Undefined();
+}
+
+Napi::Value FdSize(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  int fd = static_cast<int>(ArgInteger(info, 0, "fd", 0, INT_MAX));
+  struct stat st;
+  if (fstat(fd, &st) != 0) ThrowErrno(info.Env(), errno, "fstat");
+  return Napi::Number::New(info.Env(), static_cast<double>(st.st_size));
+}
+
+Napi::Value PageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(sysconf(_SC_PAGESIZE)));
+}
+
+// memcpyBench(mapping, bytes, iterations): the native baseline for shared-memory write bandwidth.
+Napi::Value FillBench(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 3);
+  RegionPtr r = ArgRegion(info, 0, "mapping");
+  int64_t bytes = ArgInteger(info, 1, "bytes", 1, int64_t(r->length));
+  int64_t iterations = ArgInteger(info, 2, "iterations", 1, int64_t(1) << 40);
+  RegionPin pin(r);
+  if (!pin.ok()) ThrowClosed(info.Env(), "mapping");
+  std::unique_ptr<uint8_t[]> src(new uint8_t[size_t(bytes)]);
+  memset(src.get(), 0x5a, size_t(bytes));
+  for (int64_t i = 0; i < iterations; i++) {
+    src[0] = uint8_t(i);
+    memcpy(r->base, src.get(), size_t(bytes));
+    asm volatile("" ::: "memory");  // the copy is observable: the compiler may not drop it
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+RegionPtr ArgRegion(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = info[i];
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(MappingWrap::constructor->Value())) {
+    ThrowTypeError(info.Env(), std::string("The \"") + name + "\" argument must be a Mapping (from mmap). Received " +
+                                   Describe(v));
+  }
+  RegionPtr r = MappingWrap::Unwrap(v.As<Napi::Object>())->region();
+  if (r->closed) ThrowClosed(info.Env(), "mapping");
+  return r;
+}
+
+uint8_t* RegionAt(Napi::Env env, const RegionPtr& region, int64_t offset, size_t size, size_t align) {
+  if (offset < 0 || uint64_t(offset) + size > region->length) {
+    ThrowRangeError(env, "The object [" + std::to_string(offset) + ", " + std::to_string(offset + int64_t(size)) +
+                             ") does not fit in the mapping of " + std::to_string(region->length) + " bytes");
+  }
+  if (align > 1 && offset % int64_t(align) != 0) {
+    ThrowRangeError(env, "The value of \"offset\" is out of range. It must be a multiple of " + std::to_string(align) +
+                             ". Received " + std::to_string(offset));
+  }
+  return region->base + offset;
+}
+
+void InitShm(Napi::Env env, Napi::Object exports) {
+  Napi::Function mapping = MappingWrap::Define(env);
+  MappingWrap::constructor = new Napi::FunctionReference(Napi::Persistent(mapping));
+  exports.Set("Mapping", mapping);
+  auto fn = [&](const char* name, Napi::Function::Callback cb) {
+    exports.Set(name, Napi::Function::New(env, cb, name));
+  };
+  fn("mmap", Mmap);
+  fn("shmOpen", ShmOpen);
+  fn("shmUnlink", ShmUnlink);
+  fn("memfdCreate", MemfdCreate);
+  fn("ftruncate", Ftruncate);
+  fn("fallocate", Fallocate);
+  fn("fdSize", FdSize);
+  fn("pageSize", PageSize);
+  fn("fillBench", FillBench);
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("O_RDONLY", Napi::Number::New(env, O_RDONLY));
+  c.Set("O_RDWR", Napi::Number::New(env, O_RDWR));
+  c.Set("O_CREAT", Napi::Number::New(env, O_CREAT));
+  c.Set("O_EXCL", Napi::Number::New(env, O_EXCL));
+  c.Set("O_TRUNC", Napi::Number::New(env, O_TRUNC));
+  exports.Set("shmConstants", c);
+}
+
+}  // namespace mp

@@ -1,5 +1,6 @@
 // The package's build and layout: binding.gyp (ships) and CMakeLists.txt (developer build) compile the same
 // sources; package.json exports, bin and platform are what DESIGN.md says.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,5 +45,34 @@ describe('build', () => {
     expect(pkg.scripts.install).toMatch(/install\.mjs/);
     expect(pkg.dependencies).toHaveProperty('node-addon-api');
     expect(pkg.dependencies).toHaveProperty('node-gyp-build');
+  });
+});
+
+describe('loading', () => {
+  it('an addon that cannot be loaded is a clear error that says what to do', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./lib/native.ts').catch((e) => { console.log(JSON.stringify({ code: e.code, message: e.message })); })"], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, MULTIPROC_ADDON_DIR: '/nonexistent-multiproc-build' },
+    });
+    const r = JSON.parse(run.stdout.trim());
+    expect(r.code).toBe('ERR_MULTIPROC_ADDON');
+    expect(r.message).toMatch(/could not be loaded/);
+    expect(r.message).toMatch(/What to do/);
+    expect(r.message).toMatch(/npm rebuild multiproc/);
+    expect(r.message).toMatch(/apt-get install -y g\+\+ make python3/);
+  });
+
+  it('NODE_DEBUG=multiproc traces forks and waits', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'test/helpers/debug-fork.ts')], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_DEBUG: 'multiproc' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({ kind: 'exited', code: 3 });
+    expect(run.stderr).toMatch(/MULTIPROC \d+: fork: parent \d+ forked child \d+/);
+    expect(run.stderr).toMatch(/MULTIPROC \d+: fork: child \d+ of \d+/);
+    expect(run.stderr).toMatch(/MULTIPROC \d+: waitpidAsync\(\d+\)/);
   });
 });

@@ -8,8 +8,10 @@ import { checkLeaks } from '../helpers/leaks.js';
 checkLeaks();
 
 function psStat(pid: number): string {
+  // The real ps, without a sanitizer runtime preloaded into node (npm run test:asan) leaking into it.
+  const { LD_PRELOAD: _preload, ...env } = process.env;
   try {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8', env }).trim();
   } catch {
     return ''; // ps exits 1 when the pid does not exist
   }

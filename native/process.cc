@@ -20,6 +20,10 @@
 #include "errors.h"
 #include "reactor.h"
 
+#ifndef P_PIDFD
+#define P_PIDFD 3  // linux/wait.h; glibc's idtype_t may not name it
+#endif
+
 namespace mp {
 
 namespace {
@@ -54,6 +58,25 @@ Napi::Array DecodeStatus(Napi::Env env, pid_t pid, int status) {
   out.Set(1u, Napi::Number::New(env, kind));
   out.Set(2u, Napi::Number::New(env, value));
   out.Set(3u, Napi::Boolean::New(env, core));
+  return out;
+}
+
+// The same array from waitid's siginfo (si_code says how the child ended).
+Napi::Array DecodeSiginfo(Napi::Env env, const siginfo_t& info) {
+  Napi::Array out = Napi::Array::New(env, 4);
+  int kind = kExited;
+  switch (info.si_code) {
+    case CLD_EXITED: kind = kExited; break;
+    case CLD_KILLED:
+    case CLD_DUMPED: kind = kSignaled; break;
+    case CLD_STOPPED:
+    case CLD_TRAPPED: kind = kStopped; break;
+    case CLD_CONTINUED: kind = kContinued; break;
+  }
+  out.Set(0u, Napi::Number::New(env, info.si_pid));
+  out.Set(1u, Napi::Number::New(env, kind));
+  out.Set(2u, Napi::Number::New(env, kind == kContinued ? 0 : info.si_status));
+  out.Set(3u, Napi::Boolean::New(env, info.si_code == CLD_DUMPED));
   return out;
 }
 
@@ -93,19 +116,23 @@ Napi::Value WaitpidAsync(const Napi::CallbackInfo& info) {
   int pidfd = PidfdOpen(pid);
   if (pidfd < 0) ThrowErrno(env, errno, "pidfd_open");
   auto callback = std::make_shared<Napi::FunctionReference>(Napi::Persistent(fn));
-  uint64_t id = ReactorWatch(
+  uint64_t id = ReactorWatchFd(
       env, pidfd, EPOLLIN,
-      [pid, callback](Napi::Env env, uint32_t) {
-        int status = 0;
-        pid_t got;
-        MP_RETRY_EINTR(got, waitpid(pid, &status, WNOHANG));
-        Napi::Value err = env.Undefined(), result = env.Undefined();
-        if (got < 0) {
+      [pid, callback](Napi::Env env, uint32_t, int fd) {
+        // Reap through the pidfd, not the pid number: if someone else reaped the child and its pid was reused
+        // by a new child meanwhile, waitpid(pid) would reap the wrong process.
+        siginfo_t info{};
+        int rc;
+        MP_RETRY_EINTR(rc, waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd), &info, WEXITED | WNOHANG));
+        Napi::Value err = env.Null(), result = env.Undefined();
+        if (rc < 0) {
           err = ErrnoError(env, errno, "waitpid").Value();
+        } else if (info.si_pid == 0) {
+          err = ErrnoError(env, ECHILD, "waitpid").Value();  // readable but nothing to reap: reaped elsewhere
         } else {
-          result = DecodeStatus(env, got, status);
+          result = DecodeSiginfo(env, info);
         }
-        callback->Value().Call({err.IsUndefined() ? env.Null() : err, result});
+        callback->Value().Call({err, result});
       },
       /*adopt=*/true);
   return Napi::Number::New(env, static_cast<double>(id));

@@ -23,7 +23,7 @@ constexpr uint64_t kWakeId = 0;
 
 struct Watch {
   int fd;
-  ReadyCallback callback;
+  ReadyFdCallback callback;
 };
 
 }  // namespace
@@ -116,14 +116,14 @@ void Reactor::Deliver(napi_env rawEnv, napi_value, void* context, void*) {
   for (auto& [id, events] : batch) {
     auto it = r->watches.find(id);
     if (it == r->watches.end()) continue;  // cancelled after it fired
-    ReadyCallback callback = std::move(it->second.callback);
-    r->End(id, it->second);
+    Watch w = std::move(it->second);
     r->watches.erase(it);
     try {
-      callback(env, events);
+      w.callback(env, events, w.fd);  // the watched fd is still open here
     } catch (const Napi::Error& e) {
       napi_fatal_exception(rawEnv, e.Value());
     }
+    r->End(id, w);
   }
   r->UpdateRef(rawEnv);
 }
@@ -210,6 +210,11 @@ Reactor* GetReactor(Napi::Env env) {
 }
 
 uint64_t ReactorWatch(Napi::Env env, int fd, uint32_t events, ReadyCallback callback, bool adopt) {
+  return ReactorWatchFd(
+      env, fd, events, [cb = std::move(callback)](Napi::Env e, uint32_t ev, int) { cb(e, ev); }, adopt);
+}
+
+uint64_t ReactorWatchFd(Napi::Env env, int fd, uint32_t events, ReadyFdCallback callback, bool adopt) {
   Reactor* r = GetReactor(env);
   int watched = fd;
   if (!adopt) {

@@ -19,6 +19,9 @@ class Reactor;
 
 // Called on the JS thread with the epoll events that fired (EPOLLIN, EPOLLHUP, ...).
 using ReadyCallback = std::function<void(Napi::Env env, uint32_t events)>;
+// The same, also given the fd that was watched (the reactor's duplicate, or the adopted fd), still open
+// during the call: do the I/O on it, not on the caller's fd number, which may have been closed and reused.
+using ReadyFdCallback = std::function<void(Napi::Env env, uint32_t events, int fd)>;
 
 // The reactor of this environment (created on first use, and again in a forked child).
 Reactor* GetReactor(Napi::Env env);
@@ -27,6 +30,7 @@ Reactor* GetReactor(Napi::Env env);
 // reactor owns `fd` and closes it when the watch ends; otherwise it registers a private duplicate, so the
 // same fd may be watched twice and closing the caller's fd early cannot confuse epoll.
 uint64_t ReactorWatch(Napi::Env env, int fd, uint32_t events, ReadyCallback callback, bool adopt = false);
+uint64_t ReactorWatchFd(Napi::Env env, int fd, uint32_t events, ReadyFdCallback callback, bool adopt = false);
 // Drops a pending watch without calling its callback. False if it already fired (or never existed).
 bool ReactorCancel(Napi::Env env, uint64_t id);
 // Number of pending watches (for tests and leak checks).

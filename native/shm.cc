@@ -43,89 +43,99 @@ namespace {
 
 constexpr int64_t kMaxLength = int64_t(1) << 46;  // 64 TiB: beyond any real mapping, below double precision
 
-class MappingWrap : public Napi::ObjectWrap<MappingWrap> {
- public:
-  static Napi::FunctionReference* constructor;
+// A Mapping handle is a plain object tagged with this Node-API type tag (checked without running any proxy
+// trap or getter) and wrapping a MappingData. lib/posix/shm.ts gives it Mapping.prototype.
+const napi_type_tag kMappingTag = {0x6d756c746970726fULL, 0x632d6d6170706e67ULL};
 
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Mapping",
-                       {
-                           InstanceAccessor<&MappingWrap::GetBuffer>("buffer"),
-                           InstanceAccessor<&MappingWrap::GetLength>("length"),
-                           InstanceAccessor<&MappingWrap::GetClosed>("closed"),
-                           InstanceAccessor<&MappingWrap::GetShared>("shared"),
-                           InstanceMethod<&MappingWrap::Close>("close"),
-                           InstanceMethod<&MappingWrap::Msync>("msync"),
-                       });
-  }
-
-  explicit MappingWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MappingWrap>(info) {
-    // Only native.mmap() creates mappings: it passes an External holding the region.
-    if (info.Length() != 2 || !info[0].IsExternal() || !info[1].IsBoolean()) {
-      throw Napi::TypeError::New(info.Env(), "Mapping objects are created by mmap()");
-    }
-    region_ = *info[0].As<Napi::External<RegionPtr>>().Data();
-    shared_ = info[1].As<Napi::Boolean>().Value();
-    Napi::Env env = info.Env();
-    // The buffer's finalizer (a GC'd mapping the user forgot to close) unmaps through its own reference.
-    auto* hint = new RegionPtr(region_);
-    napi_value ab;
-    napi_status st = napi_create_external_arraybuffer(
-        env, region_->base, region_->length,
-        [](napi_env, void*, void* h) {
-          auto* r = static_cast<RegionPtr*>(h);
-          (*r)->Close();
-          delete r;
-        },
-        hint, &ab);
-    if (st != napi_ok) {
-      delete hint;
-      region_->Close();
-      throw CodedError(env, "ERR_MULTIPROC_NO_EXTERNAL_BUFFERS",
-                       "this Node.js runtime does not allow external ArrayBuffers (V8 sandbox), so shared memory "
-                       "cannot be exposed without copying; use a Node.js build without the V8 sandbox");
-    }
-    buffer_ = Napi::Persistent(Napi::Value(env, ab).As<Napi::ArrayBuffer>());
-  }
-
-  RegionPtr region() const { return region_; }
-
- private:
-  Napi::Value GetBuffer(const Napi::CallbackInfo& info) { return buffer_.Value(); }
-  Napi::Value GetLength(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), region_->closed ? 0 : static_cast<double>(region_->length));
-  }
-  Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), region_->closed); }
-  Napi::Value GetShared(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), shared_); }
-
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (!region_->closed) {
-      Napi::ArrayBuffer ab = buffer_.Value();
-      if (!ab.IsDetached()) ab.Detach();  // every view now has length 0
-      region_->Close();
-    }
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Msync(const Napi::CallbackInfo& info) {
-    if (region_->closed) ThrowClosed(info.Env(), "mapping");
-    int64_t offset = ArgIntegerOr(info, 0, "offset", 0, int64_t(region_->length), 0);
-    int64_t length = ArgIntegerOr(info, 1, "length", 0, int64_t(region_->length) - offset,
-                                  int64_t(region_->length) - offset);
-    long page = sysconf(_SC_PAGESIZE);
-    int64_t start = offset / page * page;
-    if (msync(region_->base + start, size_t(offset - start + length), MS_SYNC) != 0) {
-      ThrowErrno(info.Env(), errno, "msync");
-    }
-    return info.Env().Undefined();
-  }
-
-  RegionPtr region_;
-  Napi::Reference<Napi::ArrayBuffer> buffer_;
-  bool shared_ = true;
+struct MappingData {
+  RegionPtr region;
+  Napi::Reference<Napi::ArrayBuffer> buffer;
 };
 
-Napi::FunctionReference* MappingWrap::constructor = nullptr;
+MappingData* HandleData(Napi::Env env, Napi::Value v, const char* name) {
+  bool tagged = false;
+  if (v.IsObject()) napi_check_object_type_tag(env, v, &kMappingTag, &tagged);
+  if (!tagged) {
+    ThrowTypeError(env, std::string("The \"") + name + "\" argument must be a Mapping (from mmap). Received " + Describe(v));
+  }
+  void* data = nullptr;
+  if (napi_unwrap(env, v, &data) != napi_ok || data == nullptr) {
+    ThrowTypeError(env, std::string("The \"") + name + "\" argument is not a live Mapping");
+  }
+  return static_cast<MappingData*>(data);
+}
+
+Napi::Object NewMapping(Napi::Env env, const RegionPtr& region, bool shared) {
+  // The buffer's finalizer (a mapping the user forgot to close, collected) unmaps through its own reference.
+  auto* hint = new RegionPtr(region);
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(
+      env, region->base, region->length,
+      [](napi_env, void*, void* h) {
+        auto* r = static_cast<RegionPtr*>(h);
+        (*r)->Close();
+        delete r;
+      },
+      hint, &ab);
+  if (st != napi_ok) {
+    delete hint;
+    region->Close();
+    throw CodedError(env, "ERR_MULTIPROC_NO_EXTERNAL_BUFFERS",
+                     "this Node.js runtime does not allow external ArrayBuffers (V8 sandbox), so shared memory "
+                     "cannot be exposed without copying; use a Node.js build without the V8 sandbox");
+  }
+  Napi::Object handle = Napi::Object::New(env);
+  handle.DefineProperties({
+      Napi::PropertyDescriptor::Value("buffer", Napi::Value(env, ab), napi_enumerable),
+      Napi::PropertyDescriptor::Value("shared", Napi::Boolean::New(env, shared), napi_enumerable),
+  });
+  auto* data = new MappingData{region, Napi::Persistent(Napi::Value(env, ab).As<Napi::ArrayBuffer>())};
+  napi_status ws = napi_wrap(
+      env, handle, data, [](napi_env, void* d, void*) { delete static_cast<MappingData*>(d); }, nullptr, nullptr);
+  if (ws != napi_ok) {
+    delete data;
+    throw Napi::Error::New(env, "multiproc: could not wrap the mapping");
+  }
+  napi_type_tag_object(env, handle, &kMappingTag);
+  return handle;
+}
+
+// mappingClose(m): detach the buffer (every view gets length 0), then unmap (or when the last pin goes).
+Napi::Value MappingClose(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  MappingData* d = HandleData(info.Env(), info[0], "mapping");
+  if (!d->region->closed) {
+    Napi::ArrayBuffer ab = d->buffer.Value();
+    if (!ab.IsDetached()) ab.Detach();
+    d->region->Close();
+  }
+  return info.Env().Undefined();
+}
+
+// mappingState(m) -> [length (0 once closed), closed]
+Napi::Value MappingState(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  MappingData* d = HandleData(info.Env(), info[0], "mapping");
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  bool closed = d->region->closed;
+  out.Set(0u, Napi::Number::New(info.Env(), closed ? 0 : static_cast<double>(d->region->length)));
+  out.Set(1u, Napi::Boolean::New(info.Env(), closed));
+  return out;
+}
+
+// mappingMsync(m, offset, length): msync(MS_SYNC) of a range (file-backed mappings).
+Napi::Value MappingMsync(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  RegionPtr r = ArgRegion(info, 0, "mapping");
+  int64_t offset = ArgIntegerOr(info, 1, "offset", 0, int64_t(r->length), 0);
+  int64_t length = ArgIntegerOr(info, 2, "length", 0, int64_t(r->length) - offset, int64_t(r->length) - offset);
+  RegionPin pin(r);
+  if (!pin.ok()) ThrowClosed(info.Env(), "mapping");
+  long page = sysconf(_SC_PAGESIZE);
+  int64_t start = offset / page * page;
+  if (msync(r->base + start, size_t(offset - start + length), MS_SYNC) != 0) ThrowErrno(info.Env(), errno, "msync");
+  return info.Env().Undefined();
+}
 
 // Reserves [offset, offset + length) of a file for real (tmpfs pages allocated now): ENOSPC surfaces here,
 // not as SIGBUS when the bytes are first touched.
@@ -189,8 +199,7 @@ Napi::Value Mmap(const Napi::CallbackInfo& info) {
   auto region = std::make_shared<Region>();
   region->base = static_cast<uint8_t*>(base);
   region->length = size_t(length);
-  Napi::External<RegionPtr> ext = Napi::External<RegionPtr>::New(env, &region);
-  return MappingWrap::constructor->New({ext, Napi::Boolean::New(env, !readOnly)});
+  return NewMapping(env, region, !readOnly);
 }
 
 std::string ArgShmName(const Napi::CallbackInfo& info, size_t i) {
@@ -283,12 +292,7 @@ Napi::Value FillBench(const Napi::CallbackInfo& info) {
 }  // namespace
 
 RegionPtr ArgRegion(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = info[i];
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(MappingWrap::constructor->Value())) {
-    ThrowTypeError(info.Env(), std::string("The \"") + name + "\" argument must be a Mapping (from mmap). Received " +
-                                   Describe(v));
-  }
-  RegionPtr r = MappingWrap::Unwrap(v.As<Napi::Object>())->region();
+  RegionPtr r = HandleData(info.Env(), info[i], name)->region;
   if (r->closed) ThrowClosed(info.Env(), "mapping");
   return r;
 }
@@ -306,13 +310,13 @@ uint8_t* RegionAt(Napi::Env env, const RegionPtr& region, int64_t offset, size_t
 }
 
 void InitShm(Napi::Env env, Napi::Object exports) {
-  Napi::Function mapping = MappingWrap::Define(env);
-  MappingWrap::constructor = new Napi::FunctionReference(Napi::Persistent(mapping));
-  exports.Set("Mapping", mapping);
   auto fn = [&](const char* name, Napi::Function::Callback cb) {
     exports.Set(name, Napi::Function::New(env, cb, name));
   };
   fn("mmap", Mmap);
+  fn("mappingClose", MappingClose);
+  fn("mappingState", MappingState);
+  fn("mappingMsync", MappingMsync);
   fn("shmOpen", ShmOpen);
   fn("shmUnlink", ShmUnlink);
   fn("memfdCreate", MemfdCreate);

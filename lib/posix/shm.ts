@@ -4,25 +4,11 @@
 // V8 keeps its waiter lists per process — block through the sync family instead).
 import { native } from '../native.js';
 
-/** The native Mapping object (native/shm.cc). */
-export interface Mapping {
-  /** The mapped bytes. After close() it is detached: byteLength 0, every view of it has length 0. */
-  readonly buffer: ArrayBuffer;
-  /** The mapped length in bytes (0 after close). */
-  readonly length: number;
-  readonly closed: boolean;
-  /** false for a read-only mapping: it is private copy-on-write, so this process's writes stay its own. */
-  readonly shared: boolean;
-  /** munmap(2), once; idempotent. Native objects that still wait inside the mapping keep it mapped until they return. */
-  close(): void;
-  /** msync(2) MS_SYNC of a range (file-backed mappings). */
-  msync(offset?: number, length?: number): void;
-  [Symbol.dispose](): void;
-}
-
 interface NativeShm {
-  Mapping: { prototype: Mapping };
-  mmap(length: number, fd?: number, offset?: number, readOnly?: boolean): Mapping;
+  mmap(length: number, fd?: number, offset?: number, readOnly?: boolean): { buffer: ArrayBuffer; shared: boolean };
+  mappingClose(m: object): void;
+  mappingState(m: object): [length: number, closed: boolean];
+  mappingMsync(m: object, offset?: number, length?: number): void;
   shmOpen(name: string, flags: number, mode?: number): number;
   shmUnlink(name: string): void;
   memfdCreate(name: string, allowSealing?: boolean): number;
@@ -30,20 +16,53 @@ interface NativeShm {
   fallocate(fd: number, offset: number, length: number): void;
   fdSize(fd: number): number;
   pageSize(): number;
-  fillBench(m: Mapping, bytes: number, iterations: number): void;
+  fillBench(m: object, bytes: number, iterations: number): void;
   shmConstants: Record<string, number>;
 }
 
 const n = native as unknown as NativeShm;
 const C = n.shmConstants;
 
-// `using m = posix.mmap(...)` closes the mapping at the end of the block.
-Object.defineProperty(n.Mapping.prototype, Symbol.dispose, {
-  value(this: Mapping) {
+/**
+ * A shared mapping, from {@link mmap}. Instances are the addon's own handles (type-tagged, so that native
+ * functions recognise them without trusting JS), given this prototype.
+ */
+export class Mapping {
+  /** The mapped bytes. After close() it is detached: byteLength 0, every view of it has length 0. */
+  declare readonly buffer: ArrayBuffer;
+  /** false for a read-only mapping: it is private copy-on-write, so this process's writes stay its own. */
+  declare readonly shared: boolean;
+
+  private constructor() {
+    throw new TypeError('Mapping objects are created by mmap()');
+  }
+
+  /** The mapped length in bytes (0 after close). */
+  get length(): number {
+    return n.mappingState(this)[0];
+  }
+
+  get closed(): boolean {
+    return n.mappingState(this)[1];
+  }
+
+  /**
+   * munmap(2), once; idempotent. Every ArrayBuffer view is detached first, so no JS code can touch unmapped
+   * memory. Native objects still blocked inside the mapping keep it mapped until they return.
+   */
+  close(): void {
+    n.mappingClose(this);
+  }
+
+  /** msync(2) MS_SYNC of a range (file-backed mappings). */
+  msync(offset?: number, length?: number): void {
+    n.mappingMsync(this, offset, length);
+  }
+
+  [Symbol.dispose](): void {
     this.close();
-  },
-  configurable: true,
-});
+  }
+}
 
 export interface MmapOptions {
   /** Map this file (a memfd, a shmOpen fd, a regular file) instead of anonymous shared memory. */
@@ -60,7 +79,8 @@ export interface MmapOptions {
  * posix_fallocate first, so a full /dev/shm is an ENOSPC error, never a crash.
  */
 export function mmap(length: number, opts: MmapOptions = {}): Mapping {
-  return n.mmap(length, opts.fd ?? -1, opts.offset ?? 0, opts.readOnly ?? false);
+  const handle = n.mmap(length, opts.fd ?? -1, opts.offset ?? 0, opts.readOnly ?? false);
+  return Object.setPrototypeOf(handle, Mapping.prototype) as Mapping;
 }
 
 export interface ShmOpenOptions {

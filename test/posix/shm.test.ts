@@ -116,7 +116,7 @@ describe('memfd and shm_open', () => {
         stdio: ['ignore', 'pipe', 'inherit', fd],
       });
       let out = '';
-      child.stdout.on('data', (d) => (out += d));
+      child.stdout!.on('data', (d) => (out += d));
       const code = await new Promise((res) => child.on('exit', res));
       expect(code).toBe(0);
       expect(out.trim()).toBe('done 4096');

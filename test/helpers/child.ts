@@ -91,3 +91,12 @@ export async function runInChild<T>(body: () => T | Promise<T>, timeoutMs = 30_0
   }
   return { status, value: (v8.deserialize(data) as { value: T }).value };
 }
+
+/** Polls `check` until it returns true (bounded), for states that take a moment to appear in /proc. */
+export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

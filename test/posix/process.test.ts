@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, reap, runInChild } from '../helpers/child.js';
+import { forkRun, reap, runInChild, until } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
@@ -36,14 +36,6 @@ function blockedChild(): { pid: number; release: () => void } {
   };
 }
 
-/** Polls `check` until it returns true (bounded), for states that take a moment to appear in /proc. */
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('waitpid decodes every status', () => {
   it('exit codes 0..255', async () => {

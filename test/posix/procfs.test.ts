@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as posix from '../../lib/posix/index.js';
-import { reap } from '../helpers/child.js';
+import { reap, until } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
@@ -17,13 +17,6 @@ function psStat(pid: number): string {
   }
 }
 
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('processInfo', () => {
   it('a child that exited and was not waited for is a zombie (Z in ps) until waitpid reaps it', async () => {

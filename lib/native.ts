@@ -64,7 +64,12 @@ export interface MainAddon {
 
 export interface ForkAddon {
   abi: number;
-  fork(onDry: (exiting: boolean) => number | undefined, quiesceTimeoutMs: number): number;
+  fork(
+    onDry: (exiting: boolean) => number | undefined,
+    quiesceTimeoutMs: number,
+    repair?: () => void,
+    entry?: () => void,
+  ): number;
   stats(): {
     workers: number;
     quiesceNs: number;

@@ -37,6 +37,7 @@ export interface MainAddon {
   getrlimit(resource: number): [soft: number, hard: number];
   setrlimit(resource: number, soft: number, hard: number): void;
   _exit(code: number): never;
+  spawn(file: string, argv: string[], env: string[] | undefined, fds: [childFd: number, parentFd: number][], newGroup: boolean): number;
   signals: Record<string, number>;
   processConstants: Record<string, number>;
   reactorPending(): number;
@@ -64,12 +65,7 @@ export interface MainAddon {
 
 export interface ForkAddon {
   abi: number;
-  fork(
-    onDry: (exiting: boolean) => number | undefined,
-    quiesceTimeoutMs: number,
-    repair?: () => void,
-    entry?: () => void,
-  ): number;
+  fork(onDry: (exiting: boolean) => number | undefined, quiesceTimeoutMs: number): number;
   stats(): {
     workers: number;
     quiesceNs: number;

@@ -2,6 +2,7 @@
 // parent-death signal (prctl), CPU affinity, resource limits, _exit. fork itself lives in the separate
 // fork addon (native/fork/), because making fork safe in a running Node needs node.h/v8.h/uv.h.
 #include <sched.h>
+#include <spawn.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -12,7 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char** environ;
+
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 #include <limits>
 #include <memory>
 
@@ -292,6 +298,91 @@ Napi::Value Exit(const Napi::CallbackInfo& info) {
   _exit(code);
 }
 
+// spawn(file, argv[], env[] | undefined, fds: [childFd, parentFd][], newGroup: boolean) -> pid
+// posix_spawn(3) (no shell): the child's fds are exactly 0-2 plus those mapped here (everything else is
+// O_CLOEXEC in this library), its signal mask is empty and every signal has its default action (Node ignores
+// SIGPIPE; a fresh program must not inherit that).
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 5);
+  Napi::Env env = info.Env();
+  std::string file = ArgString(info, 0, "file");
+  Napi::Array argvJs = ArgArray(info, 1, "argv", 65536);
+  bool inheritEnv = info[2].IsUndefined();
+  Napi::Array envJs = inheritEnv ? Napi::Array::New(env) : ArgArray(info, 2, "env", 65536);
+  Napi::Array fdsJs = ArgArray(info, 3, "fds", 1024);
+  bool newGroup = ArgBool(info, 4, "newGroup");
+
+  auto strings = [&](const Napi::Array& a, const char* name) {
+    std::vector<std::string> out;
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value v = a.Get(i);
+      if (!v.IsString()) {
+        ThrowTypeError(env, std::string("The \"") + name + "[" + std::to_string(i) + "]\" element must be of type string. Received " + Describe(v));
+      }
+      std::string s = v.As<Napi::String>().Utf8Value();
+      if (s.find('\0') != std::string::npos) ThrowTypeError(env, std::string("The \"") + name + "\" strings must not contain null bytes");
+      out.push_back(std::move(s));
+    }
+    return out;
+  };
+  std::vector<std::string> argv = strings(argvJs, "argv");
+  std::vector<std::string> envv = strings(envJs, "env");
+  if (argv.empty()) ThrowRangeError(env, "The \"argv\" array must have at least one element (the program name)");
+  std::vector<std::pair<int, int>> fds;
+  for (uint32_t i = 0; i < fdsJs.Length(); i++) {
+    Napi::Value pair = fdsJs.Get(i);
+    if (!pair.IsArray() || pair.As<Napi::Array>().Length() != 2) {
+      ThrowTypeError(env, "Each \"fds\" element must be a [childFd, parentFd] pair. Received " + Describe(pair));
+    }
+    Napi::Array p = pair.As<Napi::Array>();
+    int childFd = static_cast<int>(ElementInteger(env, p, 0, "fds[i][0]", 0, 1 << 20));
+    int parentFd = static_cast<int>(ElementInteger(env, p, 1, "fds[i][1]", 0, 1 << 30));
+    fds.emplace_back(childFd, parentFd);
+  }
+
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : envv) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  // Two passes, so that a mapping onto an fd number that is also a source does not clobber it: first every
+  // source is moved above the highest target, then each lands on its target (dup2 clears FD_CLOEXEC).
+  int high = 0;
+  for (auto& [c, p] : fds) high = std::max(high, std::max(c, p));
+  int temp = high + 1;
+  std::vector<std::pair<int, int>> staged;
+  for (auto& [c, p] : fds) {
+    posix_spawn_file_actions_adddup2(&actions, p, temp);
+    staged.emplace_back(c, temp++);
+  }
+  for (auto& [c, t] : staged) {
+    posix_spawn_file_actions_adddup2(&actions, t, c);
+    posix_spawn_file_actions_addclose(&actions, t);
+  }
+  sigset_t empty, all;
+  sigemptyset(&empty);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (newGroup) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  posix_spawnattr_setflags(&attr, flags);
+  pid_t pid = 0;
+  int err = posix_spawn(&pid, file.c_str(), &actions, &attr, cargv.data(), inheritEnv ? environ : cenv.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) ThrowErrno(env, err, "posix_spawn");
+  return Napi::Number::New(env, pid);
+}
+
 Napi::Object Signals(Napi::Env env) {
   Napi::Object out = Napi::Object::New(env);
   for (int sig = 1; sig < SIGRTMIN; sig++) {
@@ -352,6 +443,7 @@ void InitProcess(Napi::Env env, Napi::Object exports) {
   fn("getrlimit", Getrlimit);
   fn("setrlimit", Setrlimit);
   fn("_exit", Exit);
+  fn("spawn", Spawn);
   exports.Set("signals", Signals(env));
   exports.Set("processConstants", Constants(env));
 }

@@ -118,52 +118,6 @@ function onChildLoopDry(exiting: boolean): number | undefined {
  * platform has no threads in the child). fork() from a worker_thread is an error.
  */
 export function fork(): number {
-  return forkWith();
-}
-
-/**
- * Forks, and runs `entry` in the child on a fresh stack; returns the child's pid in the parent and never
- * returns in the child. This is fork() for code that must not continue in the child: the child's copy of
- * the caller's stack is unwound by an uncatchable termination (no `catch` or `finally` of the caller runs in
- * the child), then `entry` is called from the event loop. The child ends with status 0 when `entry` (or the
- * promise it returns) succeeds and status 1 when it throws (the stack goes to stderr), unless it ends itself
- * first (exit(), process.exit(), a signal). Everything {@link fork} says about the child applies.
- */
-export function forkAndRun(entry: () => unknown): number {
-  if (typeof entry !== 'function') throw typeError(`The "entry" argument must be of type function. Received ${describe(entry)}`);
-  const run = (): void => {
-    let result: unknown;
-    try {
-      result = entry();
-    } catch (e) {
-      return childFailed(e);
-    }
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(
-        () => exit(0),
-        (e) => childFailed(e),
-      );
-    } else {
-      exit(0);
-    }
-  };
-  return forkWith(run);
-}
-
-function childFailed(e: unknown): never {
-  process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
-  return exit(1);
-}
-
-/** The child's side of every fork: repair, then the registered child hooks. */
-function inChild(): void {
-  repairChild();
-  debug('fork: child %d of %d', process.pid, process.ppid);
-  runHooks('child');
-}
-
-/** fork() and forkAndRun(): with `entry`, the child runs it on a fresh stack instead of returning 0. */
-function forkWith(entry?: () => void): number {
   if (!isMainThread) {
     const err = new Error('fork() must be called from the main thread, not a worker_thread: the child would have no main thread. Use the spawn start method from workers.');
     (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_FORK_THREAD';
@@ -171,15 +125,18 @@ function forkWith(entry?: () => void): number {
   }
   const addon = loadForkAddon();
   for (let i = hooks.length - 1; i >= 0; i--) hooks[i]!.prepare?.();
-  let pid: number;
-  try {
-    pid = entry ? addon.fork(onChildLoopDry, forkQuiesceTimeout, inChild, entry) : addon.fork(onChildLoopDry, forkQuiesceTimeout);
-  } catch (e) {
-    runHooks('parent');
-    throw e;
-  }
+  const pid = (() => {
+    try {
+      return addon.fork(onChildLoopDry, forkQuiesceTimeout);
+    } catch (e) {
+      runHooks('parent');
+      throw e;
+    }
+  })();
   if (pid === 0) {
-    inChild(); // plain fork(): the child returns 0 to its caller, as in C
+    repairChild();
+    debug('fork: child %d of %d', process.pid, process.ppid);
+    runHooks('child');
     return 0;
   }
   debug('fork: parent %d forked child %d', process.pid, pid);
@@ -207,6 +164,34 @@ export function exit(code = 0): never {
   }
   debug('exit(%d) in %d', code, process.pid);
   return native._exit(code);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// posix_spawn
+
+export interface SpawnOptions {
+  /** The environment as NAME=value strings (default: this process's). */
+  env?: Record<string, string | undefined>;
+  /**
+   * fds for the child: `{ 3: fd }` makes this process's `fd` the child's fd 3. The child's fds are 0, 1, 2
+   * (inherited unless mapped here) and these; every other fd of this library is close-on-exec.
+   */
+  fds?: Record<number, number>;
+  /** Start a new process group led by the child (setpgid(0, 0)), e.g. to signal it as a group. */
+  newGroup?: boolean;
+}
+
+/**
+ * posix_spawn(3): runs `file` (a path; no PATH search, no shell) with `argv` (argv[0] included) in a new
+ * process and returns its pid; reap it with waitpid/waitpidAsync. The child starts with an empty signal
+ * mask and every signal at its default action (Node ignores SIGPIPE; a new program must not inherit that).
+ */
+export function spawn(file: string, argv: string[], opts: SpawnOptions = {}): number {
+  const env = opts.env === undefined ? undefined : Object.entries(opts.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const fds = Object.entries(opts.fds ?? {}).map(([child, parent]) => [Number(child), parent] as [number, number]);
+  const pid = native.spawn(file, argv, env, fds, opts.newGroup ?? false);
+  debug('spawn(%s) -> %d', file, pid);
+  return pid;
 }
 
 // ---------------------------------------------------------------------------------------------------------

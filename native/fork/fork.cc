@@ -258,47 +258,13 @@ void ChildExitHandler(node::Environment*, int code) {
   _exit(code & 0xff);
 }
 
-// ---- forkAndRun: the child leaves the caller's stack for good ----
-//
-// A child that must not return into its caller (the code after `p.start()` is the parent's) cannot simply
-// return 0. After the child's repair, TerminateExecution() unwinds the whole JS stack: no catch and no finally
-// block of the parent's code runs in the child. An idle handle (it keeps the poll phase from blocking) then
-// cancels the termination and calls the entry function from the event loop, on a fresh stack.
-
-struct EntryRun {
-  uv_idle_t idle;
-  Isolate* isolate;
-  v8::Global<Function> entry;
-};
-
-void RunEntry(uv_idle_t* handle) {
-  auto* run = static_cast<EntryRun*>(handle->data);
-  uv_idle_stop(handle);
-  Isolate* isolate = run->isolate;
-  isolate->CancelTerminateExecution();
-  {
-    HandleScope scope(isolate);
-    Local<Function> fn = run->entry.Get(isolate);
-    Local<Context> context = fn->GetCreationContextChecked();
-    Context::Scope contextScope(context);
-    node::MakeCallback(isolate, context->Global(), fn, 0, nullptr, {0, 0});
-  }
-  run->entry.Reset();
-  uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) { delete static_cast<EntryRun*>(h->data); });
-}
-
-// ---- fork(onDry, quiesceTimeoutMs[, repair, entry]): number ----
-// With `repair` and `entry` (forkAndRun): in the child, repair() runs at once, then the stack unwinds and
-// entry() runs from the event loop; the call never returns in the child.
+// ---- fork(onDry: (exiting: boolean) => number | undefined, quiesceTimeoutMs: number): number ----
 
 void Fork(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   Local<Context> context = isolate->GetCurrentContext();
-  bool withEntry = args.Length() >= 4 && !args[2]->IsUndefined() && !args[3]->IsUndefined();
-  if (args.Length() < 2 || !args[0]->IsFunction() || !args[1]->IsNumber() ||
-      (withEntry && (!args[2]->IsFunction() || !args[3]->IsFunction()))) {
-    Local<Value> e = Exception::TypeError(
-        Str(isolate, "fork(onDry: function, quiesceTimeoutMs: number[, repair: function, entry: function]) expected"));
+  if (args.Length() < 2 || !args[0]->IsFunction() || !args[1]->IsNumber()) {
+    Local<Value> e = Exception::TypeError(Str(isolate, "fork(onDry: function, quiesceTimeoutMs: number) expected"));
     return ThrowCoded(isolate, e, "ERR_INVALID_ARG_TYPE");
   }
   double timeoutMs = args[1].As<Number>()->Value();
@@ -328,7 +294,6 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
   int workers = inForkedChild ? 0 : platform->NumberOfWorkerThreads() - 1;
   if (workers < 0) workers = 0;
   if (workers > 0 && !Quiesce(platform, gate, workers, workers + 1, timeoutMs)) {
-    if (getenv("MULTIPROC_DEBUG_QUIESCE")) fprintf(stderr, "quiesce: %d of %d arrived\n", gate->arrived.load(), workers);
     Release(gate);
     Local<Value> e = Exception::Error(Str(isolate,
         "fork: the V8 platform's worker threads did not become idle within " + std::to_string(int(timeoutMs)) +
@@ -372,23 +337,6 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
     dry->deadReqs = loop->active_reqs.count;
     dry->inside = false;
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (withEntry) {
-      v8::TryCatch tryCatch(isolate);
-      if (args[2].As<Function>()->Call(context, context->Global(), 0, nullptr).IsEmpty()) {
-        v8::String::Utf8Value text(isolate, tryCatch.Exception());
-        fprintf(stderr, "multiproc: the forked child could not be repaired: %s\n", *text ? *text : "?");
-        fflush(nullptr);
-        _exit(70);  // EX_SOFTWARE: this child cannot run safely
-      }
-      auto* run = new EntryRun();
-      run->isolate = isolate;
-      run->entry.Reset(isolate, args[3].As<Function>());
-      uv_idle_init(loop, &run->idle);
-      run->idle.data = run;
-      uv_idle_start(&run->idle, RunEntry);
-      isolate->TerminateExecution();
-      return;
-    }
     args.GetReturnValue().Set(0);
     return;
   }

@@ -340,56 +340,6 @@ describe('the child does not run the parent\'s timers or serve the parent\'s I/O
   });
 });
 
-describe('forkAndRun: the child never returns into its caller', () => {
-  it("no catch, finally or following code of the caller runs in the child; the entry runs on a fresh stack", async () => {
-    const [r, w] = posix.pipe();
-    const note = (what: string) => posix.write(w, `${process.pid}:${what};`);
-    let pid = 0;
-    try {
-      pid = posix.forkAndRun(async () => {
-        note('entry');
-        await new Promise((res) => setTimeout(res, 20)); // the event loop works in the child
-        await fsp.stat(here);
-        note(`stack-depth-${new Error().stack!.split('\n').length < 20 ? 'fresh' : 'deep'}`);
-        return 'ignored';
-      });
-      note('after');
-    } catch {
-      note('catch');
-    } finally {
-      note('finally');
-    }
-    posix.close(w);
-    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
-    expect(status).toEqual({ kind: 'exited', pid, code: 0 });
-    const lines = out.toString().split(';').filter(Boolean);
-    expect(lines.filter((l) => l.startsWith(`${pid}:`))).toEqual([`${pid}:entry`, `${pid}:stack-depth-fresh`]);
-    expect(lines.filter((l) => l.startsWith(`${process.pid}:`))).toEqual([`${process.pid}:after`, `${process.pid}:finally`]);
-  });
-
-  it('status 1 with the stack on stderr when the entry throws or rejects; the entry may end the child itself', async () => {
-    const [r, w] = posix.pipe();
-    const pidThrow = posix.forkAndRun(() => {
-      posix.dup2(w, 2);
-      throw new Error('entry failed');
-    });
-    const pidReject = posix.forkAndRun(async () => {
-      posix.dup2(w, 2);
-      await null;
-      throw new Error('entry rejected');
-    });
-    const pidExit = posix.forkAndRun(() => process.exit(9));
-    posix.close(w);
-    const [err, s1, s2, s3] = await Promise.all([readAll(r), reap(pidThrow), reap(pidReject), reap(pidExit)]).finally(() => posix.close(r));
-    expect(s1).toMatchObject({ kind: 'exited', code: 1 });
-    expect(s2).toMatchObject({ kind: 'exited', code: 1 });
-    expect(s3).toMatchObject({ kind: 'exited', code: 9 });
-    expect(err.toString()).toContain('Error: entry failed');
-    expect(err.toString()).toContain('Error: entry rejected');
-    expect(() => posix.forkAndRun('x' as unknown as () => void)).toThrow(TypeError);
-  });
-});
-
 describe('atFork hooks', () => {
   it('run prepare (last first) in the parent, then parent hooks in the parent and child hooks in the child', async () => {
     const log: string[] = [];

@@ -179,6 +179,38 @@ describe('waitpidAsync', () => {
   });
 });
 
+describe('spawn (posix_spawn)', () => {
+  it('runs a program with argv, env and mapped fds; no shell; default signal dispositions', async () => {
+    const [r, w] = posix.pipe();
+    const pid = posix.spawn('/bin/sh', ['sh', '-c', 'echo "$0 $GREETING $$" >&3; grep -E "^SigIgn" /proc/self/status >&3; exit 7', 'argv0-is-kept'], {
+      env: { GREETING: 'hello', PATH: '/usr/bin:/bin' },
+      fds: { 3: w },
+    });
+    posix.close(w);
+    const buf = Buffer.alloc(4096);
+    let text = '';
+    for (let n; (n = await posix.readAsync(r, buf)) > 0; ) text += buf.toString('utf8', 0, n);
+    posix.close(r);
+    expect(await reap(pid)).toEqual({ kind: 'exited', pid, code: 7 });
+    const [first, sigIgn] = text.trim().split('\n');
+    expect(first).toBe(`argv0-is-kept hello ${pid}`);
+    const ignored = BigInt(`0x${sigIgn!.split(/\s+/)[1]}`);
+    const bit = (sig: string) => 1n << BigInt(posix.signals[sig]! - 1);
+    expect(ignored & bit('SIGPIPE')).toBe(0n); // Node ignores SIGPIPE; the new program must not inherit that
+    expect(ignored & bit('SIGXFSZ')).toBe(0n);
+  });
+
+  it('a new process group; errors for a missing program and bad arguments', async () => {
+    const pid = posix.spawn('/bin/sleep', ['sleep', '5'], { newGroup: true });
+    expect(posix.getpgid(pid)).toBe(pid);
+    posix.kill(-pid, 'SIGTERM');
+    expect(await reap(pid)).toMatchObject({ kind: 'signaled', signal: 'SIGTERM' });
+    expect(() => posix.spawn('/nonexistent/program', ['x'])).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'posix_spawn' }));
+    expect(() => posix.spawn('/bin/true', [])).toThrow(RangeError);
+    expect(() => posix.spawn('/bin/true', ['true', 1 as unknown as string])).toThrow(TypeError);
+  });
+});
+
 describe('kill and signal names', () => {
   it('accepts names, short names and numbers; rejects unknown ones', async () => {
     expect(posix.signalNumber('SIGTERM')).toBe(15);

@@ -1,6 +1,7 @@
 // The fd family: pipe2, socketpair, mkfifo, read/write (sync, and async on readiness), close, dup/dup2,
-// O_NONBLOCK, pipe capacity. Async I/O never holds a libuv threadpool thread: it first tries the call with
-// RWF_NOWAIT and, on EAGAIN, waits for readiness in the reactor (native/reactor.cc).
+// O_NONBLOCK, pipe capacity, fd passing over Unix sockets (SCM_RIGHTS), and the native side of the pipe
+// ping-pong benchmark. Async I/O never holds a libuv threadpool thread: it first tries the call with
+// RWF_NOWAIT (or MSG_DONTWAIT) and, on EAGAIN, waits for readiness in the reactor (native/reactor.cc).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -9,7 +10,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "addon.h"
 #include "errors.h"
@@ -91,10 +96,41 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Read(const Napi::CallbackInfo& info) {
+// The hot path of read/write (what a JS-driven ping-pong pays per call): (fd, Uint8Array) checked with one
+// napi_get_typedarray_info instead of the generic helpers' several calls. Anything else — offset/length
+// given, not a Uint8Array, an empty or detached buffer, an fd that is not a small non-negative integer —
+// returns false and the caller takes the checked path (ArgFd/ArgRange), which reports the error.
+bool QuickFdAndBytes(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
+  if (info.Length() != 2) return false;
+  napi_env env = info.Env();
+  double d;
+  if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= double(kFdMax)) || d != double(int(d))) {
+    return false;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array || length == 0) {
+    return false;
+  }
+  *fd = int(d);
+  *bytes = Bytes{static_cast<uint8_t*>(data), length};
+  return true;
+}
+
+// fd and byte range of read/write(fd, buffer, offset?, length?), the quick way when possible.
+void FdAndRange(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
+  if (QuickFdAndBytes(info, fd, bytes)) return;
   RequireArgs(info, 2);
-  int fd = ArgFd(info, 0);
-  Bytes b = ArgRange(info, 1, "buffer");
+  *fd = ArgFd(info, 0);
+  *bytes = ArgRange(info, 1, "buffer");
+}
+
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  int fd;
+  Bytes b;
+  FdAndRange(info, &fd, &b);
   ssize_t n;
   MP_RETRY_EINTR(n, read(fd, b.data, b.length));
   if (n < 0) ThrowErrno(info.Env(), errno, "read");
@@ -102,9 +138,9 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Write(const Napi::CallbackInfo& info) {
-  RequireArgs(info, 2);
-  int fd = ArgFd(info, 0);
-  Bytes b = ArgRange(info, 1, "buffer");
+  int fd;
+  Bytes b;
+  FdAndRange(info, &fd, &b);
   ssize_t n;
   MP_RETRY_EINTR(n, write(fd, b.data, b.length));
   if (n < 0) ThrowErrno(info.Env(), errno, "write");
@@ -175,16 +211,18 @@ Napi::Value IoAsync(const Napi::CallbackInfo& info, bool reading) {
   Napi::Uint8Array view = info[1].As<Napi::Uint8Array>();
   size_t offset = size_t(b.data - view.Data());
   size_t length = b.length;
-  uint64_t id = ReactorWatch(
+  // The deferred I/O uses the fd the reactor watched (its own duplicate): the caller's fd number may have
+  // been closed, and reused for another file, by the time readiness arrives.
+  uint64_t id = ReactorWatchFd(
       env, fd, reading ? EPOLLIN : EPOLLOUT,
-      [reading, fd, callback, buffer, offset, length, syscall](Napi::Env env, uint32_t) {
+      [reading, callback, buffer, offset, length, syscall](Napi::Env env, uint32_t, int watched) {
         Napi::Uint8Array v = buffer->Value().As<Napi::Uint8Array>();
         if (v.ArrayBuffer().IsDetached() || offset + length > v.ByteLength()) {
           callback->Value().Call({CodedError(env, "ERR_INVALID_STATE", "the buffer was detached").Value(),
                                   Napi::Number::New(env, 0)});
           return;
         }
-        ssize_t n = TryIo(reading, fd, v.Data() + offset, length);
+        ssize_t n = TryIo(reading, watched, v.Data() + offset, length);
         if (n < 0 && errno == EAGAIN) {
           // Spurious readiness (another reader was first): wait again.
           n = 0;
@@ -278,6 +316,202 @@ Napi::Value PollFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rc == 0 ? 0 : p.revents);
 }
 
+// ---- SCM_RIGHTS: passing fds over a Unix socket (unix(7), cmsg(3)) ----
+
+constexpr int kScmMaxFd = 253;  // SCM_MAX_FD: the most fds one message may carry
+
+// sendFds(sock, fds, data?) -> bytes sent. sendmsg(2) of `data` with the fds as SCM_RIGHTS ancillary data,
+// MSG_NOSIGNAL. A stream socket carries ancillary data only with payload, so without data (or with an empty
+// one) a single zero byte is sent.
+Napi::Value SendFds(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  Napi::Env env = info.Env();
+  int sock = ArgFd(info, 0, "sock");
+  Napi::Array list = ArgArray(info, 1, "fds", kScmMaxFd);
+  std::vector<int> fds(list.Length());
+  for (uint32_t i = 0; i < list.Length(); i++) fds[i] = int(ElementInteger(env, list, i, "fds", 0, kFdMax));
+  static uint8_t zero = 0;
+  Bytes data{&zero, 1};
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    Bytes given = ArgBytes(info, 2, "data");
+    if (given.length > 0) data = given;
+  }
+  iovec iov{data.data, data.length};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control(fds.empty() ? 0 : CMSG_SPACE(sizeof(int) * fds.size()));
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n;
+  MP_RETRY_EINTR(n, sendmsg(sock, &msg, MSG_NOSIGNAL));
+  if (n < 0) ThrowErrno(env, errno, "sendmsg");
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+struct Received {
+  ssize_t n = -1;  // bytes, or -1 with `err`
+  int err = 0;
+  int flags = 0;   // msg_flags
+  std::vector<int> fds;
+};
+
+// One recvmsg(2) with MSG_CMSG_CLOEXEC (received fds are close-on-exec). Collects every SCM_RIGHTS fd.
+Received RecvOnce(int sock, uint8_t* data, size_t length, int maxFds, int flags) {
+  Received r;
+  iovec iov{data, length};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * size_t(maxFds)));
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  MP_RETRY_EINTR(r.n, recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC));
+  if (r.n < 0) {
+    r.err = errno;
+    return r;
+  }
+  r.flags = msg.msg_flags;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const unsigned char* p = CMSG_DATA(c);
+    for (size_t i = 0; i < count; i++) {
+      int fd;
+      memcpy(&fd, p + i * sizeof(int), sizeof fd);
+      r.fds.push_back(fd);
+    }
+  }
+  return r;
+}
+
+// Failed, or truncated. The control buffer is rounded up to 8 bytes, so one more fd than maxFds may fit
+// without MSG_CTRUNC: more than maxFds is treated as truncation too.
+bool RecvFailed(const Received& r, int maxFds) {
+  return r.n < 0 || (r.flags & (MSG_CTRUNC | MSG_TRUNC)) != 0 || r.fds.size() > size_t(maxFds);
+}
+
+// The error of a failed receive. When the kernel had to truncate — more fds than maxFds (MSG_CTRUNC: it
+// closed the extra ones) or a datagram/seqpacket message longer than maxBytes (MSG_TRUNC: its tail is
+// lost) — every fd that did arrive is closed first.
+Napi::Error RecvError(Napi::Env env, const Received& r, int maxFds, size_t maxBytes) {
+  if (r.n < 0) return ErrnoError(env, r.err, "recvmsg");
+  for (int fd : r.fds) close(fd);
+  std::string what;
+  if ((r.flags & MSG_CTRUNC) != 0 || r.fds.size() > size_t(maxFds)) {
+    what = "more file descriptors than maxFds (" + std::to_string(maxFds) + ") arrived (MSG_CTRUNC)";
+  }
+  if ((r.flags & MSG_TRUNC) != 0) {
+    if (!what.empty()) what += " and ";
+    what += "the message was longer than maxBytes (" + std::to_string(maxBytes) + ") (MSG_TRUNC: its tail is lost)";
+  }
+  return CodedError(env, "ERR_MULTIPROC_TRUNCATED",
+                    "recvmsg: " + what + "; the " + std::to_string(r.fds.size()) +
+                        " file descriptor(s) that arrived were closed");
+}
+
+// { fds, data } of a successful receive.
+Napi::Object RecvObject(Napi::Env env, const Received& r, const uint8_t* data) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array fds = Napi::Array::New(env, r.fds.size());
+  for (uint32_t i = 0; i < r.fds.size(); i++) fds.Set(i, Napi::Number::New(env, r.fds[i]));
+  Napi::Uint8Array bytes = Napi::Uint8Array::New(env, size_t(r.n));
+  if (r.n > 0) memcpy(bytes.Data(), data, size_t(r.n));
+  o.Set("fds", fds);
+  o.Set("data", bytes);
+  return o;
+}
+
+constexpr int64_t kMaxRecvBytes = int64_t(1) << 26;
+
+// recvFds(sock, maxFds = 16, maxBytes = 4096) -> { fds, data }. Blocks unless the socket is non-blocking.
+// At end of stream: no fds and empty data.
+Napi::Value RecvFds(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  Napi::Env env = info.Env();
+  int sock = ArgFd(info, 0, "sock");
+  int maxFds = int(ArgIntegerOr(info, 1, "maxFds", 1, kScmMaxFd, 16));
+  size_t maxBytes = size_t(ArgIntegerOr(info, 2, "maxBytes", 1, kMaxRecvBytes, 4096));
+  std::vector<uint8_t> buf(maxBytes);
+  Received r = RecvOnce(sock, buf.data(), buf.size(), maxFds, 0);
+  if (RecvFailed(r, maxFds)) throw RecvError(env, r, maxFds, maxBytes);
+  return RecvObject(env, r, buf.data());
+}
+
+// recvFdsAsync(sock, maxFds, maxBytes, callback(err, result)) -> watch id (0 when done at once). The
+// receive is tried with MSG_DONTWAIT, then waits for EPOLLIN in the reactor. result undefined (with no
+// error) means another reader was first: the caller starts again.
+Napi::Value RecvFdsAsync(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 4);
+  Napi::Env env = info.Env();
+  int sock = ArgFd(info, 0, "sock");
+  int maxFds = int(ArgIntegerOr(info, 1, "maxFds", 1, kScmMaxFd, 16));
+  size_t maxBytes = size_t(ArgIntegerOr(info, 2, "maxBytes", 1, kMaxRecvBytes, 4096));
+  Napi::Function fn = ArgFunction(info, 3, "callback");
+  auto attempt = [maxFds, maxBytes](Napi::Env env, int s, const Napi::Function& cb) -> bool {
+    std::vector<uint8_t> buf(maxBytes);
+    Received r = RecvOnce(s, buf.data(), buf.size(), maxFds, MSG_DONTWAIT);
+    if (r.n < 0 && (r.err == EAGAIN || r.err == EWOULDBLOCK)) return false;
+    if (RecvFailed(r, maxFds)) {
+      cb.Call({RecvError(env, r, maxFds, maxBytes).Value(), env.Undefined()});
+    } else {
+      cb.Call({env.Null(), RecvObject(env, r, buf.data())});
+    }
+    return true;
+  };
+  if (attempt(env, sock, fn)) return Napi::Number::New(env, 0);
+  auto callback = std::make_shared<Napi::FunctionReference>(Napi::Persistent(fn));
+  uint64_t id = ReactorWatchFd(env, sock, EPOLLIN, [attempt, callback](Napi::Env env, uint32_t, int watched) {
+    if (!attempt(env, watched, callback->Value())) callback->Value().Call({env.Null(), env.Undefined()});
+  });
+  return Napi::Number::New(env, static_cast<double>(id));
+}
+
+// ioCancel(id) -> whether a pending readAsync/writeAsync/recvFdsAsync was dropped (its callback will not run).
+Napi::Value IoCancel(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  int64_t id = ArgInteger(info, 0, "id", 1, int64_t(1) << 53);
+  return Napi::Boolean::New(info.Env(), ReactorCancel(info.Env(), static_cast<uint64_t>(id)));
+}
+
+// pingPongBench(readFd, writeFd, iterations, initiator) -> elapsed ns. One side of a 1-byte ping-pong run
+// entirely in C with blocking read(2)/write(2): the native baseline of the pipe/socket benchmark. The
+// initiator writes first; the other side answers each byte it reads.
+Napi::Value PingPongBench(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 4);
+  Napi::Env env = info.Env();
+  int in = ArgFd(info, 0, "readFd");
+  int out = ArgFd(info, 1, "writeFd");
+  int64_t iterations = ArgInteger(info, 2, "iterations", 0, int64_t(1) << 40);
+  bool initiator = ArgBool(info, 3, "initiator");
+  char byte = 'x';
+  timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int64_t i = 0; i < iterations; i++) {
+    ssize_t n;
+    if (initiator) {
+      MP_RETRY_EINTR(n, write(out, &byte, 1));
+      if (n < 0) ThrowErrno(env, errno, "write");
+    }
+    MP_RETRY_EINTR(n, read(in, &byte, 1));
+    if (n < 0) ThrowErrno(env, errno, "read");
+    if (n == 0) throw CodedError(env, "ERR_MULTIPROC_EOF", "pingPongBench: the other side closed its end");
+    if (!initiator) {
+      MP_RETRY_EINTR(n, write(out, &byte, 1));
+      if (n < 0) ThrowErrno(env, errno, "write");
+    }
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return Napi::Number::New(env, double(t1.tv_sec - t0.tv_sec) * 1e9 + double(t1.tv_nsec - t0.tv_nsec));
+}
+
 Napi::Object FdConstants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
   auto set = [&](const char* k, int v) { c.Set(k, Napi::Number::New(env, v)); };
@@ -298,6 +532,7 @@ Napi::Object FdConstants(Napi::Env env) {
   set("POLLERR", POLLERR);
   set("POLLHUP", POLLHUP);
   set("POLLNVAL", POLLNVAL);
+  set("SCM_MAX_FD", kScmMaxFd);
   return c;
 }
 
@@ -325,6 +560,11 @@ void InitFd(Napi::Env env, Napi::Object exports) {
   fn("setPipeSize", SetPipeSize);
   fn("getPipeSize", GetPipeSize);
   fn("poll", PollFd);
+  fn("sendFds", SendFds);
+  fn("recvFds", RecvFds);
+  fn("recvFdsAsync", RecvFdsAsync);
+  fn("ioCancel", IoCancel);
+  fn("pingPongBench", PingPongBench);
   exports.Set("fdConstants", FdConstants(env));
 }
 

@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 #include <utility>
 
 #include "addon.h"
@@ -128,6 +129,45 @@ void Reactor::Deliver(napi_env rawEnv, napi_value, void* context, void*) {
   r->UpdateRef(rawEnv);
 }
 
+// Every live reactor of this process, so that a forked child can drop their fds at once: a child that kept
+// the reactor's duplicate of a pipe's write end would stop its reader from ever seeing EOF.
+static std::mutex registryMu;
+static std::vector<Reactor*>* registry = nullptr;
+
+static void Register(Reactor* r) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registry = new std::vector<Reactor*>();
+    pthread_atfork([] { registryMu.lock(); }, [] { registryMu.unlock(); },
+                   [] {
+                     // Child: only this thread exists; the registry is consistent (its lock was held across fork).
+                     for (Reactor* r : *registry) {
+                       if (r->epfd >= 0) close(r->epfd);
+                       if (r->wakefd >= 0) close(r->wakefd);
+                       for (auto& [id, w] : r->watches) {
+                         if (w.fd >= 0) close(w.fd);
+                         w.fd = -1;
+                       }
+                       r->epfd = r->wakefd = -1;
+                     }
+                     registryMu.unlock();
+                   });
+  });
+  std::lock_guard<std::mutex> lock(registryMu);
+  registry->push_back(r);
+}
+
+static void Unregister(Reactor* r) {
+  std::lock_guard<std::mutex> lock(registryMu);
+  if (registry == nullptr) return;
+  for (auto it = registry->begin(); it != registry->end(); ++it) {
+    if (*it == r) {
+      registry->erase(it);
+      break;
+    }
+  }
+}
+
 static void StopReactor(Reactor* r) {
   if (r->owner == getpid()) {
     {
@@ -140,8 +180,8 @@ static void StopReactor(Reactor* r) {
     for (auto& [id, w] : r->watches) close(w.fd);
     r->watches.clear();
   }
-  close(r->epfd);
-  close(r->wakefd);
+  if (r->epfd >= 0) close(r->epfd);
+  if (r->wakefd >= 0) close(r->wakefd);
   r->epfd = r->wakefd = -1;
 }
 
@@ -189,6 +229,7 @@ static Reactor* NewReactor(Napi::Env env) {
     ThrowErrno(env, err, "pthread_create");
   }
   r->threadStarted = true;
+  Register(r);
   return r;
 }
 
@@ -196,12 +237,10 @@ Reactor* GetReactor(Napi::Env env) {
   AddonData* data = GetAddonData(env);
   Reactor* r = data->reactor;
   if (r != nullptr && r->owner != getpid()) {
-    // Forked child: the thread is gone and the registrations are the parent's pending waits. Drop our copies
-    // of its fds and let go of its thread-safe function's hold on the loop; the struct itself is abandoned
-    // (its mutex may have been copied in a locked state).
-    close(r->epfd);
-    close(r->wakefd);
-    for (auto& [id, w] : r->watches) close(w.fd);
+    // Forked child: the thread is gone and the registrations are the parent's pending waits. Their fds were
+    // closed at the fork (the atfork handler above); let go of the thread-safe function's hold on the loop.
+    // The struct itself is abandoned (its mutex may have been copied in a locked state).
+    Unregister(r);
     if (r->refed) napi_unref_threadsafe_function(env, r->tsfn);
     r = data->reactor = nullptr;
   }
@@ -256,6 +295,7 @@ size_t ReactorPending(Napi::Env env) {
 
 void DestroyReactor(Reactor* r) {
   if (r == nullptr) return;
+  Unregister(r);
   StopReactor(r);
   if (r->owner == getpid()) delete r;
 }

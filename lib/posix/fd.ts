@@ -1,9 +1,20 @@
 // The fd family of the posix layer: pipe2(2), socketpair(2), mkfifo(3), read(2), write(2), close(2),
-// dup2(2), fcntl(2) (O_NONBLOCK, FD_CLOEXEC, F_SETPIPE_SZ), poll(2).
+// dup2(2), fcntl(2) (O_NONBLOCK, FD_CLOEXEC, F_SETPIPE_SZ), poll(2), and fd passing over Unix sockets
+// (sendmsg(2)/recvmsg(2) with SCM_RIGHTS, unix(7)).
 // Async forms wait for readiness in the addon's reactor (epoll), never in libuv's threadpool.
 import { native } from '../native.js';
 
 const C = native.fdConstants;
+
+/** The raw types of the fd functions that lib/native.ts does not declare. */
+interface NativeFdExtras {
+  sendFds(sock: number, fds: number[], data?: Uint8Array): number;
+  recvFds(sock: number, maxFds?: number, maxBytes?: number): ReceivedFds;
+  recvFdsAsync(sock: number, maxFds: number | undefined, maxBytes: number | undefined, cb: (err: Error | null, result?: ReceivedFds) => void): number;
+  ioCancel(id: number): boolean;
+  pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number;
+}
+const nx = native as unknown as NativeFdExtras;
 
 export interface PipeOptions {
   /** O_NONBLOCK on both ends. */
@@ -33,13 +44,14 @@ export function mkfifo(path: string, mode = 0o600): void {
 
 /** read(2) into `buf[offset, offset + length)`. Returns the byte count, 0 at end of file. Blocks unless O_NONBLOCK. */
 export function read(fd: number, buf: Uint8Array, offset?: number, length?: number): number {
-  return native.read(fd, buf, offset, length);
+  // two arguments take the addon's quick path (what a ping-pong pays per call)
+  return offset === undefined && length === undefined ? native.read(fd, buf) : native.read(fd, buf, offset, length);
 }
 
 /** write(2) of `data` (a string is written as UTF-8). Returns the byte count (may be short). */
 export function write(fd: number, data: Uint8Array | string, offset?: number, length?: number): number {
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  return native.write(fd, buf, offset, length);
+  return offset === undefined && length === undefined ? native.write(fd, buf) : native.write(fd, buf, offset, length);
 }
 
 /** Writes all of `data`, waiting (poll) while a non-blocking fd is full. */
@@ -128,4 +140,89 @@ export function poll(fd: number, events: { readable?: boolean; writable?: boolea
     hup: (r & C.POLLHUP!) !== 0,
     error: (r & (C.POLLERR! | C.POLLNVAL!)) !== 0,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Passing file descriptors over a Unix socket (SCM_RIGHTS)
+
+/** What {@link recvFds} returns: the fds that arrived (new numbers in this process) and the bytes with them. */
+export interface ReceivedFds {
+  /** The received descriptors, each close-on-exec (MSG_CMSG_CLOEXEC). The caller owns and closes them. */
+  fds: number[];
+  /** The payload sent with them. Empty (and no fds) at end of stream. */
+  data: Uint8Array;
+}
+
+/** The most fds one message may carry (SCM_MAX_FD). */
+export const SCM_MAX_FD: number = C.SCM_MAX_FD ?? 253;
+
+/**
+ * sendmsg(2) with SCM_RIGHTS (unix(7), cmsg(3)): sends duplicates of `fds` (up to SCM_MAX_FD = 253) over the
+ * AF_UNIX socket `sock`, with `data` (a string is sent as UTF-8). The receiver gets new descriptors for the
+ * same open files; the sender's stay open. A stream socket carries fds only alongside payload, so without
+ * `data` a single zero byte is sent (and received). MSG_NOSIGNAL: a closed peer is an EPIPE error. Returns
+ * the bytes sent.
+ */
+export function sendFds(sock: number, fds: number[], data?: Uint8Array | string): number {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  return nx.sendFds(sock, fds, buf);
+}
+
+/**
+ * recvmsg(2) with MSG_CMSG_CLOEXEC: receives one message from `sock` — up to `maxFds` descriptors (1..253)
+ * and up to `maxBytes` of payload. Blocks unless the socket is non-blocking. If more fds arrived than
+ * `maxFds` (MSG_CTRUNC: the kernel dropped the rest), or a datagram/seqpacket message was longer than
+ * `maxBytes` (MSG_TRUNC), it throws an Error with code 'ERR_MULTIPROC_TRUNCATED' after closing the fds that
+ * did arrive: nothing leaks. On a stream socket a receive may return fewer bytes than were sent with the fds.
+ */
+export function recvFds(sock: number, maxFds = 16, maxBytes = 4096): ReceivedFds {
+  return nx.recvFds(sock, maxFds, maxBytes);
+}
+
+/**
+ * {@link recvFds} without blocking the thread: tries at once (MSG_DONTWAIT), else waits for readability in
+ * the addon's reactor (no threadpool thread). Aborting via `signal` rejects with its reason and receives
+ * nothing.
+ */
+export function recvFdsAsync(sock: number, maxFds = 16, maxBytes = 4096, opts: { signal?: AbortSignal } = {}): Promise<ReceivedFds> {
+  const signal = opts.signal;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<ReceivedFds>((resolve, reject) => {
+    let id = 0;
+    const onAbort = (): void => {
+      if (id !== 0) nx.ioCancel(id);
+      reject(signal!.reason);
+    };
+    const attempt = (): void => {
+      id = 0;
+      try {
+        const got = nx.recvFdsAsync(sock, maxFds, maxBytes, (err, result) => {
+          if (err) {
+            signal?.removeEventListener('abort', onAbort);
+            reject(err);
+          } else if (result === undefined) {
+            attempt(); // another reader took the message first: wait again
+          } else {
+            signal?.removeEventListener('abort', onAbort);
+            resolve(result);
+          }
+        });
+        if (got !== 0) id = got;
+      } catch (e) {
+        signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    attempt();
+  });
+}
+
+/**
+ * One side of a 1-byte ping-pong run entirely in C with blocking read(2)/write(2) — the native baseline of
+ * the pipe and socketpair benchmarks (lib/bench/pipe.ts). The initiator writes first; the other side answers
+ * every byte. Returns the elapsed nanoseconds. Throws ERR_MULTIPROC_EOF if the other side closes early.
+ */
+export function pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number {
+  return nx.pingPongBench(readFd, writeFd, iterations, initiator);
 }

@@ -1,6 +1,6 @@
 // fork() made safe for a running Node: what a child can do, how it ends, what it must not inherit.
 import crypto from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -330,6 +330,26 @@ describe('the child does not run the parent\'s timers or serve the parent\'s I/O
     const echoed = persistentReplies.join('');
     for (let round = 0; round < 10; round++) expect(echoed).toContain(`${process.pid}:p${round};`);
     expect(echoed).not.toContain(`${pid}:`);
+  });
+
+  it("a child does not keep the reactor's duplicates of fds the parent is waiting on (EOF still reaches readers)", async () => {
+    const [r, w] = posix.pipe();
+    const pending = posix.readAsync(r, Buffer.alloc(16)); // the reactor now holds its own duplicate of r
+    const link = readlinkSync(`/proc/self/fd/${r}`);
+    const { value } = await runInChild(() =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === link;
+        } catch {
+          return false;
+        }
+      }).length,
+    );
+    expect(value).toBe(2); // r and w (one pipe, one inode), inherited as in C; not the reactor's copy of r
+    posix.write(w, 'x');
+    expect(await pending).toBe(1);
+    posix.close(r);
+    posix.close(w);
   });
 
   it('a child whose parent had fs work in flight still ends when its own work is done', async () => {

@@ -1,2 +1,539 @@
-// The sync family of the posix layer (to be written).
-export {};
+// The sync family of the posix layer: process-shared semaphores (sem_overview(7): unnamed sem_init(3) with
+// pshared = 1, and named sem_open(3)), robust mutexes (pthread_mutex_lock(3)), condition variables
+// (pthread_cond_wait(3)) and barriers (pthread_barrier_wait(3)). The unnamed objects live inside a shared
+// Mapping at a byte offset; they work across fork() and in any process that maps the same memory (a memfd or
+// shmOpen fd passed to a spawned child), where `attach(m, offset)` picks up an object that another process
+// initialised.
+//
+// Layout: an object occupies SIZEOF[kind] bytes at an offset that is a multiple of ALIGNOF[kind] (8 on
+// x86-64 and arm64); a misaligned offset or one that does not fit in the mapping is a RangeError.
+//
+// Lifetime: each object keeps its Mapping alive. After destroy()/close(), or after the Mapping is closed,
+// every call throws an Error with code 'ERR_MULTIPROC_CLOSED'. destroy() acts on the shared object itself:
+// call it once, in one process, when no process uses the object any more.
+//
+// Async waits (Semaphore.waitAsync, Barrier.waitAsync) use threads of the addon, not libuv's threadpool, so
+// any number of them can be pending while fs and crypto work goes on.
+import { debuglog } from 'node:util';
+import type { Mapping } from './shm.js';
+import { native } from '../native.js';
+
+const debug = debuglog('multiproc');
+
+// ---------------------------------------------------------------------------------------------------------
+// the raw native interface (native/sync.cc)
+
+type AsyncCallback = (err: Error | null, result?: number) => void;
+
+interface NativeSemaphore {
+  /** The number the fast functions take. */
+  readonly handle: number;
+  wait(): void;
+  tryWait(): boolean;
+  timedWait(ms: number): boolean;
+  post(): void;
+  value(): number;
+  /** 0: acquired at once; -1: timed out at once; else a wait id (callback: 1 acquired, 0 timeout, 2 cancelled). */
+  waitAsync(ms: number, cb: AsyncCallback): number;
+  cancelAsync(id: number): boolean;
+  destroy(): void;
+  close(): void;
+  readonly closed: boolean;
+  readonly name: string | undefined;
+}
+
+interface NativeMutex {
+  readonly handle: number;
+  /** 1 acquired, 2 acquired from a dead owner (made consistent). */
+  lock(): 1 | 2;
+  /** 0 busy, 1 acquired, 2 acquired from a dead owner. */
+  tryLock(): 0 | 1 | 2;
+  timedLock(ms: number): 0 | 1 | 2;
+  unlock(): void;
+  destroy(): void;
+  readonly ownerDied: boolean;
+  readonly closed: boolean;
+}
+
+interface NativeCond {
+  /** 0 timed out, 1 woken, 2 woken and the mutex inherited from a dead owner. */
+  wait(mx: NativeMutex, ms?: number): 0 | 1 | 2;
+  signal(): void;
+  broadcast(): void;
+  destroy(): void;
+  readonly closed: boolean;
+}
+
+interface NativeBarrier {
+  readonly handle: number;
+  wait(): boolean;
+  waitAsync(cb: AsyncCallback): number;
+  destroy(): void;
+  readonly closed: boolean;
+}
+
+interface Layout {
+  sem: number;
+  mutex: number;
+  cond: number;
+  barrier: number;
+}
+
+interface NativeSync {
+  semInit(m: Mapping, offset: number, value: number): NativeSemaphore;
+  semAttach(m: Mapping, offset: number): NativeSemaphore;
+  semOpen(name: string, flags: number, mode: number, value: number): NativeSemaphore;
+  semUnlink(name: string): void;
+  mutexInit(m: Mapping, offset: number): NativeMutex;
+  mutexAttach(m: Mapping, offset: number): NativeMutex;
+  condInit(m: Mapping, offset: number): NativeCond;
+  condAttach(m: Mapping, offset: number): NativeCond;
+  barrierInit(m: Mapping, offset: number, count: number): NativeBarrier;
+  barrierAttach(m: Mapping, offset: number): NativeBarrier;
+  syncPending(): number;
+  // The hot operations as module-level functions of an object's handle (native/sync.cc "fast functions"):
+  // they skip the ObjectWrap unwrap, most of the cost of a call into the addon, and one function for all
+  // objects keeps each call site monomorphic.
+  semWaitFast(handle: number): void;
+  semPostFast(handle: number): void;
+  semTryWaitFast(handle: number): boolean;
+  mutexLockFast(handle: number): 1 | 2;
+  mutexUnlockFast(handle: number): void;
+  mutexTryLockFast(handle: number): 0 | 1 | 2;
+  barrierWaitFast(handle: number): boolean;
+  syncSizes: Layout;
+  syncAlign: Layout;
+  syncConstants: { O_CREAT: number; O_EXCL: number; SEM_VALUE_MAX: number };
+}
+
+const n = native as unknown as NativeSync;
+const { semWaitFast, semPostFast, semTryWaitFast, mutexLockFast, mutexUnlockFast, mutexTryLockFast, barrierWaitFast } = n;
+
+/** sizeof(sem_t), sizeof(pthread_mutex_t), sizeof(pthread_cond_t), sizeof(pthread_barrier_t) in bytes. */
+export const SIZEOF: Readonly<Layout> = Object.freeze({ ...n.syncSizes });
+/** The alignment each object needs: its offset in the mapping must be a multiple of this (8 on 64-bit Linux). */
+export const ALIGNOF: Readonly<Layout> = Object.freeze({ ...n.syncAlign });
+/** The largest value a semaphore can hold (SEM_VALUE_MAX). */
+export const SEM_VALUE_MAX: number = n.syncConstants.SEM_VALUE_MAX;
+
+/** The number of this process's async waits (waitAsync) not yet settled; for tests and leak checks. */
+export function pendingAsyncWaits(): number {
+  return n.syncPending();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// helpers
+
+function typeError(message: string): TypeError {
+  const e = new TypeError(message);
+  (e as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_TYPE';
+  return e;
+}
+
+function rangeError(message: string): RangeError {
+  const e = new RangeError(message);
+  (e as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
+  return e;
+}
+
+/** A timeout in ms (>= 0, fractions allowed; Infinity = none); undefined → Infinity. */
+function checkTimeout(name: string, ms: unknown): number {
+  if (ms === undefined) return Infinity;
+  if (typeof ms !== 'number') throw typeError(`The "${name}" argument must be of type number. Received ${typeof ms}`);
+  if (Number.isNaN(ms) || ms < 0) throw rangeError(`The value of "${name}" is out of range. It must be >= 0 (milliseconds). Received ${ms}`);
+  return ms;
+}
+
+/** Options of the async waits: a timeout in milliseconds and/or an AbortSignal. */
+export interface WaitAsyncOptions {
+  /** Milliseconds; the promise resolves `false` when it elapses. Default: no timeout. */
+  timeout?: number;
+  /** Aborting rejects the promise with `signal.reason` and consumes nothing. */
+  signal?: AbortSignal;
+}
+
+function parseWaitAsync(t: number | WaitAsyncOptions | undefined): { timeout: number; signal: AbortSignal | undefined } {
+  if (t === undefined || typeof t === 'number') return { timeout: checkTimeout('timeout', t), signal: undefined };
+  if (t === null || typeof t !== 'object') throw typeError(`The "options" argument must be a number or an object. Received ${typeof t}`);
+  const signal = t.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('The "options.signal" property must be an AbortSignal');
+  return { timeout: checkTimeout('options.timeout', t.timeout), signal };
+}
+
+const OWNER_DIED_MESSAGE =
+  'A process died while holding a multiproc Mutex; this process has now acquired it and made it consistent ' +
+  '(pthread_mutex_consistent). The data the mutex protects may be half-updated: check it.';
+
+function ownerDied(code: number): void {
+  if (code !== 2) return;
+  debug('Mutex: inherited the lock of a dead owner in %d', process.pid);
+  process.emitWarning(OWNER_DIED_MESSAGE, { code: 'MULTIPROC_OWNER_DIED' });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Semaphore
+
+/** Options of {@link Semaphore.open}. */
+export interface SemOpenOptions {
+  /** O_CREAT: create the semaphore if the name does not exist. */
+  create?: boolean;
+  /** O_EXCL: with `create`, fail with EEXIST if it exists. */
+  exclusive?: boolean;
+  /** Permission bits of a created semaphore (default 0o600, then umask). */
+  mode?: number;
+  /** Initial value of a created semaphore (default 0). */
+  value?: number;
+}
+
+/**
+ * A POSIX semaphore shared between processes (sem_overview(7)): unnamed in a Mapping ({@link Semaphore.init})
+ * or named ({@link Semaphore.open}, a file /dev/shm/sem.NAME).
+ */
+export class Semaphore {
+  readonly #h: NativeSemaphore;
+  readonly #id: number;
+
+  private constructor(h: NativeSemaphore) {
+    this.#h = h;
+    this.#id = h.handle;
+  }
+
+  /**
+   * sem_init(3) with pshared = 1: initialises an unnamed semaphore with `value` at `offset` in the shared
+   * mapping `m` (SIZEOF.sem bytes, offset a multiple of ALIGNOF.sem).
+   * Safety: initialise once; re-initialising a semaphore that some process waits on is undefined behaviour.
+   */
+  static init(m: Mapping, offset: number, value: number): Semaphore {
+    const h = n.semInit(m, offset, value);
+    debug('Semaphore.init(offset %d, value %d) in %d', offset, value, process.pid);
+    return new Semaphore(h);
+  }
+
+  /** A semaphore that another process initialised with {@link Semaphore.init} at `offset` of the same memory. */
+  static attach(m: Mapping, offset: number): Semaphore {
+    return new Semaphore(n.semAttach(m, offset));
+  }
+
+  /**
+   * sem_open(3): opens (or with `create` makes) the named semaphore `name` ('/name'); mode 0o600 by default.
+   * Throws ENOENT / EEXIST with `code` and `syscall: 'sem_open'`. {@link close} it when done; the name stays
+   * until {@link Semaphore.unlink}.
+   */
+  static open(name: string, opts: SemOpenOptions = {}): Semaphore {
+    const c = n.syncConstants;
+    const flags = (opts.create ? c.O_CREAT : 0) | (opts.exclusive ? c.O_EXCL : 0);
+    const h = n.semOpen(name, flags, opts.mode ?? 0o600, opts.value ?? 0);
+    debug('Semaphore.open(%s, %o) in %d', name, opts, process.pid);
+    return new Semaphore(h);
+  }
+
+  /** sem_unlink(3): removes the name; processes that have it open keep using it until they close it. */
+  static unlink(name: string): void {
+    n.semUnlink(name);
+    debug('Semaphore.unlink(%s) in %d', name, process.pid);
+  }
+
+  /** The name of a named semaphore ('/name'), undefined for an unnamed one. */
+  get name(): string | undefined {
+    return this.#h.name;
+  }
+
+  /** True after destroy()/close() or once the mapping that holds it is closed. */
+  get closed(): boolean {
+    return this.#h.closed;
+  }
+
+  /** sem_wait(3): decrements, blocking this thread while the value is 0. Signals do not interrupt it (EINTR is retried). */
+  wait(): void {
+    semWaitFast(this.#id);
+  }
+
+  /** sem_trywait(3): decrements if the value is above 0; false (EAGAIN) otherwise. Never blocks. */
+  tryWait(): boolean {
+    return semTryWaitFast(this.#id);
+  }
+
+  /**
+   * sem_clockwait(3) on CLOCK_MONOTONIC: like {@link wait}, but returns false once `ms` milliseconds have
+   * passed without the value becoming positive. Infinity waits for ever.
+   */
+  timedWait(ms: number): boolean {
+    return this.#h.timedWait(checkTimeout('timeout', ms));
+  }
+
+  /**
+   * Waits without blocking the thread: resolves true once decremented, false when the timeout elapses. The
+   * wait runs on a thread of the addon (not libuv's threadpool) in sem_clockwait(3). Aborting `signal`
+   * rejects with `signal.reason` and consumes nothing: the count is as if the wait had never started.
+   * Destroying/closing the semaphore or closing its mapping meanwhile rejects with ERR_MULTIPROC_CLOSED.
+   */
+  waitAsync(t?: number | WaitAsyncOptions): Promise<boolean> {
+    let timeout: number;
+    let signal: AbortSignal | undefined;
+    try {
+      ({ timeout, signal } = parseWaitAsync(t));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const h = this.#h;
+    return new Promise<boolean>((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      const id = h.waitAsync(timeout, (err, r) => {
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else if (r === 2) reject(signal!.reason);
+        else resolve(r === 1);
+      });
+      if (id <= 0) {
+        resolve(id === 0);
+        return;
+      }
+      if (signal) {
+        onAbort = () => {
+          // true: the native side will call back with 2 once nothing is held; false: not ours any more.
+          if (!h.cancelAsync(id)) reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  /** sem_post(3): increments and wakes one waiter. EOVERFLOW at SEM_VALUE_MAX. */
+  post(): void {
+    semPostFast(this.#id);
+  }
+
+  /** sem_getvalue(3): the current value (0 when processes are waiting; it may change at once). */
+  value(): number {
+    return this.#h.value();
+  }
+
+  /**
+   * sem_destroy(3) of an unnamed semaphore (this process's pending waitAsync calls on it reject with
+   * ERR_MULTIPROC_CLOSED first). Safety: destroying a semaphore other processes still wait on or use is
+   * undefined behaviour — do it once, when every process is done with it. Idempotent on this object.
+   */
+  destroy(): void {
+    this.#h.destroy();
+  }
+
+  /** sem_close(3) of a named semaphore; the name stays until {@link Semaphore.unlink}. Idempotent. */
+  close(): void {
+    this.#h.close();
+  }
+
+  /** Closes a named semaphore (`using sem = Semaphore.open(...)`); nothing for an unnamed one. */
+  [Symbol.dispose](): void {
+    if (this.#h.name !== undefined) this.#h.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Mutex
+
+/** The native handle of a Mutex (for Cond.wait); set by Mutex's static block. */
+let mutexHandle: (mx: Mutex) => NativeMutex;
+
+/**
+ * A process-shared, robust, error-checking pthread mutex (pthread_mutex_lock(3), pthread_mutexattr_setrobust(3)).
+ * If the process holding it dies, the next acquisition succeeds, makes it consistent, sets
+ * {@link ownerDied} and emits a process warning with code 'MULTIPROC_OWNER_DIED'. There is no async form: a
+ * pthread mutex belongs to the thread that locked it (an await could resume the "owner" anywhere).
+ */
+export class Mutex {
+  readonly #h: NativeMutex;
+  readonly #id: number;
+
+  private constructor(h: NativeMutex) {
+    this.#h = h;
+    this.#id = h.handle;
+  }
+
+  /**
+   * pthread_mutex_init(3) at `offset` of the shared mapping `m` (SIZEOF.mutex bytes, offset a multiple of
+   * ALIGNOF.mutex) with PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST and PTHREAD_MUTEX_ERRORCHECK.
+   * Safety: initialise once; re-initialising a mutex in use is undefined behaviour.
+   */
+  static init(m: Mapping, offset: number): Mutex {
+    const h = n.mutexInit(m, offset);
+    debug('Mutex.init(offset %d) in %d', offset, process.pid);
+    return new Mutex(h);
+  }
+
+  /** A mutex that another process initialised with {@link Mutex.init} at `offset` of the same memory. */
+  static attach(m: Mapping, offset: number): Mutex {
+    return new Mutex(n.mutexAttach(m, offset));
+  }
+
+  static {
+    mutexHandle = (mx) => mx.#h;
+  }
+
+  /**
+   * True when the last acquisition by this object inherited the lock of a process that died holding it
+   * (EOWNERDEAD, made consistent); false again after the next acquisition.
+   */
+  get ownerDied(): boolean {
+    return this.#h.ownerDied;
+  }
+
+  /** True after destroy() or once the mapping that holds it is closed. */
+  get closed(): boolean {
+    return this.#h.closed;
+  }
+
+  /** pthread_mutex_lock(3): blocks this thread until acquired. Locking it again from this thread is EDEADLK. */
+  lock(): void {
+    if (mutexLockFast(this.#id) === 2) ownerDied(2);
+  }
+
+  /** pthread_mutex_trylock(3): true if acquired, false if another holder has it. */
+  tryLock(): boolean {
+    const r = mutexTryLockFast(this.#id);
+    if (r === 2) ownerDied(r);
+    return r !== 0;
+  }
+
+  /** pthread_mutex_clocklock(3) on CLOCK_MONOTONIC: false when `ms` milliseconds pass without acquiring it. */
+  timedLock(ms: number): boolean {
+    const r = this.#h.timedLock(checkTimeout('timeout', ms));
+    ownerDied(r);
+    return r !== 0;
+  }
+
+  /** pthread_mutex_unlock(3). Unlocking a mutex this thread does not hold throws EPERM. */
+  unlock(): void {
+    mutexUnlockFast(this.#id);
+  }
+
+  /**
+   * pthread_mutex_destroy(3). Safety: only once no process uses it (destroying a locked mutex or one that
+   * others wait on is undefined behaviour). Idempotent on this object.
+   */
+  destroy(): void {
+    this.#h.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cond
+
+/**
+ * A process-shared condition variable on CLOCK_MONOTONIC (pthread_cond_wait(3), pthread_condattr_setclock(3)).
+ * Use it with a {@link Mutex}: lock, check the predicate in a loop around wait(), unlock.
+ */
+export class Cond {
+  readonly #h: NativeCond;
+
+  private constructor(h: NativeCond) {
+    this.#h = h;
+  }
+
+  /**
+   * pthread_cond_init(3) at `offset` of the shared mapping `m` (SIZEOF.cond bytes, offset a multiple of
+   * ALIGNOF.cond), PTHREAD_PROCESS_SHARED, clock CLOCK_MONOTONIC. Safety: initialise once.
+   */
+  static init(m: Mapping, offset: number): Cond {
+    const h = n.condInit(m, offset);
+    debug('Cond.init(offset %d) in %d', offset, process.pid);
+    return new Cond(h);
+  }
+
+  /** A condition variable that another process initialised with {@link Cond.init} at `offset` of the same memory. */
+  static attach(m: Mapping, offset: number): Cond {
+    return new Cond(n.condAttach(m, offset));
+  }
+
+  /** True after destroy() or once the mapping that holds it is closed. */
+  get closed(): boolean {
+    return this.#h.closed;
+  }
+
+  /**
+   * pthread_cond_clockwait(3): atomically unlocks `mx` (which this thread must hold: EPERM otherwise) and
+   * sleeps until signalled or `ms` milliseconds pass; `mx` is locked again on return. Returns false on
+   * timeout, true otherwise — wake-ups can be spurious, so re-check the predicate. If re-locking `mx`
+   * inherited a dead owner's lock, `mx.ownerDied` is set and a MULTIPROC_OWNER_DIED warning emitted.
+   */
+  wait(mx: Mutex, ms?: number): boolean {
+    if (!(mx instanceof Mutex)) throw typeError('The "mutex" argument must be a Mutex');
+    const r = this.#h.wait(mutexHandle(mx), checkTimeout('timeout', ms));
+    ownerDied(r);
+    return r !== 0;
+  }
+
+  /** pthread_cond_signal(3): wakes at least one waiter. */
+  signal(): void {
+    this.#h.signal();
+  }
+
+  /** pthread_cond_broadcast(3): wakes every waiter. */
+  broadcast(): void {
+    this.#h.broadcast();
+  }
+
+  /** pthread_cond_destroy(3). Safety: only once no process waits on it. Idempotent on this object. */
+  destroy(): void {
+    this.#h.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Barrier
+
+/** A process-shared barrier (pthread_barrier_wait(3)): `count` waits release them all, cycle after cycle. */
+export class Barrier {
+  readonly #h: NativeBarrier;
+  readonly #id: number;
+
+  private constructor(h: NativeBarrier) {
+    this.#h = h;
+    this.#id = h.handle;
+  }
+
+  /**
+   * pthread_barrier_init(3) for `count` (>= 1) processes at `offset` of the shared mapping `m`
+   * (SIZEOF.barrier bytes, offset a multiple of ALIGNOF.barrier), PTHREAD_PROCESS_SHARED. Safety: initialise once.
+   */
+  static init(m: Mapping, offset: number, count: number): Barrier {
+    const h = n.barrierInit(m, offset, count);
+    debug('Barrier.init(offset %d, count %d) in %d', offset, count, process.pid);
+    return new Barrier(h);
+  }
+
+  /** A barrier that another process initialised with {@link Barrier.init} at `offset` of the same memory. */
+  static attach(m: Mapping, offset: number): Barrier {
+    return new Barrier(n.barrierAttach(m, offset));
+  }
+
+  /** True after destroy() or once the mapping that holds it is closed. */
+  get closed(): boolean {
+    return this.#h.closed;
+  }
+
+  /** pthread_barrier_wait(3): blocks until `count` waits arrived; true in exactly one of them per cycle. */
+  wait(): boolean {
+    return barrierWaitFast(this.#id);
+  }
+
+  /**
+   * Like {@link wait} without blocking the thread (a thread of the addon waits). Not cancellable: POSIX
+   * barriers have no way to withdraw a waiter, so there is no timeout or AbortSignal, and the mapping stays
+   * mapped (even after Mapping.close()) until the cycle completes.
+   */
+  waitAsync(): Promise<boolean> {
+    const h = this.#h;
+    return new Promise<boolean>((resolve, reject) => {
+      h.waitAsync((err, r) => (err ? reject(err) : resolve(r === 1)));
+    });
+  }
+
+  /**
+   * pthread_barrier_destroy(3); EBUSY while this process has a waitAsync pending on it. Safety: only once no
+   * process waits on it. Idempotent on this object.
+   */
+  destroy(): void {
+    this.#h.destroy();
+  }
+}

@@ -35,7 +35,12 @@
 #include <uv.h>
 #include <v8.h>
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
+#include <mutex>
+#include <utility>
+#include <vector>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -171,10 +176,154 @@ int RemarkDoFork() {
   return count;
 }
 
+// ---- 2b. worker threads for the child ----
+//
+// The child has none of the platform's worker threads, so V8's background work posted in the child (TurboFan
+// compile jobs above all: without them new hot code is never optimised and runs ~12x slower; GC jobs) would
+// wait forever in NodePlatform's queue. The child therefore gets a pool of its own: the platform object's
+// worker-task methods (CallOnWorkerThread and friends, NumberOfWorkerThreads) are redirected to it by giving
+// the object a patched copy of its vtable. Slot positions come from the v8::Platform declarations themselves
+// (Itanium C++ ABI: a pointer to a virtual member function holds 1 + its vtable offset). The pool waits on a
+// futex word, never on a condition variable, so that a later fork of this child can quiesce it exactly as the
+// first fork quiesced Node's workers.
+
+struct ChildPool {
+  pid_t owner = 0;
+  std::mutex mu;
+  std::deque<std::unique_ptr<v8::Task>> ready;
+  std::vector<std::pair<double, std::unique_ptr<v8::Task>>> delayed;  // (due, task), unsorted: few of them
+  std::atomic<int> signal{0};
+  int target = 0;               // threads this pool runs once started (what V8 is told)
+  std::atomic<int> started{0};  // threads running (what a later fork must quiesce); 0 until the first task
+};
+ChildPool* pool = nullptr;
+bool poolInstalled = false;  // this process's platform methods go to `pool`
+
+double MonoSeconds() { return double(NowNs()) / 1e9; }
+
+void* PoolThread(void* arg) {
+  auto* p = static_cast<ChildPool*>(arg);
+  for (;;) {
+    std::unique_ptr<v8::Task> task;
+    double wait = -1;
+    int seen = p->signal.load();
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      double now = MonoSeconds();
+      for (auto it = p->delayed.begin(); it != p->delayed.end();) {
+        if (it->first <= now) {
+          p->ready.push_back(std::move(it->second));
+          it = p->delayed.erase(it);
+        } else {
+          wait = wait < 0 ? it->first - now : std::min(wait, it->first - now);
+          ++it;
+        }
+      }
+      if (!p->ready.empty()) {
+        task = std::move(p->ready.front());
+        p->ready.pop_front();
+      }
+    }
+    if (task) {
+      task->Run();
+      continue;
+    }
+    if (wait < 0) {
+      Futex(&p->signal, FUTEX_WAIT_PRIVATE, seen, nullptr);
+    } else {
+      timespec ts{time_t(wait), long((wait - double(time_t(wait))) * 1e9)};
+      Futex(&p->signal, FUTEX_WAIT_PRIVATE, seen, &ts);
+    }
+  }
+  return nullptr;
+}
+
+// Starts the pool's threads (on its first task: a child that never posts background work pays nothing).
+void PoolStart(ChildPool* p) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  for (int i = 0; i < p->target; i++) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    bool ok = pthread_create(&t, &attr, PoolThread, p) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok) break;
+    p->started.fetch_add(1);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void PoolPost(std::unique_ptr<v8::Task> task, double delaySeconds) {
+  {
+    std::lock_guard<std::mutex> lock(pool->mu);
+    if (pool->started.load() == 0) PoolStart(pool);
+    if (delaySeconds > 0) {
+      pool->delayed.emplace_back(MonoSeconds() + delaySeconds, std::move(task));
+    } else {
+      pool->ready.push_back(std::move(task));
+    }
+  }
+  pool->signal.fetch_add(1);
+  Futex(&pool->signal, FUTEX_WAKE_PRIVATE, delaySeconds > 0 ? INT32_MAX : 1, nullptr);
+}
+
+// Stand-ins for the platform's virtual methods (same calling convention: `this` first).
+int PoolNumberOfWorkerThreads(v8::Platform*) { return pool->target; }
+void PoolCallOnWorkerThread(v8::Platform*, std::unique_ptr<v8::Task> task) { PoolPost(std::move(task), 0); }
+void PoolCallDelayedOnWorkerThread(v8::Platform*, std::unique_ptr<v8::Task> task, double delay) {
+  PoolPost(std::move(task), delay);
+}
+
+template <typename M>
+long VirtualSlot(M member) {
+  struct {
+    uintptr_t ptr;
+    ptrdiff_t adj;
+  } raw;
+  static_assert(sizeof(member) == sizeof(raw), "Itanium C++ ABI member function pointer expected");
+  memcpy(&raw, &member, sizeof raw);
+  if ((raw.ptr & 1) == 0) return -1;  // not virtual
+  return long((raw.ptr - 1) / sizeof(void*));
+}
+
+// In the child, right after fork: a fresh pool (the parent's, if this child's parent was itself a forked
+// child, has no threads here) and, once per address space, the vtable redirection.
+void InstallChildPool(node::MultiIsolatePlatform* platform, int threads) {
+  pool = new ChildPool();  // any previous pool is abandoned: its threads do not exist in this process
+  pool->owner = getpid();
+  pool->target = threads;
+  if (poolInstalled) return;  // inherited from our own parent: the object already points at our table
+  constexpr long kCopy = 160;   // more slots than v8::Platform + MultiIsolatePlatform + NodePlatform have
+  long slots[] = {
+      VirtualSlot(&v8::Platform::NumberOfWorkerThreads),
+      VirtualSlot(&v8::Platform::CallOnWorkerThread),
+      VirtualSlot(&v8::Platform::CallBlockingTaskOnWorkerThread),
+      VirtualSlot(&v8::Platform::CallLowPriorityTaskOnWorkerThread),
+      VirtualSlot(&v8::Platform::CallDelayedOnWorkerThread),
+  };
+  for (long s : slots) {
+    if (s < 0 || s >= kCopy) return;  // unexpected layout: leave the platform alone
+  }
+  void*** object = reinterpret_cast<void***>(static_cast<v8::Platform*>(platform));
+  void** vtable = *object;
+  void** copy = new void*[kCopy + 2];
+  memcpy(copy, vtable - 2, sizeof(void*) * (kCopy + 2));  // offset-to-top and RTTI precede the slots
+  void** slotsCopy = copy + 2;
+  slotsCopy[slots[0]] = reinterpret_cast<void*>(&PoolNumberOfWorkerThreads);
+  slotsCopy[slots[1]] = reinterpret_cast<void*>(&PoolCallOnWorkerThread);
+  slotsCopy[slots[2]] = reinterpret_cast<void*>(&PoolCallOnWorkerThread);
+  slotsCopy[slots[3]] = reinterpret_cast<void*>(&PoolCallOnWorkerThread);
+  slotsCopy[slots[4]] = reinterpret_cast<void*>(&PoolCallDelayedOnWorkerThread);
+  *object = slotsCopy;
+  poolInstalled = true;
+}
+
 // ---- 3. repairing the child's loop ----
 
-int deadPipe[2] = {-1, -1};
-bool inForkedChild = false;  // a forked child has no platform worker threads to quiesce  // the child's "never ready" fd (read end) and its writer, kept open
+int deadPipe[2] = {-1, -1};  // the child's "never ready" fd (read end) and its writer, kept open
 
 void Neutralize(uv_handle_t* handle, void*) {
   if (uv_is_closing(handle)) return;
@@ -291,9 +440,11 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
   // Node's NodePlatform counts its delayed-task scheduler thread among its worker threads (it runs a uv loop,
   // never a task, and does not wait on the task queue's condition variable): N - 1 threads run tasks. We post
   // N tasks (the spare one runs, and returns at once, after the release) and wait for N - 1.
-  int workers = inForkedChild ? 0 : platform->NumberOfWorkerThreads() - 1;
+  int parentWorkers = poolInstalled ? pool->target : std::max(platform->NumberOfWorkerThreads() - 1, 1);
+  // In a forked child the platform's methods lead to our own pool, whose size is exact.
+  int workers = poolInstalled ? pool->started.load() : platform->NumberOfWorkerThreads() - 1;
   if (workers < 0) workers = 0;
-  if (workers > 0 && !Quiesce(platform, gate, workers, workers + 1, timeoutMs)) {
+  if (workers > 0 && !Quiesce(platform, gate, workers, poolInstalled ? workers : workers + 1, timeoutMs)) {
     Release(gate);
     Local<Value> e = Exception::Error(Str(isolate,
         "fork: the V8 platform's worker threads did not become idle within " + std::to_string(int(timeoutMs)) +
@@ -314,7 +465,7 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
 
   if (pid == 0) {
     // ---- child: only this thread exists ----
-    inForkedChild = true;
+    InstallChildPool(platform, parentWorkers);
     uv_loop_fork(loop);
     // Node's SIGUSR1 handler wakes its inspector thread, which the child does not have: default action again.
     signal(SIGUSR1, SIG_DFL);

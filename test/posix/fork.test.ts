@@ -1,4 +1,5 @@
 // fork() made safe for a running Node: what a child can do, how it ends, what it must not inherit.
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -66,6 +67,20 @@ describe('a forked child runs ordinary JavaScript', () => {
     expect(value.fileHasMe).toBe(true);
     expect(value.hash).toBe(32);
     expect(value.all).toEqual([2, 4, 6]);
+  });
+
+  it('hot code written in the child gets optimised by TurboFan there (and in a grandchild)', () => {
+    const run = spawnSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', path.join(here, '../helpers/jit-child.ts')], {
+      encoding: 'utf8',
+      cwd: path.resolve(here, '../..'),
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const s = JSON.parse(run.stdout.trim()) as { parent: number; child: number; grandchild: number };
+    const TURBOFANNED = 64; // V8's OptimizationStatus::kTurboFanned
+    expect(s.parent & TURBOFANNED).toBe(TURBOFANNED);
+    expect(s.child & TURBOFANNED).toBe(TURBOFANNED);
+    expect(s.grandchild & TURBOFANNED).toBe(TURBOFANNED);
   });
 
   it('can fork again: a grandchild runs JavaScript and its status reaches the child', async () => {

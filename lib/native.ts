@@ -66,6 +66,16 @@ export interface MainAddon {
 export interface ForkAddon {
   abi: number;
   fork(onDry: (exiting: boolean) => number | undefined, quiesceTimeoutMs: number): number;
+  fork(
+    onDry: (exiting: boolean) => number | undefined,
+    quiesceTimeoutMs: number,
+    repair: () => void,
+    entry: () => void,
+    tick: () => void,
+    hookFields: Uint32Array,
+    idFields: Float64Array,
+    kStackLength: number,
+  ): number;
   stats(): {
     workers: number;
     quiesceNs: number;

@@ -118,6 +118,75 @@ function onChildLoopDry(exiting: boolean): number | undefined {
  * platform has no threads in the child). fork() from a worker_thread is an error.
  */
 export function fork(): number {
+  return forkWith();
+}
+
+/**
+ * Forks, and runs `entry` in the child; returns the child's pid in the parent and never returns in the
+ * child. This is fork() for code that must not continue in the child (the code after the call is the
+ * parent's): no code after the call, no `catch` and no `finally` of the caller runs in the child. The child
+ * ends with status 0 when `entry` (or the promise it returns) succeeds, 1 when it throws (the stack goes to
+ * stderr), whatever it passes to exit()/process.exit(), or 0 when its event loop runs out of work.
+ * Everything {@link fork} says about the child applies. How the child leaves the caller's stack depends on
+ * where the call is made (see native/fork/fork.cc): inside a running microtask checkpoint (after an await)
+ * the microtasks the parent had queued are dropped in the child; elsewhere they run in the child, as any
+ * state copied at the fork instant.
+ */
+export function forkAndRun(entry: () => unknown): number {
+  if (typeof entry !== 'function') throw typeError(`The "entry" argument must be of type function. Received ${describe(entry)}`);
+  const run = (): void => {
+    let result: unknown;
+    try {
+      result = entry();
+    } catch (e) {
+      return childFailed(e);
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(
+        () => exit(0),
+        (e) => childFailed(e),
+      );
+    } else {
+      exit(0);
+    }
+  };
+  return forkWith(run);
+}
+
+function childFailed(e: unknown): never {
+  process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+  return exit(1);
+}
+
+/** Node's own nextTick + microtask pass (a forkAndRun child whose loop runs nested drains with it). */
+const runTicks = (process as unknown as { _tickCallback: () => void })._tickCallback.bind(process);
+
+/**
+ * Node's async-context fields (async_wrap's shared arrays): a forkAndRun child that unwinds a microtask
+ * empties the async-id stack its unwound frames did not pop, as Node does after an uncaught exception.
+ * Read once, with Node's DEP0111 notice for process.binding muted.
+ */
+const asyncFields = (() => {
+  const p = process as unknown as { noDeprecation?: boolean; binding(name: string): Record<string, unknown> };
+  const saved = p.noDeprecation;
+  p.noDeprecation = true;
+  try {
+    const aw = p.binding('async_wrap') as { async_hook_fields: Uint32Array; async_id_fields: Float64Array; constants: { kStackLength: number } };
+    return { hooks: aw.async_hook_fields, ids: aw.async_id_fields, kStackLength: aw.constants.kStackLength };
+  } finally {
+    p.noDeprecation = saved;
+  }
+})();
+
+/** The child's side of every fork: repair, then the registered child hooks. */
+function inChild(): void {
+  repairChild();
+  debug('fork: child %d of %d', process.pid, process.ppid);
+  runHooks('child');
+}
+
+/** fork() and forkAndRun(): with `entry`, the child runs it and never returns from here. */
+function forkWith(entry?: () => void): number {
   if (!isMainThread) {
     const err = new Error('fork() must be called from the main thread, not a worker_thread: the child would have no main thread. Use the spawn start method from workers.');
     (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_FORK_THREAD';
@@ -125,18 +194,17 @@ export function fork(): number {
   }
   const addon = loadForkAddon();
   for (let i = hooks.length - 1; i >= 0; i--) hooks[i]!.prepare?.();
-  const pid = (() => {
-    try {
-      return addon.fork(onChildLoopDry, forkQuiesceTimeout);
-    } catch (e) {
-      runHooks('parent');
-      throw e;
-    }
-  })();
+  let pid: number;
+  try {
+    pid = entry
+      ? addon.fork(onChildLoopDry, forkQuiesceTimeout, inChild, entry, runTicks, asyncFields.hooks, asyncFields.ids, asyncFields.kStackLength)
+      : addon.fork(onChildLoopDry, forkQuiesceTimeout);
+  } catch (e) {
+    runHooks('parent');
+    throw e;
+  }
   if (pid === 0) {
-    repairChild();
-    debug('fork: child %d of %d', process.pid, process.ppid);
-    runHooks('child');
+    inChild(); // plain fork(): the child returns 0 to its caller, as in C
     return 0;
   }
   debug('fork: parent %d forked child %d', process.pid, pid);

@@ -1,6 +1,9 @@
 // fork() made safe for a running Node: what a child can do, how it ends, what it must not inherit.
 import { spawnSync } from 'node:child_process';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
@@ -372,6 +375,115 @@ describe('the child does not run the parent\'s timers or serve the parent\'s I/O
     const pid = await forkRun(() => undefined); // falls off the end; the parent's request must not keep it alive
     const [status] = await Promise.all([reap(pid, 10_000), pending]);
     expect(status).toEqual({ kind: 'exited', pid, code: 0 });
+  });
+});
+
+describe('forkAndRun: the child never returns into its caller', () => {
+  // Where fork is called decides how the child leaves its caller's stack (native/fork/fork.cc): every kind of
+  // call site, each checked for the same three things.
+  const sites: Record<string, (go: () => void) => void> = {
+    'directly in an async test (after awaits)': (go) => go(),
+    'a timer callback': (go) => void setTimeout(go, 1),
+    'an interval callback': (go) => {
+      const i = setInterval(() => {
+        clearInterval(i);
+        go();
+      }, 1);
+    },
+    'an immediate': (go) => void setImmediate(go),
+    'an fs callback': (go) => fs.stat(here, go),
+    'a nextTick': (go) => process.nextTick(go),
+    'a promise reaction': (go) => void Promise.resolve().then(go),
+    'after an await in a timer': (go) => void setTimeout(async () => {
+      await null;
+      go();
+    }, 1),
+    'after awaiting fs.promises': (go) => void (async () => {
+      await fsp.stat(here);
+      go();
+    })(),
+    'an EventEmitter listener after an await': (go) => void (async () => {
+      const e = new EventEmitter();
+      e.on('x', go);
+      await null;
+      e.emit('x');
+    })(),
+    'inside AsyncLocalStorage.run after an await': (go) => {
+      new AsyncLocalStorage().run({ id: 1 }, async () => {
+        await null;
+        go();
+      });
+    },
+  };
+  for (const [site, call] of Object.entries(sites)) {
+    it(`from ${site}: the entry runs to its end; no code, catch or finally of the caller runs in the child`, async () => {
+      const [r, w] = posix.pipe();
+      const note = (what: string) => posix.write(w, `${process.pid}:${what};`);
+      const pid = await new Promise<number>((resolve) => {
+        call(() => {
+          let child = 0;
+          try {
+            child = posix.forkAndRun(async () => {
+              note('entry');
+              await new Promise((res) => setTimeout(res, 10)); // timers, fs and promises work in the child
+              await fsp.stat(here);
+              note('entry-done');
+            });
+            note('after');
+          } catch {
+            note('catch');
+          } finally {
+            note('finally');
+          }
+          resolve(child);
+        });
+      });
+      posix.close(w);
+      const [out, status] = await Promise.all([readAll(r), reap(pid, 10_000)]).finally(() => posix.close(r));
+      expect(status).toEqual({ kind: 'exited', pid, code: 0 });
+      const lines = out.toString().split(';').filter(Boolean);
+      expect(lines.filter((l) => l.startsWith(`${pid}:`))).toEqual([`${pid}:entry`, `${pid}:entry-done`]);
+      expect(lines.filter((l) => l.startsWith(`${process.pid}:`))).toEqual([`${process.pid}:after`, `${process.pid}:finally`]);
+    });
+  }
+
+  it('with async hooks enabled, the child still runs (its async-context stack is reset, not corrupt)', async () => {
+    const hook = createHook({ init() {}, before() {}, after() {} }).enable();
+    try {
+      const pid = await new Promise<number>((resolve) => {
+        setTimeout(async () => {
+          await null;
+          resolve(posix.forkAndRun(async () => {
+            await new Promise((res) => setTimeout(res, 5));
+          }));
+        }, 1);
+      });
+      expect(await reap(pid, 10_000)).toEqual({ kind: 'exited', pid, code: 0 });
+    } finally {
+      hook.disable();
+    }
+  });
+
+  it('status 1 with the stack on stderr when the entry throws or rejects; process.exit(n) gives n', async () => {
+    const [r, w] = posix.pipe();
+    const pidThrow = posix.forkAndRun(() => {
+      posix.dup2(w, 2);
+      throw new Error('entry failed');
+    });
+    const pidReject = posix.forkAndRun(async () => {
+      posix.dup2(w, 2);
+      await null;
+      throw new Error('entry rejected');
+    });
+    const pidExit = posix.forkAndRun(() => process.exit(9));
+    posix.close(w);
+    const [err, s1, s2, s3] = await Promise.all([readAll(r), reap(pidThrow), reap(pidReject), reap(pidExit)]).finally(() => posix.close(r));
+    expect(s1).toMatchObject({ kind: 'exited', code: 1 });
+    expect(s2).toMatchObject({ kind: 'exited', code: 1 });
+    expect(s3).toMatchObject({ kind: 'exited', code: 9 });
+    expect(err.toString()).toContain('Error: entry failed');
+    expect(err.toString()).toContain('Error: entry rejected');
+    expect(() => posix.forkAndRun('x' as unknown as () => void)).toThrow(TypeError);
   });
 });
 

@@ -1,3 +1,17 @@
 // multiproc: real POSIX multiprocessing for Node.js.
-//   import { posix } from 'multiproc'      the C API (also: import * as posix from 'multiproc/posix')
+//   import { Process, currentProcess } from 'multiproc'     the multiprocessing API (Python's, Node's conventions)
+//   import { posix } from 'multiproc'                       the C API (also: import * as posix from 'multiproc/posix')
 export * as posix from './posix/index.js';
+export { Process, type ProcessOptions, type StartMethod } from './process.js';
+export {
+  activeChildren,
+  type Context,
+  cpuCount,
+  currentProcess,
+  getAllStartMethods,
+  getContext,
+  getStartMethod,
+  parentProcess,
+  processCpuCount,
+  setStartMethod,
+} from './context.js';

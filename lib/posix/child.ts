@@ -89,6 +89,12 @@ function reseed(): void {
 
 // ---- stdio: synchronous in the child, so that _exit never loses output ----
 
+/** stdout and stderr written synchronously (poll on EAGAIN): an exit right after a write loses nothing. */
+export function synchronousStdio(): void {
+  makeStdioSynchronous(process.stdout, 1);
+  makeStdioSynchronous(process.stderr, 2);
+}
+
 function makeStdioSynchronous(stream: NodeJS.WriteStream, fd: number): void {
   const s = stream as unknown as {
     _write: (chunk: Buffer | string, enc: BufferEncoding | 'buffer', cb: (e?: Error | null) => void) => void;
@@ -161,7 +167,6 @@ export function repairChild(): void {
   forkState.disarmedTimers = disarmInheritedTimers();
   dropParentListeners();
   process.exit = childExit;
-  makeStdioSynchronous(process.stdout, 1);
-  makeStdioSynchronous(process.stderr, 2);
+  synchronousStdio();
   reseed();
 }

@@ -1,0 +1,51 @@
+// Process targets used by test/process.test.ts: passed as functions with the fork start method, and
+// imported by name ({ module: this file, export }) with spawn.
+import { readSync, writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import { currentProcess, parentProcess } from '../../lib/index.js';
+
+export function writeJson(file: string, value: unknown): void {
+  writeFileSync(file, JSON.stringify(value));
+}
+
+export async function report(file: string, ...rest: unknown[]): Promise<void> {
+  await new Promise((r) => setTimeout(r, 20)); // an async target is awaited
+  writeJson(file, { me: currentProcess(), parent: parentProcess(), pid: process.pid, ppid: process.ppid, rest });
+}
+
+export function echoArgs(file: string, ...args: unknown[]): void {
+  writeFileSync(file, v8.serialize(args));
+}
+
+export function fail(message: string): never {
+  throw new Error(message);
+}
+
+export async function failLater(message: string): Promise<never> {
+  await new Promise((r) => setTimeout(r, 10));
+  throw new Error(message);
+}
+
+export function exitWith(code: number): void {
+  process.exit(code);
+}
+
+export function forever(): Promise<never> {
+  setInterval(() => {}, 1000);
+  return new Promise<never>(() => {});
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+export function stdinIsEmpty(file: string): void {
+  const buf = Buffer.alloc(16);
+  let n = -1;
+  try {
+    n = readSync(0, buf, 0, 16, null);
+  } catch (e) {
+    n = -2;
+  }
+  writeJson(file, { n });
+}

@@ -186,7 +186,7 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (ab.IsDetached()) {
     throw CodedError(info.Env(), "ERR_INVALID_STATE", std::string("The \"") + name + "\" buffer is detached");
   }
-  return Bytes{a.Data(), a.ByteLength()};
+  return Bytes{NonNull(a.Data()), a.ByteLength()};
 }
 
 }  // namespace mp

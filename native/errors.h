@@ -50,6 +50,12 @@ struct Bytes {
   uint8_t* data;
   size_t length;
 };
+// An empty view may have no backing store (a null pointer), which libc functions declared nonnull must not
+// get even for a length of 0: this gives such views a valid address.
+inline uint8_t* NonNull(void* p) {
+  static uint8_t empty[1];
+  return p != nullptr ? static_cast<uint8_t*>(p) : empty;
+}
 Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 // An element of an array argument, checked like ArgInteger ("cpus[3]").

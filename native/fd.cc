@@ -115,7 +115,7 @@ bool QuickFdAndBytes(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
     return false;
   }
   *fd = int(d);
-  *bytes = Bytes{static_cast<uint8_t*>(data), length};
+  *bytes = Bytes{NonNull(data), length};
   return true;
 }
 
@@ -222,7 +222,7 @@ Napi::Value IoAsync(const Napi::CallbackInfo& info, bool reading) {
                                   Napi::Number::New(env, 0)});
           return;
         }
-        ssize_t n = TryIo(reading, watched, v.Data() + offset, length);
+        ssize_t n = TryIo(reading, watched, NonNull(v.Data()) + offset, length);
         if (n < 0 && errno == EAGAIN) {
           // Spurious readiness (another reader was first): wait again.
           n = 0;

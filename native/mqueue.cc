@@ -80,7 +80,7 @@ bool QuickMqdAndBytes(const Napi::CallbackInfo& info, mqd_t* q, Bytes* bytes) {
     return false;
   }
   *q = mqd_t(d);
-  *bytes = Bytes{static_cast<uint8_t*>(data), length};
+  *bytes = Bytes{NonNull(data), length};
   return true;
 }
 
@@ -310,7 +310,7 @@ Napi::Value MqAsync(const Napi::CallbackInfo& info, bool receiving) {
                                   Napi::Number::New(env, 0), Napi::Number::New(env, 0)});
           return;
         }
-        ssize_t n = TryMq(receiving, watched, v.Data() + offset, length, &prio);
+        ssize_t n = TryMq(receiving, watched, NonNull(v.Data()) + offset, length, &prio);
         if (n < 0 && errno == EAGAIN) {
           callback->Value().Call({env.Null(), Napi::Number::New(env, -1), Napi::Number::New(env, 0)});
           return;

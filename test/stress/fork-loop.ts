@@ -1,6 +1,7 @@
 // The fork stress loop, shared by the stress test (in the vitest worker) and big-heap-fork.ts (in a parent
-// with a 500 MB JS heap). Children run JavaScript that allocates, compiles and gets optimised; the parent
-// keeps its own GC busy between forks. A watchdog turns a hung child into a counted failure.
+// with a 500 MB JS heap). Children run JavaScript that allocates, compiles and gets optimised; half of them
+// are started with fork(), half with forkAndRun() and an async entry. The parent keeps its own GC busy
+// between forks. A watchdog turns a hung child into a counted failure.
 import * as posix from '../../lib/posix/index.js';
 
 export interface StressResult {
@@ -33,7 +34,15 @@ export async function forkStress(count: number, concurrency = 2, watchdogMs = 20
 
   async function one(i: number): Promise<void> {
     const t0 = performance.now();
-    const pid = posix.fork();
+    // Every other child through forkAndRun with an async entry (called here, after awaits: the microtask path).
+    const pid =
+      i % 2 === 1
+        ? posix.forkAndRun(async () => {
+            const code = childBody(i);
+            await new Promise((r) => setImmediate(r));
+            posix.exit(code);
+          })
+        : posix.fork();
     if (pid === 0) {
       try {
         posix.exit(childBody(i));

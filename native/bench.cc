@@ -11,6 +11,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "sync.h"
 #include "shm.h"
 
 namespace mp {
@@ -96,6 +97,9 @@ Napi::Value BarrierBench(const Napi::CallbackInfo& info) {
   int64_t n = ArgInteger(info, 2, "iterations", 0, kMaxIterations);
   RegionPin pin(r);
   if (!pin.ok()) ThrowClosed(env, "mapping");
+  if (!BarrierInitialised(b)) {
+    throw CodedError(env, "ERR_MULTIPROC_NOT_INITIALISED", "This memory holds no initialised barrier (its count is 0)");
+  }
   int64_t t0 = NowNs();
   for (int64_t i = 0; i < n; i++) {
     int rc = pthread_barrier_wait(b);

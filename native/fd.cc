@@ -328,8 +328,10 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sock = ArgFd(info, 0, "sock");
   Napi::Array list = ArgArray(info, 1, "fds", kScmMaxFd);
-  std::vector<int> fds(list.Length());
-  for (uint32_t i = 0; i < list.Length(); i++) fds[i] = int(ElementInteger(env, list, i, "fds", 0, kFdMax));
+  // The length is read once: an array whose element getters grow it must not make us write past the vector.
+  uint32_t count = list.Length();
+  std::vector<int> fds(count);
+  for (uint32_t i = 0; i < count; i++) fds[i] = int(ElementInteger(env, list, i, "fds", 0, kFdMax));
   static uint8_t zero = 0;
   Bytes data{&zero, 1};
   if (info.Length() > 2 && !info[2].IsUndefined()) {

@@ -1,6 +1,7 @@
 // The process family: waitpid (sync, and async on a pidfd), kill, ids, sessions and groups, subreaper and
 // parent-death signal (prctl), CPU affinity, resource limits, _exit. fork itself lives in the separate
 // fork addon (native/fork/), because making fork safe in a running Node needs node.h/v8.h/uv.h.
+#include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
 #include <signal.h>
@@ -346,10 +347,24 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   for (auto& e : envv) cenv.push_back(e.data());
   cenv.push_back(nullptr);
 
+  // 0, 1 and 2 are inherited unless mapped: Node marks them close-on-exec at startup
+  // (uv_disable_stdio_inheritance), so they are mapped onto themselves explicitly (dup2 clears FD_CLOEXEC).
+  for (int stdio = 0; stdio <= 2; stdio++) {
+    bool mapped = false;
+    for (auto& [c, p] : fds) mapped = mapped || c == stdio;
+    if (!mapped && fcntl(stdio, F_GETFD) >= 0) fds.emplace_back(stdio, stdio);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&actions);
   posix_spawnattr_init(&attr);
+  auto action = [&](int rc, const char* what) {
+    if (rc != 0) {
+      posix_spawn_file_actions_destroy(&actions);
+      posix_spawnattr_destroy(&attr);
+      ThrowErrno(env, rc, what);
+    }
+  };
   // Two passes, so that a mapping onto an fd number that is also a source does not clobber it: first every
   // source is moved above the highest target, then each lands on its target (dup2 clears FD_CLOEXEC).
   int high = 0;
@@ -357,12 +372,13 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   int temp = high + 1;
   std::vector<std::pair<int, int>> staged;
   for (auto& [c, p] : fds) {
-    posix_spawn_file_actions_adddup2(&actions, p, temp);
+    if (fcntl(p, F_GETFD) < 0) action(EBADF, "posix_spawn");  // a parent fd that is not open
+    action(posix_spawn_file_actions_adddup2(&actions, p, temp), "posix_spawn_file_actions_adddup2");
     staged.emplace_back(c, temp++);
   }
   for (auto& [c, t] : staged) {
-    posix_spawn_file_actions_adddup2(&actions, t, c);
-    posix_spawn_file_actions_addclose(&actions, t);
+    action(posix_spawn_file_actions_adddup2(&actions, t, c), "posix_spawn_file_actions_adddup2");
+    action(posix_spawn_file_actions_addclose(&actions, t), "posix_spawn_file_actions_addclose");
   }
   sigset_t empty, all;
   sigemptyset(&empty);

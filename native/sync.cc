@@ -50,11 +50,13 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <type_traits>
 #include <vector>
 
 #include "addon.h"
 #include "errors.h"
 #include "shm.h"
+#include "sync.h"
 
 namespace mp {
 
@@ -567,7 +569,27 @@ struct Core {
     if (region && region->closed.load(std::memory_order_relaxed)) {
       ThrowUseAfter(env, std::string("The mapping that holds the ") + what + " is closed");
     }
+    if constexpr (std::is_same_v<C, pthread_barrier_t>) {
+      if (!BarrierInitialised(reinterpret_cast<const pthread_barrier_t*>(addr))) {
+        throw CodedError(env, "ERR_MULTIPROC_NOT_INITIALISED",
+                         "This memory holds no initialised barrier (its count is 0): Barrier.init() it first");
+      }
+    }
     return reinterpret_cast<C*>(addr);
+  }
+
+  // A mutex this process holds pins its mapping: glibc keeps held robust mutexes on a list in the thread and
+  // walks it on every robust lock/unlock and at exit, so their memory must stay mapped until they are unlocked
+  // (Mapping.close() then detaches the views at once and unmaps at the last unlock).
+  int heldPins = 0;
+  void Held() {
+    if (region && region->Pin()) heldPins++;
+  }
+  void Released() {
+    if (heldPins > 0) {
+      heldPins--;
+      region->Unpin();
+    }
   }
 };
 
@@ -596,12 +618,15 @@ napi_value SemTryWaitOp(Napi::Env env, Core& c) {
 
 // The result of a mutex acquisition: 1 (acquired), 2 (acquired from a dead owner and made consistent), 0
 // (busy / timed out, when `busy` is that call's "not acquired" errno); anything else throws.
-int Acquired(Napi::Env env, Core& c, pthread_mutex_t* m, int rc, int busy, const char* syscall) {
+// `newHold`: false for Cond.wait, which returns holding the mutex it was called with (no new pin).
+int Acquired(Napi::Env env, Core& c, pthread_mutex_t* m, int rc, int busy, const char* syscall, bool newHold = true) {
   if (rc == 0) {
     c.ownerDied = false;
+    if (newHold) c.Held();
     return 1;
   }
   if (rc == EOWNERDEAD) {
+    if (newHold) c.Held();
     int e = pthread_mutex_consistent(m);
     if (e != 0) ThrowErrno(env, e, "pthread_mutex_consistent");
     c.ownerDied = true;
@@ -623,8 +648,10 @@ napi_value MutexTryLockOp(Napi::Env env, Core& c) {
 
 // Unlocking a mutex this thread does not hold is EPERM (error-checking mutex), never undefined behaviour.
 napi_value MutexUnlockOp(Napi::Env env, Core& c) {
-  int rc = pthread_mutex_unlock(c.Use<pthread_mutex_t>(env));
+  pthread_mutex_t* m = c.heldPins > 0 ? reinterpret_cast<pthread_mutex_t*>(c.addr) : c.Use<pthread_mutex_t>(env);
+  int rc = pthread_mutex_unlock(m);  // a held mutex can be unlocked even after its mapping was closed
   if (rc != 0) ThrowErrno(env, rc, "pthread_mutex_unlock");
+  c.Released();
   return nullptr;
 }
 
@@ -688,6 +715,77 @@ constexpr char kBarrierKind[] = "barrier";
 
 // ---- the wraps ----
 
+// ---- receiver checks ----
+//
+// node-addon-api's InstanceMethod/InstanceAccessor unwrap `this` before any code of ours runs: a receiver that
+// is not a wrapped object gives an Error without a code, and a getter (V8 does not check getter receivers)
+// called on a wrapped object of another class reads it as the wrong type. The prototype's functions here check
+// the receiver's type tag themselves, then unwrap: a wrong receiver is a TypeError ERR_INVALID_ARG_TYPE.
+template <typename T>
+struct Kind;
+
+template <typename T>
+T* CheckedThis(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value self = info.This();
+  bool tagged = false;
+  if (!info.IsConstructCall() && self.IsObject()) napi_check_object_type_tag(env, self, &Kind<T>::tag, &tagged);
+  if (!tagged) {
+    ThrowTypeError(env, std::string("Illegal receiver: expected a ") + Kind<T>::name + " object. Received " +
+                            (info.IsConstructCall() ? std::string("a construct call") : Describe(self)));
+  }
+  void* p = nullptr;
+  if (napi_unwrap(env, self, &p) != napi_ok || p == nullptr) {
+    ThrowTypeError(env, std::string("Illegal receiver: a ") + Kind<T>::name + " object without its native part");
+  }
+  return static_cast<T*>(p);
+}
+
+template <typename T, Napi::Value (T::*M)(const Napi::CallbackInfo&)>
+Napi::Value CheckedMember(const Napi::CallbackInfo& info) {
+  return (CheckedThis<T>(info)->*M)(info);
+}
+
+// Added to the prototype after DefineClass (a class template's prototype may hold no function values).
+template <typename T, Napi::Value (T::*M)(const Napi::CallbackInfo&)>
+void CheckedMethod(Napi::Function cls, const char* name) {
+  Napi::Env env = cls.Env();
+  cls.Get("prototype").As<Napi::Object>().DefineProperty(Napi::PropertyDescriptor::Value(
+      name, Napi::Function::New(env, CheckedMember<T, M>, name),
+      static_cast<napi_property_attributes>(napi_writable | napi_configurable)));
+}
+
+template <typename T, Napi::Value (T::*M)(const Napi::CallbackInfo&)>
+void CheckedGetter(Napi::Function cls, const char* name) {
+  cls.Get("prototype").As<Napi::Object>().DefineProperty(
+      Napi::PropertyDescriptor::Accessor<CheckedMember<T, M>>(name, napi_configurable));
+}
+
+class SemWrap;
+class MutexWrap;
+class CondWrap;
+class BarrierWrap;
+template <>
+struct Kind<SemWrap> {
+  static constexpr const napi_type_tag& tag = kSemTag;
+  static constexpr const char* name = "Semaphore";
+};
+template <>
+struct Kind<MutexWrap> {
+  static constexpr const napi_type_tag& tag = kMutexTag;
+  static constexpr const char* name = "Mutex";
+};
+template <>
+struct Kind<CondWrap> {
+  static constexpr const napi_type_tag& tag = kCondTag;
+  static constexpr const char* name = "Cond";
+};
+template <>
+struct Kind<BarrierWrap> {
+  static constexpr const napi_type_tag& tag = kBarrierTag;
+  static constexpr const char* name = "Barrier";
+};
+
 // The common part of the four wraps: the Core, a strong reference to the JS Mapping (it cannot be collected
 // while the object lives), the type tag.
 template <typename T>
@@ -736,22 +834,20 @@ class Placed : public Napi::ObjectWrap<T> {
 class SemWrap : public Placed<SemWrap> {
  public:
   static Napi::Function Define(Napi::Env env, EnvState* es) {
-    return DefineClass(env, "Semaphore",
-                       {
-                           InstanceMethod<&SemWrap::Wait>("wait"),
-                           InstanceMethod<&SemWrap::TryWait>("tryWait"),
-                           InstanceMethod<&SemWrap::TimedWait>("timedWait"),
-                           InstanceMethod<&SemWrap::Post>("post"),
-                           InstanceMethod<&SemWrap::GetValue>("value"),
-                           InstanceMethod<&SemWrap::WaitAsync>("waitAsync"),
-                           InstanceMethod<&SemWrap::CancelAsync>("cancelAsync"),
-                           InstanceMethod<&SemWrap::Destroy>("destroy"),
-                           InstanceMethod<&SemWrap::Close>("close"),
-                           InstanceAccessor<&SemWrap::Handle>("handle"),
-                           InstanceAccessor<&SemWrap::Closed>("closed"),
-                           InstanceAccessor<&SemWrap::GetName>("name"),
-                       },
-                       es);
+    Napi::Function cls = DefineClass(env, "Semaphore", {}, es);
+    CheckedGetter<SemWrap, &SemWrap::Handle>(cls, "handle");
+    CheckedGetter<SemWrap, &SemWrap::Closed>(cls, "closed");
+    CheckedGetter<SemWrap, &SemWrap::GetName>(cls, "name");
+    CheckedMethod<SemWrap, &SemWrap::Wait>(cls, "wait");
+    CheckedMethod<SemWrap, &SemWrap::TryWait>(cls, "tryWait");
+    CheckedMethod<SemWrap, &SemWrap::TimedWait>(cls, "timedWait");
+    CheckedMethod<SemWrap, &SemWrap::Post>(cls, "post");
+    CheckedMethod<SemWrap, &SemWrap::GetValue>(cls, "value");
+    CheckedMethod<SemWrap, &SemWrap::WaitAsync>(cls, "waitAsync");
+    CheckedMethod<SemWrap, &SemWrap::CancelAsync>(cls, "cancelAsync");
+    CheckedMethod<SemWrap, &SemWrap::Destroy>(cls, "destroy");
+    CheckedMethod<SemWrap, &SemWrap::Close>(cls, "close");
+    return cls;
   }
 
   explicit SemWrap(const Napi::CallbackInfo& info) : Placed(info, kSemKind, kSemTag) {
@@ -883,18 +979,16 @@ class SemWrap : public Placed<SemWrap> {
 class MutexWrap : public Placed<MutexWrap> {
  public:
   static Napi::Function Define(Napi::Env env, EnvState* es) {
-    return DefineClass(env, "Mutex",
-                       {
-                           InstanceMethod<&MutexWrap::Lock>("lock"),
-                           InstanceMethod<&MutexWrap::TryLock>("tryLock"),
-                           InstanceMethod<&MutexWrap::TimedLock>("timedLock"),
-                           InstanceMethod<&MutexWrap::Unlock>("unlock"),
-                           InstanceMethod<&MutexWrap::Destroy>("destroy"),
-                           InstanceAccessor<&MutexWrap::Handle>("handle"),
-                           InstanceAccessor<&MutexWrap::GetOwnerDied>("ownerDied"),
-                           InstanceAccessor<&MutexWrap::Closed>("closed"),
-                       },
-                       es);
+    Napi::Function cls = DefineClass(env, "Mutex", {}, es);
+    CheckedGetter<MutexWrap, &MutexWrap::Handle>(cls, "handle");
+    CheckedGetter<MutexWrap, &MutexWrap::GetOwnerDied>(cls, "ownerDied");
+    CheckedGetter<MutexWrap, &MutexWrap::Closed>(cls, "closed");
+    CheckedMethod<MutexWrap, &MutexWrap::Lock>(cls, "lock");
+    CheckedMethod<MutexWrap, &MutexWrap::TryLock>(cls, "tryLock");
+    CheckedMethod<MutexWrap, &MutexWrap::TimedLock>(cls, "timedLock");
+    CheckedMethod<MutexWrap, &MutexWrap::Unlock>(cls, "unlock");
+    CheckedMethod<MutexWrap, &MutexWrap::Destroy>(cls, "destroy");
+    return cls;
   }
 
   explicit MutexWrap(const Napi::CallbackInfo& info) : Placed(info, kMutexKind, kMutexTag) {}
@@ -941,16 +1035,14 @@ class MutexWrap : public Placed<MutexWrap> {
 class CondWrap : public Placed<CondWrap> {
  public:
   static Napi::Function Define(Napi::Env env, EnvState* es) {
-    return DefineClass(env, "Cond",
-                       {
-                           InstanceMethod<&CondWrap::Wait>("wait"),
-                           InstanceMethod<&CondWrap::Signal>("signal"),
-                           InstanceMethod<&CondWrap::Broadcast>("broadcast"),
-                           InstanceMethod<&CondWrap::Destroy>("destroy"),
-                           InstanceAccessor<&CondWrap::Closed>("closed"),
-                           InstanceAccessor<&CondWrap::Handle>("handle"),
-                       },
-                       es);
+    Napi::Function cls = DefineClass(env, "Cond", {}, es);
+    CheckedGetter<CondWrap, &CondWrap::Closed>(cls, "closed");
+    CheckedGetter<CondWrap, &CondWrap::Handle>(cls, "handle");
+    CheckedMethod<CondWrap, &CondWrap::Wait>(cls, "wait");
+    CheckedMethod<CondWrap, &CondWrap::Signal>(cls, "signal");
+    CheckedMethod<CondWrap, &CondWrap::Broadcast>(cls, "broadcast");
+    CheckedMethod<CondWrap, &CondWrap::Destroy>(cls, "destroy");
+    return cls;
   }
 
   explicit CondWrap(const Napi::CallbackInfo& info) : Placed(info, "condition variable", kCondTag) {}
@@ -980,10 +1072,11 @@ class CondWrap : public Placed<CondWrap> {
       rc = pthread_cond_clockwait(c, m, CLOCK_MONOTONIC, &deadline);
     }
     if (rc == ETIMEDOUT) {
-      Acquired(env, mc, m, 0, 0, "");  // timed out, and the mutex was re-acquired normally
+      Acquired(env, mc, m, 0, 0, "", /*newHold=*/false);  // timed out; the mutex was re-acquired normally
       return Napi::Number::New(env, 0);
     }
-    return Napi::Number::New(env, Acquired(env, mc, m, rc, 0, ms < 0 ? "pthread_cond_wait" : "pthread_cond_clockwait"));
+    return Napi::Number::New(
+        env, Acquired(env, mc, m, rc, 0, ms < 0 ? "pthread_cond_wait" : "pthread_cond_clockwait", /*newHold=*/false));
   }
 
   Napi::Value Signal(const Napi::CallbackInfo& info) {
@@ -1012,15 +1105,13 @@ class CondWrap : public Placed<CondWrap> {
 class BarrierWrap : public Placed<BarrierWrap> {
  public:
   static Napi::Function Define(Napi::Env env, EnvState* es) {
-    return DefineClass(env, "Barrier",
-                       {
-                           InstanceMethod<&BarrierWrap::Wait>("wait"),
-                           InstanceMethod<&BarrierWrap::WaitAsync>("waitAsync"),
-                           InstanceMethod<&BarrierWrap::Destroy>("destroy"),
-                           InstanceAccessor<&BarrierWrap::Handle>("handle"),
-                           InstanceAccessor<&BarrierWrap::Closed>("closed"),
-                       },
-                       es);
+    Napi::Function cls = DefineClass(env, "Barrier", {}, es);
+    CheckedGetter<BarrierWrap, &BarrierWrap::Handle>(cls, "handle");
+    CheckedGetter<BarrierWrap, &BarrierWrap::Closed>(cls, "closed");
+    CheckedMethod<BarrierWrap, &BarrierWrap::Wait>(cls, "wait");
+    CheckedMethod<BarrierWrap, &BarrierWrap::WaitAsync>(cls, "waitAsync");
+    CheckedMethod<BarrierWrap, &BarrierWrap::Destroy>(cls, "destroy");
+    return cls;
   }
 
   explicit BarrierWrap(const Napi::CallbackInfo& info) : Placed(info, kBarrierKind, kBarrierTag) {}

@@ -17,11 +17,32 @@
 //   - _exit and the fork addon's fork(): invalid arguments only; setrlimit: RLIMIT_CORE with soft 0 only;
 //     mkfifo/open: paths in the sandbox's temp dir only (and open with O_NONBLOCK, so a FIFO cannot block);
 //   - shared memory: shm names of the form /multiproc-fuzz-<sandbox pid>-<n> only (unlinked at the end, and by
-//     the parent after a crash); mappings and file sizes of at most 1 MiB; memory is only ever written in
-//     anonymous mappings (a file-backed one whose file got truncated would SIGBUS, by design of mmap);
-//     fillBench with small sizes only;
-//   - async work (waitpidAsync/readAsync/writeAsync) is tracked and cancelled before its fd is closed and at
-//     the end; the sandbox must end with nothing pending in the reactor.
+//     the parent after a crash, with the named semaphores and queues of that prefix); mappings and file sizes of
+//     at most 1 MiB; memory is only ever written in anonymous mappings (a file-backed one whose file got
+//     truncated would SIGBUS, by design of mmap); fillBench with small sizes only;
+//   - async work (waitpidAsync/readAsync/writeAsync/recvFdsAsync/mqSendAsync/mqReceiveAsync) is tracked and
+//     cancelled before its fd is closed and at the end; the sandbox must end with nothing pending in the reactor;
+//   - spawn: a call that reaches posix_spawn runs /bin/true (argv ['true'], env undefined or tiny, child fds
+//     mapped only from fuzzer-owned fds) or a path in the temp dir (which cannot be executed); every pid it
+//     returns is recorded with the `cat` children and reaped by the sandbox;
+//   - fd passing: sendFds/recvFds only on fuzzer-owned sockets (socketpair ends), passing only fuzzer-owned
+//     (or closed) fds; every fd received (recvFds, recvFdsAsync callbacks) becomes fuzzer-owned;
+//   - the sync family: every Semaphore/Mutex/Cond/Barrier lives in an anonymous mapping of the fuzzer that holds
+//     objects of that one kind (never one that reads, fillBench or async buffers write into), in a slot of
+//     SYNC_SLOT bytes chosen by the fuzzer, so no two objects overlap; named semaphores use the sandbox's own
+//     prefix. Nothing may block: a wait that can sleep (wait, semWaitFast, timedWait with a long timeout, the
+//     ping-pong bench) only on a semaphore whose value is > 0 and on which no async wait of ours is pending;
+//     a lock that can sleep (lock, mutexLockFast, timedLock with a long timeout, mutexBench) only on a mutex
+//     made by mutexInit (robust and error-checking: this single thread gets EDEADLK, never a sleep); barrier
+//     waits and destroy only on a barrier barrierInit made with count 1 (destroy: any count); Cond.wait with
+//     a short timeout only; async waits with one of our callbacks (so their end is seen), cancelled at the end;
+//     bench loops with 0 or 1 iterations, under the same conditions. Calls on a destroyed/closed object or a
+//     closed mapping are always fine (they throw before the syscall);
+//   - message queues: names with the sandbox's prefix only, at most two queues at a time (maxMessages <= 4,
+//     messageSize <= 256), at most a few descriptors; a send/receive that can sleep only on a queue that is
+//     non-blocking or has room/messages (mq_getattr just before), timed ones with a short timeout otherwise;
+//   - bench loops (pingPongBench, mqPingPongBench, the sync benches): 0 or 1 iteration, on fds and objects
+//     set up so that they cannot block (all owned fds are O_NONBLOCK).
 //
 // Functions are enumerated from the addons themselves, including the prototype methods and accessors of the
 // classes they export (Mapping.prototype.close...): one without a schema below fails the test.
@@ -32,6 +53,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
+import { types } from 'node:util';
 import vm from 'node:vm';
 import { expect, test } from 'vitest';
 import { loadForkAddon, native } from '../../lib/native.js';
@@ -94,6 +116,66 @@ const CHILD_SIGNALS = [...HARMLESS_CHILD_SIGNALS, ...LETHAL_CHILD_SIGNALS];
 /** Parent-death signals the sandbox may arm (delivered only if the vitest worker dies first). */
 const PDEATH_SIGNALS = [0, SIG('SIGKILL'), SIG('SIGTERM'), SIG('SIGHUP')];
 
+// The sync family (native/sync.cc).
+type SyncKind = 'sem' | 'mutex' | 'cond' | 'barrier';
+const SYNC_KINDS: readonly SyncKind[] = ['sem', 'mutex', 'cond', 'barrier'];
+/** The class each kind's objects belong to (the schema names of their methods start with it). */
+const SYNC_CLASS: Record<SyncKind, string> = { sem: 'Semaphore', mutex: 'Mutex', cond: 'Cond', barrier: 'Barrier' };
+const syncTable = (name: string): Partial<Record<SyncKind, number>> => (mainAddon[name] ?? {}) as Partial<Record<SyncKind, number>>;
+/** sizeof / alignof of each kind (32/40/48/32 and 8 on x86-64). */
+const SYNC_SIZE: Record<SyncKind, number> = { sem: 32, mutex: 40, cond: 48, barrier: 32, ...syncTable('syncSizes') };
+const SYNC_ALIGN: Record<SyncKind, number> = { sem: 8, mutex: 8, cond: 8, barrier: 8, ...syncTable('syncAlign') };
+/** A sync mapping holds objects of one kind at offsets k * SYNC_SLOT, k < SYNC_SLOTS: they never overlap. */
+const SYNC_SLOT = 64;
+const SYNC_SLOTS = 8;
+/** mutexBench's counter (an int32 it increments) lives here in a mutex mapping, away from every mutex. */
+const MUTEX_COUNTER_BASE = 2048;
+const MUTEX_COUNTER_SPAN = 256;
+const SYNC_OFFSET_MAX = 2 ** 46; // native/sync.cc kMaxOffset
+const HANDLE_LIMIT = 2 ** 52; // fast-function handles are integers below this
+const SEM_VALUE_MAX = ((mainAddon.syncConstants ?? {}) as Record<string, number | undefined>).SEM_VALUE_MAX ?? INT_MAX;
+/** Timeouts (ms) at or below this are short enough to sleep through. */
+const SHORT_MS = 5;
+/** Async sync waits (threads of the addon) pending at once, at most. */
+const SYNC_WAITS_MAX = 16;
+const BENCH_ITER_MAX = 2 ** 40; // native/bench.cc kMaxIterations
+// Message queues (native/mqueue.cc).
+const mqConst = (name: string, fallback: number): number =>
+  ((mainAddon.mqConstants ?? {}) as Record<string, number | undefined>)[name] ?? fallback;
+const MQ_PRIO_MAX = mqConst('MQ_PRIO_MAX', 32768);
+const MQ_TIMEOUT_MAX = 1e12;
+/** Queues in existence at once (named or still open), descriptors open at once, and their size when created. */
+const MQ_QUEUES_MAX = 2;
+const MQ_FDS_MAX = 4;
+const MQ_MAXMSG = 4;
+const MQ_MSGSIZE = 256;
+// fd passing (native/fd.cc).
+const SCM_MAX_FD = 253;
+const RECV_BYTES_MAX = 2 ** 26;
+/** /bin/true children of spawn not yet reaped, at most. */
+const SPAWNED_MAX = 8;
+const TRUE_BIN = '/bin/true';
+/** The progress file: the last PROGRESS_SLOTS steps of the sandbox, one fixed-size slot each. */
+const PROGRESS_SLOTS = 64;
+const PROGRESS_SLOT_BYTES = 2048;
+
+/** The steps in the progress file, oldest first. */
+function readProgress(file: string): string[] {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch {
+    return ['(no progress file)'];
+  }
+  const steps: [number, string][] = [];
+  for (let off = 0; off < data.length; off += PROGRESS_SLOT_BYTES) {
+    const line = data.subarray(off, off + PROGRESS_SLOT_BYTES).toString('utf8').split('\n')[0] ?? '';
+    const tab = line.indexOf('\t');
+    if (tab > 0) steps.push([Number(line.slice(0, tab)), line.slice(tab + 1)]);
+  }
+  return steps.sort((a, b) => a[0] - b[0]).map(([, text]) => text);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // small helpers
 
@@ -103,7 +185,7 @@ interface Arg {
   d: string;
 }
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-type Kind = 'pipe' | 'socket' | 'file' | 'dir' | 'other';
+type Kind = 'pipe' | 'socket' | 'file' | 'dir' | 'mq' | 'other';
 
 interface ResizableArrayBuffer extends ArrayBuffer {
   resize(n: number): void;
@@ -308,6 +390,37 @@ interface Pending {
 interface Rec {
   fired: boolean;
   id: number;
+  /** Runs when the callback is called (the end of a sync wait). */
+  onFire?: () => void;
+}
+
+/** A mapping that holds sync objects of one kind, and what the fuzzer knows of its slots. */
+interface SyncMap {
+  kind: SyncKind;
+  id: number;
+  /** Slots where mutexInit made a robust, error-checking mutex (not destroyed since). */
+  mutexReady: Set<number>;
+  /** Slots where barrierInit made a barrier, with its count (not destroyed since). */
+  barrierCount: Map<number, number>;
+}
+
+/** A sync object the fuzzer made (every one is recorded, so that a handle it does not know is dead). */
+interface SyncRec {
+  kind: SyncKind;
+  handle: number;
+  /** Unnamed objects: their mapping and offset. */
+  map: object | undefined;
+  off: number;
+  /** Named semaphores. */
+  name: string | undefined;
+  ref: WeakRef<object>;
+}
+
+/** An async wait (Semaphore/Barrier waitAsync) that has not called back yet. */
+interface SyncWait {
+  key: string;
+  obj: object;
+  kind: SyncKind;
 }
 
 export interface FnStats {
@@ -342,6 +455,17 @@ export interface Report {
   engineErrors: number;
   /** What the callbacks received: an error code, 'n>0', 'n=0', 'n=-1' (spurious readiness) or 'status'. */
   callbackOutcomes: Record<string, number>;
+  /** /bin/true children started by spawn (all reaped by the sandbox). */
+  spawned: number;
+  /** spawn pids that the sandbox could not reap at the end (must be none). */
+  spawnedUnreaped: number[];
+  /** Sync objects made (semInit, semOpen, mutexAttach...) and async sync waits started. */
+  syncObjects: number;
+  syncWaitsStarted: number;
+  /** Async sync waits not called back at the end (must be none). */
+  syncPendingAtEnd: number;
+  /** fds received over sockets (recvFds, recvFdsAsync), all fuzzer-owned. */
+  fdsReceived: number;
   /** fds the sandbox had before fuzzing (not the fuzzer's) that were closed or replaced: must be none. */
   foreignFdsChanged: string[];
 }
@@ -386,7 +510,25 @@ class Fuzzer {
   readonly hostiles = hostileValues();
   readonly cpus: number[] = native.getAffinity(0);
   readonly coreHard = native.getrlimit(RLIMIT_CORE)[1];
+  /** pids returned by spawn (/bin/true), until the sandbox reaps them. */
+  readonly spawned = new Set<number>();
+  /** Mappings that hold sync objects (never in `maps`: nothing else writes into them). */
+  readonly syncMaps = new Map<object, SyncMap>();
+  private syncMapIds = 0;
+  /** A few live objects of each kind, for receivers and arguments; older ones are dropped (and collected). */
+  readonly syncObjs: Record<SyncKind, object[]> = { sem: [], mutex: [], cond: [], barrier: [] };
+  readonly syncByObj = new WeakMap<object, SyncRec>();
+  readonly syncByHandle = new Map<number, SyncRec>();
+  readonly syncWaits = new Map<number, SyncWait>();
+  readonly recentSyncIds: number[] = [];
+  /** Whether a semaphore's value can be read from its mapping (glibc: the low 32 bits of its first word). */
+  semValueReadable = false;
+  /** Arrays the fuzzer built whose every element is (and stays) a closed fd: the guards need not read them. */
+  readonly closedFdArrays = new WeakSet<object>();
+  /** Whether the last call's receiver could still be used (a destroy() that ran for real changes a slot). */
+  receiverWasUsable = false;
   childrenSpawned = 0;
+  private progressSeq = 0;
   readonly report: Report;
 
   constructor(
@@ -399,7 +541,9 @@ class Fuzzer {
       seed, total: 0, elapsedMs: 0, perFn: {}, offenders: [], offenderCount: 0, uncaught: 0, callbacks: 0,
       pendingAtEnd: -1, guardRetries: 0, skipped: 0, constructCalls: 0, childrenSpawned: 0, fdsAtPeak: 0,
       asyncRegistered: 0, bufferMutations: 0, callbackOutcomes: {}, foreignFdsChanged: [], engineErrors: 0,
+      spawned: 0, spawnedUnreaped: [], syncObjects: 0, syncWaitsStarted: 0, syncPendingAtEnd: -1, fdsReceived: 0,
     };
+    this.probeSemLayout();
   }
 
   int(n: number): number {
@@ -425,8 +569,11 @@ class Fuzzer {
     if (known) known.count++;
     else if (this.report.offenders.length < 50) this.report.offenders.push({ kind, count: 1, example });
   }
+  /** Records a step in a ring of PROGRESS_SLOTS slots: a crash (heap corruption shows up late) names its last steps. */
   progress(text: string): void {
-    fs.writeSync(this.progressFd, `${text.slice(0, 1800)}\n`.padEnd(2048), 0);
+    const slot = this.progressSeq % PROGRESS_SLOTS;
+    fs.writeSync(this.progressFd, `${this.progressSeq}\t${text.slice(0, 600)}\n`.padEnd(PROGRESS_SLOT_BYTES), slot * PROGRESS_SLOT_BYTES);
+    this.progressSeq++;
   }
 
   // ---- values ----
@@ -437,7 +584,11 @@ class Fuzzer {
   }
 
   childPids(): number[] {
-    return [...this.children.keys()];
+    return [...this.children.keys(), ...this.spawned];
+  }
+
+  isChild(pid: unknown): boolean {
+    return typeof pid === 'number' && (this.children.has(pid) || this.spawned.has(pid));
   }
 
   /** A closed fd number; recently closed ones only if they are still closed right now. */
@@ -530,6 +681,8 @@ class Fuzzer {
       rec.fired = true;
       this.report.callbacks++;
       if (rec.id) this.pending.delete(rec.id);
+      rec.onFire?.();
+      this.ownReceived(value);
       let outcome: string;
       if (err !== null && err !== undefined) {
         const why = badThrown(err);
@@ -614,10 +767,13 @@ class Fuzzer {
 
   own(fd: unknown): void {
     if (!isInt(fd, 0, FD_MAX)) return;
-    this.owned.set(fd, classify(fd, this.workdir));
+    const kind = classify(fd, this.workdir);
+    this.owned.set(fd, kind);
     const i = this.recentlyClosed.indexOf(fd);
     if (i >= 0) this.recentlyClosed.splice(i, 1);
-    nonBlocking(fd);
+    // A message queue descriptor keeps the blocking mode it was opened with (its guards look at it); read(2)
+    // and write(2) on one never sleep.
+    if (kind !== 'mq') nonBlocking(fd);
     this.report.fdsAtPeak = Math.max(this.report.fdsAtPeak, this.owned.size);
   }
 
@@ -648,15 +804,45 @@ class Fuzzer {
     this.disown(fd);
   }
 
-  /** Unlinks every shm name the fuzzer may have created. */
+  /** Takes the fds of a recvFds result ({ fds, data }) as the fuzzer's own. */
+  ownReceived(value: unknown): void {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+    const fds = (value as { fds?: unknown }).fds;
+    if (!Array.isArray(fds)) return;
+    for (const fd of fds) {
+      this.report.fdsReceived++;
+      this.own(fd);
+    }
+  }
+
+  /** Unlinks every shm name, named semaphore and message queue the fuzzer may have created. */
   unlinkShmNames(): void {
-    for (const name of fs.readdirSync('/dev/shm')) {
-      if (`/${name}`.startsWith(this.shmPrefix)) fs.rmSync(`/dev/shm/${name}`, { force: true });
+    removeNames(this.shmPrefix.slice(1));
+    const unlink = mainFn('mqUnlink');
+    for (let n = 0; n < 3 && unlink; n++) {
+      try {
+        unlink(`${this.shmPrefix}q${n}`);
+      } catch {
+        /* not there */
+      }
     }
   }
 
   reaped(pid: number): void {
     this.children.delete(pid);
+    this.spawned.delete(pid);
+  }
+
+  /** Reaps the /bin/true children of spawn that have exited (they are not libuv's: nobody else reaps them). */
+  reapSpawned(): void {
+    for (const pid of [...this.spawned]) {
+      try {
+        const st = native.waitpid(pid, WNOHANG) as unknown;
+        if (Array.isArray(st) && st[0] === pid && (st[1] === 0 || st[1] === 1)) this.reaped(pid);
+      } catch {
+        this.reaped(pid); // ECHILD: reaped by a fuzzed waitpid whose result was seen (cannot happen) — forget it
+      }
+    }
   }
 
   spawnChild(): void {
@@ -702,6 +888,8 @@ class Fuzzer {
     if (!kinds.includes('socket')) attempt(() => native.socketpair(this.pick([SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET]), true));
     if (!kinds.includes('file')) attempt(() => native.open(`${this.workdir}/sink`, O_RDWR | O_CREAT | O_NONBLOCK, 0o600));
     while (this.owned.size > 48) this.closeOwned(this.pick(this.ownedFds()));
+    if (this.mqFds().length === 0) attempt(() => this.openQueue());
+    this.reapSpawned();
   }
 
   /** Empties the fuzzer's regular files now and then, so that writes cannot fill the disk. */
@@ -734,6 +922,11 @@ class Fuzzer {
 
   /** A mapping of ours: live or closed, anonymous or file-backed (`anonOnly`: anonymous or closed). */
   mapping(anonOnly = false): Arg {
+    // Sync mappings may be closed, msync'ed and looked at, never written (anonOnly: fillBench writes).
+    if (!anonOnly && this.syncMaps.size > 0 && this.chance(0.25)) {
+      const [v, m] = this.pick([...this.syncMaps]);
+      return { v, d: `Mapping(${m.kind} #${m.id}${mappingClosed(v) ? ', closed' : ''})` };
+    }
     const pool = [...this.maps].filter(([, m]) => !anonOnly || m.anon || m.closed);
     if (pool.length === 0) return this.hostile();
     const [v, m] = this.pick(pool);
@@ -762,6 +955,269 @@ class Fuzzer {
       if (!rec.closed && this.chance(0.7)) this.closeMapping(m);
       this.maps.delete(m);
     }
+    this.maintainSync();
+  }
+
+  // ---- the sync family ----
+
+  /** Keeps a live mapping of each kind, and drops closed ones beyond a few. */
+  maintainSync(): void {
+    const mmap = mainFn('mmap');
+    if (!mmap) return;
+    for (const kind of SYNC_KINDS) {
+      const all = [...this.syncMaps].filter(([, s]) => s.kind === kind);
+      if (!all.some(([m]) => !mappingClosed(m))) {
+        try {
+          this.addSyncMap(mmap(this.page) as object, kind);
+        } catch {
+          /* the next maintenance tries again */
+        }
+      }
+      const closed = all.filter(([m]) => mappingClosed(m));
+      for (const [m] of closed.slice(0, Math.max(0, closed.length - 2))) this.syncMaps.delete(m);
+    }
+  }
+
+  addSyncMap(m: object, kind: SyncKind): SyncMap {
+    const rec: SyncMap = { kind, id: ++this.syncMapIds, mutexReady: new Set(), barrierCount: new Map() };
+    this.syncMaps.set(m, rec);
+    return rec;
+  }
+
+  /** Checks that a semaphore's value can be read from its mapping: semInit(5), post, tryWait, each read back. */
+  probeSemLayout(): void {
+    const mmap = mainFn('mmap');
+    const semInit = mainFn('semInit');
+    if (!mmap || !semInit) return;
+    try {
+      const m = mmap(this.page) as object;
+      this.addSyncMap(m, 'sem');
+      const sem = semInit(m, 0, 5) as { post(): void; tryWait(): boolean };
+      this.recordSync('sem', sem, m, 0, undefined);
+      const seen = [this.semValueAt(m, 0, true)];
+      sem.post();
+      seen.push(this.semValueAt(m, 0, true));
+      sem.tryWait();
+      seen.push(this.semValueAt(m, 0, true));
+      this.semValueReadable = seen.join() === '5,6,5';
+    } catch {
+      this.semValueReadable = false;
+    }
+  }
+
+  /** The value of the semaphore at `off` of sync mapping `m` (-1: unknown). */
+  semValueAt(m: object, off: number, force = false): number {
+    if (!force && !this.semValueReadable) return -1;
+    try {
+      const buf = (m as { buffer: ArrayBuffer }).buffer;
+      if (buf.byteLength < off + 4) return -1;
+      return new DataView(buf).getUint32(off, true);
+    } catch {
+      return -1;
+    }
+  }
+
+  recordSync(kind: SyncKind, obj: object, map: object | undefined, off: number, name: string | undefined): void {
+    if (this.syncByObj.has(obj)) return;
+    let handle = -1;
+    try {
+      handle = (obj as { handle: number }).handle;
+    } catch {
+      /* not one of ours after all */
+    }
+    const rec: SyncRec = { kind, handle, map, off, name, ref: new WeakRef(obj) };
+    this.syncByObj.set(obj, rec);
+    if (handle >= 0) this.syncByHandle.set(handle, rec);
+    this.report.syncObjects++;
+    const pool = this.syncObjs[kind];
+    pool.push(obj);
+    if (pool.length > 12) pool.splice(this.int(pool.length), 1);
+  }
+
+  syncRec(v: unknown): SyncRec | undefined {
+    return typeof v === 'object' && v !== null ? this.syncByObj.get(v) : undefined;
+  }
+
+  /** The record of a natively valid handle (undefined: not a handle, or dead — every object made is recorded). */
+  syncRecByHandle(v: unknown): SyncRec | undefined {
+    return isInt(v, 0, HANDLE_LIMIT - 1) ? this.syncByHandle.get(v === 0 ? 0 : v) : undefined;
+  }
+
+  /** Whether a call on this object gets past its closed checks (no destroy()/close(), mapping open) to the syscall. */
+  usable(r: SyncRec, obj?: unknown): boolean {
+    const o = obj ?? r.ref.deref();
+    try {
+      if (o !== undefined && (o as { closed: boolean }).closed) return false;
+    } catch {
+      /* cannot tell: assume usable */
+    }
+    return r.map === undefined || !mappingClosed(r.map);
+  }
+
+  /** Where the object lives: a slot of a sync mapping, or a semaphore name. */
+  locKey(r: SyncRec): string {
+    return r.name !== undefined ? `name:${r.name}` : this.slotKey(r.map, r.off);
+  }
+
+  slotKey(m: unknown, off: number): string {
+    const s = typeof m === 'object' && m !== null ? this.syncMaps.get(m) : undefined;
+    return `${s?.id ?? 'unknown'}:${off}`;
+  }
+
+  waitPendingAt(key: string): boolean {
+    for (const w of this.syncWaits.values()) if (w.key === key) return true;
+    return false;
+  }
+
+  syncMapOf(r: SyncRec): SyncMap | undefined {
+    return r.map === undefined ? undefined : this.syncMaps.get(r.map);
+  }
+
+  /** A blocking sem_wait on it returns at once: unusable, or value > 0 with no async wait of ours on it. */
+  semWaitSafe(r: SyncRec, obj?: unknown): boolean {
+    if (!this.usable(r, obj)) return true;
+    if (this.waitPendingAt(this.locKey(r))) return false;
+    if (r.name !== undefined) {
+      const o = obj ?? r.ref.deref();
+      try {
+        return o !== undefined && (o as { value(): number }).value() > 0;
+      } catch {
+        return false;
+      }
+    }
+    return r.map !== undefined && this.semValueAt(r.map, r.off) > 0;
+  }
+
+  /** A blocking lock returns at once: unusable, or a mutex from mutexInit (error-checking: EDEADLK if ours). */
+  mutexLockSafe(r: SyncRec, obj?: unknown): boolean {
+    return !this.usable(r, obj) || (this.syncMapOf(r)?.mutexReady.has(r.off) ?? false);
+  }
+
+  /** A barrier wait returns at once: unusable, or a barrier barrierInit made with count 1. */
+  barrierWaitSafe(r: SyncRec, obj?: unknown): boolean {
+    return !this.usable(r, obj) || this.syncMapOf(r)?.barrierCount.get(r.off) === 1;
+  }
+
+  /** A receiver or argument: one of the live objects of `kind`. */
+  syncObj(kind: SyncKind): Arg {
+    const pool = this.syncObjs[kind];
+    if (pool.length === 0) return this.hostile();
+    const o = this.pick(pool);
+    const r = this.syncByObj.get(o);
+    return { v: o, d: `${SYNC_CLASS[kind]}(${r?.name ?? `#${r ? this.slotKey(r.map, r.off) : '?'}`}${r && !this.usable(r, o) ? ', closed' : ''})` };
+  }
+
+  /** A handle: mostly of a live object of `kind`, sometimes of another kind or of a dropped object. */
+  syncHandle(kind: SyncKind): Arg {
+    const pool = this.syncObjs[kind];
+    if (pool.length > 0 && this.chance(0.8)) {
+      const r = this.syncByObj.get(this.pick(pool));
+      if (r) return { v: r.handle, d: `handle ${r.handle} (${kind})` };
+    }
+    if (this.syncByHandle.size > 0 && this.chance(0.8)) {
+      const r = this.pick([...this.syncByHandle.values()].slice(-64));
+      return { v: r.handle, d: `handle ${r.handle} (${r.kind}${r.ref.deref() ? '' : ', dropped'})` };
+    }
+    const h = 2 ** 40 + this.int(1000);
+    return { v: h, d: `handle ${h} (never made)` };
+  }
+
+  /** A mapping for objects of `kind`: mostly a sync mapping of that kind (live or closed). */
+  syncMapping(kind: SyncKind): Arg {
+    const own = [...this.syncMaps].filter(([, s]) => s.kind === kind);
+    if (own.length > 0 && this.chance(0.92)) {
+      const live = own.filter(([m]) => !mappingClosed(m));
+      const [v, s] = this.pick(live.length > 0 && this.chance(0.9) ? live : own);
+      return { v, d: `Mapping(${kind} #${s.id}${mappingClosed(v) ? ', closed' : ''})` };
+    }
+    return this.mapping(true);
+  }
+
+  /** Registers an async sync wait that started (its callback ends it). */
+  syncWaitStarted(kind: SyncKind, recv: unknown, cb: unknown, out: Outcome): void {
+    if (!out.ok || typeof out.value !== 'number' || out.value <= 0) return;
+    const r = this.syncRec(recv);
+    if (!r || typeof recv !== 'object' || recv === null) return;
+    const id = out.value;
+    this.report.syncWaitsStarted++;
+    this.recentSyncIds.push(id);
+    if (this.recentSyncIds.length > 16) this.recentSyncIds.shift();
+    const rec = (typeof cb === 'function' || (typeof cb === 'object' && cb !== null)) ? this.recs.get(cb) : undefined;
+    if (rec?.fired) return;
+    this.syncWaits.set(id, { key: this.locKey(r), obj: recv, kind });
+    if (rec) rec.onFire = () => this.syncWaits.delete(id);
+  }
+
+  /** An id for the reactor's cancel functions (waitCancel, ioCancel, mqCancel): mostly one of a pending watch. */
+  watchId(): Arg {
+    const ids = [...this.pending.keys(), ...this.recentIds];
+    return A(ids.length > 0 && this.chance(0.7) ? this.pick(ids) : this.pick([1, 2, 2 ** 53, 1 + this.int(100000)]));
+  }
+
+  // ---- message queues ----
+
+  /** An mq fd's attributes (undefined: not an owned message queue descriptor). */
+  mqAttr(fd: unknown): { maxMessages: number; currentMessages: number; nonBlocking: boolean } | undefined {
+    if (!isInt(fd, 3, FD_MAX) || this.owned.get(fd) !== 'mq') return undefined;
+    try {
+      return mainFn('mqGetattr')!(fd) as { maxMessages: number; currentMessages: number; nonBlocking: boolean };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether a send (receive) on `fd` could sleep: a blocking queue that is full (empty), `delta` messages on. */
+  mqCouldBlock(fd: unknown, sending: boolean, delta = 0): boolean {
+    const a = this.mqAttr(fd);
+    if (!a || a.nonBlocking) return false;
+    const n = a.currentMessages + delta;
+    return sending ? n >= a.maxMessages : n <= 0;
+  }
+
+  /** The queues that exist now (named, or unlinked but still open), by inode. */
+  mqQueues(): Set<number> {
+    const out = new Set<number>();
+    for (const [fd, kind] of this.owned) {
+      if (kind !== 'mq') continue;
+      try {
+        out.add(fs.fstatSync(fd).ino);
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+    for (let n = 0; n < 3; n++) {
+      const p = `/dev/mqueue/${this.shmPrefix.slice(1)}q${n}`;
+      try {
+        out.add(fs.statSync(p).ino);
+      } catch {
+        /* no such queue */
+      }
+    }
+    return out;
+  }
+
+  mqFds(): number[] {
+    return this.ownedFds(['mq']);
+  }
+
+  /** Opens (creating it if there is room) one of the fuzzer's queues, small, blocking or not. */
+  openQueue(): unknown {
+    const mqOpen = mainFn('mqOpen');
+    if (!mqOpen) return undefined;
+    const names = [0, 1].map((n) => `${this.shmPrefix}q${n}`);
+    const existing = names.filter((n) => fs.existsSync(`/dev/mqueue/${n.slice(1)}`));
+    const name = existing.length > 0 ? this.pick(existing) : this.mqQueues().size < MQ_QUEUES_MAX ? this.pick(names) : undefined;
+    if (name === undefined) return undefined;
+    return mqOpen(name, O_RDWR | O_CREAT | (this.chance(0.5) ? O_NONBLOCK : 0), 0o600, MQ_MAXMSG, MQ_MSGSIZE);
+  }
+
+  /** A message: mostly small (a queue of ours takes up to 256 bytes), sometimes any buffer. */
+  mqBytes(receiving: boolean): Arg {
+    if (this.chance(0.35)) return this.buffer();
+    const n = receiving ? this.pick([MQ_MSGSIZE, MQ_MSGSIZE, 8192, 16, 1]) : this.pick([1, 1, 8, 64, MQ_MSGSIZE, MQ_MSGSIZE + 1]);
+    const u = new Uint8Array(n).fill(0x6d);
+    this.mutable.set(u, () => structuredClone(u.buffer, { transfer: [u.buffer] }));
+    return { v: u, d: `Uint8Array(${n})` };
   }
 
   // ---- calls ----
@@ -871,6 +1327,12 @@ function isClosedNow(fd: number): boolean {
 
 function classify(fd: number, workdir: string): Kind {
   try {
+    mainFn('mqGetattr')?.(fd);
+    return 'mq';
+  } catch {
+    /* not a message queue descriptor */
+  }
+  try {
     const st = fs.fstatSync(fd);
     if (st.isFIFO()) return 'pipe';
     if (st.isSocket()) return 'socket';
@@ -881,6 +1343,28 @@ function classify(fd: number, workdir: string): Kind {
     return 'other';
   } catch {
     return 'other';
+  }
+}
+
+/** Whether a Mapping is closed (true also for anything that is not a Mapping). */
+function mappingClosed(m: unknown): boolean {
+  try {
+    return (mainFn('mappingState')!(m) as [number, boolean])[1];
+  } catch {
+    return true;
+  }
+}
+
+/** Removes the /dev/shm names (shm objects, named semaphores) and message queues that start with `prefix`. */
+function removeNames(prefix: string): void {
+  for (const [dir, start] of [['/dev/shm', prefix], ['/dev/shm', `sem.${prefix}`], ['/dev/mqueue', prefix]] as const) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) if (name.startsWith(start)) fs.rmSync(`${dir}/${name}`, { force: true });
   }
 }
 
@@ -932,6 +1416,91 @@ function tooBig(v: unknown, min: number, nativeMax: number, max: number, what: s
 }
 
 const first = (...reasons: (string | undefined)[]): string | undefined => reasons.find((r) => r !== undefined);
+
+/** Refuses a semaphore name that sem_open would accept and that is not the fuzzer's. */
+function semNameUnsafe(v: unknown, f: Fuzzer): string | undefined {
+  if (typeof v !== 'string' || v.includes('\0')) return undefined; // rejected natively
+  const n = Buffer.byteLength(v);
+  // ArgSemName: '/' and 1 to NAME_MAX - 4 characters other than '/', not "/." or "/.."
+  if (n < 2 || n > 252 || !v.startsWith('/') || v.indexOf('/', 1) !== -1 || v === '/.' || v === '/..') return undefined;
+  return v.startsWith(f.shmPrefix) ? undefined : `semaphore name ${JSON.stringify(v.slice(0, 40))} is not the fuzzer's`;
+}
+
+/** Refuses a queue name that mq_open would accept and that is not one of the fuzzer's (q0..q2). */
+function mqNameUnsafe(v: unknown, f: Fuzzer): string | undefined {
+  if (typeof v !== 'string' || v.includes('\0')) return undefined;
+  const n = Buffer.byteLength(v);
+  if (n < 2 || n > 256 || !v.startsWith('/') || v.indexOf('/', 1) !== -1) return undefined; // ArgMqName
+  return /^q[0-2]$/.test(v.slice(f.shmPrefix.length)) && v.startsWith(f.shmPrefix) ? undefined : `queue name ${JSON.stringify(v.slice(0, 40))} is not the fuzzer's`;
+}
+
+/** Whether `m` is a live sync mapping that holds objects of `kind`. */
+function liveSyncMap(m: unknown, kind: SyncKind, f: Fuzzer): m is object {
+  return typeof m === 'object' && m !== null && f.syncMaps.get(m)?.kind === kind && !mappingClosed(m);
+}
+
+/** Refuses a live mapping that is not a sync mapping of `kind` (an object would be placed or used in it). */
+function syncMapUnsafe(m: unknown, kind: SyncKind, f: Fuzzer): string | undefined {
+  if (typeof m !== 'object' || m === null || mappingClosed(m)) return undefined; // TypeError / ERR_MULTIPROC_CLOSED
+  const s = f.syncMaps.get(m);
+  if (!s) return 'sync objects live only in sync mappings (which nothing else writes into)';
+  return s.kind === kind ? undefined : `a ${s.kind} mapping holds no ${kind}`;
+}
+
+function mappingLength(m: object): number {
+  try {
+    return (mainFn('mappingState')!(m) as [number, boolean])[0];
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether the native layer accepts `off` for an object of `kind` in the live mapping `m` (RegionAt). */
+function placeable(m: object, off: unknown, kind: SyncKind): off is number {
+  return isInt(off, 0, SYNC_OFFSET_MAX) && off % SYNC_ALIGN[kind] === 0 && off + SYNC_SIZE[kind] <= mappingLength(m);
+}
+
+/** Refuses an accepted offset in a live sync mapping of `kind` that is not a slot (objects would overlap). */
+function slotUnsafe(m: unknown, off: unknown, kind: SyncKind, f: Fuzzer): string | undefined {
+  if (!liveSyncMap(m, kind, f) || !placeable(m, off, kind)) return undefined;
+  return off % SYNC_SLOT === 0 && off < SYNC_SLOT * SYNC_SLOTS ? undefined : `offset ${off} is not a slot: objects would overlap`;
+}
+
+/** Refuses an accepted counter offset of mutexBench outside the counter area of a live mutex mapping. */
+function counterUnsafe(m: unknown, off: unknown, f: Fuzzer): string | undefined {
+  if (!liveSyncMap(m, 'mutex', f) || !isInt(off, 0, SYNC_OFFSET_MAX) || off % 4 !== 0 || off + 4 > mappingLength(m)) return undefined;
+  return off >= MUTEX_COUNTER_BASE && off < MUTEX_COUNTER_BASE + MUTEX_COUNTER_SPAN ? undefined : `counter offset ${off} would write into a mutex`;
+}
+
+/** A natively accepted timeout (ArgNumber(0, ...)), in ms; undefined when the native layer rejects it. */
+function timeoutOf(v: unknown, max = Infinity): number | undefined {
+  return typeof v === 'number' && v >= 0 && v <= max ? v : undefined;
+}
+
+/** The elements of an array argument as the native layer reads them (undefined: it rejects the array). */
+function elements(v: unknown, maxLength: number): unknown[] | undefined {
+  try {
+    if (!Array.isArray(v) || types.isProxy(v) || v.length > maxLength) return undefined; // napi IsArray: no proxies
+    const out: unknown[] = [];
+    for (let i = 0; i < v.length; i++) out.push(v[i] as unknown); // the length is read again, like the native loop
+    return out;
+  } catch {
+    return undefined; // a getter threw: so does the native read, before any syscall
+  }
+}
+
+/** Refuses an fd list (sendFds) with an accepted fd that the fuzzer does not own. */
+function fdListUnsafe(v: unknown, f: Fuzzer): string | undefined {
+  if (typeof v === 'object' && v !== null && f.closedFdArrays.has(v)) return undefined; // closed fds by construction
+  const fds = elements(v, SCM_MAX_FD);
+  if (!fds) return undefined;
+  for (const fd of fds) {
+    if (!isInt(fd, 0, FD_MAX)) return undefined; // the native loop throws here
+    const why = fdUnsafe(fd, f);
+    if (why) return why;
+  }
+  return undefined;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // schemas: one per native function
@@ -988,6 +1557,62 @@ const ownPair: Schema['after'] = (_a, f, out) => {
 };
 const none: Schema = { params: [] };
 
+// ---- sync family helpers ----
+
+const otherKind = (f: Fuzzer, kind: SyncKind): SyncKind => f.pick(SYNC_KINDS.filter((k) => k !== kind));
+/** The receiver of a method or accessor of SYNC_CLASS[kind]; the edge is an object of another class. */
+const recvParam = (kind: SyncKind): Param => P('this', (f) => f.syncObj(kind), (f) => f.syncObj(otherKind(f, kind)));
+const syncMethod = (kind: SyncKind, rest: Partial<Schema> = {}): Schema => ({ ...rest, receiver: true, params: [recvParam(kind), ...(rest.params ?? [])] });
+/** The record of a receiver of the right kind (anything else fails V8's signature check: Illegal invocation). */
+const recvOf = (a: readonly unknown[], f: Fuzzer, kind: SyncKind): SyncRec | undefined => {
+  const r = f.syncRec(a[0]);
+  return r?.kind === kind ? r : undefined;
+};
+const handleParam = (kind: SyncKind): Param => P('handle', (f) => f.syncHandle(kind), (f) => A(f.pick([-1, 0.5, HANDLE_LIMIT, NaN, Infinity, '1'])));
+const iterationsParam = P('iterations', (f) => A(f.pick([0, 1, 1])), (f) => A(f.pick([-1, BENCH_ITER_MAX + 1, 0.5, NaN])));
+const tooManyIterations = (v: unknown): string | undefined => tooBig(v, 0, BENCH_ITER_MAX, 1, 'a bench iteration count');
+const slotParam = (kind: SyncKind, name = 'offset'): Param =>
+  P(name, (f) => A(f.int(SYNC_SLOTS) * SYNC_SLOT), (f) => A(f.pick([1, 4, f.page - SYNC_SIZE[kind] + 8, f.page, -8, SYNC_OFFSET_MAX + 8, 0.5])));
+const placeParams = (kind: SyncKind): Param[] => [P('mapping', (f) => f.syncMapping(kind)), slotParam(kind)];
+const placeGuard = (kind: SyncKind, a: readonly unknown[], f: Fuzzer): string | undefined =>
+  first(syncMapUnsafe(a[0], kind, f), slotUnsafe(a[0], a[1], kind, f));
+/** Records what semInit & co. made (every object, so that an unknown handle is a dead one). */
+const recordPlaced = (kind: SyncKind): Schema['after'] => (a, f, out) => {
+  if (!out.ok || typeof out.value !== 'object' || out.value === null || typeof a[0] !== 'object' || a[0] === null) return;
+  f.recordSync(kind, out.value, a[0], (a[1] as number) + 0, undefined);
+};
+const syncCtor = (kind: SyncKind): Schema => ({
+  // Only the factories can make one (with an External): `new` is ERR_ILLEGAL_CONSTRUCTOR, a call without it
+  // V8's "Class constructors cannot be invoked without 'new'".
+  params: [P('placement', (f) => (f.chance(0.5) ? f.syncObj(kind) : f.syncMapping(kind)))],
+  constructChance: 0.6,
+});
+/** Accessors: V8 checks no signature for them, so a receiver of another class reaches node-addon-api's unwrap. */
+const syncGetter = (kind: SyncKind): Schema => syncMethod(kind);
+const longTimeouts = [0, 0.5, 1, SHORT_MS, 50, 1000, Infinity];
+const timeoutEdge = (f: Fuzzer): Arg => A(f.pick([-1, NaN, -Infinity, '1', -0.5]));
+/** An async wait may start a thread: only with a callback of ours (its end is seen), and not too many. */
+const asyncWaitUnsafe = (cb: unknown, f: Fuzzer): string | undefined => {
+  if (typeof cb !== 'function') return undefined; // ArgFunction throws
+  if (!f.ours.has(cb)) return 'an unrecognised callback would hide the end of the wait';
+  return f.syncWaits.size >= SYNC_WAITS_MAX ? 'enough async waits are pending' : undefined;
+};
+
+// ---- message queue helpers ----
+
+const mqFdParam = (name = 'mqd'): Param =>
+  P(name, (f) => {
+    const mq = f.mqFds();
+    if (mq.length === 0 || f.chance(0.25)) return f.fd();
+    const fd = f.pick(mq);
+    return A(fd, `mqd ${fd}`);
+  }, (f) => A(f.pick([-1, FD_MAX + 1, 0.5])));
+const mqNameParam = P('name', (f) => A(`${f.shmPrefix}q${f.pick([0, 0, 1, 1, 2])}`), (f) => A(f.pick(['/', 'noslash', '/a/b', '', `/${'x'.repeat(256)}`])));
+const priorityParam = P('priority', (f) => A(f.pick([0, 0, 1, MQ_PRIO_MAX - 1])), (f) => A(f.pick([-1, MQ_PRIO_MAX, 0.5, 32768 * 2])));
+const mqTimeoutParam = P('timeout', (f) => A(f.pick([0, 0, 0.5, 1, 2, 50, Infinity])), (f) => A(f.pick([-1, NaN, MQ_TIMEOUT_MAX + 1, '1'])));
+const priorityOutParam = P('priorityOut', (f) => A(f.pick([undefined, new Uint32Array(1), new Uint32Array(4)])), (f) => A(f.pick([new Uint32Array(0), new Uint8Array(4), new Int32Array(1), [0]])));
+const mqGuard = (a: readonly unknown[], f: Fuzzer): string | undefined => fdUnsafe(a[0], f);
+
 export const schemas: Record<string, Schema> = {
   // ---- process family ----
   waitpid: {
@@ -1030,14 +1655,14 @@ export const schemas: Record<string, Schema> = {
     params: [
       P('pid', (f) => A(f.children.size > 0 && f.chance(0.8) ? f.pick(f.childPids()) : f.self), (f) => A(f.pick([PID_MAX + 1, 2 ** 31, -(2 ** 31), 0.5]))),
       P('signal', (f, prev) => {
-        if (!f.children.has(prev[0]?.v as number)) return A(0);
+        if (!f.isChild(prev[0]?.v)) return A(0);
         return A(f.pick(f.chance(0.15) ? LETHAL_CHILD_SIGNALS : HARMLESS_CHILD_SIGNALS));
       }, () => A(SIGRTMAX + 1)),
     ],
     guard: (a, f) => {
       const [pid, sig] = a;
       if (a.length < 2 || !isInt(pid, -(2 ** 31), 2 ** 31) || !isInt(sig, 0, SIGRTMAX)) return undefined; // rejected natively
-      if (f.children.has(pid) && CHILD_SIGNALS.includes(sig)) return undefined;
+      if (f.isChild(pid) && CHILD_SIGNALS.includes(sig)) return undefined;
       if (pid === f.self && sig === 0) return undefined;
       return `kill(${show(pid)}, ${sig}) would signal a process the fuzzer does not own (or itself)`;
     },
@@ -1276,6 +1901,493 @@ export const schemas: Record<string, Schema> = {
     },
   },
   'fork.stats': none,
+
+  // ---- process: spawn ----
+  spawn: {
+    params: [
+      P('file', (f) => (f.chance(0.8) ? A(TRUE_BIN) : f.path()), (f) => A(f.pick(['', 'a\0b', 'x'.repeat(4097), 'true']))),
+      P('argv', (f, prev) => A(prev[0]?.v === TRUE_BIN || f.chance(0.5) ? ['true'] : ['x', '-y']), (f) => A(f.pick([[], ['a\0b'], ['true', 1], [undefined], 'true']))),
+      P('env', (f) => A(f.pick([undefined, undefined, [], ['A=1'], ['PATH=/bin', 'MULTIPROC_FUZZ=1']])), (f) => A(f.pick([null, 'A=1', [1], ['a\0b'], [['A=1']]]))),
+      P('fds', (f) => {
+        const pairs: [number, number][] = [];
+        for (let n = f.pick([0, 0, 1, 2]); n > 0; n--) pairs.push([f.pick([0, 1, 2, 3, 9]), f.fd().v as number]);
+        return A(pairs, `[${pairs.map(([c, p]) => `[${c},${p}]`).join(',')}]`);
+      }, (f) => A(f.pick([[[0]], [[-1, 3]], [[2 ** 20 + 1, 3]], [[0, FD_MAX + 1]], [1, 2], [[0, '3']], [[0, 3, 4]], 'x', new Array<number[]>(1025).fill([0, FD_MAX])]))),
+      boolParam('newGroup'),
+    ],
+    guard: (a, f) => {
+      // The call reaches posix_spawn only when all five arguments pass the native checks.
+      const [file, argv, env, fds, newGroup] = a;
+      if (a.length < 5 || typeof file !== 'string' || file.includes('\0') || Buffer.byteLength(file) > 4096) return undefined;
+      const args = elements(argv, 65536);
+      const envs = env === undefined ? [] : elements(env, 65536);
+      const pairs = elements(fds, 1024);
+      if (!args || !envs || !pairs || typeof newGroup !== 'boolean') return undefined;
+      const strings = (xs: unknown[]): boolean => xs.every((x) => typeof x === 'string' && !x.includes('\0'));
+      if (!strings(args) || !strings(envs) || args.length === 0) return undefined;
+      const parents: number[] = [];
+      for (const p of pairs) {
+        const pair = elements(p, 2);
+        if (!pair || pair.length !== 2 || !isInt(pair[0], 0, 2 ** 20) || !isInt(pair[1], 0, FD_MAX)) return undefined;
+        parents.push(pair[1]);
+      }
+      return first(
+        file === TRUE_BIN ? (args.length === 1 && args[0] === 'true' ? undefined : `${TRUE_BIN} runs with argv ['true'] only`) : pathUnsafe(file, f),
+        envs.length > 4 ? 'a big environment is not needed' : undefined,
+        ...parents.map((p) => fdUnsafe(p, f)),
+        f.spawned.size >= SPAWNED_MAX ? 'enough spawned children are waiting to be reaped' : undefined,
+      );
+    },
+    after: (_a, f, out) => {
+      if (out.ok && isInt(out.value, 1, PID_MAX)) {
+        f.spawned.add(out.value);
+        f.report.spawned++;
+      }
+    },
+    noConstruct: true,
+  },
+
+  // ---- fd passing and the pipe ping-pong bench ----
+  sendFds: {
+    params: [
+      fdParam('sock', ['socket']),
+      P('fds', (f) => {
+        if (f.chance(0.15)) return A([]);
+        const fds: number[] = [];
+        for (let n = 1 + f.int(3); n > 0; n--) fds.push(f.fd().v as number);
+        return A(fds);
+      }, (f) => {
+        if (f.chance(0.3)) {
+          // Grows while the native loop reads it: each element is a closed fd (so no guard needs to read it).
+          const a: number[] = [];
+          const grow = (i: number): void => {
+            Object.defineProperty(a, i, {
+              get: () => {
+                if (a.length < 600) grow(a.length);
+                return FD_MAX;
+              },
+              enumerable: true,
+              configurable: true,
+            });
+          };
+          grow(0);
+          f.closedFdArrays.add(a);
+          return A(a, 'array of closed fds that grows while it is read');
+        }
+        return A(f.pick([[-1], [FD_MAX + 1], new Array<number>(SCM_MAX_FD + 1).fill(FD_MAX), ['3'], [0.5], 3]));
+      }),
+      P('data', (f) => (f.chance(0.3) ? A(undefined) : f.buffer())),
+    ],
+    guard: (a, f) => first(fdUnsafe(a[0], f, ['socket']), fdListUnsafe(a[1], f)),
+  },
+  recvFds: {
+    params: [
+      fdParam('sock', ['socket']),
+      P('maxFds', (f) => A(f.pick([undefined, 1, 2, 16, SCM_MAX_FD])), (f) => A(f.pick([0, SCM_MAX_FD + 1, -1, 0.5]))),
+      P('maxBytes', (f) => A(f.pick([undefined, 1, 64, 4096, 65536])), (f) => A(f.pick([0, RECV_BYTES_MAX + 1, -1]))),
+    ],
+    guard: (a, f) => first(fdUnsafe(a[0], f, ['socket']), tooBig(a[2], 1, RECV_BYTES_MAX, 65536, 'a receive buffer')),
+    after: (_a, f, out) => {
+      if (out.ok) f.ownReceived(out.value);
+    },
+    noConstruct: true,
+  },
+  recvFdsAsync: {
+    params: [
+      fdParam('sock', ['socket']),
+      P('maxFds', (f) => A(f.pick([undefined, 1, 16])), (f) => A(f.pick([0, SCM_MAX_FD + 1]))),
+      P('maxBytes', (f) => A(f.pick([undefined, 16, 4096])), (f) => A(f.pick([0, RECV_BYTES_MAX + 1]))),
+      P('callback', (f) => f.callback('recvFdsAsync')),
+    ],
+    guard: (a, f) =>
+      first(
+        fdUnsafe(a[0], f, ['socket']),
+        tooBig(a[2], 1, RECV_BYTES_MAX, 65536, 'a receive buffer'),
+        // Received fds must reach the fuzzer: only callbacks it recognises.
+        isInt(a[0], 3, FD_MAX) && f.owned.has(a[0]) && typeof a[3] === 'function' && !f.ours.has(a[3]) ? 'an unrecognised callback would lose received fds' : undefined,
+      ),
+    after: (a, f, out) => f.afterAsync('recvFdsAsync', a, 3, a[0], out),
+    noConstruct: true,
+  },
+  ioCancel: {
+    params: [P('id', (f) => f.watchId(), (f) => A(f.pick([0, -1, 2 ** 53 + 2, 1.5])))],
+    after: (a, f, out) => {
+      if (out.ok && out.value === true && typeof a[0] === 'number') f.pending.delete(a[0]);
+    },
+    noConstruct: true,
+  },
+  pingPongBench: {
+    // Owned fds are O_NONBLOCK (EAGAIN instead of a sleep); one iteration at most.
+    params: [fdParam('readFd'), fdParam('writeFd'), iterationsParam, boolParam('initiator')],
+    guard: (a, f) => first(fdUnsafe(a[0], f), fdUnsafe(a[1], f), tooManyIterations(a[2])),
+  },
+
+  // ---- message queues ----
+  mqOpen: {
+    params: [
+      mqNameParam,
+      P('oflag', (f) => {
+        let fl = f.pick([O_RDONLY, O_WRONLY, O_RDWR, O_RDWR]);
+        if (f.chance(0.7)) fl |= O_CREAT;
+        if (f.chance(0.15)) fl |= O_EXCL;
+        if (f.chance(0.5)) fl |= O_NONBLOCK;
+        return A(fl);
+      }, (f) => A(f.pick([O_RDWR | O_WRONLY, 0x80000, O_TRUNC, -1, 2 ** 31]))),
+      P('mode', (f) => A(f.pick([0o600, 0o644, 0])), (f) => A(f.pick([0o1000, -1, undefined]))),
+      P('maxMessages', (f) => A(f.pick([undefined, 1, 2, MQ_MAXMSG])), (f) => A(f.pick([0, -1, 2 ** 31]))),
+      P('messageSize', (f, prev) => A(prev[3]?.v === undefined ? undefined : f.pick([1, 16, MQ_MSGSIZE])), (f) => A(f.pick([0, -1, 2 ** 31]))),
+    ],
+    guard: (a, f) => {
+      const [name, oflag, mode, maxMsg, msgSize] = a;
+      const nameWhy = mqNameUnsafe(name, f);
+      if (nameWhy) return nameWhy;
+      // The rest only matters for a call that reaches mq_open.
+      const known = O_RDWR | O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK;
+      if (a.length < 3 || typeof name !== 'string' || !isInt(oflag, 0, INT_MAX) || (oflag & ~known) !== 0 || (oflag & 3) === 3 || !isInt(mode, 0, 0o777)) return undefined;
+      const attr = (v: unknown): number | undefined | null => (v === undefined ? undefined : isInt(v, 1, INT_MAX) ? v : null);
+      const mm = attr(maxMsg);
+      const ms = attr(msgSize);
+      if (mm === null || ms === null || (mm === undefined) !== (ms === undefined)) return undefined;
+      if (f.mqFds().length >= MQ_FDS_MAX) return 'enough queue descriptors are open';
+      if ((oflag & O_CREAT) === 0) return undefined; // opens an existing queue of ours (or ENOENT)
+      if (mm === undefined || ms === undefined || mm > MQ_MAXMSG || ms > MQ_MSGSIZE) return `queues are created small (at most ${MQ_MAXMSG} x ${MQ_MSGSIZE} bytes)`;
+      const exists = fs.existsSync(`/dev/mqueue/${name.slice(1)}`);
+      return !exists && f.mqQueues().size >= MQ_QUEUES_MAX ? 'enough queues exist' : undefined;
+    },
+    after: ownResult,
+    noConstruct: true,
+  },
+  mqUnlink: { params: [mqNameParam], guard: (a, f) => mqNameUnsafe(a[0], f) },
+  mqClose: {
+    params: [mqFdParam()],
+    guard: mqGuard,
+    before: (a, f) => f.cancelOn(a[0]),
+    after: (a, f) => {
+      if (isInt(a[0], 0, FD_MAX)) f.disown(a[0]); // mq_close is close(2), whatever the fd
+    },
+  },
+  mqGetattr: { params: [mqFdParam()], guard: mqGuard },
+  mqSetNonBlocking: { params: [mqFdParam(), boolParam('on')], guard: mqGuard },
+  mqSend: {
+    params: [mqFdParam(), P('data', (f) => f.mqBytes(false)), priorityParam],
+    guard: (a, f) => first(mqGuard(a, f), f.mqCouldBlock(a[0], true) ? 'mq_send on a full blocking queue would sleep' : undefined),
+  },
+  mqTimedSend: {
+    params: [mqFdParam(), P('data', (f) => f.mqBytes(false)), priorityParam, mqTimeoutParam],
+    guard: (a, f) => {
+      const t = timeoutOf(a[3], MQ_TIMEOUT_MAX);
+      return first(mqGuard(a, f), t !== undefined && t > SHORT_MS && f.mqCouldBlock(a[0], true) ? 'a long timed send on a full queue' : undefined);
+    },
+  },
+  mqReceive: {
+    params: [mqFdParam(), P('buffer', (f) => f.mqBytes(true)), priorityOutParam],
+    guard: (a, f) => first(mqGuard(a, f), f.mqCouldBlock(a[0], false) ? 'mq_receive on an empty blocking queue would sleep' : undefined),
+  },
+  mqTimedReceive: {
+    params: [mqFdParam(), P('buffer', (f) => f.mqBytes(true)), mqTimeoutParam, priorityOutParam],
+    guard: (a, f) => {
+      const t = timeoutOf(a[2], MQ_TIMEOUT_MAX);
+      return first(mqGuard(a, f), t !== undefined && t > SHORT_MS && f.mqCouldBlock(a[0], false) ? 'a long timed receive on an empty queue' : undefined);
+    },
+  },
+  mqSendAsync: {
+    params: [mqFdParam(), P('data', (f) => f.mqBytes(false)), priorityParam, P('callback', (f) => f.callback('mqSendAsync'))],
+    guard: mqGuard,
+    after: (a, f, out) => f.afterAsync('mqSendAsync', a, 3, a[0], out),
+    noConstruct: true,
+  },
+  mqReceiveAsync: {
+    params: [mqFdParam(), P('buffer', (f) => f.mqBytes(true)), P('callback', (f) => f.callback('mqReceiveAsync'))],
+    guard: mqGuard,
+    after: (a, f, out) => f.afterAsync('mqReceiveAsync', a, 2, a[0], out),
+    noConstruct: true,
+  },
+  mqCancel: {
+    params: [P('id', (f) => f.watchId(), (f) => A(f.pick([0, -1, 2 ** 53 + 2, 1.5])))],
+    after: (a, f, out) => {
+      if (out.ok && out.value === true && typeof a[0] === 'number') f.pending.delete(a[0]);
+    },
+    noConstruct: true,
+  },
+  mqPingPongBench: {
+    params: [mqFdParam('receiveMqd'), mqFdParam('sendMqd'), iterationsParam, boolParam('initiator')],
+    guard: (a, f) => {
+      const [rq, sq, n, initiator] = a;
+      const why = first(fdUnsafe(rq, f), fdUnsafe(sq, f), tooManyIterations(n));
+      if (why || a.length < 4 || !isInt(rq, 0, FD_MAX) || !isInt(sq, 0, FD_MAX) || n !== 1 || typeof initiator !== 'boolean') return why;
+      if (!f.mqAttr(rq)) return undefined; // mq_getattr(receiveMqd) fails before the loop
+      let same = false;
+      try {
+        same = f.mqAttr(sq) !== undefined && fs.fstatSync(rq).ino === fs.fstatSync(sq).ino;
+      } catch {
+        /* closed */
+      }
+      if (initiator) {
+        return f.mqCouldBlock(sq, true) || (f.mqAttr(sq) !== undefined && f.mqCouldBlock(rq, false, same ? 1 : 0)) ? 'a blocking queue could sleep' : undefined;
+      }
+      return f.mqCouldBlock(rq, false) || f.mqCouldBlock(sq, true, same ? -1 : 0) ? 'a blocking queue could sleep' : undefined;
+    },
+  },
+
+  // ---- the sync family: factories ----
+  semInit: {
+    params: [...placeParams('sem'), P('value', (f) => A(f.pick([0, 1, 1, 2, 3, SEM_VALUE_MAX])), (f) => A(f.pick([-1, SEM_VALUE_MAX + 1, 0.5])))],
+    guard: (a, f) => placeGuard('sem', a, f),
+    after: recordPlaced('sem'),
+  },
+  semAttach: { params: placeParams('sem'), guard: (a, f) => placeGuard('sem', a, f), after: recordPlaced('sem') },
+  semOpen: {
+    params: [
+      P('name', (f) => A(`${f.shmPrefix}s${f.int(3)}`), (f) => A(f.pick(['/', 'noslash', '/a/b', '/.', '/..', `/${'x'.repeat(252)}`]))),
+      P('flags', (f) => A(f.pick([0, O_CREAT, O_CREAT, O_CREAT | O_EXCL])), (f) => A(f.pick([O_RDWR, 0x80000, O_NONBLOCK | O_CREAT, -1]))),
+      P('mode', (f) => A(f.pick([undefined, 0o600, 0o644, 0])), (f) => A(f.pick([0o1000, -1]))),
+      P('value', (f) => A(f.pick([undefined, 0, 1, 3])), (f) => A(f.pick([-1, SEM_VALUE_MAX + 1]))),
+    ],
+    guard: (a, f) => semNameUnsafe(a[0], f),
+    after: (a, f, out) => {
+      if (out.ok && typeof out.value === 'object' && out.value !== null && typeof a[0] === 'string') f.recordSync('sem', out.value, undefined, 0, a[0]);
+    },
+  },
+  semUnlink: {
+    params: [P('name', (f) => A(`${f.shmPrefix}s${f.int(4)}`), (f) => A(f.pick(['/', 'noslash', '/..', `/${'x'.repeat(252)}`])))],
+    guard: (a, f) => semNameUnsafe(a[0], f),
+  },
+  mutexInit: {
+    params: placeParams('mutex'),
+    guard: (a, f) => placeGuard('mutex', a, f),
+    after: (a, f, out) => {
+      recordPlaced('mutex')!(a, f, out);
+      if (out.ok && typeof a[0] === 'object' && a[0] !== null) f.syncMaps.get(a[0])?.mutexReady.add((a[1] as number) + 0);
+    },
+  },
+  mutexAttach: { params: placeParams('mutex'), guard: (a, f) => placeGuard('mutex', a, f), after: recordPlaced('mutex') },
+  condInit: { params: placeParams('cond'), guard: (a, f) => placeGuard('cond', a, f), after: recordPlaced('cond') },
+  condAttach: { params: placeParams('cond'), guard: (a, f) => placeGuard('cond', a, f), after: recordPlaced('cond') },
+  barrierInit: {
+    params: [...placeParams('barrier'), P('count', (f) => A(f.pick([1, 1, 1, 2, 3])), (f) => A(f.pick([0, -1, 2 ** 30 + 1, 0.5])))],
+    guard: (a, f) =>
+      first(
+        placeGuard('barrier', a, f),
+        // A waiting thread that saw count 1 would wait for ever if the count changed under it.
+        liveSyncMap(a[0], 'barrier', f) && placeable(a[0], a[1], 'barrier') && f.waitPendingAt(f.slotKey(a[0], a[1] + 0)) ? 'an async wait is in this barrier' : undefined,
+      ),
+    after: (a, f, out) => {
+      recordPlaced('barrier')!(a, f, out);
+      if (out.ok && typeof a[0] === 'object' && a[0] !== null && typeof a[2] === 'number') f.syncMaps.get(a[0])?.barrierCount.set((a[1] as number) + 0, a[2]);
+    },
+  },
+  barrierAttach: { params: placeParams('barrier'), guard: (a, f) => placeGuard('barrier', a, f), after: recordPlaced('barrier') },
+  syncPending: none,
+
+  // ---- Semaphore ----
+  Semaphore: syncCtor('sem'),
+  'Semaphore.prototype.wait': syncMethod('sem', {
+    guard: (a, f) => {
+      const r = recvOf(a, f, 'sem');
+      return r && !f.semWaitSafe(r, a[0]) ? 'sem_wait could sleep (value 0, or an async wait of ours on it)' : undefined;
+    },
+  }),
+  'Semaphore.prototype.tryWait': syncMethod('sem'),
+  'Semaphore.prototype.post': syncMethod('sem'),
+  'Semaphore.prototype.value': syncMethod('sem'),
+  'Semaphore.prototype.timedWait': syncMethod('sem', {
+    params: [P('timeout', (f) => A(f.pick(longTimeouts)), timeoutEdge)],
+    guard: (a, f) => {
+      const r = recvOf(a, f, 'sem');
+      const t = timeoutOf(a[1]);
+      return r && t !== undefined && t > SHORT_MS && !f.semWaitSafe(r, a[0]) ? 'a long wait on a semaphore that may stay 0' : undefined;
+    },
+  }),
+  'Semaphore.prototype.waitAsync': syncMethod('sem', {
+    params: [P('timeout', (f) => A(f.pick([0, 1, SHORT_MS, 20, 200, Infinity])), timeoutEdge), P('callback', (f) => f.callback('Semaphore.waitAsync'))],
+    guard: (a, f) => {
+      const r = recvOf(a, f, 'sem');
+      const t = timeoutOf(a[1]);
+      if (!r || t === undefined || t === 0 || !f.usable(r, a[0])) return undefined; // throws, or -1 at once
+      return asyncWaitUnsafe(a[2], f);
+    },
+    after: (a, f, out) => f.syncWaitStarted('sem', a[0], a[2], out),
+    noConstruct: true,
+  }),
+  'Semaphore.prototype.cancelAsync': syncMethod('sem', {
+    params: [
+      P('id', (f, prev) => {
+        const mine = [...f.syncWaits].filter(([, w]) => w.obj === prev[0]?.v).map(([id]) => id);
+        if (mine.length > 0 && f.chance(0.7)) return A(f.pick(mine));
+        const ids = [...f.syncWaits.keys(), ...f.recentSyncIds];
+        return A(ids.length > 0 && f.chance(0.7) ? f.pick(ids) : 1 + f.int(1000));
+      }, (f) => A(f.pick([0, -1, 2 ** 53 + 2, 1.5]))),
+    ],
+  }),
+  'Semaphore.prototype.destroy': syncMethod('sem'),
+  'Semaphore.prototype.close': syncMethod('sem'),
+  'get Semaphore.prototype.closed': syncGetter('sem'),
+  'get Semaphore.prototype.handle': syncGetter('sem'),
+  'get Semaphore.prototype.name': syncGetter('sem'),
+
+  // ---- Mutex ----
+  Mutex: syncCtor('mutex'),
+  'Mutex.prototype.lock': syncMethod('mutex', {
+    guard: (a, f) => {
+      const r = recvOf(a, f, 'mutex');
+      return r && !f.mutexLockSafe(r, a[0]) ? 'a mutex not made by mutexInit could be held by this thread (no EDEADLK)' : undefined;
+    },
+  }),
+  'Mutex.prototype.tryLock': syncMethod('mutex'),
+  'Mutex.prototype.timedLock': syncMethod('mutex', {
+    params: [P('timeout', (f) => A(f.pick(longTimeouts)), timeoutEdge)],
+    guard: (a, f) => {
+      const r = recvOf(a, f, 'mutex');
+      const t = timeoutOf(a[1]);
+      return r && t !== undefined && t > SHORT_MS && !f.mutexLockSafe(r, a[0]) ? 'a long lock of a mutex not made by mutexInit' : undefined;
+    },
+  }),
+  'Mutex.prototype.unlock': syncMethod('mutex'),
+  'Mutex.prototype.destroy': syncMethod('mutex', {
+    before: (a, f) => {
+      const r = recvOf(a, f, 'mutex');
+      f.receiverWasUsable = r !== undefined && f.usable(r, a[0]);
+    },
+    after: (a, f, out) => {
+      const r = recvOf(a, f, 'mutex');
+      if (out.ok && r && f.receiverWasUsable) f.syncMapOf(r)?.mutexReady.delete(r.off);
+    },
+  }),
+  'get Mutex.prototype.closed': syncGetter('mutex'),
+  'get Mutex.prototype.handle': syncGetter('mutex'),
+  'get Mutex.prototype.ownerDied': syncGetter('mutex'),
+
+  // ---- Cond ----
+  Cond: syncCtor('cond'),
+  'Cond.prototype.wait': syncMethod('cond', {
+    params: [
+      P('mutex', (f) => f.syncObj('mutex'), (f) => f.syncObj(otherKind(f, 'mutex'))),
+      P('timeout', (f) => A(f.pick([0, 0.5, 1, SHORT_MS])), timeoutEdge),
+    ],
+    guard: (a, f) => {
+      const c = recvOf(a, f, 'cond');
+      const m = f.syncRec(a[1]);
+      if (!c || m?.kind !== 'mutex' || !f.usable(c, a[0]) || !f.usable(m, a[1])) return undefined; // throws first
+      if (a[2] !== undefined && timeoutOf(a[2]) === undefined) return undefined; // RangeError / TypeError
+      // Nobody signals: a wait without a short timeout would never end.
+      const t = timeoutOf(a[2]);
+      return t !== undefined && t <= SHORT_MS ? undefined : 'a condition wait without a short timeout';
+    },
+  }),
+  'Cond.prototype.signal': syncMethod('cond'),
+  'Cond.prototype.broadcast': syncMethod('cond'),
+  'Cond.prototype.destroy': syncMethod('cond'),
+  'get Cond.prototype.closed': syncGetter('cond'),
+  'get Cond.prototype.handle': syncGetter('cond'),
+
+  // ---- Barrier ----
+  Barrier: syncCtor('barrier'),
+  'Barrier.prototype.wait': syncMethod('barrier', {
+    guard: (a, f) => {
+      const r = recvOf(a, f, 'barrier');
+      return r && !f.barrierWaitSafe(r, a[0]) ? 'a barrier wait returns at once only with count 1' : undefined;
+    },
+  }),
+  'Barrier.prototype.waitAsync': syncMethod('barrier', {
+    params: [P('callback', (f) => f.callback('Barrier.waitAsync'))],
+    guard: (a, f) => {
+      const r = recvOf(a, f, 'barrier');
+      if (!r || typeof a[1] !== 'function' || !f.usable(r, a[0])) return undefined;
+      // pthread_barrier_wait cannot be cancelled: a thread waiting for others would wait for ever.
+      return first(f.barrierWaitSafe(r, a[0]) ? undefined : 'a barrier wait returns at once only with count 1', asyncWaitUnsafe(a[1], f));
+    },
+    after: (a, f, out) => f.syncWaitStarted('barrier', a[0], a[1], out),
+    noConstruct: true,
+  }),
+  'Barrier.prototype.destroy': syncMethod('barrier', {
+    guard: (a, f) => {
+      const r = recvOf(a, f, 'barrier');
+      // pthread_barrier_destroy waits for the threads its counters say are inside: only barriers made here.
+      return r && f.usable(r, a[0]) && f.syncMapOf(r)?.barrierCount.has(r.off) !== true ? 'a barrier not made by barrierInit (unknown counters)' : undefined;
+    },
+    before: (a, f) => {
+      const r = recvOf(a, f, 'barrier');
+      f.receiverWasUsable = r !== undefined && f.usable(r, a[0]);
+    },
+    after: (a, f, out) => {
+      const r = recvOf(a, f, 'barrier');
+      if (out.ok && r && f.receiverWasUsable) f.syncMapOf(r)?.barrierCount.delete(r.off);
+    },
+  }),
+  'get Barrier.prototype.closed': syncGetter('barrier'),
+  'get Barrier.prototype.handle': syncGetter('barrier'),
+
+  // ---- the fast functions (a handle instead of a receiver) ----
+  semWaitFast: {
+    params: [handleParam('sem')],
+    guard: (a, f) => {
+      const r = f.syncRecByHandle(a[0]);
+      return r?.kind === 'sem' && !f.semWaitSafe(r) ? 'sem_wait could sleep (value 0, or an async wait of ours on it)' : undefined;
+    },
+  },
+  semPostFast: { params: [handleParam('sem')] },
+  semTryWaitFast: { params: [handleParam('sem')] },
+  mutexLockFast: {
+    params: [handleParam('mutex')],
+    guard: (a, f) => {
+      const r = f.syncRecByHandle(a[0]);
+      return r?.kind === 'mutex' && !f.mutexLockSafe(r) ? 'a mutex not made by mutexInit could be held by this thread' : undefined;
+    },
+  },
+  mutexUnlockFast: { params: [handleParam('mutex')] },
+  mutexTryLockFast: { params: [handleParam('mutex')] },
+  barrierWaitFast: {
+    params: [handleParam('barrier')],
+    guard: (a, f) => {
+      const r = f.syncRecByHandle(a[0]);
+      return r?.kind === 'barrier' && !f.barrierWaitSafe(r) ? 'a barrier wait returns at once only with count 1' : undefined;
+    },
+  },
+
+  // ---- the sync benches (native/bench.cc): 0 or 1 iteration, on objects that cannot make them sleep ----
+  semPingPongBench: {
+    params: [P('mapping', (f) => f.syncMapping('sem')), slotParam('sem', 'pingOffset'), slotParam('sem', 'pongOffset'), iterationsParam, P('side', (f) => A(f.int(2)), (f) => A(f.pick([2, -1, 0.5])))],
+    guard: (a, f) => {
+      const [m, ping, pong, n, side] = a;
+      const why = first(syncMapUnsafe(m, 'sem', f), slotUnsafe(m, ping, 'sem', f), slotUnsafe(m, pong, 'sem', f), tooManyIterations(n));
+      if (why || a.length < 5 || n !== 1 || !isInt(side, 0, 1) || !liveSyncMap(m, 'sem', f) || !placeable(m, ping, 'sem') || !placeable(m, pong, 'sem')) return why;
+      // side 0: post(ping), wait(pong); side 1: wait(ping), post(pong)
+      const waited = side === 0 ? pong + 0 : ping + 0;
+      const posted = side === 0 ? ping + 0 : -1;
+      const ok = !f.waitPendingAt(f.slotKey(m, waited)) && (waited === posted || f.semValueAt(m, waited) > 0);
+      return ok ? undefined : 'the bench would wait on a semaphore that may stay 0';
+    },
+  },
+  semUncontendedBench: {
+    params: [P('mapping', (f) => f.syncMapping('sem')), slotParam('sem'), iterationsParam],
+    guard: (a, f) => {
+      const why = first(placeGuard('sem', a, f), tooManyIterations(a[2]));
+      if (why || a[2] !== 1 || !liveSyncMap(a[0], 'sem', f) || !placeable(a[0], a[1], 'sem')) return why;
+      // post then wait: an async waiter of ours could take the token in between
+      return f.waitPendingAt(f.slotKey(a[0], a[1] + 0)) ? 'an async wait is pending on this semaphore' : undefined;
+    },
+  },
+  barrierBench: {
+    params: [P('mapping', (f) => f.syncMapping('barrier')), slotParam('barrier'), iterationsParam],
+    guard: (a, f) => {
+      const why = first(placeGuard('barrier', a, f), tooManyIterations(a[2]));
+      if (why || a[2] !== 1 || !liveSyncMap(a[0], 'barrier', f) || !placeable(a[0], a[1], 'barrier')) return why;
+      return f.syncMaps.get(a[0])?.barrierCount.get(a[1] + 0) === 1 ? undefined : 'a barrier wait returns at once only with count 1';
+    },
+  },
+  mutexBench: {
+    params: [
+      P('mapping', (f) => f.syncMapping('mutex')),
+      slotParam('mutex', 'mutexOffset'),
+      P('counterOffset', (f) => A(MUTEX_COUNTER_BASE + 4 * f.int(MUTEX_COUNTER_SPAN / 4)), (f) => A(f.pick([2, f.page - 2, f.page, -4]))),
+      iterationsParam,
+    ],
+    guard: (a, f) => {
+      const why = first(placeGuard('mutex', a, f), counterUnsafe(a[0], a[2], f), tooManyIterations(a[3]));
+      if (why || a[3] !== 1 || !liveSyncMap(a[0], 'mutex', f) || !placeable(a[0], a[1], 'mutex')) return why;
+      return f.syncMaps.get(a[0])?.mutexReady.has(a[1] + 0) ? undefined : 'a mutex not made by mutexInit could be held by this thread';
+    },
+  },
 };
 
 /** Every function the addons export, by schema name, with the methods and accessors of exported classes. */
@@ -1375,14 +2487,39 @@ async function sandbox(o: SandboxOptions): Promise<Report> {
   f.progress('cleanup: cancelling pending async work');
   for (const id of [...f.pending.keys()]) native.waitCancel(id);
   f.pending.clear();
-  for (let i = 0; i < 3; i++) await tick();
+  // Async sync waits: cancel the semaphore ones (barrier ones, count 1, end by themselves), then let every
+  // callback run.
+  for (const [id, w] of f.syncWaits) {
+    if (w.kind !== 'sem') continue;
+    try {
+      (w.obj as { cancelAsync(id: number): boolean }).cancelAsync(id);
+    } catch {
+      /* destroyed or closed: its waits were cancelled then */
+    }
+  }
+  const syncPending = mainFn('syncPending');
+  for (let i = 0; i < 3 || (f.syncWaits.size > 0 && i < 600); i++) await new Promise((resolve) => setTimeout(resolve, i < 3 ? 0 : 5));
+  f.report.syncPendingAtEnd = Number(syncPending?.() ?? 0);
   f.report.pendingAtEnd = native.reactorPending();
   f.progress('cleanup: closing fds, killing and reaping children');
   for (const fd of f.ownedFds()) f.closeOwned(fd);
   for (const fd of [...f.owned.keys()]) f.closeOwned(fd);
   for (const [m, rec] of f.maps) if (!rec.closed) f.closeMapping(m);
   f.maps.clear();
+  for (const m of f.syncMaps.keys()) if (!mappingClosed(m)) mainFn('mappingClose')!(m);
+  f.syncMaps.clear();
   f.unlinkShmNames();
+  f.progress('cleanup: reaping the children of spawn');
+  for (const pid of [...f.spawned]) {
+    try {
+      native.kill(pid, SIG('SIGKILL'));
+      native.waitpid(pid, 0);
+    } catch (e) {
+      f.report.spawnedUnreaped.push(pid);
+      f.offend('spawn: a returned pid could not be reaped', `pid ${pid}: ${describeThrown(e)}`);
+    }
+    f.spawned.delete(pid);
+  }
   for (const [pid, cp] of [...f.children]) {
     native.kill(pid, SIG('SIGKILL'));
     native.waitpid(pid, 0);
@@ -1433,19 +2570,15 @@ test('every native function, called with random and hostile arguments in a forke
     posix.close(w);
     const [data, status] = await Promise.all([readAll(r), reap(pid, 100_000)]).finally(() => {
       posix.close(r);
-      // The sandbox unlinks its shm names itself; after a crash, they are removed here.
-      for (const name of fs.readdirSync('/dev/shm')) {
-        if (name.startsWith(`multiproc-fuzz-${pid}-`)) fs.rmSync(`/dev/shm/${name}`, { force: true });
-      }
+      // The sandbox unlinks its shm names, named semaphores and queues itself; after a crash, they go here.
+      removeNames(`multiproc-fuzz-${pid}-`);
     });
     const wall = Date.now() - started;
-    const last = (() => {
-      try {
-        return fs.readFileSync(progressPath, 'utf8').split('\n')[0] ?? '';
-      } catch {
-        return '(no progress file)';
-      }
-    })();
+    const steps = readProgress(progressPath);
+    const last = steps[steps.length - 1] ?? '(no step recorded)';
+    if (status.kind !== 'exited' || status.code !== 0) {
+      console.log(`native fuzz: the sandbox's last ${steps.length} steps (seed ${seed}), oldest first:\n  ${steps.map((t) => t.slice(0, 240)).join('\n  ')}`);
+    }
     expect(status, `the fuzz sandbox did not exit cleanly: ${JSON.stringify(status)}; its last step was "${last}" (seed ${seed}, replay with MULTIPROC_FUZZ_SEED=${seed})`).toEqual({ kind: 'exited', pid, code: 0 });
 
     const report = v8.deserialize(data) as Report;
@@ -1461,7 +2594,9 @@ test('every native function, called with random and hostile arguments in a forke
         `${report.guardRetries} argument lists refused by the harmlessness guards, ${report.skipped} calls skipped, ` +
         `${report.engineErrors} engine-level TypeErrors (Illegal invocation / class constructor without new), ` +
         `${report.childrenSpawned} children spawned, peak ${report.fdsAtPeak} owned fds, ${report.asyncRegistered} async watches ` +
-        `registered, ${report.bufferMutations} pending buffers detached/resized\n  callbacks: ${JSON.stringify(report.callbackOutcomes)}\n${lines.join('\n')}`,
+        `registered, ${report.bufferMutations} pending buffers detached/resized, ${report.spawned} /bin/true spawned (all reaped), ` +
+        `${report.syncObjects} sync objects made, ${report.syncWaitsStarted} async sync waits, ${report.fdsReceived} fds received` +
+        `\n  callbacks: ${JSON.stringify(report.callbackOutcomes)}\n${lines.join('\n')}`,
     );
 
     const offenders = report.offenders.map((o) => `${o.kind} ×${o.count}, e.g. ${o.example}`);
@@ -1474,6 +2609,8 @@ test('every native function, called with random and hostile arguments in a forke
       if (schemas[name]!.params.length > 0) expect.soft(s.threw, `${name} never threw on hostile arguments`).toBeGreaterThan(0);
     }
     expect.soft(report.pendingAtEnd, 'async work left pending in the sandbox reactor').toBe(0);
+    expect.soft(report.syncPendingAtEnd, 'async sync waits (Semaphore/Barrier waitAsync) that never called back').toBe(0);
+    expect.soft(report.spawnedUnreaped, 'spawned children the sandbox could not reap').toEqual([]);
     expect.soft(report.foreignFdsChanged, 'fds the fuzzer did not open were closed or replaced').toEqual([]);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -736,3 +736,29 @@ describe('argument errors (checked in the native layer too; never a crash)', () 
     }
   });
 });
+
+describe('found by the fuzzer', () => {
+  it('sendFds reads the fd list once: an array that grows while it is read cannot overflow', () => {
+    const [a, b] = posix.socketpair();
+    try {
+      let grow = 0;
+      const list: number[] = [];
+      Object.defineProperty(list, 0, {
+        get() {
+          if (grow++ < 1000) list.push(b); // grows while being read
+          return b;
+        },
+        configurable: true,
+        enumerable: true,
+      });
+      list.length = 1;
+      expect(() => posix.sendFds(a, list)).not.toThrow();
+      const got = posix.recvFds(b, 16);
+      expect(got.fds.length).toBe(1);
+      for (const fd of got.fds) posix.close(fd);
+    } finally {
+      posix.close(a);
+      posix.close(b);
+    }
+  });
+});

@@ -200,6 +200,13 @@ describe('spawn (posix_spawn)', () => {
     expect(ignored & bit('SIGXFSZ')).toBe(0n);
   });
 
+  it('fds 0-2 are inherited unless mapped (Node marks them close-on-exec); a parent fd that is not open is EBADF', async () => {
+    const pid = posix.spawn('/bin/sh', ['sh', '-c', 'test -e /proc/$$/fd/0 && test -e /proc/$$/fd/1 && test -e /proc/$$/fd/2']);
+    expect(await reap(pid)).toEqual({ kind: 'exited', pid, code: 0 });
+    expect(() => posix.spawn('/bin/true', ['true'], { fds: { 3: 987654 } })).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect(() => posix.spawn('/bin/true', ['true'], { fds: { [2 ** 20]: 1 } })).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
   it('a new process group; errors for a missing program and bad arguments', async () => {
     const pid = posix.spawn('/bin/sleep', ['sleep', '5'], { newGroup: true });
     expect(posix.getpgid(pid)).toBe(pid);

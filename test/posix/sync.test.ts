@@ -6,6 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { native } from '../../lib/native.js';
 import * as posix from '../../lib/posix/index.js';
 import { forkRun, reap } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
@@ -885,5 +886,57 @@ describe('errors: never a crash', () => {
     const ctor = (native as unknown as { Semaphore: new (...a: unknown[]) => unknown }).Semaphore;
     expectCode(() => new ctor(), TypeError, 'ERR_ILLEGAL_CONSTRUCTOR');
     expectCode(() => new ctor({}), TypeError, 'ERR_ILLEGAL_CONSTRUCTOR');
+  });
+});
+
+describe('found by the fuzzer: never a crash', () => {
+  it('prototype methods and getters check their receiver: a wrong one is a TypeError, not a read of the wrong object', () => {
+    const m = posix.mmap(4096);
+    try {
+      const mx = posix.Mutex.init(m, 64);
+      const classes = native as unknown as Record<string, { prototype: Record<string, unknown> }>;
+      for (const cls of ['Semaphore', 'Mutex', 'Cond', 'Barrier']) {
+        const proto = classes[cls]!.prototype;
+        for (const key of Object.getOwnPropertyNames(proto)) {
+          if (key === 'constructor') continue;
+          const d = Object.getOwnPropertyDescriptor(proto, key)!;
+          const fn = (d.get ?? d.value) as (...a: unknown[]) => unknown;
+          for (const receiver of [mx, {}, undefined, 1, Object.create(proto)]) {
+            expect(() => fn.call(receiver), `${cls}.${key}`).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+          }
+          if (!d.get) expect(() => Reflect.construct(fn, []), `new ${cls}.${key}`).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+        }
+      }
+      mx.destroy();
+    } finally {
+      m.close();
+    }
+  });
+
+  it('a mutex held while its mapping is closed: the views detach at once, the unmap waits for the unlock', () => {
+    const a = posix.mmap(4096);
+    const b = posix.mmap(4096);
+    const ma = posix.Mutex.init(a, 0);
+    const mb = posix.Mutex.init(b, 0);
+    ma.lock();
+    a.close(); // glibc's robust list still points into a: it must stay mapped until ma is unlocked
+    expect(a.buffer.byteLength).toBe(0);
+    mb.lock(); // walks the robust list: a crash here if a had been unmapped
+    mb.unlock();
+    ma.unlock(); // the held mutex can still be released; now a is unmapped
+    expect(() => ma.lock()).toThrow(expect.objectContaining({ code: 'ERR_MULTIPROC_CLOSED' }));
+    mb.destroy();
+    b.close();
+  });
+
+  it('a barrier on memory that holds none is a coded error (glibc would divide by its zero count)', () => {
+    const m = posix.mmap(4096);
+    try {
+      const b = posix.Barrier.attach(m, 0);
+      expect(() => b.wait()).toThrow(expect.objectContaining({ code: 'ERR_MULTIPROC_NOT_INITIALISED' }));
+      expect(() => b.destroy()).toThrow(expect.objectContaining({ code: 'ERR_MULTIPROC_NOT_INITIALISED' }));
+    } finally {
+      m.close();
+    }
   });
 });

@@ -189,4 +189,23 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return Bytes{NonNull(a.Data()), a.ByteLength()};
 }
 
+bool QuickFdAndBytes(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
+  if (info.Length() < 2) return false;
+  napi_env env = info.Env();
+  double d;
+  if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= double(1 << 30)) || d != double(int(d))) {
+    return false;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array || length == 0) {
+    return false;
+  }
+  *fd = int(d);
+  *bytes = Bytes{NonNull(data), length};
+  return true;
+}
+
 }  // namespace mp

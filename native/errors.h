@@ -58,6 +58,12 @@ inline uint8_t* NonNull(void* p) {
 }
 Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name);
 
+// The hot path of calls taking (fd, Uint8Array) first (read/write, mq_send/mq_receive: what a JS-driven
+// ping-pong pays per call): both checked with one napi_get_typedarray_info instead of the generic helpers'
+// several calls. Anything unusual (not a small non-negative integer, not a non-empty Uint8Array, detached)
+// returns false, and the caller takes the checked path, which reports the error.
+bool QuickFdAndBytes(const Napi::CallbackInfo& info, int* fd, Bytes* bytes);
+
 // An element of an array argument, checked like ArgInteger ("cpus[3]").
 int64_t ElementInteger(Napi::Env env, const Napi::Array& array, uint32_t index, const char* name, int64_t min,
                        int64_t max);

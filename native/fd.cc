@@ -96,32 +96,9 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The hot path of read/write (what a JS-driven ping-pong pays per call): (fd, Uint8Array) checked with one
-// napi_get_typedarray_info instead of the generic helpers' several calls. Anything else — offset/length
-// given, not a Uint8Array, an empty or detached buffer, an fd that is not a small non-negative integer —
-// returns false and the caller takes the checked path (ArgFd/ArgRange), which reports the error.
-bool QuickFdAndBytes(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
-  if (info.Length() != 2) return false;
-  napi_env env = info.Env();
-  double d;
-  if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= double(kFdMax)) || d != double(int(d))) {
-    return false;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
-  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array || length == 0) {
-    return false;
-  }
-  *fd = int(d);
-  *bytes = Bytes{NonNull(data), length};
-  return true;
-}
-
 // fd and byte range of read/write(fd, buffer, offset?, length?), the quick way when possible.
 void FdAndRange(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
-  if (QuickFdAndBytes(info, fd, bytes)) return;
+  if (info.Length() == 2 && QuickFdAndBytes(info, fd, bytes)) return;
   RequireArgs(info, 2);
   *fd = ArgFd(info, 0);
   *bytes = ArgRange(info, 1, "buffer");

@@ -63,24 +63,11 @@ uint32_t* ArgPriorityOut(const Napi::CallbackInfo& info, size_t i) {
   return v.As<Napi::Uint32Array>().Data();
 }
 
-// The hot path of mqSend/mqReceive (what a JS-driven ping-pong pays per call): the descriptor and a
-// non-empty Uint8Array checked with one napi_get_typedarray_info instead of the generic helpers' several
-// calls. Anything unusual returns false and the caller takes the checked path, which reports the error.
+// The hot path of mqSend/mqReceive: an mqd_t is an fd on Linux.
 bool QuickMqdAndBytes(const Napi::CallbackInfo& info, mqd_t* q, Bytes* bytes) {
-  napi_env env = info.Env();
-  double d;
-  if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= double(kFdMax)) || d != double(int(d))) {
-    return false;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
-  if (napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array || length == 0) {
-    return false;
-  }
-  *q = mqd_t(d);
-  *bytes = Bytes{NonNull(data), length};
+  int fd;
+  if (!QuickFdAndBytes(info, &fd, bytes)) return false;
+  *q = mqd_t(fd);
   return true;
 }
 

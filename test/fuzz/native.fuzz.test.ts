@@ -727,9 +727,13 @@ class Fuzzer {
     return { v: cb, d: `callback(${kind})` };
   }
 
+  /** Set when the run is cleaning up: deliveries still queued then must not register new work. */
+  cleaning = false;
+
   /** What a re-entrant callback does: use the reactor from inside a delivery (cancel a watch, add one). */
   reenter(): void {
     native.reactorPending();
+    if (this.cleaning) return;
     const ids = [...this.pending.keys()];
     if (ids.length > 0 && this.chance(0.5)) {
       const id = this.pick(ids);
@@ -2485,8 +2489,15 @@ async function sandbox(o: SandboxOptions): Promise<Report> {
   }
 
   f.progress('cleanup: cancelling pending async work');
-  for (const id of [...f.pending.keys()]) native.waitCancel(id);
-  f.pending.clear();
+  f.cleaning = true;
+  // Deliveries already queued when the cancelling starts still run (and re-entrant ones, before `cleaning`,
+  // may have added work): cancel, let the loop turn, until nothing of ours is pending.
+  for (let round = 0; round < 20; round++) {
+    for (const id of [...f.pending.keys()]) native.waitCancel(id);
+    f.pending.clear();
+    await tick();
+    if (f.pending.size === 0) break;
+  }
   // Async sync waits: cancel the semaphore ones (barrier ones, count 1, end by themselves), then let every
   // callback run.
   for (const [id, w] of f.syncWaits) {

@@ -3,6 +3,7 @@
 //   multiproc ps [pid]     the process tree under pid (default: this command's parent), with states
 //   multiproc demo ...     the course labs            (issue 7: not built yet)
 //   multiproc bench ...    the IPC cost benchmark     (issue 8: not built yet)
+import { readFileSync } from 'node:fs';
 import * as posix from './posix/index.js';
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -49,8 +50,26 @@ export function formatTree(rows: posix.TreeRow[]): string {
   return [paint('1', line(header)), ...body.map((b, i) => line(b, STATE_COLOR[rows[i]!.state]))].join('\n');
 }
 
+/** The process that ran us, skipping npm/npx wrappers (`npx multiproc ps` means "under my shell"). */
+function callerPid(): number {
+  let pid = process.ppid;
+  for (let hops = 0; hops < 8; hops++) {
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ');
+    } catch {
+      break;
+    }
+    const info = posix.processInfo(pid);
+    const wrapper = /(^|\/)(npm|npx)(-cli\.js)?( |$)|npm exec|npm-cli|npx-cli|\/\.bin\/multiproc|^(\/bin\/)?sh -c .*multiproc/;
+    if (!info || !wrapper.test(cmdline)) break;
+    pid = info.ppid;
+  }
+  return pid;
+}
+
 function ps(args: string[]): number {
-  const pid = args[0] !== undefined ? Number(args[0]) : process.ppid;
+  const pid = args[0] !== undefined ? Number(args[0]) : callerPid();
   if (!Number.isInteger(pid) || pid < 1) {
     process.stderr.write(`multiproc ps: not a pid: ${args[0]}\n`);
     return 2;

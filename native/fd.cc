@@ -453,6 +453,23 @@ Napi::Value RecvFdsAsync(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(id));
 }
 
+// waitReady(fd, writable, callback(null, events)) -> watch id: calls back once `fd` is readable (or writable), with
+// the epoll events (EPOLLHUP/EPOLLERR included), from the reactor; ioCancel(id) drops it. No I/O is done: the
+// caller reads or writes itself (a message layer that must not cut a frame in half waits for readiness
+// first and then reads whole frames).
+Napi::Value WaitReady(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 3);
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  bool writable = ArgBool(info, 1, "writable");
+  Napi::Function fn = ArgFunction(info, 2, "callback");
+  auto callback = std::make_shared<Napi::FunctionReference>(Napi::Persistent(fn));
+  uint64_t id = ReactorWatch(env, fd, writable ? EPOLLOUT : EPOLLIN, [callback](Napi::Env env, uint32_t events) {
+    callback->Value().Call({env.Null(), Napi::Number::New(env, events)});
+  });
+  return Napi::Number::New(env, static_cast<double>(id));
+}
+
 // ioCancel(id) -> whether a pending readAsync/writeAsync/recvFdsAsync was dropped (its callback will not run).
 Napi::Value IoCancel(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
@@ -543,6 +560,7 @@ void InitFd(Napi::Env env, Napi::Object exports) {
   fn("recvFds", RecvFds);
   fn("recvFdsAsync", RecvFdsAsync);
   fn("ioCancel", IoCancel);
+  fn("waitReady", WaitReady);
   fn("pingPongBench", PingPongBench);
   exports.Set("fdConstants", FdConstants(env));
 }

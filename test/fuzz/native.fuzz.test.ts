@@ -2013,6 +2013,16 @@ export const schemas: Record<string, Schema> = {
     after: (a, f, out) => f.afterAsync('recvFdsAsync', a, 3, a[0], out),
     noConstruct: true,
   },
+  waitReady: {
+    params: [
+      fdParam('fd', ['pipe', 'socket']),
+      P('writable', (f) => A(f.pick([true, false])), () => A(1)),
+      P('callback', (f) => f.callback('waitReady')),
+    ],
+    guard: (a, f) => fdUnsafe(a[0], f, ['pipe', 'socket']),
+    after: (a, f, out) => f.afterAsync('waitReady', a, 2, a[0], out),
+    noConstruct: true,
+  },
   ioCancel: {
     params: [P('id', (f) => f.watchId(), (f) => A(f.pick([0, -1, 2 ** 53 + 2, 1.5])))],
     after: (a, f, out) => {

@@ -1,0 +1,442 @@
+// Pipe and Connection: Python's multiprocessing.connection with Node's conventions (recv() is a Promise,
+// recvSync() blocks). A message is one frame on a pipe or a Unix stream socket:
+//
+//   [kind: u8][length: u32 little-endian][body: length bytes]
+//
+// Numbers, strings, booleans, null, undefined and bigints have compact encodings of their own (a structured
+// clone of a small value costs microseconds); everything else is structured-cloned with v8.serialize (Maps,
+// Dates, typed arrays, errors; never code). A frame longer than the connection's limit (default 256 MiB) is
+// refused before anything is allocated. Timeouts wait for the first byte and then read whole frames, so a
+// timeout never cuts a message in half.
+import v8 from 'node:v8';
+import { native } from './native.js';
+import * as posix from './posix/index.js';
+
+const HEADER = 5;
+const enum Kind {
+  Clone = 0,
+  Bytes = 1,
+  Number = 2,
+  String = 3,
+  True = 4,
+  False = 5,
+  Null = 6,
+  Undefined = 7,
+  BigInt = 8,
+}
+const LAST_KIND = Kind.BigInt;
+
+/** Default largest message a Connection sends or accepts: 256 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 2 ** 20;
+const MAX_FRAME = 2 ** 32 - 1;
+
+function coded<E extends Error>(e: E, code: string): E {
+  (e as unknown as { code: string }).code = code;
+  return e;
+}
+
+/** A recv/poll that waited longer than its timeout (Python has no such convention for recv). */
+export class TimeoutError extends Error {
+  readonly code = 'ERR_MULTIPROC_TIMEOUT';
+  constructor(message = 'timed out') {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** The other end was closed (Python's EOFError). */
+export class EOFError extends Error {
+  readonly code = 'ERR_MULTIPROC_EOF';
+  constructor(message = 'the other end of the connection is closed') {
+    super(message);
+    this.name = 'EOFError';
+  }
+}
+
+const nativeIo = native as unknown as {
+  waitReady(fd: number, writable: boolean, cb: (err: Error | null, events: number) => void): number;
+  ioCancel(id: number): boolean;
+};
+
+/** Objects that live in shared memory or own kernel objects travel by inheritance, never inside a message. */
+// (typed as plain functions: several of these classes have private constructors)
+const NOT_SENDABLE: { name: string; prototype: object }[] = [
+  posix.Mapping,
+  posix.Semaphore,
+  posix.Mutex,
+  posix.Cond,
+  posix.Barrier,
+  posix.MessageQueue,
+];
+
+function checkSendable(obj: unknown, depth = 0, seen = new Set<unknown>()): void {
+  if (obj === null || typeof obj !== 'object' || depth > 4 || seen.has(obj) || seen.size > 1000) return;
+  seen.add(obj);
+  const cls = obj instanceof Connection ? Connection : NOT_SENDABLE.find((c) => c.prototype.isPrototypeOf(obj));
+  if (cls) {
+    const name = cls.name;
+    throw coded(
+      new TypeError(
+        `A ${name} cannot be sent through a Pipe or Queue: shared objects reach other processes by inheritance (fork, or Process args at start)`,
+      ),
+      'ERR_MULTIPROC_NOT_SENDABLE',
+    );
+  }
+  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return;
+  const values = obj instanceof Map ? [...obj.keys(), ...obj.values()] : obj instanceof Set ? [...obj] : Object.values(obj);
+  for (const v of values) checkSendable(v, depth + 1, seen);
+}
+
+function encode(obj: unknown): [Kind, Uint8Array] {
+  switch (typeof obj) {
+    case 'number': {
+      const b = Buffer.allocUnsafe(8);
+      b.writeDoubleLE(obj, 0);
+      return [Kind.Number, b];
+    }
+    case 'string':
+      return [Kind.String, Buffer.from(obj, 'utf8')];
+    case 'boolean':
+      return [obj ? Kind.True : Kind.False, EMPTY];
+    case 'undefined':
+      return [Kind.Undefined, EMPTY];
+    case 'bigint':
+      return [Kind.BigInt, Buffer.from(obj.toString(), 'latin1')];
+    default:
+      if (obj === null) return [Kind.Null, EMPTY];
+      checkSendable(obj);
+      try {
+        return [Kind.Clone, v8.serialize(obj)];
+      } catch (e) {
+        throw coded(new TypeError(`This value cannot be sent: ${(e as Error).message}`, { cause: e }), 'ERR_MULTIPROC_NOT_CLONEABLE');
+      }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function decode(kind: Kind, body: Buffer): unknown {
+  switch (kind) {
+    case Kind.Clone:
+      return v8.deserialize(body);
+    case Kind.Bytes:
+      return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    case Kind.Number:
+      return body.readDoubleLE(0);
+    case Kind.String:
+      return body.toString('utf8');
+    case Kind.True:
+      return true;
+    case Kind.False:
+      return false;
+    case Kind.Null:
+      return null;
+    case Kind.Undefined:
+      return undefined;
+    case Kind.BigInt:
+      return BigInt(body.toString('latin1'));
+  }
+}
+
+type Wait = number | { timeout?: number; signal?: AbortSignal } | undefined;
+
+function waitOptions(t: Wait): { timeout?: number; signal?: AbortSignal } {
+  if (t === undefined || t === null) return {};
+  if (typeof t === 'number') return { timeout: t };
+  return t;
+}
+
+export interface ConnectionOptions {
+  readable?: boolean;
+  writable?: boolean;
+  /** The largest message sent or accepted (default 256 MiB). */
+  maxMessageBytes?: number;
+}
+
+/** One end of a Pipe. Sending blocks until the message is written (as in Python); receiving is async or Sync. */
+export class Connection {
+  readonly #fd: number;
+  readonly #readable: boolean;
+  readonly #writable: boolean;
+  readonly #max: number;
+  #closed = false;
+  #broken: Error | undefined; // a frame this end could not read: the stream lost its framing
+  #reading: Promise<unknown> = Promise.resolve();
+  readonly #waits = new Map<number, (e: Error) => void>();
+
+  /** Wraps an fd this Connection now owns (closes it on close()). */
+  constructor(fd: number, opts: ConnectionOptions = {}) {
+    if (!Number.isInteger(fd) || fd < 0) throw coded(new RangeError(`Not an fd: ${String(fd)}`), 'ERR_OUT_OF_RANGE');
+    const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (!Number.isInteger(max) || max < 1 || max > MAX_FRAME) {
+      throw coded(new RangeError(`maxMessageBytes must be an integer from 1 to ${MAX_FRAME}`), 'ERR_OUT_OF_RANGE');
+    }
+    this.#fd = fd;
+    this.#readable = opts.readable ?? true;
+    this.#writable = opts.writable ?? true;
+    this.#max = max;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+  get readable(): boolean {
+    return this.#readable;
+  }
+  get writable(): boolean {
+    return this.#writable;
+  }
+  /** The fd (Python's fileno()). */
+  fileno(): number {
+    this.#check();
+    return this.#fd;
+  }
+
+  #check(): void {
+    if (this.#closed) throw coded(new Error('The connection is closed'), 'ERR_MULTIPROC_CLOSED');
+  }
+
+  // ---- sending ----
+
+  /** Sends a value (compact for primitives, structured clone otherwise). Blocks until it is written. */
+  send(obj: unknown): void {
+    const [kind, body] = encode(obj);
+    this.#write(kind, body);
+  }
+
+  /** Sends bytes as they are (recvBytes on the other end). */
+  sendBytes(buf: Uint8Array, offset = 0, size?: number): void {
+    if (!(buf instanceof Uint8Array)) throw coded(new TypeError('sendBytes needs a Uint8Array'), 'ERR_INVALID_ARG_TYPE');
+    const end = size === undefined ? buf.length : offset + size;
+    if (!Number.isInteger(offset) || offset < 0 || end > buf.length || end < offset) {
+      throw coded(new RangeError('offset/size outside the buffer'), 'ERR_OUT_OF_RANGE');
+    }
+    this.#write(Kind.Bytes, buf.subarray(offset, end));
+  }
+
+  #write(kind: Kind, body: Uint8Array): void {
+    this.#check();
+    if (!this.#writable) throw coded(new Error('This end of the pipe is read-only'), 'ERR_MULTIPROC_NOT_WRITABLE');
+    if (body.length > this.#max) {
+      throw coded(
+        new RangeError(`A message of ${body.length} bytes exceeds this connection's limit of ${this.#max} bytes (maxMessageBytes)`),
+        'ERR_MULTIPROC_MESSAGE_TOO_LARGE',
+      );
+    }
+    if (body.length <= 65536) {
+      const frame = Buffer.allocUnsafe(HEADER + body.length); // one write(2) for a small message
+      frame[0] = kind;
+      frame.writeUInt32LE(body.length, 1);
+      frame.set(body, HEADER);
+      posix.writeAll(this.#fd, frame);
+    } else {
+      const header = Buffer.allocUnsafe(HEADER);
+      header[0] = kind;
+      header.writeUInt32LE(body.length, 1);
+      posix.writeAll(this.#fd, header);
+      posix.writeAll(this.#fd, body);
+    }
+  }
+
+  // ---- receiving ----
+
+  /** The next message. `t`: a timeout in ms or { timeout, signal }; on timeout a TimeoutError. */
+  recv(t?: Wait): Promise<unknown> {
+    return this.#serial(async () => {
+      const [kind, body] = await this.#frameAsync(t);
+      return decode(kind, body);
+    });
+  }
+
+  /** The next message, which must have been sent with sendBytes. */
+  recvBytes(t?: Wait): Promise<Uint8Array> {
+    return this.#serial(async () => {
+      const [kind, body] = await this.#frameAsync(t);
+      return bytesOf(kind, body);
+    });
+  }
+
+  /** recv, blocking the thread. */
+  recvSync(timeout?: number): unknown {
+    const [kind, body] = this.#frameSync(timeout);
+    return decode(kind, body);
+  }
+
+  /** recvBytes, blocking the thread. */
+  recvBytesSync(timeout?: number): Uint8Array {
+    const [kind, body] = this.#frameSync(timeout);
+    return bytesOf(kind, body);
+  }
+
+  /** Whether a message (or end-of-file) can be read; waits up to `t` ms (default 0). */
+  async poll(t?: Wait): Promise<boolean> {
+    this.#check();
+    const { timeout = 0, signal } = waitOptions(t);
+    if (this.pollSync(0)) return true;
+    if (timeout === 0) return false;
+    return this.#waitReadable(timeout, signal);
+  }
+
+  /** poll, blocking the thread (timeout in ms, default 0; Infinity or -1 waits for ever). */
+  pollSync(timeout = 0): boolean {
+    this.#check();
+    const ms = timeout === Infinity || timeout < 0 ? -1 : Math.ceil(timeout);
+    const r = posix.poll(this.#fd, { readable: true }, ms);
+    return r.readable || r.hup;
+  }
+
+  /** Closes this end (idempotent). Receives still waiting reject with ERR_MULTIPROC_CLOSED. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [id, reject] of this.#waits) {
+      nativeIo.ioCancel(id);
+      reject(coded(new Error('The connection was closed while a receive was waiting'), 'ERR_MULTIPROC_CLOSED'));
+    }
+    this.#waits.clear();
+    posix.close(this.#fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#reading.then(op, op); // one frame at a time, in call order
+    this.#reading = run.catch(() => undefined);
+    return run;
+  }
+
+  #waitReadable(timeout: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        this.#waits.delete(id);
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        nativeIo.ioCancel(id);
+        done();
+        reject(signal!.reason);
+      };
+      const id = nativeIo.waitReady(this.#fd, false, () => {
+        done();
+        resolve(true);
+      });
+      this.#waits.set(id, (e) => {
+        done();
+        reject(e);
+      });
+      if (timeout !== undefined && timeout !== Infinity && timeout >= 0) {
+        timer = setTimeout(() => {
+          nativeIo.ioCancel(id);
+          done();
+          resolve(false);
+        }, timeout);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async #frameAsync(t: Wait): Promise<[Kind, Buffer]> {
+    this.#checkReadable();
+    const { timeout, signal } = waitOptions(t);
+    if (timeout !== undefined || signal) {
+      const ready = this.pollSync(0) || (await this.#waitReadable(timeout, signal));
+      if (!ready) throw new TimeoutError(`no message within ${timeout} ms`);
+    }
+    const header = await this.#readExactAsync(HEADER, true);
+    const [kind, length] = this.#header(header);
+    return [kind, await this.#readExactAsync(length, false)];
+  }
+
+  #frameSync(timeout: number | undefined): [Kind, Buffer] {
+    this.#checkReadable();
+    if (timeout !== undefined && !this.pollSync(timeout)) throw new TimeoutError(`no message within ${timeout} ms`);
+    const header = this.#readExactSync(HEADER, true);
+    const [kind, length] = this.#header(header);
+    return [kind, this.#readExactSync(length, false)];
+  }
+
+  #checkReadable(): void {
+    this.#check();
+    if (!this.#readable) throw coded(new Error('This end of the pipe is write-only'), 'ERR_MULTIPROC_NOT_READABLE');
+    if (this.#broken) throw this.#broken;
+  }
+
+  #header(h: Buffer): [Kind, number] {
+    const kind = h[0]!;
+    const length = h.readUInt32LE(1);
+    if (kind > LAST_KIND) {
+      this.#broken = coded(new Error(`Malformed message: unknown kind ${kind} (this is not a multiproc Connection stream)`), 'ERR_MULTIPROC_BAD_FRAME');
+      throw this.#broken;
+    }
+    if (length > this.#max) {
+      this.#broken = coded(
+        new RangeError(`A message of ${length} bytes exceeds this connection's limit of ${this.#max} bytes (maxMessageBytes); the connection cannot be read any further`),
+        'ERR_MULTIPROC_MESSAGE_TOO_LARGE',
+      );
+      throw this.#broken;
+    }
+    return [kind as Kind, length];
+  }
+
+  async #readExactAsync(n: number, frameStart: boolean): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const k = await posix.readAsync(this.#fd, buf, got, n - got);
+      if (k === 0) throw this.#eof(frameStart && got === 0);
+      got += k;
+    }
+    return buf;
+  }
+
+  #readExactSync(n: number, frameStart: boolean): Buffer {
+    const buf = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      let k: number;
+      try {
+        k = posix.read(this.#fd, buf, got, n - got);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          posix.poll(this.#fd, { readable: true }, -1);
+          continue;
+        }
+        throw e;
+      }
+      if (k === 0) throw this.#eof(frameStart && got === 0);
+      got += k;
+    }
+    return buf;
+  }
+
+  #eof(atFrameStart: boolean): Error {
+    if (atFrameStart) return new EOFError();
+    this.#broken = coded(new Error('The other end closed in the middle of a message (truncated frame)'), 'ERR_MULTIPROC_EOF');
+    return this.#broken;
+  }
+}
+
+function bytesOf(kind: Kind, body: Buffer): Uint8Array {
+  if (kind !== Kind.Bytes) {
+    throw coded(new TypeError('recvBytes: this message was sent with send(), not sendBytes(); use recv()'), 'ERR_MULTIPROC_BAD_FRAME');
+  }
+  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/**
+ * A pair of connected Connections. Duplex (default): a Unix stream socketpair, both ends send and receive.
+ * Otherwise a pipe: [reader, writer]. Both fds are close-on-exec and inherited by fork.
+ */
+export function Pipe(duplex = true, opts: { maxMessageBytes?: number } = {}): [Connection, Connection] {
+  if (duplex) {
+    const [a, b] = posix.socketpair('stream');
+    return [new Connection(a, opts), new Connection(b, opts)];
+  }
+  const [r, w] = posix.pipe();
+  return [new Connection(r, { ...opts, writable: false }), new Connection(w, { ...opts, readable: false })];
+}

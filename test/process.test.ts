@@ -144,6 +144,7 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
     });
 
     it('a daemon child dies with its parent even when the parent is SIGKILLed', async () => {
+      const before = new Set(posix.children());
       posix.setSubreaper(true); // the orphaned daemon is re-parented to us, and we reap it
       try {
         const [r, w] = posix.pipe();
@@ -159,6 +160,7 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
         expect(await reap(worker, 10_000)).toMatchObject({ kind: 'exited', code: 0 }); // non-daemon: finishes its work
       } finally {
         posix.setSubreaper(false);
+        await reapAdopted(before);
       }
     });
 
@@ -174,6 +176,7 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
     });
 
     it('Ctrl-C (SIGINT to the process group) leaves no child running or unreaped', async () => {
+      const before = new Set(posix.children());
       posix.setSubreaper(true);
       try {
         const [r, w] = posix.pipe();
@@ -187,9 +190,11 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
           await until(() => posix.processInfo(pid)?.ppid === process.pid || posix.processInfo(pid) === null, 'adoption');
           expect(await reap(pid, 10_000)).toMatchObject({ kind: 'signaled' });
         }
+        await reapAdopted(before);
         expect(posix.allProcesses().filter((p) => p.pgid === parent)).toEqual([]);
       } finally {
         posix.setSubreaper(false);
+        await reapAdopted(before);
       }
     });
   });
@@ -255,6 +260,21 @@ describe('context and process-wide queries', () => {
     expect(processCpuCount()).toBe(posix.getAffinity(0).length);
   });
 });
+
+/**
+ * A subreaper adopts every orphan below it, not only the ones a test is about (tsx's esbuild helper in the
+ * parent scripts, for one): end and reap all children that appeared since `before`.
+ */
+async function reapAdopted(before: Set<number>): Promise<void> {
+  for (const pid of posix.children().filter((c) => !before.has(c))) {
+    try {
+      if (posix.processInfo(pid)?.state !== 'zombie') posix.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+    await reap(pid, 10_000).catch(() => undefined);
+  }
+}
 
 async function readLine(fd: number): Promise<string> {
   const buf = Buffer.alloc(4096);

@@ -92,16 +92,7 @@ void Reactor::End(uint64_t id, Watch& w) {
   (void)id;
 }
 
-void Reactor::UpdateRef(napi_env env) {
-  bool want = !watches.empty();
-  if (want == refed) return;
-  if (want) {
-    napi_ref_threadsafe_function(env, tsfn);
-  } else {
-    napi_unref_threadsafe_function(env, tsfn);
-  }
-  refed = want;
-}
+void Reactor::UpdateRef(napi_env env) { HoldLoop(env, tsfn, &refed, !watches.empty()); }
 
 void Reactor::Deliver(napi_env rawEnv, napi_value, void* context, void*) {
   if (rawEnv == nullptr) return;  // environment tearing down

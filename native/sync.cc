@@ -163,16 +163,7 @@ struct Manager {
   std::unordered_map<uint64_t, Pending> pending;
   uint64_t nextId = 1;
 
-  void UpdateRef(napi_env env) {
-    bool want = !pending.empty();
-    if (want == refed) return;
-    if (want) {
-      napi_ref_threadsafe_function(env, tsfn);
-    } else {
-      napi_unref_threadsafe_function(env, tsfn);
-    }
-    refed = want;
-  }
+  void UpdateRef(napi_env env) { HoldLoop(env, tsfn, &refed, !pending.empty()); }
 };
 
 struct Core;

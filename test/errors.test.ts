@@ -3,17 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { native } from '../lib/native.js';
 import { checkLeaks } from './helpers/leaks.js';
+import { thrown } from './helpers/child.js';
 
 checkLeaks();
 
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (e) {
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('argument checks in the native layer', () => {
   it('wrong type → TypeError ERR_INVALID_ARG_TYPE naming the parameter and what came', () => {

@@ -100,3 +100,13 @@ export async function until(check: () => boolean, what: string, ms = 5000): Prom
     await new Promise((r) => setTimeout(r, 2));
   }
 }
+
+/** The error `fn` throws (fails the test if it does not throw). */
+export function thrown(fn: () => unknown): NodeJS.ErrnoException {
+  try {
+    fn();
+  } catch (e) {
+    return e as NodeJS.ErrnoException;
+  }
+  throw new Error('expected an exception');
+}

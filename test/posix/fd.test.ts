@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/native.js';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, readAll, reap } from '../helpers/child.js';
+import { forkRun, readAll, reap, thrown } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
@@ -46,15 +46,6 @@ function runNode(
   });
 }
 
-/** The error `fn` throws (fails the test if it does not throw). */
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (e) {
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('expected an exception');
-}
 
 function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/native.js';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, reap } from '../helpers/child.js';
+import { forkRun, reap, thrown } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 const MQ_DIR = '/dev/mqueue';
@@ -73,14 +73,6 @@ async function withQueues<T>(
   }
 }
 
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (e) {
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('expected an exception');
-}
 
 /** Whether this process may exceed the /proc/sys/fs/mqueue limits (CAP_SYS_RESOURCE). */
 function hasSysResource(): boolean {

@@ -11,6 +11,7 @@
 import v8 from 'node:v8';
 import { native } from './native.js';
 import * as posix from './posix/index.js';
+import { checkSendable, markNotSendable } from './sendable.js';
 
 const HEADER = 5;
 const enum Kind {
@@ -58,34 +59,8 @@ const nativeIo = native as unknown as {
   ioCancel(id: number): boolean;
 };
 
-/** Objects that live in shared memory or own kernel objects travel by inheritance, never inside a message. */
-// (typed as plain functions: several of these classes have private constructors)
-const NOT_SENDABLE: { name: string; prototype: object }[] = [
-  posix.Mapping,
-  posix.Semaphore,
-  posix.Mutex,
-  posix.Cond,
-  posix.Barrier,
-  posix.MessageQueue,
-];
-
-function checkSendable(obj: unknown, depth = 0, seen = new Set<unknown>()): void {
-  if (obj === null || typeof obj !== 'object' || depth > 4 || seen.has(obj) || seen.size > 1000) return;
-  seen.add(obj);
-  const cls = obj instanceof Connection ? Connection : NOT_SENDABLE.find((c) => c.prototype.isPrototypeOf(obj));
-  if (cls) {
-    const name = cls.name;
-    throw coded(
-      new TypeError(
-        `A ${name} cannot be sent through a Pipe or Queue: shared objects reach other processes by inheritance (fork, or Process args at start)`,
-      ),
-      'ERR_MULTIPROC_NOT_SENDABLE',
-    );
-  }
-  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return;
-  const values = obj instanceof Map ? [...obj.keys(), ...obj.values()] : obj instanceof Set ? [...obj] : Object.values(obj);
-  for (const v of values) checkSendable(v, depth + 1, seen);
-}
+// Posix objects that live in shared memory or own kernel objects travel by inheritance, never inside a message.
+for (const cls of [posix.Mapping, posix.Semaphore, posix.Mutex, posix.Cond, posix.Barrier, posix.MessageQueue]) markNotSendable(cls);
 
 function encode(obj: unknown): [Kind, Uint8Array] {
   switch (typeof obj) {
@@ -440,3 +415,5 @@ export function Pipe(duplex = true, opts: { maxMessageBytes?: number } = {}): [C
   const [r, w] = posix.pipe();
   return [new Connection(r, { ...opts, writable: false }), new Connection(w, { ...opts, readable: false })];
 }
+
+markNotSendable(Connection);

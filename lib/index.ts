@@ -3,6 +3,7 @@
 //   import { posix } from 'multiproc'                       the C API (also: import * as posix from 'multiproc/posix')
 export * as posix from './posix/index.js';
 export { Process, type ProcessOptions, type StartMethod } from './process.js';
+export { checkSendable, markNotSendable } from './sendable.js';
 export { Connection, type ConnectionOptions, DEFAULT_MAX_MESSAGE_BYTES, EOFError, Pipe, TimeoutError } from './connection.js';
 export {
   activeChildren,

@@ -2,7 +2,7 @@
 // The `multiproc` command.
 //   multiproc ps [pid]     the process tree under pid (default: this command's parent), with states
 //   multiproc demo ...     the course labs            (issue 7: not built yet)
-//   multiproc bench ...    the IPC cost benchmark     (issue 8: not built yet)
+//   multiproc bench ...    the IPC cost benchmark     (lib/bench/index.ts)
 import { readFileSync } from 'node:fs';
 import * as posix from './posix/index.js';
 
@@ -23,7 +23,7 @@ function usage(): string {
     '',
     '  ps [pid]                  process tree under pid (default: the caller), with states from /proc',
     '  demo [lab] [--json]       run an OS-course lab (not available yet)',
-    '  bench [suite…]            measure IPC costs (not available yet)',
+    '  bench [suite…] [options]  measure IPC costs (bench --help)',
     '',
   ].join('\n');
 }
@@ -88,8 +88,12 @@ function main(argv: string[]): number {
   switch (cmd) {
     case 'ps':
       return ps(rest);
-    case 'demo':
     case 'bench':
+      void import('./bench/index.js')
+        .then((m) => m.runBench(rest))
+        .then((code) => (process.exitCode = code));
+      return 0;
+    case 'demo':
       process.stderr.write(`multiproc ${cmd}: not available in this version yet (see the README's roadmap).\n`);
       return 2;
     case undefined:

@@ -1,0 +1,6 @@
+// Every suite of `multiproc bench`, in run order. A suite whose API is missing from this build says so in
+// available() (it is then listed as "not available", never faked).
+import type { Suite } from './core.js';
+import { channelsSuite, syncSuite } from './suite-latency.js';
+
+export const SUITES: Suite[] = [channelsSuite, syncSuite];

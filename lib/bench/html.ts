@@ -1,6 +1,6 @@
 // `--html FILE`: one self-contained page (inline CSS and SVG, no scripts, no network): a bar chart per
 // mechanism comparing the ways (C loop, JS, high-level API, Node, Python) in each placement, then the table.
-import { formatValue, type Result, WAY_LABEL, type Way } from './core.js';
+import { formatValue, type Result, unitText, WAY_LABEL, type Way } from './core.js';
 import { allResults, ordered, ratioToNative, type Report } from './report.js';
 
 export const WAY_COLOR: Record<Way, string> = {
@@ -40,7 +40,7 @@ export function groupChart(group: string, rs: Result[], all: Result[]): string {
     const ratio = ratioToNative(r, all);
     const value = `${formatValue(r.median, r.unit)} ${r.unit}${ratio !== undefined && r.way !== 'native' ? ` · ${ratio.toFixed(ratio < 10 ? 2 : 1)}×` : ''}`;
     parts.push(
-      `<g><title>${esc(`${r.group} · ${r.placement} · ${WAY_LABEL[r.way]}: ${r.label}\nmedian ${formatValue(r.median, r.unit)} ${r.unit}/${r.per}, min ${formatValue(r.min, r.unit)}, max ${formatValue(r.max, r.unit)}${r.p99 !== undefined ? `, p99 ${formatValue(r.p99, r.unit)}` : ''}; ${r.samples.length} samples of ${r.opsPerSample} ops`)}</title>` +
+      `<g><title>${esc(`${r.group} · ${r.placement} · ${WAY_LABEL[r.way]}: ${r.label}\nmedian ${formatValue(r.median, r.unit)} ${unitText(r)}, min ${formatValue(r.min, r.unit)}, max ${formatValue(r.max, r.unit)}${r.p99 !== undefined ? `, p99 ${formatValue(r.p99, r.unit)}` : ''}; ${r.samples.length} samples of ${r.opsPerSample} ops`)}</title>` +
         `<text x="${labelW - 6}" y="${y + 13}" text-anchor="end">${esc(`${r.way}: ${r.label.length > 34 ? r.label.slice(0, 33) + '…' : r.label}`)}</text>` +
         `<rect x="${x}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${WAY_COLOR[r.way]}"/>` +
         `<line x1="${(x + scale(r.min)).toFixed(1)}" x2="${(x + scale(r.max)).toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#222" stroke-width="1"/>` +
@@ -48,7 +48,7 @@ export function groupChart(group: string, rs: Result[], all: Result[]): string {
     );
     y += barH + gap;
   }
-  const unit = rs[0] ? `${rs[0].unit} per ${rs[0].per} (${rs[0].better} is better)` : '';
+  const unit = rs[0] ? `${unitText(rs[0])} (${rs[0].better} is better)` : '';
   const h = y + 8;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="12">` +
@@ -83,7 +83,7 @@ export function renderHtml(report: Report): string {
   const rows = ordered(report)
     .map((r) => {
       const x = ratioToNative(r, all);
-      return `<tr><td>${esc(r.group)}</td><td>${esc(r.placement)}</td><td>${esc(r.way)}</td><td class="n">${formatValue(r.median, r.unit)}</td><td class="n">${r.p99 === undefined ? '' : formatValue(r.p99, r.unit)}</td><td class="n">${formatValue(r.min, r.unit)}–${formatValue(r.max, r.unit)}</td><td>${esc(`${r.unit}/${r.per}`)}</td><td class="n">${x === undefined ? '' : `${x.toFixed(2)}×`}</td><td>${esc(r.label)}</td></tr>`;
+      return `<tr><td>${esc(r.group)}</td><td>${esc(r.placement)}</td><td>${esc(r.way)}</td><td class="n">${formatValue(r.median, r.unit)}</td><td class="n">${r.p99 === undefined ? '' : formatValue(r.p99, r.unit)}</td><td class="n">${formatValue(r.min, r.unit)}–${formatValue(r.max, r.unit)}</td><td>${esc(unitText(r))}</td><td class="n">${x === undefined ? '' : `${x.toFixed(2)}×`}</td><td>${esc(r.label)}</td></tr>`;
     })
     .join('\n');
   const absent = report.suites.flatMap((s) => s.absent);

@@ -1,5 +1,5 @@
 // The report of a `multiproc bench` run: its JSON shape, the terminal table, Markdown and --compare.
-import { type Absent, formatValue, type Placement, type Result, WAY_LABEL } from './core.js';
+import { type Absent, formatValue, unitText, type Placement, type Result, WAY_LABEL } from './core.js';
 
 export interface SuiteRun {
   name: string;
@@ -93,7 +93,7 @@ function rowsOf(report: Report): { head: string[]; rows: Row[] } {
       formatValue(r.median, r.unit),
       r.p99 === undefined ? '' : formatValue(r.p99, r.unit),
       `${formatValue(r.min, r.unit)}–${formatValue(r.max, r.unit)}`,
-      `${r.unit}/${r.per}`,
+      unitText(r),
       ratioText(r, all),
       r.label,
     ],
@@ -171,7 +171,7 @@ export function compareTable(old: Report, now: Report): string {
     const better = r.better === 'lower' ? change < 0 : change > 0;
     const pct = `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%`;
     const verdict = Math.abs(change) < 0.05 ? '' : better ? ' better' : ' worse';
-    rows.push([r.group, r.placement, r.way, formatValue(o.median, r.unit), formatValue(r.median, r.unit), `${r.unit}/${r.per}`, pct + verdict]);
+    rows.push([r.group, r.placement, r.way, formatValue(o.median, r.unit), formatValue(r.median, r.unit), unitText(r), pct + verdict]);
   }
   if (rows.length === 0) return `compare: no figure of this run is in the old run (${old.date})`;
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -2,5 +2,7 @@
 // available() (it is then listed as "not available", never faked).
 import type { Suite } from './core.js';
 import { channelsSuite, syncSuite } from './suite-latency.js';
+import { nodeSuite } from './suite-node.js';
+import { bandwidthSuite, contentionSuite, creationSuite, throughputSuite } from './suite-process.js';
 
-export const SUITES: Suite[] = [channelsSuite, syncSuite];
+export const SUITES: Suite[] = [channelsSuite, syncSuite, contentionSuite, creationSuite, throughputSuite, bandwidthSuite, nodeSuite];

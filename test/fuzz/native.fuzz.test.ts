@@ -2430,6 +2430,21 @@ export const schemas: Record<string, Schema> = {
     ],
     guard: (a, f) => first(fdUnsafe(a[0], f), tooBig(a[1], 0, 2 ** 46, 4096, 'a transfer'), tooBig(a[2], 1, 64 * 2 ** 20, 65536, 'a chunk')),
   },
+  copyBench: {
+    params: [
+      P('mapping', (f) => f.mapping(true)),
+      P('bytes', (f) => A(f.pick([1, 16, f.page, 65536])), (f) => A(f.pick([0, -1, SHM_LEN_MAX + 1]))),
+      iterationsParam,
+    ],
+    guard: (a, f) => {
+      const m = typeof a[0] === 'object' && a[0] !== null ? f.maps.get(a[0]) : undefined;
+      return first(
+        m && !m.anon && !m.closed ? 'a file-backed mapping could SIGBUS if its file was truncated' : undefined,
+        tooBig(a[1], 1, SHM_LEN_MAX, 65536, 'a copy'),
+        tooBig(a[2], 0, BENCH_ITER_MAX, 1, 'an iteration count'),
+      );
+    },
+  },
   forkWaitBench: {
     // fork + _exit(0) + waitpid of its own child: harmless, one at most.
     params: [iterationsParam],

@@ -267,12 +267,9 @@ async function runParent(a: Args): Promise<number> {
       const s = selected[i]!;
       process.stderr.write(`[${i + 1}/${selected.length}] ${s.name}: ${s.title}\n`);
       const ts = performance.now();
-      const args =
-        s.name === 'python'
-          ? { cmd: process.execPath, args: [...process.execArgv, entryScript(), 'bench', '--child', '--suite', s.name, ...passthrough] }
-          : { cmd: process.execPath, args: [...process.execArgv, entryScript(), 'bench', '--child', '--suite', s.name, ...passthrough] };
+      const args = [...process.execArgv, entryScript(), 'bench', '--child', '--suite', s.name, ...passthrough];
       const timeout = (a.quick ? 120 : 900) * 1000;
-      const { out, error } = await runSuiteChild(args.cmd, args.args, timeout);
+      const { out, error } = await runSuiteChild(process.execPath, args, timeout);
       const secs = (performance.now() - ts) / 1000;
       if (out) runs.push({ name: s.name, title: s.title, seconds: secs, results: out.results, absent: out.absent });
       else runs.push({ name: s.name, title: s.title, seconds: secs, results: [], absent: [{ suite: s.name, what: s.name, reason: interrupted ? 'interrupted' : (error ?? 'failed') }] });
@@ -303,7 +300,7 @@ async function runParent(a: Args): Promise<number> {
     placements: opts.placements,
     suites: runs,
   };
-  const pyVersion = runs.flatMap((r) => r.results).find((r) => r.way === 'python')?.note?.match(/^Python (\S+)/)?.[1];
+  const pyVersion = runs.flatMap((r) => r.results).find((r) => r.way === 'python')?.note?.match(/^Python ([\d.]+)/)?.[1];
   if (pyVersion) report.versions.python = pyVersion;
 
   process.stdout.write(textTable(report, { color: process.stdout.isTTY && !process.env.NO_COLOR }) + '\n');

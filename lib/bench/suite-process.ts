@@ -144,7 +144,7 @@ export const creationSuite: Suite = {
     await figure('posix_spawn /bin/true + wait', 'node', "child_process.spawn('/bin/true'), await 'exit'", () => exitOf(spawn(TRUE_BIN, [], { stdio: 'ignore' })));
     const ref = 'posix_spawn /bin/true + wait';
     await figure(
-      'start a Node.js child',
+      'spawn a fresh runtime child',
       'api',
       "new Process({ startMethod: 'spawn', module, export }).start(); await join()",
       async () => {
@@ -156,9 +156,9 @@ export const creationSuite: Suite = {
       },
       { slow: true, ref },
     );
-    await figure('start a Node.js child', 'node', "child_process.spawn(node, ['-e', '0'])", () => exitOf(spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' })), { slow: true, ref });
+    await figure('spawn a fresh runtime child', 'node', "child_process.spawn(node, ['-e', '0'])", () => exitOf(spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' })), { slow: true, ref });
     await figure(
-      'start a Node.js child',
+      'spawn a fresh runtime child',
       'node',
       'child_process.fork(module) (IPC channel)',
       () => exitOf(fork(sibling('noop'), [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })),

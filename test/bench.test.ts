@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareTable, markdownTable, ratioToNative, type Report, textTable } from '../lib/bench/report.js';
+import { compareTable, markdownSummary, markdownTable, ratioToNative, type Report, textTable } from '../lib/bench/report.js';
 import { renderHtml } from '../lib/bench/html.js';
 import * as posix from '../lib/posix/index.js';
 import { until } from './helpers/child.js';
@@ -78,6 +78,7 @@ describe('multiproc bench --quick', () => {
     const text = textTable(report);
     expect(text).toMatch(/× native/);
     expect(markdownTable(report)).toMatch(/^\| mechanism \| placement \| way \|/m);
+    expect(markdownSummary(report)).toMatch(/^\| \*\*pipe ping-pong\*\* \| native \| µs\/round trip \| [\d.]+ \| /m);
     const cmp = compareTable(report, report);
     expect(cmp).toMatch(/pipe ping-pong\s+same CPU\s+native .*\+0\.0%/);
     const slower: Report = JSON.parse(JSON.stringify(report));

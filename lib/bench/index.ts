@@ -10,8 +10,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as posix from '../posix/index.js';
 import { type Absent, type BenchOptions, Ctx, defaultPlacements, type Result, type Suite, type SuiteOutput } from './core.js';
-import { renderHtml } from './html.js';
-import { compareTable, markdownTable, type Report, type SuiteRun, textTable } from './report.js';
+import { overviewChart, renderHtml } from './html.js';
+import { compareTable, markdownSummary, type Report, type SuiteRun, textTable } from './report.js';
 import { SUITES } from './suites.js';
 
 interface Args {
@@ -21,6 +21,7 @@ interface Args {
   json?: string;
   html?: string;
   md?: string;
+  svg?: string;
   compare?: string;
   budgetMs?: number;
   reps?: number;
@@ -40,7 +41,8 @@ const USAGE = `usage: multiproc bench [suite…] [options]
   --python           also run Python multiprocessing equivalents (needs python3)
   --json FILE        write machine info, versions and every sample
   --html FILE        write a self-contained page with SVG bar charts
-  --md FILE          write the table as Markdown
+  --md FILE          write a Markdown summary (mechanism × placement, ratios to the C loop)
+  --svg FILE         write the overview chart (two-process round trips by placement) as an SVG file
   --compare OLD.json print the change against an earlier --json run
   --budget MS        target time per figure (default 600, quick 60)
   --reps N           repetitions, each with fresh processes (default 5, quick 2)
@@ -77,6 +79,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--md':
         a.md = value();
+        break;
+      case '--svg':
+        a.svg = value();
         break;
       case '--compare':
         a.compare = value();
@@ -132,6 +137,7 @@ async function runChild(a: Args): Promise<number> {
     process.stderr.write(`multiproc bench: no suite ${a.suites[0]}\n`);
     return 2;
   }
+  posix.setParentDeathSignal('SIGKILL'); // the runner gone (even SIGKILLed): this suite goes too
   const ctx = new Ctx(suite.name, benchOptions(a), (line) => process.stderr.write(line + '\n'));
   const why = await suite.available();
   if (why) ctx.missing(suite.name, why);
@@ -310,7 +316,8 @@ async function runParent(a: Args): Promise<number> {
   }
   if (a.json) writeFileSync(a.json, JSON.stringify(report, null, 2) + '\n');
   if (a.html) writeFileSync(a.html, renderHtml(report));
-  if (a.md) writeFileSync(a.md, markdownTable(report));
+  if (a.md) writeFileSync(a.md, markdownSummary(report));
+  if (a.svg) writeFileSync(a.svg, overviewChart(report) + '\n');
   return interrupted ? 130 : 0;
 }
 

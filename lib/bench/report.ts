@@ -54,16 +54,15 @@ export function ratioToNative(r: Result, all: Result[]): number | undefined {
 const WAY_ORDER = ['native', 'js', 'api', 'node', 'python'];
 const PLACEMENT_ORDER = ['same CPU', 'different CPUs', 'unpinned', 'one process'];
 
-/** Results in display order: by suite, group (first appearance), placement, way. */
+/** Results in display order: by group (first appearance in the run), then placement, then way. */
 export function ordered(report: Report): Result[] {
+  const all = allResults(report);
+  const groups = [...new Set(all.map((r) => r.group))];
   const out: Result[] = [];
-  for (const s of report.suites) {
-    const groups = [...new Set(s.results.map((r) => r.group))];
-    for (const g of groups) {
-      const rs = s.results.filter((r) => r.group === g);
-      rs.sort((x, y) => PLACEMENT_ORDER.indexOf(x.placement) - PLACEMENT_ORDER.indexOf(y.placement) || WAY_ORDER.indexOf(x.way) - WAY_ORDER.indexOf(y.way));
-      out.push(...rs);
-    }
+  for (const g of groups) {
+    const rs = all.filter((r) => r.group === g);
+    rs.sort((x, y) => PLACEMENT_ORDER.indexOf(x.placement) - PLACEMENT_ORDER.indexOf(y.placement) || WAY_ORDER.indexOf(x.way) - WAY_ORDER.indexOf(y.way));
+    out.push(...rs);
   }
   return out;
 }
@@ -180,4 +179,39 @@ export function compareTable(old: Report, now: Report): string {
   const missing = allResults(old).filter((r) => !allResults(now).some((x) => keyOf(x) === keyOf(r))).length;
   if (missing) lines.push(`(${missing} figure(s) of the old run are not in this one)`);
   return lines.join('\n');
+}
+
+/**
+ * The README form: one row per mechanism and way, one column per placement, each cell the median with its
+ * ratio to the C loop in that placement; the full table (p99, ranges, every sample) is in the JSON and HTML.
+ */
+export function markdownSummary(report: Report): string {
+  const all = allResults(report);
+  const rs = ordered(report);
+  const placements = PLACEMENT_ORDER.filter((p) => rs.some((r) => r.placement === p));
+  const head = ['mechanism', 'way', 'unit', ...placements, 'what ran'];
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const out = [...header(report).map((l) => `${l}  `), '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i >= 3 && i < 3 + placements.length ? ' ---: ' : ' --- ')).join('|')}|`];
+  const seen = new Set<string>();
+  let lastGroup = '';
+  for (const r of rs) {
+    const key = `${r.group}\u0000${r.way}\u0000${r.label}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const cells = placements.map((p) => {
+      const x = rs.find((y) => y.group === r.group && y.way === r.way && y.label === r.label && y.placement === p);
+      if (!x) return '';
+      const ratio = x.way === 'native' ? undefined : ratioToNative(x, all);
+      return `${formatValue(x.median, x.unit)}${ratio === undefined ? '' : ` (${ratio < 10 ? ratio.toFixed(2) : ratio.toFixed(1)}×)`}`;
+    });
+    out.push(`| ${r.group === lastGroup ? '' : `**${esc(r.group)}**`} | ${r.way} | ${esc(unitText(r))} | ${cells.join(' | ')} | ${esc(r.label)} |`);
+    lastGroup = r.group;
+  }
+  const absent = report.suites.flatMap((s) => s.absent);
+  if (absent.length) {
+    out.push('', 'Not available in this run:', '');
+    for (const a of absent) out.push(`- ${a.what}: ${a.reason}`);
+  }
+  out.push('', `(×) = cost relative to the C loop in the addon, same placement, same run (for a group without its own C loop: the one named in the full table). Ways: ${Object.entries(WAY_LABEL).map(([k, v]) => `${k} = ${v}`).join('; ')}.`);
+  return out.join('\n') + '\n';
 }

@@ -13,50 +13,114 @@ export const WAY_COLOR: Record<Way, string> = {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** A horizontal bar chart of one group: one bar per result, grouped by placement, the median with a min–max whisker. */
-export function groupChart(group: string, rs: Result[], all: Result[]): string {
-  const W = 760;
-  const labelW = 250;
-  const valueW = 150;
-  const barH = 18;
-  const gap = 4;
-  const placementGap = 14;
-  const top = 26;
+interface Bar {
+  value: number;
+  min?: number;
+  max?: number;
+  color: string;
+  text: string;
+  title: string;
+}
+interface ChartRow {
+  /** A section heading instead of a bar row. */
+  heading?: string;
+  label?: string;
+  bars?: Bar[];
+}
+
+/**
+ * A horizontal bar chart: rows of one or more bars (median) with a min–max whisker. Linear scales end at 1.15×
+ * the largest median (a whisker beyond the edge is clipped and ends in an arrow); log scales (decades) show
+ * figures that differ by orders of magnitude side by side.
+ */
+function barChart(title: string, subtitle: string, rows: ChartRow[], opts: { log?: boolean; legend?: Array<[string, string]> } = {}): string {
+  const W = 900;
+  const labelW = 330;
+  const valueW = 170;
+  const barH = 14;
+  const gap = 5;
   const plotW = W - labelW - valueW;
-  const max = Math.max(...rs.map((r) => r.max), ...rs.map((r) => r.median)) || 1;
-  const scale = (v: number) => (v / max) * plotW;
+  const values = rows.flatMap((r) => r.bars ?? []).map((b) => b.value).filter((v) => v > 0);
+  const top = opts.legend ? 44 : 28;
+  let scale: (v: number) => number;
+  const ticks: Array<[number, string]> = [];
+  if (opts.log) {
+    const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values))));
+    const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values) * 1.05)));
+    const span = Math.log10(hi) - Math.log10(lo) || 1;
+    scale = (v) => Math.max(0, Math.min(plotW, ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / span) * plotW));
+    for (let t = lo; t <= hi * 1.001; t *= 10) ticks.push([scale(t), t >= 1 ? String(t) : t.toPrecision(1)]);
+  } else {
+    const max = Math.max(...values) * 1.15 || 1;
+    scale = (v) => Math.max(0, Math.min(plotW, (v / max) * plotW));
+  }
   let y = top;
   const parts: string[] = [];
-  let lastPlacement = '';
-  for (const r of rs) {
-    if (r.placement !== lastPlacement) {
-      if (lastPlacement) y += placementGap;
-      parts.push(`<text x="4" y="${y + 12}" class="pl">${esc(r.placement)}</text>`);
-      y += barH;
-      lastPlacement = r.placement;
+  for (const row of rows) {
+    if (row.heading !== undefined) {
+      y += 6;
+      parts.push(`<text x="4" y="${y + 11}" class="h">${esc(row.heading)}</text>`);
+      y += barH + 2;
+      continue;
     }
-    const x = labelW;
-    const w = Math.max(1, scale(r.median));
-    const ratio = ratioToNative(r, all);
-    const value = `${formatValue(r.median, r.unit)} ${r.unit}${ratio !== undefined && r.way !== 'native' ? ` · ${ratio.toFixed(ratio < 10 ? 2 : 1)}×` : ''}`;
-    parts.push(
-      `<g><title>${esc(`${r.group} · ${r.placement} · ${WAY_LABEL[r.way]}: ${r.label}\nmedian ${formatValue(r.median, r.unit)} ${unitText(r)}, min ${formatValue(r.min, r.unit)}, max ${formatValue(r.max, r.unit)}${r.p99 !== undefined ? `, p99 ${formatValue(r.p99, r.unit)}` : ''}; ${r.samples.length} samples of ${r.opsPerSample} ops`)}</title>` +
-        `<text x="${labelW - 6}" y="${y + 13}" text-anchor="end">${esc(`${r.way}: ${r.label.length > 34 ? r.label.slice(0, 33) + '…' : r.label}`)}</text>` +
-        `<rect x="${x}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${WAY_COLOR[r.way]}"/>` +
-        `<line x1="${(x + scale(r.min)).toFixed(1)}" x2="${(x + scale(r.max)).toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#222" stroke-width="1"/>` +
-        `<text x="${(x + Math.max(w, scale(r.max)) + 6).toFixed(1)}" y="${y + 13}">${esc(value)}</text></g>`,
-    );
-    y += barH + gap;
+    const bars = row.bars ?? [];
+    const rowH = bars.length * barH + (bars.length - 1) * 2;
+    parts.push(`<text x="${labelW - 8}" y="${y + rowH / 2 + 4}" text-anchor="end">${esc(row.label ?? '')}</text>`);
+    bars.forEach((b, i) => {
+      const by = y + i * (barH + 2);
+      const w = Math.max(1, scale(b.value));
+      let g = `<g><title>${esc(b.title)}</title><rect x="${labelW}" y="${by}" width="${w.toFixed(1)}" height="${barH}" fill="${b.color}"/>`;
+      if (b.min !== undefined && b.max !== undefined) {
+        const x1 = labelW + scale(b.min);
+        const x2 = labelW + scale(b.max);
+        const clipped = !opts.log && x2 >= labelW + plotW - 0.5;
+        g += `<line x1="${x1.toFixed(1)}" x2="${x2.toFixed(1)}" y1="${by + barH / 2}" y2="${by + barH / 2}" stroke="#222" stroke-width="1"/>`;
+        if (clipped) g += `<path d="M${x2.toFixed(1)},${by + barH / 2} l-5,-3 v6 z" fill="#222"/>`;
+      }
+      g += `<text x="${labelW + plotW + 6}" y="${by + barH - 3}">${esc(b.text)}</text></g>`;
+      parts.push(g);
+    });
+    y += rowH + gap;
   }
-  const unit = rs[0] ? `${unitText(rs[0])} (${rs[0].better} is better)` : '';
-  const h = y + 8;
+  const axis = ticks
+    .map(([x, t]) => `<line x1="${labelW + x}" x2="${labelW + x}" y1="${top - 4}" y2="${y}" stroke="#ddd"/><text x="${labelW + x}" y="${y + 12}" text-anchor="middle" fill="#666">${t}</text>`)
+    .join('');
+  const legend = (opts.legend ?? []).map(([name, color], i) => `<rect x="${4 + i * 150}" y="26" width="10" height="10" fill="${color}"/><text x="${18 + i * 150}" y="35">${esc(name)}</text>`).join('');
+  const h = y + (ticks.length ? 18 : 6);
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="12">` +
-    `<style>.pl{font-weight:bold;fill:#444}</style>` +
-    `<text x="4" y="16" font-weight="bold" font-size="14">${esc(group)}</text><text x="${W - 4}" y="16" text-anchor="end" fill="#666">${esc(unit)}</text>` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif" font-size="11">` +
+    `<style>.h{font-weight:bold;font-size:12px;fill:#333}</style><rect width="${W}" height="${h}" fill="#fff"/>` +
+    `<text x="4" y="16" font-weight="bold" font-size="14">${esc(title)}</text><text x="${W - 4}" y="16" text-anchor="end" fill="#666">${esc(subtitle)}</text>` +
+    legend +
+    axis +
     parts.join('') +
     `</svg>`
   );
+}
+
+const short = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+
+function tooltip(r: Result): string {
+  return `${r.group} · ${r.placement} · ${WAY_LABEL[r.way]}: ${r.label}\nmedian ${formatValue(r.median, r.unit)} ${unitText(r)}, min ${formatValue(r.min, r.unit)}, max ${formatValue(r.max, r.unit)}${r.p99 !== undefined ? `, p99 ${formatValue(r.p99, r.unit)}` : ''}; ${r.samples.length} samples of ${r.opsPerSample} ops${r.note ? `; ${r.note}` : ''}`;
+}
+
+function valueText(r: Result, all: Result[]): string {
+  const ratio = r.way === 'native' ? undefined : ratioToNative(r, all);
+  return `${formatValue(r.median, r.unit)} ${r.unit}${ratio !== undefined ? ` · ${ratio.toFixed(ratio < 10 ? 2 : 1)}×` : ''}`;
+}
+
+/** The chart of one group: a section per placement, a bar per way (colour: the way). */
+export function groupChart(group: string, rs: Result[], all: Result[]): string {
+  const rows: ChartRow[] = [];
+  let last = '';
+  for (const r of rs) {
+    if (r.placement !== last) rows.push({ heading: r.placement });
+    last = r.placement;
+    rows.push({ label: `${r.way}: ${short(r.label, 48)}`, bars: [{ value: r.median, min: r.min, max: r.max, color: WAY_COLOR[r.way], text: valueText(r, all), title: tooltip(r) }] });
+  }
+  const first = rs[0];
+  const subtitle = first ? `${unitText(first)}, ${first.better} is better · bar: median, whisker: min–max` : '';
+  return barChart(group, subtitle, rows);
 }
 
 /** A chart per group, in report order. */
@@ -67,11 +131,35 @@ export function charts(report: Report): Array<{ group: string; svg: string }> {
   return groups.map((g) => ({ group: g, svg: groupChart(g, rs.filter((r) => r.group === g), all) }));
 }
 
-/** The placements × ways overview for the two-process latencies: the chart the README shows. */
+export const PLACEMENT_COLOR: Record<string, string> = { 'same CPU': '#4c72b0', 'different CPUs': '#dd8452', unpinned: '#8c8c8c' };
+
+/**
+ * The overview the README shows: every two-process round trip (each mechanism, each way), one bar per
+ * placement, on a log scale — placement against primitive at a glance.
+ */
 export function overviewChart(report: Report): string {
   const all = allResults(report);
-  const rs = ordered(report).filter((r) => r.unit === 'µs' && (r.per === 'round trip' || r.per === 'cycle') && r.placement !== 'unpinned');
-  return groupChart('Two-process round trips: same CPU vs different CPUs (median µs, whisker: min–max)', rs, all);
+  const rs = ordered(report).filter((r) => r.unit === 'µs' && (r.per === 'round trip' || r.per === 'cycle'));
+  const placements = ['same CPU', 'different CPUs', 'unpinned'].filter((p) => rs.some((r) => r.placement === p));
+  const rows: ChartRow[] = [];
+  const seen = new Set<string>();
+  let lastGroup = '';
+  for (const r of rs) {
+    const key = `${r.group}\u0000${r.way}\u0000${r.label}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (r.group !== lastGroup) rows.push({ heading: `${r.group} (µs per ${r.per})` });
+    lastGroup = r.group;
+    const bars = placements
+      .map((p) => rs.find((x) => x.group === r.group && x.way === r.way && x.label === r.label && x.placement === p))
+      .filter((x): x is Result => x !== undefined)
+      .map((x) => ({ value: x.median, color: PLACEMENT_COLOR[x.placement]!, text: valueText(x, all), title: tooltip(x) }));
+    rows.push({ label: `${r.way}: ${short(r.label, 46)}`, bars });
+  }
+  return barChart('Two-process round trips by placement', 'median µs, log scale, lower is better · × = vs the C loop', rows, {
+    log: true,
+    legend: placements.map((p) => [p, PLACEMENT_COLOR[p]!] as [string, string]),
+  });
 }
 
 export function renderHtml(report: Report): string {

@@ -263,8 +263,8 @@ export const syncSuite: Suite = {
   available: async () => null,
   async run(ctx) {
     const hl = await optionalModule('sync');
-    const HSem = hl?.Semaphore as (new (v?: number) => { acquireSync(t?: number): boolean; release(): void }) | undefined;
-    const HBarrier = hl?.Barrier as (new (parties: number) => { waitSync(): number }) | undefined;
+    const HSem = hl?.Semaphore as (new (v?: number) => { acquireSync(t?: number): boolean; release(): void; close?(): void }) | undefined;
+    const HBarrier = hl?.Barrier as (new (parties: number) => { waitSync(): number; close?(): void }) | undefined;
     const semWays: WayLoop[] = [
       { way: 'native', label: 'sem_post/sem_wait loop in C', loop: semLoop('native') },
       { way: 'js', label: 'posix.Semaphore post/wait', loop: semLoop('js') },
@@ -289,7 +289,10 @@ export const syncSuite: Suite = {
             }
             return nowNs() - t0;
           },
-          close: () => {},
+          close: (s: { ping: InstanceType<typeof HSem>; pong: InstanceType<typeof HSem> }) => {
+            s.ping.close?.();
+            s.pong.close?.();
+          },
         },
       });
     } else if (!ctx.opts.quick) ctx.missing('semaphore ping-pong · api', 'the high-level Semaphore (lib/sync.ts) is not in this build');
@@ -314,7 +317,7 @@ export const syncSuite: Suite = {
             for (let i = 0; i < n; i++) b.waitSync();
             return nowNs() - t0;
           },
-          close: () => {},
+          close: (b: InstanceType<typeof HBarrier>) => b.close?.(),
         },
       });
     } else ctx.missing('barrier cycle · api', 'the high-level Barrier (lib/sync.ts) is not in this build');

@@ -52,6 +52,12 @@ def pipe_child(conn, cpu, total):
         conn.send_bytes(conn.recv_bytes())
 
 
+def pipe_obj_child(conn, cpu, total):
+    pin(cpu)
+    for _ in range(total):
+        conn.send(conn.recv())
+
+
 def queue_child(q_in, q_out, cpu, total):
     pin(cpu)
     for _ in range(total):
@@ -128,6 +134,19 @@ def pipe_rounds(conn, n):
     for _ in range(n):
         conn.send_bytes(msg)
         conn.recv_bytes()
+    return now_ns() - t0
+
+
+def pipe_obj_make(cpu, total):
+    a, b = mp.Pipe()
+    return mp.Process(target=pipe_obj_child, args=(b, cpu, total)), a
+
+
+def pipe_obj_rounds(conn, n):
+    t0 = now_ns()
+    for i in range(n):
+        conn.send(i)
+        conn.recv()
     return now_ns() - t0
 
 
@@ -231,6 +250,7 @@ def main():
 
     latency = [
         ("socketpair ping-pong", "multiprocessing.Pipe() send_bytes/recv_bytes, 1 byte", pipe_make, pipe_rounds, "round trip", None),
+        ("socketpair ping-pong", "multiprocessing.Pipe() send/recv of a small int (pickle)", pipe_obj_make, pipe_obj_rounds, "round trip", None),
         ("Queue ping-pong", "multiprocessing.Queue put/get of a small int, two queues", queue_make, queue_rounds, "round trip", "pipe ping-pong"),
         ("barrier cycle", "multiprocessing.Barrier(2).wait", barrier_make, barrier_rounds, "cycle", None),
     ]

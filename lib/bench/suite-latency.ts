@@ -46,6 +46,18 @@ export function connPingPong(receive: Connection, send: Connection, n: number, i
   return nowNs() - t0;
 }
 
+/** The same with send/recvSync of a small integer (the compact encoding): what most code sends. */
+export function connValuePingPong(receive: Connection, send: Connection, n: number, initiator: boolean): number {
+  const t0 = nowNs();
+  for (let i = 0; i < n; i++) {
+    if (initiator) send.send(i);
+    const v = receive.recvSync();
+    if (!initiator) send.send(v);
+    else if (v !== i) throw new Error('Connection ping-pong: wrong value');
+  }
+  return nowNs() - t0;
+}
+
 export function jsSemPingPong(mine: posix.Semaphore, theirs: posix.Semaphore, n: number, initiator: boolean): number {
   const t0 = nowNs();
   for (let i = 0; i < n; i++) {
@@ -128,7 +140,7 @@ function fdLoop(make: () => FdChannel, way: 'native' | 'js', splitEnds: boolean)
 }
 
 /** Connection ping-pong: duplex (a socketpair, Pipe()) or two one-way pipes (Pipe(false) × 2). */
-function connLoop(duplex: boolean): PairLoop<{ parent: [Connection, Connection]; child: [Connection, Connection]; all: Connection[] }> {
+function connLoop(duplex: boolean, values = false): PairLoop<{ parent: [Connection, Connection]; child: [Connection, Connection]; all: Connection[] }> {
   return {
     open: () => {
       if (duplex) {
@@ -140,8 +152,8 @@ function connLoop(duplex: boolean): PairLoop<{ parent: [Connection, Connection];
       return { parent: [r2, w1], child: [r1, w2], all: [r1, w1, r2, w2] };
     },
     inChild: (c) => c.all.filter((x) => !c.child.includes(x)).forEach((x) => x.close()),
-    child: (c, total) => void connPingPong(c.child[0], c.child[1], total, false),
-    parent: (c, n) => connPingPong(c.parent[0], c.parent[1], n, true),
+    child: (c, total) => void (values ? connValuePingPong : connPingPong)(c.child[0], c.child[1], total, false),
+    parent: (c, n) => (values ? connValuePingPong : connPingPong)(c.parent[0], c.parent[1], n, true),
     close: (c) => c.all.forEach((x) => x.closed || x.close()),
   };
 }
@@ -244,6 +256,7 @@ export const channelsSuite: Suite = {
       { way: 'native', label: 'read(2)/write(2) loop in C, AF_UNIX stream', loop: fdLoop(socketChannel, 'native', true) },
       { way: 'js', label: 'posix.read/posix.write, 1 byte', loop: fdLoop(socketChannel, 'js', true) },
       { way: 'api', label: 'Connection.sendBytes/recvBytesSync over Pipe() (duplex)', loop: connLoop(true) },
+      { way: 'api', label: 'Connection.send/recvSync of a small int over Pipe() (duplex)', loop: connLoop(true, true) },
     ]);
     await latencyGroup(ctx, 'FIFO ping-pong', 'round trip', [
       { way: 'native', label: 'read(2)/write(2) loop in C, two mkfifo FIFOs', loop: fdLoop(fifoChannel, 'native', false) },

@@ -19,7 +19,18 @@ import time
 now_ns = time.monotonic_ns  # CLOCK_MONOTONIC, as process.hrtime in the Node suites
 
 
+def die_with_parent():
+    """prctl(PR_SET_PDEATHSIG, SIGKILL): no process of this benchmark outlives the one that started it."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except Exception:
+        pass
+
+
 def pin(cpu):
+    die_with_parent()
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
 
@@ -225,6 +236,7 @@ def main():
     ap.add_argument("--placements", default=None)
     ap.add_argument("--only", default="")
     opts = ap.parse_args()
+    die_with_parent()
     cpus = sorted(os.sched_getaffinity(0))
     placements = json.loads(opts.placements) if opts.placements else [{"name": "unpinned", "a": None, "b": None}]
     only = [w.lower() for w in opts.only.split(",") if w]

@@ -66,6 +66,13 @@ describe('multiproc bench --quick', () => {
     expect(run.stderr).toMatch(/\[1\/\d+\] channels/);
   });
 
+  it('--compare prints the change of every figure present in both runs', () => {
+    const run = cli('bench', 'channels', '--quick', '--compare', json);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/change against the run of /);
+    expect(run.stdout).toMatch(/pipe ping-pong\s+same CPU\s+native\s+[\d.,]+\s+[\d.,]+\s+µs\/round trip\s+[+-]\d+\.\d%/);
+  });
+
   it('writes a self-contained HTML page with SVG charts', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/^<!doctype html>/);
@@ -96,6 +103,9 @@ describe('multiproc bench: usage', () => {
     expect(cli('bench', 'nosuch').status).toBe(2);
     expect(cli('bench', '--frobnicate').status).toBe(2);
     expect(cli('bench', '--budget', '-1').status).toBe(2);
+    const missing = cli('bench', '--compare', path.join(tmp, 'nope.json'));
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--compare .*nope\.json/);
   });
 });
 

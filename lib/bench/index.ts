@@ -244,6 +244,15 @@ async function runParent(a: Args): Promise<number> {
   for (const name of a.suites) {
     if (!SUITES.some((s) => s.name === name)) throw new UsageError(`no suite '${name}' (see --list)`);
   }
+  let old: Report | undefined;
+  if (a.compare) {
+    try {
+      old = JSON.parse(readFileSync(a.compare, 'utf8')) as Report;
+    } catch (e) {
+      throw new UsageError(`--compare ${a.compare}: ${(e as Error).message}`);
+    }
+    if (old?.format !== 'multiproc-bench/1') throw new UsageError(`--compare ${a.compare}: not a multiproc bench --json file`);
+  }
   let selected: Suite[] = a.suites.length ? SUITES.filter((s) => a.suites.includes(s.name)) : SUITES.filter((s) => !a.quick || s.quick);
   if (!a.python) selected = selected.filter((s) => s.name !== 'python' || a.suites.includes('python'));
   const opts = benchOptions(a);
@@ -310,10 +319,7 @@ async function runParent(a: Args): Promise<number> {
   if (pyVersion) report.versions.python = pyVersion;
 
   process.stdout.write(textTable(report, { color: process.stdout.isTTY && !process.env.NO_COLOR }) + '\n');
-  if (a.compare) {
-    const old = JSON.parse(readFileSync(a.compare, 'utf8')) as Report;
-    process.stdout.write('\n' + compareTable(old, report) + '\n');
-  }
+  if (old) process.stdout.write('\n' + compareTable(old, report) + '\n');
   if (a.json) writeFileSync(a.json, JSON.stringify(report, null, 2) + '\n');
   if (a.html) writeFileSync(a.html, renderHtml(report));
   if (a.md) writeFileSync(a.md, markdownSummary(report));

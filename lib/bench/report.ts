@@ -204,7 +204,9 @@ export function markdownSummary(report: Report): string {
       const ratio = x.way === 'native' ? undefined : ratioToNative(x, all);
       return `${formatValue(x.median, x.unit)}${ratio === undefined ? '' : ` (${ratio < 10 ? ratio.toFixed(2) : ratio.toFixed(1)}×)`}`;
     });
-    out.push(`| ${r.group === lastGroup ? '' : `**${esc(r.group)}**`} | ${r.way} | ${esc(unitText(r))} | ${cells.join(' | ')} | ${esc(r.label)} |`);
+    const refGroup = placements.map((p) => rs.find((y) => y.group === r.group && y.way === r.way && y.label === r.label && y.placement === p)).map((x) => (x ? nativeFor(x, all)?.group : undefined)).find((g) => g !== undefined && g !== r.group);
+    const what = refGroup ? `${r.label} (× vs the ${refGroup} C loop)` : r.label;
+    out.push(`| ${r.group === lastGroup ? '' : `**${esc(r.group)}**`} | ${r.way} | ${esc(unitText(r))} | ${cells.join(' | ')} | ${esc(what)} |`);
     lastGroup = r.group;
   }
   const absent = report.suites.flatMap((s) => s.absent);
@@ -212,6 +214,6 @@ export function markdownSummary(report: Report): string {
     out.push('', 'Not available in this run:', '');
     for (const a of absent) out.push(`- ${a.what}: ${a.reason}`);
   }
-  out.push('', `(×) = cost relative to the C loop in the addon, same placement, same run (for a group without its own C loop: the one named in the full table). Ways: ${Object.entries(WAY_LABEL).map(([k, v]) => `${k} = ${v}`).join('; ')}.`);
+  out.push('', `(×) = cost relative to the C loop in the addon, same placement, same run (for a group without its own C loop, the one named in its row). Ways: ${Object.entries(WAY_LABEL).map(([k, v]) => `${k} = ${v}`).join('; ')}.`);
   return out.join('\n') + '\n';
 }

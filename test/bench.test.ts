@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compareTable, markdownSummary, markdownTable, ratioToNative, type Report, textTable } from '../lib/bench/report.js';
 import { renderHtml } from '../lib/bench/html.js';
 import * as posix from '../lib/posix/index.js';
-import { until } from './helpers/child.js';
+import { nb } from '../lib/bench/core.js';
+import { forkRun, reap, thrown, until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 
 checkLeaks();
@@ -137,5 +138,61 @@ describe('multiproc bench: SIGINT', () => {
     expect(await exited, stderr).toBe(130);
     expect(stderr).toMatch(/SIGINT: ending the running suite/);
     for (const pid of pids) expect(posix.processInfo(pid), `pid ${pid} is left`).toBeNull();
+  });
+});
+
+describe('the native loops of multiproc bench (native/bench.cc)', () => {
+  it('futexPingPongBench: n round trips between two processes on one shared word', async () => {
+    const m = posix.mmap(4096);
+    try {
+      const pid = await forkRun(() => void nb.futexPingPongBench(m, 64, 1000, 1));
+      expect(nb.futexPingPongBench(m, 64, 1000, 0)).toBeGreaterThan(0);
+      expect(await reap(pid)).toMatchObject({ kind: 'exited', code: 0 });
+      expect(new Int32Array(m.buffer, 64, 1)[0]).toBe(0); // the pong side's last store
+      expect(thrown(() => nb.futexPingPongBench(m, 2, 0, 0)).name).toBe('RangeError'); // misaligned
+      expect(thrown(() => nb.futexPingPongBench(m, 0, 0, 2 as 0)).name).toBe('RangeError');
+    } finally {
+      m.close();
+    }
+    expect(thrown(() => nb.futexPingPongBench(m, 0, 0, 0)).code).toBe('ERR_MULTIPROC_CLOSED');
+  });
+
+  it('streamBench: the reader gets exactly what the writer sent; an early EOF is an error', async () => {
+    const [r, w] = posix.pipe();
+    const pid = await forkRun(() => {
+      posix.close(r);
+      nb.streamBench(w, 3 * 65536 + 5, 4096, 0);
+    });
+    posix.close(w);
+    try {
+      expect(nb.streamBench(r, 3 * 65536 + 5, 65536, 1)).toBeGreaterThan(0);
+      expect(await reap(pid)).toMatchObject({ kind: 'exited', code: 0 });
+      expect(thrown(() => nb.streamBench(r, 1, 1, 1)).code).toBe('ERR_MULTIPROC_EOF'); // the writer is gone
+      expect(thrown(() => nb.streamBench(r, 1, 0, 1)).name).toBe('RangeError');
+    } finally {
+      posix.close(r);
+    }
+    expect(thrown(() => nb.streamBench(r, 1, 1, 1)).code).toBe('EBADF');
+  });
+
+  it('forkWaitBench and spawnWaitBench reap every child and check its exit status', () => {
+    expect(nb.forkWaitBench(3)).toBeGreaterThan(0);
+    expect(nb.spawnWaitBench('/bin/true', 2)).toBeGreaterThan(0);
+    expect(thrown(() => nb.spawnWaitBench('/bin/false', 1)).code).toBe('ERR_MULTIPROC_CHILD_FAILED');
+    expect(thrown(() => nb.spawnWaitBench(path.join(tmp, 'no-such-program'), 1)).code).toBe('ENOENT');
+    expect(thrown(() => nb.forkWaitBench(-1)).name).toBe('RangeError');
+    expect(posix.children(process.pid).filter((pid) => posix.processInfo(pid)?.state === 'zombie')).toEqual([]);
+  });
+
+  it('copyBench copies into the mapping (the last copy is visible) and checks its range', () => {
+    const m = posix.mmap(8192);
+    try {
+      expect(nb.copyBench(m, 4096, 300)).toBeGreaterThan(0);
+      const b = new Uint8Array(m.buffer);
+      expect([b[0], b[1], b[4095], b[4096]]).toEqual([299 & 0xff, 0x5a, 0x5a, 0]);
+      expect(thrown(() => nb.copyBench(m, 8193, 1)).name).toBe('RangeError');
+    } finally {
+      m.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as posix from '../posix/index.js';
 import { type Absent, type BenchOptions, Ctx, defaultPlacements, type Result, type Suite, type SuiteOutput } from './core.js';
 import { overviewChart, renderHtml } from './html.js';
-import { compareTable, markdownSummary, type Report, type SuiteRun, textTable } from './report.js';
+import { compareTable, markdownSummary, type Report, reportJson, type SuiteRun, textTable } from './report.js';
 import { SUITES } from './suites.js';
 
 interface Args {
@@ -320,7 +320,7 @@ async function runParent(a: Args): Promise<number> {
 
   process.stdout.write(textTable(report, { color: process.stdout.isTTY && !process.env.NO_COLOR }) + '\n');
   if (old) process.stdout.write('\n' + compareTable(old, report) + '\n');
-  if (a.json) writeFileSync(a.json, JSON.stringify(report, null, 2) + '\n');
+  if (a.json) writeFileSync(a.json, reportJson(report));
   if (a.html) writeFileSync(a.html, renderHtml(report));
   if (a.md) writeFileSync(a.md, markdownSummary(report));
   if (a.svg) writeFileSync(a.svg, overviewChart(report) + '\n');

@@ -217,3 +217,9 @@ export function markdownSummary(report: Report): string {
   out.push('', `(×) = cost relative to the C loop in the addon, same placement, same run (for a group without its own C loop, the one named in its row). Ways: ${Object.entries(WAY_LABEL).map(([k, v]) => `${k} = ${v}`).join('; ')}.`);
   return out.join('\n') + '\n';
 }
+
+/** The --json text: indented, number arrays (the samples) on one line, samples to 6 significant digits. */
+export function reportJson(report: Report): string {
+  const text = JSON.stringify(report, (key, v) => (key === 'samples' && Array.isArray(v) ? v.map((x: number) => Number(x.toPrecision(6))) : v), 2);
+  return text.replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) => `[${body.split(/,\s*/).join(', ')}]`) + '\n';
+}

@@ -195,9 +195,10 @@ function reapAdopted(): void {
   }
 }
 
+/** lib/cli.ts under tsx, dist/cli.js when built: the suite children run the same program with the same loader. */
 function entryScript(): string {
-  // `node dist/cli.js bench …` or `node --import tsx lib/cli.ts bench …`: the same program, the same loader
-  return process.argv[1] ?? fileURLToPath(new URL('../cli.js', import.meta.url));
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return fileURLToPath(new URL(`../cli${ext}`, import.meta.url));
 }
 
 function runSuiteChild(

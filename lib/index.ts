@@ -17,3 +17,20 @@ export {
   processCpuCount,
   setStartMethod,
 } from './context.js';
+export {
+  BaseProxy,
+  type ConnectOptions,
+  DEFAULT_MANAGER_MESSAGE_BYTES,
+  DictProxy,
+  ListProxy,
+  LockProxy,
+  Manager,
+  type ManagerOptions,
+  NamespaceProxy,
+  type ProxyData,
+  type ProxyKind,
+  QueueProxy,
+  rebuildProxy,
+  ValueProxy,
+} from './manager.js';
+export { Empty, Full } from './queue-errors.js';

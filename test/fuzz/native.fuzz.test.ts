@@ -1738,6 +1738,13 @@ export const schemas: Record<string, Schema> = {
     params: [P('path', (f) => f.path()), P('mode', (f) => A(f.pick([0o600, 0o644, 0, 0o7777])), (f) => A(f.pick([0o10000, -1])))],
     guard: (a, f) => pathUnsafe(a[0], f),
   },
+  unixConnect: {
+    // paths in the sandbox's temp dir only, where nothing listens: connect fails (ENOENT, ECONNREFUSED, ENOTSOCK)
+    params: [P('path', (f) => f.path())],
+    guard: (a, f) => pathUnsafe(a[0], f),
+    after: ownResult,
+    noConstruct: true,
+  },
   open: {
     params: [
       P('path', (f) => f.path()),

@@ -541,6 +541,8 @@ class ManagerServer {
       }
       case 'ping':
         return process.pid;
+      case 'stats':
+        return { pid: process.pid, objects: this.objects.size, connections: this.conns.size, sessions: this.sessions.size };
       case 'shutdown':
         // the reply is written now; stop() ends (flushes) every connection after it
         setImmediate(() => this.stop());

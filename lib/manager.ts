@@ -99,14 +99,26 @@ interface Pending {
   reject(e: unknown): void;
 }
 
+/** One async connection and the requests waiting for a reply on it. */
+interface AsyncConn {
+  sock: net.Socket;
+  pending: Map<number, Pending>;
+  dead: boolean;
+}
+
+function failAll(conn: AsyncConn, e: unknown): void {
+  const all = [...conn.pending.values()];
+  conn.pending.clear();
+  for (const p of all) p.reject(e);
+}
+
 /** This process's connections to one manager (address + key). */
 class Client {
   readonly pid = process.pid;
   /** Both connections of this process carry it: the server knows them as one lock owner. */
   readonly session = randomUUID();
-  #sock: net.Socket | null = null;
-  #ready: Promise<net.Socket> | null = null;
-  #pending = new Map<number, Pending>();
+  #ready: Promise<AsyncConn> | null = null;
+  #current: AsyncConn | null = null;
   #nextId = 1;
   #syncFd = -1;
 
@@ -118,20 +130,25 @@ class Client {
 
   // ---- async: a net.Socket, requests matched to replies by id ----
 
-  #connect(): Promise<net.Socket> {
+  #connect(): Promise<AsyncConn> {
     if (this.#ready) return this.#ready;
-    this.#ready = new Promise<net.Socket>((resolve, reject) => {
+    const ready = new Promise<AsyncConn>((resolve, reject) => {
       const sock = net.connect(this.address);
+      const conn: AsyncConn = { sock, pending: new Map(), dead: false };
+      this.#current = conn;
       const decoder = new FrameDecoder(HANDSHAKE_MAX);
       let state: 'challenge' | 'verdict' | 'ready' = 'challenge';
       let nonce: Buffer;
       let settled = false;
       const fail = (e: unknown): void => {
+        conn.dead = true;
+        if (this.#ready === ready) this.#ready = null;
+        if (this.#current === conn) this.#current = null;
         if (!settled) {
           settled = true;
           reject(e);
         }
-        this.#failAll(e);
+        failAll(conn, e);
         sock.destroy();
       };
       sock.on('data', (chunk: Buffer) => {
@@ -142,6 +159,7 @@ class Client {
           return fail(e);
         }
         for (const f of frames) {
+          if (conn.dead) return;
           try {
             if (state === 'challenge') {
               const a = clientAnswer(this.key, f, this.session);
@@ -153,11 +171,18 @@ class Client {
               state = 'ready';
               decoder.limit = this.limit;
               settled = true;
-              this.#sock = sock;
-              if (this.#pending.size === 0) sock.unref();
-              resolve(sock);
+              if (conn.pending.size === 0) sock.unref();
+              resolve(conn);
             } else {
-              this.#onReply(decode(f) as Reply);
+              const [id, ok, value] = decode(f) as Reply;
+              // id 0 is fatal: the server refuses this connection (an oversized or malformed frame) and closes it
+              if (id === 0) return fail(rebuildError(value as ErrorRecord));
+              const p = conn.pending.get(id);
+              if (!p) continue;
+              conn.pending.delete(id);
+              if (conn.pending.size === 0) sock.unref();
+              if (ok) p.resolve(value);
+              else p.reject(rebuildError(value as ErrorRecord));
             }
           } catch (e) {
             return fail(e);
@@ -172,42 +197,23 @@ class Client {
         );
       });
       sock.on('close', () => {
-        if (this.#sock === sock) this.#sock = null;
-        this.#ready = null;
         fail(state === 'verdict' ? authError('Manager closed the connection during authentication') : closedError('the Manager closed the connection'));
       });
     });
-    return this.#ready;
-  }
-
-  #onReply([id, ok, value]: Reply): void {
-    if (id === 0) {
-      // fatal: the server refuses this connection (an oversized or malformed frame) and closes it
-      this.#failAll(rebuildError(value as ErrorRecord));
-      return;
-    }
-    const p = this.#pending.get(id);
-    if (!p) return;
-    this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#sock?.unref();
-    if (ok) p.resolve(value);
-    else p.reject(rebuildError(value as ErrorRecord));
-  }
-
-  #failAll(e: unknown): void {
-    const all = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of all) p.reject(e);
+    this.#ready = ready;
+    return ready;
   }
 
   async call(oid: number, method: string, args: unknown[]): Promise<unknown> {
     const id = this.#nextId++;
     const data = encode([id, oid, method, args], this.limit, 'A request'); // a bad value fails here, before any I/O
-    const sock = await this.#connect();
+    let conn = await this.#connect();
+    if (conn.dead) conn = await this.#connect(); // it died since it was ready: a fresh one
+    if (conn.dead) throw closedError('the Manager closed the connection');
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      sock.ref();
-      sock.write(data);
+      conn.pending.set(id, { resolve, reject });
+      conn.sock.ref();
+      conn.sock.write(data);
     });
   }
 
@@ -281,26 +287,30 @@ class Client {
   /** Closes both connections (pending async calls are rejected). */
   close(): void {
     this.#closeSync();
-    this.#failAll(closedError('the Manager connection was closed'));
-    this.#sock?.destroy();
-    this.#sock = null;
+    const conn = this.#current;
+    this.#current = null;
     this.#ready = null;
+    if (conn) {
+      conn.dead = true;
+      failAll(conn, closedError('the Manager connection was closed'));
+      conn.sock.destroy();
+    }
   }
 
   /** In a forked child: drop this process's copy of the parent's connections without using them. */
   forgetInChild(): void {
     this.#closeSync(); // our own fd: the copy goes, the parent's stays
     // the net.Socket's fd was made inert by fork's repair (never read in the child); just let it go
-    this.#sock = null;
+    if (this.#current) this.#current.dead = true;
+    this.#current = null;
     this.#ready = null;
-    this.#pending.clear();
   }
 }
 
 const clients = new Map<string, Client>();
 
 function clientFor(address: string, key: Buffer, limit: number): Client {
-  const id = `${address}\0${key.toString('hex')}`;
+  const id = `${address}\0${key.toString('hex')}\0${limit}`;
   let c = clients.get(id);
   if (!c || c.pid !== process.pid) {
     c = new Client(address, key, limit);
@@ -821,6 +831,23 @@ export class Manager {
     return rebuildProxy({ address: this.address, authkey: this.authkey, oid, kind, maxMessageBytes: this.maxMessageBytes }) as P;
   }
 
+  /** A proxy for an existing object of this manager, by kind and id (another process's proxy's `id`). */
+  proxy(kind: 'dict', id: number): DictProxy;
+  proxy(kind: 'list', id: number): ListProxy;
+  proxy(kind: 'Namespace', id: number): NamespaceProxy;
+  proxy(kind: 'Value', id: number): ValueProxy;
+  proxy(kind: 'Queue', id: number): QueueProxy;
+  proxy(kind: 'Lock', id: number): LockProxy;
+  proxy(kind: ProxyKind, id: number): BaseProxy {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 1) throw coded(new TypeError('The "id" must be a positive integer'), 'ERR_INVALID_ARG_TYPE');
+    return rebuildProxy({ address: this.address, authkey: this.authkey, oid: id, kind, maxMessageBytes: this.maxMessageBytes });
+  }
+
+  /** The server's counts: live objects, open connections, client sessions (one per process). */
+  stats(): Promise<{ pid: number; objects: number; connections: number; sessions: number }> {
+    return this.#call('stats') as Promise<{ pid: number; objects: number; connections: number; sessions: number }>;
+  }
+
   /** A new dict, optionally filled from a Map, a plain object or [key, value] pairs. */
   dict<V = unknown>(init?: Map<DictKey, V> | Record<string, V> | [DictKey, V][]): Promise<DictProxy<V>> {
     return this.#create('dict', init);
@@ -835,7 +862,9 @@ export class Manager {
   }
 
   /** Value(init) or Python's Value(typecode, init) (the typecode is kept, values are not coerced). */
-  Value<T = unknown>(...args: [init?: T] | [typecode: string, init: T]): Promise<ValueProxy<T>> {
+  Value<T = unknown>(init?: T): Promise<ValueProxy<T>>;
+  Value<T = unknown>(typecode: string, init: T): Promise<ValueProxy<T>>;
+  Value(...args: unknown[]): Promise<ValueProxy> {
     return args.length >= 2 ? this.#create('Value', args[0], args[1]) : this.#create('Value', undefined, args[0]);
   }
 

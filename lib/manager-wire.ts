@@ -58,18 +58,37 @@ export function tooLarge(n: number, limit: number, what: string): RangeError {
   return coded(new RangeError(`${what} of ${n} bytes exceeds the Manager's message limit of ${limit} bytes`), 'ERR_OUT_OF_RANGE');
 }
 
-/** Serialises a message; values that cannot be cloned, or shared objects, are a TypeError. */
+function needsCheck(v: unknown, depth: number): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (depth > 0 || !Array.isArray(v)) return true;
+  for (const x of v) if (needsCheck(x, depth + 1)) return true;
+  return false;
+}
+
+/**
+ * Serialises a message into one frame (the header is reserved in the serializer's own buffer: no copy);
+ * values that cannot be cloned, or shared objects, are a TypeError.
+ */
 export function encode(msg: unknown, limit: number, what = 'A Manager message'): Buffer {
-  checkSendable(msg, 'a Manager');
-  let body: Buffer;
+  // a request is [id, oid, method, args]: look for shared objects only where objects are
+  if (Array.isArray(msg) ? msg.some((x) => needsCheck(x, 0)) : needsCheck(msg, 0)) checkSendable(msg, 'a Manager');
+  let out: Buffer;
   try {
-    body = v8.serialize(msg);
+    const ser = new v8.DefaultSerializer();
+    ser.writeRawBytes(NO_HEADER);
+    ser.writeHeader();
+    ser.writeValue(msg);
+    out = ser.releaseBuffer();
   } catch (e) {
     throw coded(new TypeError(`A value cannot be sent to a Manager: ${(e as Error).message}`, { cause: e }), 'ERR_MULTIPROC_NOT_CLONEABLE');
   }
-  if (body.length > limit) throw tooLarge(body.length, limit, what);
-  return frame(body);
+  const n = out.length - HEADER;
+  if (n > limit) throw tooLarge(n, limit, what);
+  out.writeUInt32BE(n, 0);
+  return out;
 }
+
+const NO_HEADER = Buffer.alloc(HEADER);
 
 export function decode(body: Uint8Array): unknown {
   return v8.deserialize(body);
@@ -175,14 +194,26 @@ function readExactSync(fd: number, buf: Buffer): void {
   }
 }
 
-/** Reads one whole frame (blocking read(2): the thread sleeps in the kernel, no spinning). */
+// One read(2) usually brings a whole small reply: header and body together.
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Reads one whole frame (blocking read(2): the thread sleeps in the kernel, no spinning). Reads at most up to
+ * the frame's end, so nothing of a later frame is consumed (there is none: one request at a time).
+ */
 export function readFrameSync(fd: number, limit: number): Buffer {
-  const head = Buffer.allocUnsafe(HEADER);
-  readExactSync(fd, head);
-  const n = head.readUInt32BE(0);
+  let got = 0;
+  while (got < HEADER) {
+    const n = posix.read(fd, scratch, got, scratch.length - got);
+    if (n === 0) throw coded(new Error('the Manager closed the connection'), 'ERR_MULTIPROC_EOF');
+    got += n;
+  }
+  const n = scratch.readUInt32BE(0);
   if (n > limit) throw tooLarge(n, limit, 'A frame');
+  if (HEADER + n <= got) return Buffer.from(scratch.subarray(HEADER, HEADER + n));
   const body = Buffer.allocUnsafe(n);
-  readExactSync(fd, body);
+  scratch.copy(body, 0, HEADER, got);
+  readExactSync(fd, body.subarray(got - HEADER));
   return body;
 }
 

@@ -104,6 +104,8 @@ interface AsyncConn {
   sock: net.Socket;
   pending: Map<number, Pending>;
   dead: boolean;
+  /** Authenticated: requests may go. */
+  ready: boolean;
 }
 
 function failAll(conn: AsyncConn, e: unknown): void {
@@ -134,7 +136,7 @@ class Client {
     if (this.#ready) return this.#ready;
     const ready = new Promise<AsyncConn>((resolve, reject) => {
       const sock = net.connect(this.address);
-      const conn: AsyncConn = { sock, pending: new Map(), dead: false };
+      const conn: AsyncConn = { sock, pending: new Map(), dead: false, ready: false };
       this.#current = conn;
       const decoder = new FrameDecoder(HANDSHAKE_MAX);
       let state: 'challenge' | 'verdict' | 'ready' = 'challenge';
@@ -171,6 +173,7 @@ class Client {
               state = 'ready';
               decoder.limit = this.limit;
               settled = true;
+              conn.ready = true;
               if (conn.pending.size === 0) sock.unref();
               resolve(conn);
             } else {
@@ -204,17 +207,28 @@ class Client {
     return ready;
   }
 
-  async call(oid: number, method: string, args: unknown[]): Promise<unknown> {
+  call(oid: number, method: string, args: unknown[]): Promise<unknown> {
     const id = this.#nextId++;
-    const data = encode([id, oid, method, args], this.limit, 'A request'); // a bad value fails here, before any I/O
-    let conn = await this.#connect();
-    if (conn.dead) conn = await this.#connect(); // it died since it was ready: a fresh one
-    if (conn.dead) throw closedError('the Manager closed the connection');
-    return new Promise((resolve, reject) => {
-      conn.pending.set(id, { resolve, reject });
-      conn.sock.ref();
-      conn.sock.write(data);
-    });
+    let data: Buffer;
+    try {
+      data = encode([id, oid, method, args], this.limit, 'A request'); // a bad value fails here, before any I/O
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const send = (conn: AsyncConn): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        conn.pending.set(id, { resolve, reject });
+        conn.sock.ref();
+        conn.sock.write(data);
+      });
+    const cur = this.#current;
+    if (cur?.ready && !cur.dead) return send(cur); // the common case: no extra hop through #connect
+    return (async () => {
+      let conn = await this.#connect();
+      if (conn.dead) conn = await this.#connect(); // it died since it was ready: a fresh one
+      if (conn.dead) throw closedError('the Manager closed the connection');
+      return send(conn);
+    })();
   }
 
   // ---- sync: a blocking socket of its own, one request at a time ----

@@ -35,4 +35,3 @@ export {
   rebuildProxy,
   ValueProxy,
 } from './manager.js';
-export { Empty, Full } from './queue-errors.js';

@@ -24,7 +24,7 @@ import {
   type Reply,
   type Request,
 } from './manager-wire.js';
-import { Empty, Full } from './queue-errors.js';
+import { Empty, Full } from './queue.js';
 
 /** What the process starting the server passes it (Process args; with spawn they travel in a memfd). */
 export interface ServerConfig {

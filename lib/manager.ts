@@ -43,8 +43,8 @@ import {
 } from './manager-wire.js';
 import * as posix from './posix/index.js';
 import { Process, type StartMethod } from './process.js';
-import { Empty, Full } from './queue-errors.js';
-import { markNotSendable } from './sendable.js';
+import { Empty, Full } from './queue.js';
+import { registerShareable } from './reduction.js';
 
 export { DEFAULT_MANAGER_MESSAGE_BYTES } from './manager-wire.js';
 
@@ -758,6 +758,8 @@ function awaitReady(ready: net.Server, proc: Process, timeoutMs: number): Promis
   });
 }
 
+let managerFromData: (d: { address: string; authkey: Uint8Array; maxMessageBytes: number }) => Manager;
+
 export class Manager {
   /** The server's socket path (what Manager.connect takes). */
   readonly address: string;
@@ -777,6 +779,10 @@ export class Manager {
     this.#proc = proc;
     this.#dir = dir;
     this.#serverPid = serverPid;
+  }
+
+  static {
+    managerFromData = (d) => new Manager(d.address, Buffer.from(d.authkey), d.maxMessageBytes, null, null);
   }
 
   /** Starts a server process and returns once it listens. */
@@ -939,6 +945,20 @@ function checkLimit(n: unknown): number {
   return n;
 }
 
-// A Manager owns a server process; proxies carry the authkey: neither goes inside a message.
-markNotSendable(Manager);
-markNotSendable(BaseProxy);
+// Proxies and managers reach spawned children in Process args (lib/reduction.ts): a proxy travels as its
+// ProxyData (address, object id, authkey), a manager as its address and authkey, and the child connects on
+// first use. Inside a Pipe or Queue message they are an error (they carry the authkey), as registered classes.
+registerShareable(
+  BaseProxy,
+  'ManagerProxy',
+  (p) => ({ fds: [], data: p.toProxyData() }),
+  (_fds, data: ProxyData) => rebuildProxy(data),
+  import.meta.url,
+);
+registerShareable(
+  Manager,
+  'Manager',
+  (m) => ({ fds: [], data: { address: m.address, authkey: Buffer.from(m.authkey), maxMessageBytes: m.maxMessageBytes } }),
+  (_fds, data: { address: string; authkey: Uint8Array; maxMessageBytes: number }) => managerFromData(data),
+  import.meta.url,
+);

@@ -12,11 +12,10 @@ import {
   Empty,
   Full,
   ListProxy,
-  LockProxy,
   Manager,
+  Pipe,
   Process,
   type ProxyData,
-  QueueProxy,
   rebuildProxy,
   type StartMethod,
 } from '../lib/index.js';
@@ -40,11 +39,10 @@ const tmpFile = () => path.join(tmp, `f${++fileNo}`);
 const METHODS = ['fork', 'spawn'] as const satisfies readonly StartMethod[];
 type TargetName = keyof typeof targets;
 
-/** A child running one of the targets: proxies are passed as they are (fork) or as their data (spawn). */
+/** A child running one of the targets, proxies in its args (fork: inherited; spawn: rebuilt in the child). */
 function child(method: StartMethod, exp: TargetName, args: unknown[]): Process {
   if (method === 'fork') return new Process({ target: targets[exp] as (...a: never[]) => unknown, args });
-  const wire = args.map((a) => (a instanceof DictProxy || a instanceof LockProxy || a instanceof QueueProxy || a instanceof ListProxy ? a.toProxyData() : a));
-  return new Process({ startMethod: 'spawn', module: targetsFile, export: exp, args: wire });
+  return new Process({ startMethod: 'spawn', module: targetsFile, export: exp, args });
 }
 
 async function run(p: Process): Promise<number | null> {
@@ -294,6 +292,13 @@ for (const serverMethod of METHODS) {
           p.close();
         });
 
+        it('the manager itself in Process args: the child creates an object the parent then reaches by id', async () => {
+          const file = tmpFile();
+          expect(await run(child(childMethod, 'useManager', [m, file]))).toBe(0);
+          const { id, pid } = JSON.parse(readFileSync(file, 'utf8')) as { id: number; pid: number };
+          expect(await m.proxy('dict', id).get('from')).toBe(pid);
+        });
+
         it('a child blocked in getSync is woken by a put from the parent and answers', async () => {
           const qin = await m.Queue<number>();
           const qout = await m.Queue<number>();
@@ -402,6 +407,19 @@ describe('Manager security', () => {
     expect(await rejection(l.toArray())).toMatchObject({ name: 'RangeError', message: expect.stringMatching(/A reply of \d+ bytes exceeds/) });
     expect(await l.length()).toBe(3);
     loose.close();
+  });
+
+  it('proxies and managers never go inside a message (they carry the authkey): a clear error', async () => {
+    const d = await m.dict();
+    const [a, b] = Pipe();
+    try {
+      expect(syncError(() => a.send({ d }))).toMatchObject({ code: 'ERR_MULTIPROC_NOT_SENDABLE' });
+      expect(syncError(() => a.send([m]))).toMatchObject({ code: 'ERR_MULTIPROC_NOT_SENDABLE' });
+      expect(await rejection(d.set('self', d))).toMatchObject({ code: 'ERR_MULTIPROC_NOT_SENDABLE' });
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 
   it('bad options are TypeError/RangeError', async () => {

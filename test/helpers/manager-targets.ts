@@ -2,7 +2,7 @@
 // ({ module: this file, export }) with spawn. Proxies arrive as proxies (fork: inherited; spawn: rebuilt from
 // Process args) or as their ProxyData (rebuilt here).
 import { writeFileSync } from 'node:fs';
-import { BaseProxy, type DictProxy, type LockProxy, type ProxyData, type QueueProxy, rebuildProxy } from '../../lib/index.js';
+import { BaseProxy, type DictProxy, type LockProxy, type Manager, type ProxyData, type QueueProxy, rebuildProxy } from '../../lib/index.js';
 import * as posix from '../../lib/posix/index.js';
 
 function asProxy<P extends BaseProxy>(x: BaseProxy | ProxyData): P {
@@ -79,4 +79,12 @@ export function echoDouble(inx: QueueProxy | ProxyData, outx: QueueProxy | Proxy
   const qin = asProxy<QueueProxy<number>>(inx);
   const qout = asProxy<QueueProxy<number>>(outx);
   qout.putSync(qin.getSync() * 2);
+}
+
+/** Uses a Manager it was given (inherited, or rebuilt from Process args): creates a dict, reports its id. */
+export async function useManager(m: Manager, file: string): Promise<void> {
+  const d = await m.dict<number>();
+  await d.set('from', process.pid);
+  writeFileSync(file, JSON.stringify({ id: d.id, pid: process.pid }));
+  m.close();
 }

@@ -48,6 +48,8 @@ interface Session {
 interface Ctx {
   conn: ServerConn;
   session: Session;
+  /** The request's id on its connection (what a cancel names). */
+  id: number;
 }
 
 /** A request waiting in the server (queue get/put, lock acquire). */
@@ -75,28 +77,59 @@ function timeoutArg(t: unknown): number | undefined {
   return t;
 }
 
-/** Waits in a list until resolved, timed out (→ onTimeout) or its connection closes (→ dropped). */
+/**
+ * Waits in a list until resolved, timed out (→ onTimeout), cancelled by the client (→ AbortError) or its
+ * connection closes (→ dropped, never settled: nobody is left to answer).
+ */
 function wait<T, W extends Waiter<T>>(list: W[], ctx: Ctx, timeout: number | undefined, onTimeout: () => unknown, extra?: Omit<W, keyof Waiter<T>>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const w = { ...extra, conn: ctx.conn, session: ctx.session, resolve, reject } as W;
+  return new Promise<T>((res, rej) => {
+    const done = (): void => {
+      ctx.conn.waiting.delete(ctx.id);
+      if (w.timer) clearTimeout(w.timer);
+    };
+    const w = {
+      ...extra,
+      conn: ctx.conn,
+      session: ctx.session,
+      resolve: (v: T) => {
+        done();
+        res(v);
+      },
+      reject: (e: unknown) => {
+        done();
+        rej(e);
+      },
+    } as W;
+    const unlist = (): boolean => {
+      const i = list.indexOf(w);
+      if (i < 0) return false;
+      list.splice(i, 1);
+      return true;
+    };
     if (timeout !== undefined) {
       w.timer = setTimeout(() => {
-        const i = list.indexOf(w);
-        if (i >= 0) list.splice(i, 1);
+        unlist();
         try {
-          resolve(onTimeout() as T);
+          w.resolve(onTimeout() as T);
         } catch (e) {
-          reject(e);
+          w.reject(e);
         }
       }, timeout);
     }
     list.push(w);
-    ctx.conn.waiting.add(() => {
-      const i = list.indexOf(w);
-      if (i >= 0) list.splice(i, 1);
-      if (w.timer) clearTimeout(w.timer);
+    ctx.conn.waiting.set(ctx.id, (reason) => {
+      if (!unlist()) return false;
+      if (reason) w.reject(reason);
+      else done();
+      return true;
     });
   });
+}
+
+function abortError(): Error {
+  const e = coded(new Error('The operation was aborted'), 'ABORT_ERR');
+  e.name = 'AbortError';
+  return e;
 }
 
 /** The first waiter whose connection is still open (taken off the list). */
@@ -357,8 +390,8 @@ const KINDS: Record<string, (args: unknown[]) => Managed> = {
 
 class ServerConn {
   closed = false;
-  /** Cleanups of the requests this connection has waiting (run when it closes). */
-  readonly waiting = new Set<() => void>();
+  /** The requests of this connection waiting in the server, by id: cancel(reason) rejects one, cancel() drops it. */
+  readonly waiting = new Map<number, (reason?: Error) => boolean>();
   #session: Session | null = null;
   #decoder = new FrameDecoder(HANDSHAKE_MAX);
   #nonce: Buffer;
@@ -433,7 +466,7 @@ class ServerConn {
     const [id, oid, method, args] = req;
     let result: unknown;
     try {
-      result = this.server.dispatch(oid, method, args, { conn: this, session: this.#session! });
+      result = this.server.dispatch(oid, method, args, { conn: this, session: this.#session!, id });
     } catch (e) {
       this.reply(id, false, errorRecord(e));
       return;
@@ -462,7 +495,7 @@ class ServerConn {
   #onClose(): void {
     this.closed = true;
     clearTimeout(this.#timer);
-    for (const cleanup of this.waiting) cleanup();
+    for (const cancel of [...this.waiting.values()]) cancel();
     this.waiting.clear();
     if (this.#session) this.server.leaveSession(this.#session);
     this.server.conns.delete(this);
@@ -521,7 +554,7 @@ class ManagerServer {
   }
 
   dispatch(oid: number, method: string, args: unknown[], ctx: Ctx): unknown {
-    if (oid === 0) return this.#managerCall(method, args);
+    if (oid === 0) return this.#managerCall(method, args, ctx);
     const obj = this.objects.get(oid);
     if (!obj) throw coded(new Error(`the Manager has no object with id ${oid}`), 'ERR_MULTIPROC_NO_OBJECT');
     const fn = Object.hasOwn(obj.methods, method) ? obj.methods[method] : undefined;
@@ -529,7 +562,7 @@ class ManagerServer {
     return fn(args, ctx);
   }
 
-  #managerCall(method: string, args: unknown[]): unknown {
+  #managerCall(method: string, args: unknown[], ctx: Ctx): unknown {
     switch (method) {
       case 'create': {
         const [kind, kargs] = args as [string, unknown[]];
@@ -541,6 +574,8 @@ class ManagerServer {
       }
       case 'ping':
         return process.pid;
+      case 'cancel': // an AbortSignal fired in the client: true if the request was still waiting (it is rejected)
+        return ctx.conn.waiting.get(args[0] as number)?.(abortError()) ?? false;
       case 'stats':
         return { pid: process.pid, objects: this.objects.size, connections: this.conns.size, sessions: this.sessions.size };
       case 'shutdown':

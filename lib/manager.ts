@@ -75,7 +75,8 @@ export interface ProxyData {
 export type ProxyKind = 'dict' | 'list' | 'Namespace' | 'Value' | 'Queue' | 'Lock';
 
 type DictKey = string | number | bigint | boolean | null | undefined;
-type Timeout = number | { timeout?: number; block?: boolean };
+/** A timeout in ms, or options: `block: false` is Python's block=False; `signal` (async forms) cancels the wait. */
+type Timeout = number | { timeout?: number; block?: boolean; signal?: AbortSignal };
 
 function closedError(what: string): Error {
   return coded(new Error(what), 'ERR_MULTIPROC_CLOSED');
@@ -207,7 +208,13 @@ class Client {
     return ready;
   }
 
-  call(oid: number, method: string, args: unknown[]): Promise<unknown> {
+  /**
+   * One request. With a signal, an abort asks the server to cancel the request if it is still waiting there
+   * (queue get/put, lock acquire): the call then rejects with the signal's reason. A request the server had
+   * already completed when the cancel arrived settles with its outcome.
+   */
+  call(oid: number, method: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#nextId++;
     let data: Buffer;
     try {
@@ -217,7 +224,23 @@ class Client {
     }
     const send = (conn: AsyncConn): Promise<unknown> =>
       new Promise((resolve, reject) => {
-        conn.pending.set(id, { resolve, reject });
+        if (signal?.aborted) return reject(signal.reason);
+        const onAbort = (): void => {
+          if (conn.dead || !conn.pending.has(id)) return;
+          conn.sock.write(encode([this.#nextId++, 0, 'cancel', [id]], Infinity)); // its reply is not awaited
+        };
+        const unlisten = (): void => signal?.removeEventListener('abort', onAbort);
+        conn.pending.set(id, {
+          resolve: (v) => {
+            unlisten();
+            resolve(v);
+          },
+          reject: (e) => {
+            unlisten();
+            reject(signal?.aborted && (e as NodeJS.ErrnoException).code === 'ABORT_ERR' ? signal.reason : e);
+          },
+        });
+        signal?.addEventListener('abort', onAbort, { once: true });
         conn.sock.ref();
         conn.sock.write(data);
       });
@@ -352,10 +375,10 @@ posix.atFork({
 // ---------------------------------------------------------------------------------------------------------
 // proxies
 
-function timeoutOpts(t: Timeout | undefined): [block: boolean, timeout: number | undefined] {
-  if (t === undefined || typeof t === 'number') return [true, t];
-  if (t === null || typeof t !== 'object') throw coded(new TypeError('timeout must be a number or { timeout?, block? }'), 'ERR_INVALID_ARG_TYPE');
-  return [t.block ?? true, t.timeout];
+function timeoutOpts(t: Timeout | undefined): [block: boolean, timeout: number | undefined, signal: AbortSignal | undefined] {
+  if (t === undefined || typeof t === 'number') return [true, t, undefined];
+  if (t === null || typeof t !== 'object') throw coded(new TypeError('timeout must be a number or { timeout?, block?, signal? }'), 'ERR_INVALID_ARG_TYPE');
+  return [t.block ?? true, t.timeout, t.signal];
 }
 
 /** What every proxy has: the object's id and the way to its manager. */
@@ -389,6 +412,11 @@ export abstract class BaseProxy {
 
   protected call(method: string, ...args: unknown[]): Promise<unknown> {
     return clientFor(this.#data.address, this.#key, this.#data.maxMessageBytes).call(this.#data.oid, method, args);
+  }
+
+  /** A call that an AbortSignal may cancel while it waits in the server. */
+  protected callAbortable(signal: AbortSignal | undefined, method: string, ...args: unknown[]): Promise<unknown> {
+    return clientFor(this.#data.address, this.#key, this.#data.maxMessageBytes).call(this.#data.oid, method, args, signal);
   }
 
   protected callSync(method: string, ...args: unknown[]): unknown {
@@ -585,16 +613,17 @@ export class ValueProxy<T = unknown> extends BaseProxy {
  */
 export class QueueProxy<T = unknown> extends BaseProxy {
   async put(item: T, t?: Timeout): Promise<void> {
-    const [block, timeout] = timeoutOpts(t);
-    await this.call('put', item, block, timeout);
+    const [block, timeout, signal] = timeoutOpts(t);
+    await this.callAbortable(signal, 'put', item, block, timeout);
   }
   putSync(item: T, t?: Timeout): void {
     const [block, timeout] = timeoutOpts(t);
     this.callSync('put', item, block, timeout);
   }
+  /** With a signal: an abort while the get waits in the server rejects with its reason and takes no item. */
   get(t?: Timeout): Promise<T> {
-    const [block, timeout] = timeoutOpts(t);
-    return this.call('get', block, timeout) as Promise<T>;
+    const [block, timeout, signal] = timeoutOpts(t);
+    return this.callAbortable(signal, 'get', block, timeout) as Promise<T>;
   }
   getSync(t?: Timeout): T {
     const [block, timeout] = timeoutOpts(t);
@@ -659,8 +688,14 @@ export class LockProxy extends BaseProxy {
 
   /** Resolves true once acquired; false when `timeout` ms passed (or `{ block: false }` and it is held). */
   async acquire(t?: Timeout): Promise<boolean> {
-    const [block, timeout] = timeoutOpts(t);
-    return this.#took((await this.call('acquire', block, timeout)) as [boolean, boolean]);
+    const [block, timeout, signal] = timeoutOpts(t);
+    const got = (await this.callAbortable(signal, 'acquire', block, timeout)) as [boolean, boolean];
+    if (got[0] && signal?.aborted) {
+      // the lock was granted as the abort went out: leave nothing held
+      await this.call('release');
+      throw signal.reason;
+    }
+    return this.#took(got);
   }
   acquireSync(t?: Timeout): boolean {
     const [block, timeout] = timeoutOpts(t);

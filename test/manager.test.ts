@@ -204,6 +204,37 @@ for (const serverMethod of METHODS) {
       expect(await rejection(q.get(-1))).toBeInstanceOf(RangeError);
     });
 
+    it('an AbortSignal cancels a waiting get/put/acquire in the server: rejects with its reason, takes nothing', async () => {
+      const q = await m.Queue<number>(1);
+      const ac = new AbortController();
+      const waiting = q.get({ signal: ac.signal });
+      await q.qsize(); // the get is waiting in the server now (requests are served in order)
+      ac.abort(new Error('stop waiting'));
+      expect((await rejection(waiting)).message).toBe('stop waiting');
+      await q.put(1);
+      expect(q.getSync()).toBe(1); // the cancelled get took no item
+      await q.put(2);
+      const ac2 = new AbortController();
+      const blockedPut = q.put(3, { signal: ac2.signal });
+      await q.qsize();
+      ac2.abort();
+      expect(await rejection(blockedPut)).toMatchObject({ name: 'AbortError' });
+      expect(q.toString()).toMatch(/QueueProxy/);
+      expect([q.qsizeSync(), q.getSync()]).toEqual([1, 2]); // the cancelled put added nothing
+      const already = AbortSignal.abort(new Error('before'));
+      expect((await rejection(q.get({ signal: already }))).message).toBe('before');
+
+      const lock = await m.Lock();
+      expect(await lock.acquire()).toBe(true);
+      const ac3 = new AbortController();
+      const acquiring = lock.acquire({ signal: ac3.signal });
+      await lock.locked();
+      ac3.abort(new Error('give up'));
+      expect((await rejection(acquiring)).message).toBe('give up');
+      await lock.release();
+      expect(await lock.locked()).toBe(false); // the cancelled acquire holds nothing
+    });
+
     it('Lock: acquire/release, timeouts, withLock; releasing an unheld lock is an error', async () => {
       const lock = await m.Lock();
       expect(await lock.acquire()).toBe(true);

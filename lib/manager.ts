@@ -118,8 +118,8 @@ function failAll(conn: AsyncConn, e: unknown): void {
 /** This process's connections to one manager (address + key). */
 class Client {
   readonly pid = process.pid;
-  /** Both connections of this process carry it: the server knows them as one lock owner. */
-  readonly session = randomUUID();
+  /** Every connection of this process carries it: the server knows them as one lock owner. */
+  readonly session = processSession;
   #ready: Promise<AsyncConn> | null = null;
   #current: AsyncConn | null = null;
   #nextId = 1;
@@ -344,6 +344,9 @@ class Client {
   }
 }
 
+/** This process's identity towards managers (a forked child gets its own). */
+let processSession = randomUUID();
+
 const clients = new Map<string, Client>();
 
 function clientFor(address: string, key: Buffer, limit: number): Client {
@@ -367,6 +370,7 @@ function dropClients(address: string): void {
 
 posix.atFork({
   child() {
+    processSession = randomUUID();
     for (const c of clients.values()) c.forgetInChild();
     clients.clear();
   },

@@ -485,7 +485,7 @@ class ServerConn {
     if (this.closed) return;
     let f: Buffer;
     try {
-      f = encode([id, ok, value] satisfies Reply, this.server.limit, 'A reply');
+      f = encode([id, ok, value] satisfies Reply, this.server.limit, 'A reply', false);
     } catch (e) {
       f = encode([id, false, errorRecord(e)] satisfies Reply, Infinity);
     }

@@ -4,10 +4,10 @@
 // its reply); Python's multiprocessing.Manager dict (d[k] = v; d[k]) from a child is measured the same way
 // when python3 is on the PATH, as the baseline a user would otherwise have.
 //
-// Run: npx tsx lib/bench/manager.ts [--iterations N] [--reps N] [--json]
+// Run: npx tsx lib/bench/manager.ts [--iterations N] [--reps N] [--spawn] [--json]   (--spawn: spawned children)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { Manager } from '../manager.js';
+import { type DictProxy, Manager, type QueueProxy } from '../manager.js';
 import { Process } from '../process.js';
 
 export interface ManagerLatency {
@@ -21,6 +21,7 @@ export interface ManagerLatency {
   syncRuns: number[];
   iterations: number;
   serverStart: 'spawn';
+  child: 'fork' | 'spawn';
   load: number[];
 }
 
@@ -47,8 +48,33 @@ if __name__ == '__main__':
         out.sort(); print(out[len(out) // 2])
 `;
 
-export async function benchManager(opts: { iterations?: number; reps?: number } = {}): Promise<ManagerLatency> {
-  const n = opts.iterations ?? 2000;
+/** The child's side: n × (set + get), async then Sync; puts [async µs, Sync µs] per call on `results`. */
+export async function measure(d: DictProxy<number>, results: QueueProxy<[number, number]>, n: number): Promise<void> {
+  // connect (and authenticate) and warm up (JIT) outside the timed loops
+  for (let i = 0; i < 1000; i++) {
+    await d.set('k', i);
+    await d.get('k');
+    d.setSync('k', i);
+    d.getSync('k');
+  }
+  let t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    await d.set('k', i);
+    await d.get('k');
+  }
+  const a = Number(process.hrtime.bigint() - t) / 1000 / (2 * n);
+  t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    d.setSync('k', i);
+    d.getSync('k');
+  }
+  const s = Number(process.hrtime.bigint() - t) / 1000 / (2 * n);
+  await results.put([a, s]);
+}
+
+export async function benchManager(opts: { iterations?: number; reps?: number; child?: 'fork' | 'spawn' } = {}): Promise<ManagerLatency> {
+  const child = opts.child ?? 'fork';
+  const n = opts.iterations ?? 5000;
   const reps = opts.reps ?? 5;
   const m = await Manager.start();
   const asyncRuns: number[] = [];
@@ -57,25 +83,10 @@ export async function benchManager(opts: { iterations?: number; reps?: number } 
     const d = await m.dict<number>();
     const results = await m.Queue<[number, number]>();
     for (let r = 0; r < reps; r++) {
-      const p = new Process({
-        target: async () => {
-          await d.set('k', 0); // connect (and authenticate) outside the timed loop
-          d.setSync('k', 0);
-          let t = process.hrtime.bigint();
-          for (let i = 0; i < n; i++) {
-            await d.set('k', i);
-            await d.get('k');
-          }
-          const a = Number(process.hrtime.bigint() - t) / 1000 / (2 * n);
-          t = process.hrtime.bigint();
-          for (let i = 0; i < n; i++) {
-            d.setSync('k', i);
-            d.getSync('k');
-          }
-          const s = Number(process.hrtime.bigint() - t) / 1000 / (2 * n);
-          await results.put([a, s]);
-        },
-      });
+      const p =
+        child === 'fork'
+          ? new Process({ target: () => measure(d, results, n) })
+          : new Process({ startMethod: 'spawn', module: import.meta.url, export: 'measure', args: [d, results, n] });
       p.start();
       const [a, s] = await results.get();
       await p.join();
@@ -89,7 +100,7 @@ export async function benchManager(opts: { iterations?: number; reps?: number } 
   let python: number | null = null;
   const py = spawnSync('python3', ['-c', PY, String(n), String(reps)], { encoding: 'utf8', timeout: 300_000 });
   if (py.status === 0) python = Number(py.stdout.trim());
-  return { async: median(asyncRuns), sync: median(syncRuns), python, asyncRuns, syncRuns, iterations: n, serverStart: 'spawn', load: os.loadavg() };
+  return { async: median(asyncRuns), sync: median(syncRuns), python, asyncRuns, syncRuns, iterations: n, serverStart: 'spawn', child, load: os.loadavg() };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -97,12 +108,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(name);
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
-  const r = await benchManager({ iterations: arg('--iterations'), reps: arg('--reps') });
+  const r = await benchManager({ iterations: arg('--iterations'), reps: arg('--reps'), child: process.argv.includes('--spawn') ? 'spawn' : 'fork' });
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify(r, null, 2));
   } else {
     const f = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} µs`);
-    console.log(`Manager dict set/get from a forked child, ${r.iterations} × (set + get), median of ${r.asyncRuns.length}:`);
+    console.log(`Manager dict set/get from a ${r.child === 'fork' ? 'forked' : 'spawned'} child, ${r.iterations} × (set + get), median of ${r.asyncRuns.length}:`);
     console.log(`  async (await d.set / d.get)   ${f(r.async)} per call`);
     console.log(`  Sync  (d.setSync / d.getSync) ${f(r.sync)} per call`);
     console.log(`  Python Manager dict (d[k]=v; d[k]) ${f(r.python)} per call`);

@@ -12,6 +12,7 @@ import v8 from 'node:v8';
 import { native } from './native.js';
 import * as posix from './posix/index.js';
 import { decode, encode, Kind, LAST_KIND } from './codec.js';
+import { registerShareable } from './reduction.js';
 import { markNotSendable } from './sendable.js';
 
 const HEADER = 5;
@@ -94,6 +95,10 @@ export class Connection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+  /** The largest message this end sends or accepts. */
+  get maxMessageBytes(): number {
+    return this.#max;
   }
   get readable(): boolean {
     return this.#readable;
@@ -400,4 +405,11 @@ export function Pipe(duplex = true, opts: { maxMessageBytes?: number } = {}): [C
   return [new Connection(r, { ...opts, writable: false }), new Connection(w, { ...opts, readable: false })];
 }
 
-markNotSendable(Connection);
+// A Connection in a spawned child's Process args arrives as its fd (passed at start), with the same options.
+registerShareable(
+  Connection,
+  'Connection',
+  (c: Connection) => ({ fds: [c.fileno()], data: { readable: c.readable, writable: c.writable, maxMessageBytes: c.maxMessageBytes } }),
+  (fds: number[], opts: ConnectionOptions) => new Connection(fds[0]!, opts),
+  import.meta.url,
+);

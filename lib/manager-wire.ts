@@ -152,7 +152,7 @@ export function serverChallenge(): { nonce: Buffer; frame: Buffer } {
  */
 export function serverVerify(key: Uint8Array, nonceS: Uint8Array, answer: Uint8Array): { ok: boolean; session: string; frame: Buffer } {
   const ok = answer.length >= DIGEST + NONCE && sameDigest(answer.subarray(0, DIGEST), digest(key, 'client', nonceS));
-  if (!ok) return { ok, session: '', frame: frame(Buffer.concat([FAILURE, Buffer.from('digest received was wrong (bad authkey)')])) };
+  if (!ok) return { ok, session: '', frame: frame(Buffer.concat([FAILURE, Buffer.from('authentication failed, the digest received was wrong (wrong authkey)')])) };
   const nonceC = answer.subarray(DIGEST, DIGEST + NONCE);
   const session = Buffer.from(answer.subarray(DIGEST + NONCE)).toString('utf8');
   return { ok, session, frame: frame(Buffer.concat([WELCOME, digest(key, 'server', nonceC)])) };
@@ -172,7 +172,7 @@ export function clientAnswer(key: Uint8Array, challenge: Uint8Array, session: st
 export function clientCheckWelcome(key: Uint8Array, nonceC: Uint8Array, verdict: Uint8Array): void {
   if (FAILURE.equals(verdict.subarray(0, FAILURE.length))) {
     const why = Buffer.from(verdict.subarray(FAILURE.length)).toString('utf8');
-    throw authError(`Manager refused the connection: authentication failed (${why})`);
+    throw authError(`Manager refused the connection: ${why}`);
   }
   if (!WELCOME.equals(verdict.subarray(0, WELCOME.length)) || !sameDigest(verdict.subarray(WELCOME.length), digest(key, 'server', nonceC))) {
     throw authError('Manager handshake failed: the server did not prove it knows the authkey');

@@ -194,11 +194,14 @@ class Client {
         }
       });
       sock.on('error', (e: NodeJS.ErrnoException) => {
-        fail(
-          state === 'challenge' && e.code !== undefined && ['ENOENT', 'ECONNREFUSED'].includes(e.code)
-            ? coded(new Error(`cannot reach the Manager at ${this.address} (${e.code}: is it shut down?)`, { cause: e }), 'ERR_MULTIPROC_CLOSED')
-            : e,
-        );
+        const code = e.code ?? '';
+        if (state === 'challenge' && ['ENOENT', 'ECONNREFUSED'].includes(code)) {
+          fail(coded(new Error(`cannot reach the Manager at ${this.address} (${code}: is it shut down?)`, { cause: e }), 'ERR_MULTIPROC_CLOSED'));
+        } else if (['EPIPE', 'ECONNRESET'].includes(code)) {
+          fail(coded(new Error(`the Manager closed the connection (${code})`, { cause: e }), 'ERR_MULTIPROC_CLOSED'));
+        } else {
+          fail(e);
+        }
       });
       sock.on('close', () => {
         fail(state === 'verdict' ? authError('Manager closed the connection during authentication') : closedError('the Manager closed the connection'));
@@ -296,7 +299,7 @@ class Client {
       reply = decode(readFrameSync(fd, this.limit)) as Reply;
     } catch (e) {
       this.#closeSync(); // the stream is out of step now: start afresh next time
-      if ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ERR_MULTIPROC_EOF') {
+      if (['EPIPE', 'ECONNRESET', 'ERR_MULTIPROC_EOF'].includes((e as NodeJS.ErrnoException).code ?? '')) {
         throw closedError('the Manager closed the connection');
       }
       throw e;

@@ -548,6 +548,31 @@ describe('Manager lifetime', () => {
     });
   }
 
+  it('a server killed while calls wait: async and Sync callers get ERR_MULTIPROC_CLOSED, never a hang; shutdown still cleans up', async () => {
+    const m = await Manager.start();
+    const p = new Process({ startMethod: 'spawn', module: targetsFile, export: 'getSyncUntilServerDies', args: [await m.Queue()] });
+    try {
+      const q = await m.Queue();
+      const waiting = q.get();
+      p.start();
+      for (let i = 0; i < 500 && (await m.stats()).connections < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect((await m.stats()).connections).toBe(2); // this process's async connection, the child's sync one
+      posix.kill(m.pid!, 'SIGKILL');
+      expect(await rejection(waiting)).toMatchObject({ code: 'ERR_MULTIPROC_CLOSED' });
+      await p.join(60_000);
+      expect(p.exitCode).toBe(0);
+      const dir = path.dirname(m.address);
+      expect(existsSync(dir)).toBe(true); // a SIGKILLed server cannot clean up…
+      await m.shutdown();
+      expect(existsSync(dir)).toBe(false); // …its owner does
+    } finally {
+      if (p.isAlive()) p.kill();
+      await p.join();
+      p.close();
+      await m.shutdown();
+    }
+  });
+
   it('a forked child does not use the connections it inherited: it opens its own (a session of its own)', async () => {
     const m = await Manager.start({ startMethod: 'fork' });
     try {

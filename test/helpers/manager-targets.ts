@@ -88,3 +88,14 @@ export async function useManager(m: Manager, file: string): Promise<void> {
   writeFileSync(file, JSON.stringify({ id: d.id, pid: process.pid }));
   m.close();
 }
+
+/** Blocks in getSync; the test kills the server: exits 0 when that is ERR_MULTIPROC_CLOSED (never a hang). */
+export function getSyncUntilServerDies(qx: QueueProxy | ProxyData): void {
+  const q = asProxy<QueueProxy>(qx);
+  try {
+    q.getSync();
+  } catch (e) {
+    posix.exit((e as NodeJS.ErrnoException).code === 'ERR_MULTIPROC_CLOSED' ? 0 : 5);
+  }
+  posix.exit(6);
+}

@@ -485,7 +485,8 @@ class ServerConn {
     if (this.closed) return;
     let f: Buffer;
     try {
-      f = encode([id, ok, value] satisfies Reply, this.server.limit, 'A reply', false);
+      // an undefined value is left out: [id, ok] (JSON-encodable, the common reply of set())
+      f = encode(value === undefined ? [id, ok] : ([id, ok, value] satisfies Reply), this.server.limit, 'A reply', false);
     } catch (e) {
       f = encode([id, false, errorRecord(e)] satisfies Reply, Infinity);
     }

@@ -66,22 +66,65 @@ function needsCheck(v: unknown, depth: number): boolean {
 }
 
 /**
- * Serialises a message into one frame (the header is reserved in the serializer's own buffer: no copy);
- * values that cannot be cloned, or shared objects, are a TypeError.
+ * True when JSON round-trips v exactly as structured clone does: plain objects and dense arrays (at most 32
+ * deep) of strings, finite numbers other than -0, booleans and null. Most requests and replies are such data,
+ * and JSON costs far less than a v8 (de)serializer for them.
+ */
+function jsonSafe(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (v === null) return true;
+      if (depth > 32) return false;
+      if (Array.isArray(v)) {
+        if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+        for (let i = 0; i < v.length; i++) if (!(i in v) || !jsonSafe(v[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in v) if (!jsonSafe((v as Record<string, unknown>)[k], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+const CLONE = 0;
+const JSON_KIND = 1;
+const CLONE_PREFIX = Buffer.from([0, 0, 0, 0, CLONE]);
+
+/**
+ * Serialises a message into one frame: [length][kind][body], kind JSON for plain data, else a structured
+ * clone (the header is reserved in the serializer's own buffer: no copy). Values that cannot be cloned, or
+ * shared objects, are a TypeError.
  */
 export function encode(msg: unknown, limit: number, what = 'A Manager message', check = true): Buffer {
-  // a request is [id, oid, method, args]: look for shared objects only where objects are (a server's reply
-  // holds only what it decoded itself: no check)
-  if (check && (Array.isArray(msg) ? msg.some((x) => needsCheck(x, 0)) : needsCheck(msg, 0))) checkSendable(msg, 'a Manager');
   let out: Buffer;
-  try {
-    const ser = new v8.DefaultSerializer();
-    ser.writeRawBytes(NO_HEADER);
-    ser.writeHeader();
-    ser.writeValue(msg);
-    out = ser.releaseBuffer();
-  } catch (e) {
-    throw coded(new TypeError(`A value cannot be sent to a Manager: ${(e as Error).message}`, { cause: e }), 'ERR_MULTIPROC_NOT_CLONEABLE');
+  if (jsonSafe(msg, 0)) {
+    const json = JSON.stringify(msg);
+    const n = Buffer.byteLength(json);
+    out = Buffer.allocUnsafe(HEADER + 1 + n);
+    out[HEADER] = JSON_KIND;
+    out.write(json, HEADER + 1, 'utf8');
+  } else {
+    // a request is [id, oid, method, args]: look for shared objects only where objects are (a server's reply
+    // holds only what it decoded itself: no check)
+    if (check && (Array.isArray(msg) ? msg.some((x) => needsCheck(x, 0)) : needsCheck(msg, 0))) checkSendable(msg, 'a Manager');
+    try {
+      const ser = new v8.DefaultSerializer();
+      ser.writeRawBytes(CLONE_PREFIX);
+      ser.writeHeader();
+      ser.writeValue(msg);
+      out = ser.releaseBuffer();
+    } catch (e) {
+      throw coded(new TypeError(`A value cannot be sent to a Manager: ${(e as Error).message}`, { cause: e }), 'ERR_MULTIPROC_NOT_CLONEABLE');
+    }
   }
   const n = out.length - HEADER;
   if (n > limit) throw tooLarge(n, limit, what);
@@ -89,10 +132,11 @@ export function encode(msg: unknown, limit: number, what = 'A Manager message', 
   return out;
 }
 
-const NO_HEADER = Buffer.alloc(HEADER);
-
 export function decode(body: Uint8Array): unknown {
-  return v8.deserialize(body);
+  const b = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (b[0] === JSON_KIND) return JSON.parse(b.toString('utf8', 1));
+  if (b[0] !== CLONE) throw new TypeError(`unknown Manager message kind ${b[0]}`);
+  return v8.deserialize(b.subarray(1));
 }
 
 /** Splits a byte stream into frames; a declared length over the current limit is an error. */
@@ -121,7 +165,11 @@ export class FrameDecoder {
 
 export function errorRecord(e: unknown): ErrorRecord {
   if (e instanceof Error) {
-    return { name: e.name, message: e.message, code: (e as NodeJS.ErrnoException).code, stack: e.stack };
+    const r: ErrorRecord = { name: e.name, message: e.message };
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') r.code = code;
+    if (typeof e.stack === 'string') r.stack = e.stack;
+    return r;
   }
   return { name: 'Error', message: String(e) };
 }

@@ -388,6 +388,17 @@ function timeoutOpts(t: Timeout | undefined): [block: boolean, timeout: number |
   return [t.block ?? true, t.timeout, t.signal];
 }
 
+/**
+ * Trailing undefined arguments are left out (the server's methods see them as undefined all the same), so
+ * that most requests are plain JSON data; push's arguments are values to store, kept as they are.
+ */
+function trimArgs(method: string, args: unknown[]): unknown[] {
+  if (method === 'push') return args;
+  let n = args.length;
+  while (n > 0 && args[n - 1] === undefined) n--;
+  return n === args.length ? args : args.slice(0, n);
+}
+
 /** What every proxy has: the object's id and the way to its manager. */
 export abstract class BaseProxy {
   readonly #data: ProxyData;
@@ -418,16 +429,16 @@ export abstract class BaseProxy {
   }
 
   protected call(method: string, ...args: unknown[]): Promise<unknown> {
-    return clientFor(this.#data.address, this.#key, this.#data.maxMessageBytes).call(this.#data.oid, method, args);
+    return clientFor(this.#data.address, this.#key, this.#data.maxMessageBytes).call(this.#data.oid, method, trimArgs(method, args));
   }
 
   /** A call that an AbortSignal may cancel while it waits in the server. */
   protected callAbortable(signal: AbortSignal | undefined, method: string, ...args: unknown[]): Promise<unknown> {
-    return clientFor(this.#data.address, this.#key, this.#data.maxMessageBytes).call(this.#data.oid, method, args, signal);
+    return clientFor(this.#data.address, this.#key, this.#data.maxMessageBytes).call(this.#data.oid, method, trimArgs(method, args), signal);
   }
 
   protected callSync(method: string, ...args: unknown[]): unknown {
-    return clientFor(this.#data.address, this.#key, this.#data.maxMessageBytes).callSync(this.#data.oid, method, args);
+    return clientFor(this.#data.address, this.#key, this.#data.maxMessageBytes).callSync(this.#data.oid, method, trimArgs(method, args));
   }
 
   toString(): string {

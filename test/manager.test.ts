@@ -173,6 +173,29 @@ for (const serverMethod of METHODS) {
       expect(plain.getSync()).toEqual({ any: 'clone' });
     });
 
+    it('values come back as structured clone gives them, whichever encoding carried them (JSON or v8)', async () => {
+      const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { x: 1 });
+      const samples: unknown[] = [-0, NaN, Infinity, { a: undefined }, [1, , 3], nullProto, 'é\u0000"', 1e308, { deep: [{ x: [true, null] }] }, undefined, [undefined]];
+      const l = await m.list<unknown>();
+      await l.push(...samples);
+      const back = await l.toArray();
+      const backSync = l.toArraySync();
+      for (const got of [back, backSync]) {
+        expect(got).toHaveLength(samples.length);
+        expect(Object.is(got[0], -0)).toBe(true);
+        expect(got[1]).toBeNaN();
+        expect(got[2]).toBe(Infinity);
+        expect(Object.hasOwn(got[3] as object, 'a')).toBe(true);
+        expect(1 in (got[4] as unknown[])).toBe(false);
+        expect(got.slice(5)).toEqual(structuredClone(samples.slice(5)));
+      }
+      for (const [i, v] of samples.entries()) expect(Object.is(await l.get(i), v) || Number.isNaN(v as number) || typeof v === 'object').toBe(true);
+      const v = await m.Value<unknown>();
+      expect(await v.get()).toBeUndefined();
+      await v.set(-0);
+      expect(Object.is(v.getSync(), -0)).toBe(true);
+    });
+
     it('Queue: FIFO; put/get with timeouts and non-blocking forms throw Full/Empty as Python does', async () => {
       const q = await m.Queue<number>(2);
       await q.put(1);

@@ -124,6 +124,7 @@ export function allocate(bytes: number): Block {
     if (r.top + size <= r.size) {
       const offset = r.top;
       r.top += size;
+      r.u8.fill(0, offset, offset + size); // may have been used before (top moves back on free)
       r.live++;
       return { region: r, offset, size };
     }

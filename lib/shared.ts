@@ -65,11 +65,15 @@ function checkElement(ctor: TypedArrayCtor, v: unknown, what: string): number | 
 
 type LockOption = boolean | Lock | RLock | undefined;
 
+function checkLockOption(opt: LockOption): void {
+  if (opt === undefined || typeof opt === 'boolean' || opt instanceof Lock || opt instanceof RLock) return;
+  throw Object.assign(new TypeError('The "lock" option must be a boolean, a Lock or an RLock'), { code: 'ERR_INVALID_ARG_TYPE' });
+}
+
 function makeLock(opt: LockOption): Lock | RLock | undefined {
   if (opt === undefined || opt === true) return new RLock();
   if (opt === false) return undefined;
-  if (opt instanceof Lock || opt instanceof RLock) return opt;
-  throw Object.assign(new TypeError('The "lock" option must be a boolean, a Lock or an RLock'), { code: 'ERR_INVALID_ARG_TYPE' });
+  return opt;
 }
 
 function noLock(what: string): Error {
@@ -120,6 +124,7 @@ export class Value<T extends number | bigint = number> extends RawValue<T> {
   readonly #ownsLock: boolean;
 
   constructor(type: TypeCode | Attached, init?: T, opts: { lock?: LockOption } = {}) {
+    checkLockOption(opts?.lock);
     super(type, init);
     if (typeof type === 'object') {
       this.#lock = type[ATTACHED].lock;
@@ -215,6 +220,7 @@ export class SharedArray<T extends number | bigint = number> extends RawArray<T>
   readonly #ownsLock: boolean;
 
   constructor(type: TypeCode | Attached, sizeOrValues?: number | Iterable<T>, opts: { lock?: LockOption } = {}) {
+    checkLockOption(opts?.lock);
     super(type, sizeOrValues);
     if (typeof type === 'object') {
       this.#lock = type[ATTACHED].lock;
@@ -417,7 +423,9 @@ export class SharedMemory {
  * The tracker: unlinks the SharedMemory objects (ours: with the header) whose creator is dead — a crashed
  * process, or one that exited without unlink() — and that no live process maps or holds open (checked in
  * /proc/<pid>/maps and /proc/<pid>/fd of every process). Objects still in use are left alone (CPython's
- * gh-82300 mistake was to unlink those). Each removal is reported as a process warning with code
+ * gh-82300 mistake was to unlink those). Processes this one may not inspect (EACCES on /proc/<pid>/maps:
+ * another user's, which cannot open these mode-0600 objects anyway, or a non-dumpable process of the same
+ * user) are not seen: that is the tracker's blind spot. Each removal is reported as a process warning with code
  * 'MULTIPROC_SHM_REAPED'. Runs on each SharedMemory creation; returns the names it removed.
  */
 export function reapSharedMemory(): string[] {
@@ -485,9 +493,10 @@ function usersOf(names: Set<string>): Set<string> {
         const n = line.slice(i + 9).replace(/ \(deleted\)$/, '');
         if (names.has(n)) used.add(n);
       }
-    } catch (e) {
-      // A process we may not inspect (another user) might use any of them; a vanished one uses none.
-      if ((e as NodeJS.ErrnoException).code === 'EACCES') return names;
+    } catch {
+      // Vanished (uses none), or one we may not inspect (EACCES: another user's, which cannot open these
+      // mode-0600 objects, or a non-dumpable one: the tracker's blind spot, documented above).
+      continue;
     }
     try {
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
@@ -499,8 +508,8 @@ function usersOf(names: Set<string>): Set<string> {
         }
         if (link.startsWith('/dev/shm/') && names.has(link.slice(9))) used.add(link.slice(9));
       }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EACCES') return names;
+    } catch {
+      /* as above */
     }
   }
   return used;

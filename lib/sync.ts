@@ -821,7 +821,8 @@ const BROKEN = 6;
 const BROKEN_GEN = 7;
 const PARTIES = 8;
 const SLEEPERS = 9;
-const BARRIER_SPIN = 2000;
+const BARRIER_SPIN_MAX = 8192;
+const BARRIER_SPIN_MIN = 8;
 
 /**
  * A barrier for `parties` processes (Python's threading/multiprocessing Barrier): wait() returns the arrival
@@ -832,6 +833,7 @@ export class Barrier extends SyncObject {
   readonly #core: LockCore;
   readonly #action: (() => void) | undefined;
   readonly #timeout: number;
+  #spin = 512;
 
   constructor(parties: number | Attach, opts: BarrierOptions = {}) {
     if (isAttach(parties)) {
@@ -900,8 +902,10 @@ export class Barrier extends SyncObject {
     }
     Atomics.store(i32, w + ARRIVED, 0);
     Atomics.store(i32, w + GEN, (gen + 1) | 0);
-    if (Atomics.load(i32, w + SLEEPERS) > 0) futexWake(this._m, (w + GEN) << 2, WAKE_ALL);
+    // Unlock before waking: a woken partner on this CPU may run at once, and must not find the lock taken.
+    // (Sleepers of the next cycle woken by this are spurious wake-ups: they see their generation and sleep.)
     this.#core.unlock();
+    if (Atomics.load(i32, w + SLEEPERS) > 0) futexWake(this._m, (w + GEN) << 2, WAKE_ALL);
     return { gen, index, last: true };
   }
 
@@ -930,7 +934,17 @@ export class Barrier extends SyncObject {
     if (last) return index;
     const i32 = this._i32;
     const w = this._w;
-    for (let i = 0; i < BARRIER_SPIN; i++) if (Atomics.load(i32, w + GEN) !== gen) return this.outcome(gen, index);
+    // Spin a little before sleeping: with the partners on other CPUs the cycle usually completes within a
+    // microsecond (a futex sleep and wake-up costs several). The budget adapts: halved when spinning did not
+    // pay (partners on this CPU cannot run while we spin), doubled when it did.
+    const budget = this.#spin;
+    for (let i = 0; i < budget; i++) {
+      if (Atomics.load(i32, w + GEN) !== gen) {
+        if (budget < BARRIER_SPIN_MAX) this.#spin = budget * 2;
+        return this.outcome(gen, index);
+      }
+    }
+    if (budget > BARRIER_SPIN_MIN) this.#spin = budget - (budget >> 3);
     const deadline = now() + ms;
     Atomics.add(i32, w + SLEEPERS, 1);
     try {

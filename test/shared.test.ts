@@ -1,6 +1,9 @@
 // Value, RawValue, SharedArray, RawArray (the arena) and SharedMemory (named, with the tracker), between real
 // processes.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   arenaStats,
@@ -314,5 +317,23 @@ describe('SharedMemory', () => {
       s.close();
       s.unlink();
     }
+  });
+});
+
+describe('the arena and the garbage collector', () => {
+  it('objects the program forgot to close give their bytes back when collected; empty regions go', () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+    const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(root, 'test/helpers/arena-gc.ts')], {
+      encoding: 'utf8',
+      cwd: root,
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const [first, second] = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(first.whileAlive).toBe(2 + 3000 * 4); // kept Value + its RLock; per round a Value, its RLock, an array, a Lock
+    expect(first.afterGcLive).toBe(2);
+    expect(first.afterGcRegions).toBe(1);
+    expect(first.kept).toBe(5);
+    expect(second.end).toEqual({ regions: 0, attached: 0, liveObjects: 0, bytes: 0 });
   });
 });

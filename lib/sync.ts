@@ -19,6 +19,12 @@
 // Blocking calls: `acquire({ timeout, signal })` → Promise<boolean> (false on timeout, like Python's False;
 // an aborted signal rejects with signal.reason), `acquireSync(timeout)` → boolean. Timeouts in ms.
 //
+// Caveats: ownership is per process, so worker threads of one process are one owner (an RLock re-enters
+// from any of them; use the objects from the main thread). A Barrier's action runs in the last process to
+// arrive; it reaches forked children (inherited) but not spawned ones (a function cannot travel: there the
+// barrier has no action). Aborting (AbortSignal) a pending Barrier.wait breaks the barrier, as a timeout does:
+// an arrival cannot be taken back. Wake-ups may be spurious for Condition.wait (use waitFor).
+//
 // Lifetime: each object is an arena block; close() frees it in the creating process (see lib/arena.ts for the
 // rule: keep it open while other processes use it); after close every call throws ERR_MULTIPROC_CLOSED.
 // Sync objects travel by inheritance (fork, or Process args at start): putting one in a Pipe/Queue throws
@@ -152,6 +158,8 @@ const LOCK_BYTES = 16;
 
 class LockCore {
   ownerDied = false;
+  /** Runs at each acquisition, before anything else can see it (RLock: count = 1). */
+  onTook: (() => void) | undefined;
   constructor(
     readonly i32: Int32Array,
     readonly m: posix.Mapping,
@@ -167,6 +175,7 @@ class LockCore {
     const me = myPid();
     Atomics.store(this.i32, this.w + 1, myStart());
     Atomics.store(this.i32, this.w + 2, me);
+    this.onTook?.();
     this.ownerDied = died;
     if (died) {
       debug('lock: process %d took over a dead owner\'s lock', me);
@@ -364,6 +373,9 @@ export class Lock extends LockBase {
 export class RLock extends LockBase {
   constructor(attach?: Attach) {
     super(isAttach(attach) ? attach[ATTACH] : allocate(LOCK_BYTES), 'RLock');
+    const i32 = this._i32;
+    const w = this._w;
+    this._core.onTook = () => void (i32[w + 3] = 1);
   }
 
   acquireSync(timeout?: number): boolean {
@@ -374,9 +386,7 @@ export class RLock extends LockBase {
       i32[w + 3]!++;
       return true;
     }
-    if (!this._core.acquireSync(checkTimeout('timeout', timeout))) return false;
-    i32[w + 3] = 1;
-    return true;
+    return this._core.acquireSync(checkTimeout('timeout', timeout));
   }
 
   acquire(t?: number | WaitOptions): Promise<boolean> {
@@ -388,10 +398,7 @@ export class RLock extends LockBase {
         this._i32[this._w + 3]!++;
         return Promise.resolve(true);
       }
-      return this._core.acquire(timeout, signal).then((ok) => {
-        if (ok) this._i32[this._w + 3] = 1;
-        return ok;
-      });
+      return this._core.acquire(timeout, signal);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -434,6 +441,7 @@ export class RLock extends LockBase {
     this._core.acquireSync(Infinity);
     this._i32[this._w + 3] = saved;
   }
+
 
   /** @internal */
   async _restoreAsync(saved: number): Promise<void> {

@@ -42,7 +42,7 @@ const PID_MASK = W - 1;
 export const OWNER_CHECK_MS = 100;
 const SPIN = 64;
 const WAKE_ALL = 0x7fffffff;
-const { futexWaitRaw: futexWait, futexWake, futexWaitAsyncRaw, futexCancel } = posix;
+const { futexWaitRaw: futexWait, futexWakeRaw: futexWake, futexWaitAsyncRaw, futexCancel } = posix;
 
 // ---------------------------------------------------------------------------------------------------------
 // helpers
@@ -953,11 +953,11 @@ export class Barrier extends SyncObject {
       }
     }
     if (budget > BARRIER_SPIN_MIN) this.#spin = budget - (budget >> 3);
-    const deadline = now() + ms;
+    const deadline = ms === Infinity ? Infinity : now() + ms;
     Atomics.add(i32, w + SLEEPERS, 1);
     try {
       while (Atomics.load(i32, w + GEN) === gen) {
-        const left = deadline - now();
+        const left = ms === Infinity ? Infinity : deadline - now();
         if (left <= 0) {
           this.timedOut(gen);
           break;

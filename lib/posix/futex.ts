@@ -36,6 +36,9 @@ export function futexWait(m: Mapping, offset: number, expected: number, timeout?
 /** The raw form of futexWait for hot paths: 0 woken, 1 not equal, 2 timed out. */
 export const futexWaitRaw: (m: Mapping, offset: number, expected: number, timeout?: number) => 0 | 1 | 2 = n.futexWait;
 
+/** The native futexWake, without a wrapper frame (hot paths). */
+export const futexWakeRaw: (m: Mapping, offset: number, count?: number) => number = n.futexWake;
+
 /** futex(2) FUTEX_WAKE: wakes up to `count` (default 1) waiters of the word; returns how many were woken. */
 export function futexWake(m: Mapping, offset: number, count = 1): number {
   return n.futexWake(m, offset, count);

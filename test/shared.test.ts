@@ -230,6 +230,25 @@ describe('SharedMemory', () => {
     }
   });
 
+  it('an unrelated process (a fresh node) attaches by name', () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+    const shm = new SharedMemory({ create: true, size: 100 });
+    try {
+      shm.buf.set([7, 8, 9]);
+      const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'test/helpers/shm-attach.ts'), shm.name], {
+        encoding: 'utf8',
+        cwd: root,
+        timeout: 60_000,
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout.trim())).toEqual({ size: 100, head: [7, 8, 9] });
+      expect(shm.buf[99]).toBe(0x5a);
+    } finally {
+      shm.close();
+      shm.unlink();
+    }
+  });
+
   it('bad options; an existing name cannot be created again (EEXIST)', () => {
     expect(thrown(() => new SharedMemory({ create: true }))).toBeInstanceOf(RangeError);
     expect(thrown(() => new SharedMemory({}))).toBeInstanceOf(TypeError);

@@ -262,27 +262,37 @@ describe('SharedMemory', () => {
   });
 
   it('the tracker unlinks what a crashed creator left, never what a live process still maps (gh-82300)', async () => {
-    // Two creators crash (SIGKILL) without unlinking; this process keeps one of the objects mapped.
+    // Two creators crash (SIGKILL) without unlinking; this process keeps one of the objects mapped. Both stay
+    // alive until it is mapped here (a creation runs the tracker, which would reap a dead creator's object).
     const [r, w] = posix.pipe();
+    const [hold, holdW] = posix.pipe();
     const pids: number[] = [];
     for (let i = 0; i < 2; i++) {
       const pid = posix.forkAndRun(() => {
         const s = new SharedMemory({ create: true, size: 64 });
         s.buf[0] = 40 + i;
         posix.writeAll(w, `${s.name}\n`);
-        process.kill(process.pid, 'SIGKILL');
+        posix.read(hold, Buffer.alloc(1)); // blocks until killed
       });
       pids.push(pid);
     }
     posix.close(w);
-    const statuses = await Promise.all(pids.map((p) => reap(p)));
-    expect(statuses.map((s) => s.kind)).toEqual(['signaled', 'signaled']);
+    posix.close(hold);
+    let text = '';
     const buf = Buffer.alloc(256);
-    const n = posix.read(r, buf);
+    while (text.split('\n').length < 3) {
+      const n = await posix.readAsync(r, buf);
+      if (n === 0) break;
+      text += buf.subarray(0, n).toString();
+    }
     posix.close(r);
-    const [usedName, orphanName] = buf.subarray(0, n).toString().trim().split('\n') as [string, string];
+    const [usedName, orphanName] = text.trim().split('\n') as [string, string];
     const used = new SharedMemory({ name: usedName });
+    for (const pid of pids) posix.kill(pid, 'SIGKILL');
+    const statuses = await Promise.all(pids.map((p) => reap(p)));
+    posix.close(holdW);
     try {
+      expect(statuses.map((st) => st.kind)).toEqual(['signaled', 'signaled']);
       const seen: Error[] = [];
       const on = (e: Error) => seen.push(e);
       process.on('warning', on);

@@ -111,6 +111,17 @@ for (const method of ['fork'] as const satisfies readonly StartMethod[]) {
       expect(lock.owner).toBe(0);
     });
 
+    it('async acquisitions (waits off the JS thread) by 4 processes, concurrent ones in each: exact', async () => {
+      const v = track(new Value('i', 0, { lock: false }));
+      const lock = track(new Lock());
+      const ps = Array.from({ length: 4 }, () => start('incrementAsync', v, lock, 1500));
+      // and two concurrent async loops here, on the same lock
+      await Promise.all([targets.incrementAsync(v, lock, 500, false), targets.incrementAsync(v, lock, 500, false)]);
+      await joinAll(ps);
+      expect(v.value).toBe(4 * 1500 + 1000);
+      expect(lock.owner).toBe(0);
+    });
+
     it('Semaphore(3) caps concurrency: never more than 3 inside (shared counter)', async () => {
       const sem = track(new Semaphore(3));
       const stats = track(new SharedArray('i', 3));

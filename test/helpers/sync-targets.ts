@@ -124,3 +124,22 @@ export function writeShared(v: Value, arr: SharedArray, x: number): void {
   const view = arr.view;
   for (let i = 0; i < view.length; i++) view[i] = i * 10;
 }
+
+/**
+ * n increments under `await lock.acquire()` (the waits run off the JS thread), with some sync ones mixed in
+ * (not when this process runs several loops at once on a Lock: a sync acquire of a Lock this process holds
+ * waits for ever, as in Python).
+ */
+export async function incrementAsync(v: Value, lock: Lock | RLock, n: number, mixSync = true): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    if (mixSync && i % 3 === 0) {
+      lock.acquireSync();
+    } else if (!(await lock.acquire(30_000))) {
+      throw new Error('acquire timed out');
+    }
+    const x = v.value;
+    if (i % 50 === 0) await new Promise((r) => setImmediate(r)); // hold it across a turn of the loop now and then
+    v.value = x + 1;
+    lock.release();
+  }
+}

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { debuglog } from 'node:util';
 import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle } from './arena.js';
 import * as posix from './posix/index.js';
+import { registerShareable } from './reduction.js';
 import { markNotSendable } from './sendable.js';
 import { Lock, reduceSync, rebuildSync, RLock, type SyncReduced } from './sync.js';
 
@@ -516,3 +517,25 @@ function usersOf(names: Set<string>): Set<string> {
 }
 
 for (const cls of [RawValue, Value, RawArray, SharedArray, SharedMemory]) markNotSendable(cls);
+
+// Spawned children get them in Process args (lib/reduction.ts): Values and arrays as their arena region's
+// memfd plus the offset (and their lock's), a SharedMemory by its name (the child attaches to it).
+for (const cls of [RawValue, RawArray] as const) {
+  registerShareable(
+    cls as { name: string; prototype: ArenaObject },
+    `multiproc.${cls.name}`,
+    (o: ArenaObject) => reduceShared(o as RawValue<never>),
+    (fds: number[], data: SharedReduced) => rebuildShared(fds, data),
+    import.meta.url,
+  );
+}
+registerShareable(
+  SharedMemory,
+  'multiproc.SharedMemory',
+  (s: SharedMemory) => {
+    if (s.closed) throw Object.assign(new Error('The SharedMemory is closed'), { code: 'ERR_MULTIPROC_CLOSED' });
+    return { fds: [], data: s.name };
+  },
+  (_fds: number[], name: string) => new SharedMemory({ name }),
+  import.meta.url,
+);

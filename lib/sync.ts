@@ -32,6 +32,7 @@
 import { debuglog } from 'node:util';
 import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle, myPid } from './arena.js';
 import * as posix from './posix/index.js';
+import { registerShareable } from './reduction.js';
 import { markNotSendable } from './sendable.js';
 
 const debug = debuglog('multiproc');
@@ -864,6 +865,11 @@ export class Barrier extends SyncObject {
     return this._i32[this._w + PARTIES]!;
   }
 
+  /** @internal the default timeout (travels to a spawned child) */
+  get _timeout(): number {
+    return this.#timeout;
+  }
+
   /** The number of processes waiting in the current cycle. */
   get nWaiting(): number {
     this._check();
@@ -1043,6 +1049,7 @@ export function reduceSync(obj: SyncObject): { fds: number[]; data: SyncReduced 
     const l = reduceSync(obj._lock);
     return { fds: [fd, ...l.fds], data: { kind: 'Condition', block, lock: l.data } };
   }
+  if (obj instanceof Barrier) return { fds: [fd], data: { kind, block, timeout: obj._timeout === Infinity ? undefined : obj._timeout } };
   return { fds: [fd], data: { kind, block } };
 }
 
@@ -1061,7 +1068,7 @@ export function rebuildSync(fds: number[], data: SyncReduced): SyncObject {
     case 'Event':
       return new Event(at());
     case 'Barrier':
-      return new Barrier(at());
+      return new Barrier(at(), { timeout: data.timeout });
     case 'Condition': {
       const own = at();
       const lock = rebuildSync(fds.slice(1), data.lock!) as Lock | RLock;
@@ -1076,3 +1083,15 @@ export function rebuildSync(fds: number[], data: SyncReduced): SyncObject {
 export { ATTACH, type Attach, LockBase, SyncObject };
 
 for (const cls of [Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier]) markNotSendable(cls);
+
+// Spawned children get them in Process args: the region's memfd (and the offset) travel, the child maps it.
+// One registration per base class (a subclass — BoundedSemaphore — is told apart by reduceSync).
+for (const cls of [Lock, RLock, Semaphore, Condition, Event, Barrier] as const) {
+  registerShareable(
+    cls as { name: string; prototype: SyncObject },
+    `multiproc.${cls.name}`,
+    (o: SyncObject) => reduceSync(o),
+    (fds: number[], data: SyncReduced) => rebuildSync(fds, data),
+    import.meta.url,
+  );
+}

@@ -35,6 +35,7 @@ afterEach(() => {
   expect(arenaStats().regions, 'arena regions left').toBe(0);
 });
 
+const targetsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/sync-targets.ts');
 const fdCount = () => readdirSync('/proc/self/fd').length;
 const memfdMaps = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('memfd:multiproc-arena')).length;
 
@@ -182,13 +183,21 @@ describe('the arena', () => {
   });
 });
 
-for (const method of ['fork'] as const satisfies readonly StartMethod[]) {
+for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {
   describe(`shared state as Process args (${method})`, () => {
+    const start = (exp: keyof typeof targets, ...args: unknown[]): Process => {
+      const p =
+        method === 'fork'
+          ? new Process({ target: targets[exp] as (...a: never[]) => unknown, args })
+          : new Process({ startMethod: 'spawn', module: targetsFile, export: exp, args });
+      p.start();
+      return p;
+    };
+
     it('a child writes a Value and a SharedArray it got as args', async () => {
       const v = track(new Value('i', 0));
       const arr = track(new SharedArray('i', 3));
-      const p = new Process({ target: targets.writeShared, args: [v, arr, 99] });
-      p.start();
+      const p = start('writeShared', v, arr, 99);
       await p.join(30_000);
       expect(p.exitCode).toBe(0);
       p.close();

@@ -174,8 +174,14 @@ class LockCore {
 
   took(died: boolean): void {
     const me = myPid();
-    Atomics.store(this.i32, this.w + 1, myStart());
-    Atomics.store(this.i32, this.w + 2, me);
+    // Only owners write these, so if they already name this process (pid and start time: a former holder
+    // with the same pid, before pid reuse, had another start time) a process that takes the lock again and
+    // again pays no extra stores.
+    const start = myStart();
+    if (this.i32[this.w + 2] !== me || this.i32[this.w + 1] !== start) {
+      Atomics.store(this.i32, this.w + 1, start);
+      Atomics.store(this.i32, this.w + 2, me);
+    }
     this.onTook?.();
     this.ownerDied = died;
     if (died) {

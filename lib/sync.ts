@@ -354,7 +354,7 @@ export class Lock extends LockBase {
 
   release(): void {
     this._check();
-    if (Atomics.load(this._i32, this._w) === 0) throw stateError('ERR_MULTIPROC_NOT_LOCKED', 'Cannot release an unlocked Lock');
+    if (this._i32[this._w] === 0) throw stateError('ERR_MULTIPROC_NOT_LOCKED', 'Cannot release an unlocked Lock');
     this._core.unlock();
   }
 
@@ -389,7 +389,8 @@ export class RLock extends LockBase {
     this._check();
     const i32 = this._i32;
     const w = this._w;
-    if ((Atomics.load(i32, w) & PID_MASK) === myPid()) {
+    // A plain read is enough to recognise this process's own pid: only this process writes it there.
+    if ((i32[w]! & PID_MASK) === myPid()) {
       i32[w + 3]!++;
       return true;
     }
@@ -415,7 +416,7 @@ export class RLock extends LockBase {
     this._check();
     const i32 = this._i32;
     const w = this._w;
-    const c = Atomics.load(i32, w);
+    const c = i32[w]!; // plain read: see acquireSync
     if ((c & PID_MASK) !== myPid()) {
       throw stateError(
         'ERR_MULTIPROC_NOT_OWNER',
@@ -903,12 +904,15 @@ export class Barrier extends SyncObject {
   private arrive(): { gen: number; index: number; last: boolean } {
     const i32 = this._i32;
     const w = this._w;
-    if (Atomics.load(i32, w + BROKEN)) {
+    // Under the internal lock (every writer of these words holds it): plain reads and writes, except the
+    // generation's store, which waiters read without the lock.
+    if (i32[w + BROKEN]) {
       this.#core.unlock();
       throw new BrokenBarrierError();
     }
-    const gen = Atomics.load(i32, w + GEN);
-    const index = Atomics.add(i32, w + ARRIVED, 1);
+    const gen = i32[w + GEN]!;
+    const index = i32[w + ARRIVED]!;
+    i32[w + ARRIVED] = index + 1;
     if (index + 1 < i32[w + PARTIES]!) {
       this.#core.unlock();
       return { gen, index, last: false };
@@ -920,7 +924,7 @@ export class Barrier extends SyncObject {
       this.#core.unlock();
       throw e;
     }
-    Atomics.store(i32, w + ARRIVED, 0);
+    i32[w + ARRIVED] = 0;
     Atomics.store(i32, w + GEN, (gen + 1) | 0);
     // Unlock before waking: a woken partner on this CPU may run at once, and must not find the lock taken.
     // (Sleepers of the next cycle woken by this are spurious wake-ups: they see their generation and sleep.)

@@ -325,6 +325,32 @@ abstract class LockBase extends SyncObject {
       this.release();
     }
   }
+
+  /**
+   * Acquires (blocking) and returns a disposable that releases, for `using`:
+   * `{ using _ = lock.holdSync(); … }` releases on every exit path. A timeout is ERR_MULTIPROC_TIMEOUT.
+   */
+  holdSync(timeout?: number): Disposable {
+    if (!this.acquireSync(timeout)) throw stateError('ERR_MULTIPROC_TIMEOUT', 'The lock was not acquired within the timeout');
+    return this.#held();
+  }
+
+  /** holdSync, acquiring off the JS thread: `{ using _ = await lock.hold(); … }`. */
+  async hold(t?: number | WaitOptions): Promise<Disposable> {
+    if (!(await this.acquire(t))) throw stateError('ERR_MULTIPROC_TIMEOUT', 'The lock was not acquired within the timeout');
+    return this.#held();
+  }
+
+  #held(): Disposable {
+    let done = false;
+    return {
+      [Symbol.dispose]: () => {
+        if (done) return;
+        done = true;
+        this.release();
+      },
+    };
+  }
 }
 
 /**

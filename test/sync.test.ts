@@ -14,6 +14,7 @@ import {
   Lock,
   Pipe,
   Process,
+  Queue,
   RLock,
   Semaphore,
   SharedArray,
@@ -355,6 +356,40 @@ describe('sync (single process)', () => {
     expect(l.owner).toBe(0);
     expect(await l.withLock(() => 7)).toBe(7);
     expect(l.withLockSync(() => l.count)).toBe(1);
+  });
+
+  it('using: holdSync()/hold() release when the block is left, by return or by exception', async () => {
+    const l = track(new Lock());
+    const r = track(new RLock());
+    const run = (fail: boolean) => {
+      using _held = l.holdSync();
+      using _again = r.holdSync();
+      using _twice = r.holdSync(); // re-entrant
+      expect(l.owner).toBe(process.pid);
+      expect(r.count).toBe(2);
+      if (fail) throw new Error('inside');
+      return 1;
+    };
+    expect(run(false)).toBe(1);
+    expect([l.owner, r.owner]).toEqual([0, 0]);
+    expect(() => run(true)).toThrow('inside');
+    expect([l.owner, r.owner]).toEqual([0, 0]);
+    {
+      using _h = await l.hold({ timeout: 1000 });
+      expect(l.owner).toBe(process.pid);
+      expect(thrown(() => l.holdSync(0)).code).toBe('ERR_MULTIPROC_TIMEOUT');
+    }
+    expect(l.owner).toBe(0);
+  });
+
+  it('sync objects in a Queue: ERR_MULTIPROC_NOT_SENDABLE', () => {
+    const q = new Queue();
+    try {
+      expect(thrown(() => q.putNowait(track(new Lock()))).code).toBe('ERR_MULTIPROC_NOT_SENDABLE');
+      expect(thrown(() => q.putNowait({ v: track(new Value('i')) })).code).toBe('ERR_MULTIPROC_NOT_SENDABLE');
+    } finally {
+      q.close();
+    }
   });
 
   it('BoundedSemaphore: over-release throws ERR_MULTIPROC_OVER_RELEASE; Semaphore may exceed', () => {

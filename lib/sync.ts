@@ -161,6 +161,9 @@ class LockCore {
   ownerDied = false;
   /** Runs at each acquisition, before anything else can see it (RLock: count = 1). */
   onTook: (() => void) | undefined;
+  /** Throws ERR_MULTIPROC_CLOSED once the object was closed (checked after every async wait: its bytes may
+   *  have been given to another object since). */
+  check: () => void = () => {};
   constructor(
     readonly i32: Int32Array,
     readonly m: posix.Mapping,
@@ -259,6 +262,7 @@ class LockCore {
       const left = deadline - now();
       if (left <= 0) return this.stealIfDead(c);
       const r = await waitAsync(this.m, this.w << 2, c, Math.min(left, OWNER_CHECK_MS), signal);
+      this.check();
       if (r === 3) {
         futexWake(this.m, this.w << 2, 1); // pass on a wake-up this wait may have taken
         throw aborted(signal!);
@@ -280,6 +284,7 @@ abstract class LockBase extends SyncObject {
   constructor(block: Block, what: string) {
     super(block, what);
     this._core = new LockCore(this._i32, this._m, this._w);
+    this._core.check = () => this._check();
   }
 
   /** true after an acquisition (by this handle) that took the lock over from a dead owner; reset by the next. */
@@ -551,13 +556,15 @@ export class Semaphore extends SyncObject {
         if (this.tryTake()) return true;
         const left = deadline - now();
         if (left <= 0) return false;
-        if ((await waitAsync(this._m, w << 2, 0, left, signal)) === 3) {
+        const r = await waitAsync(this._m, w << 2, 0, left, signal);
+        this._check(); // closed meanwhile: its bytes may belong to another object now
+        if (r === 3) {
           if (Atomics.load(i32, w) > 0) futexWake(this._m, w << 2, 1); // pass on a wake-up this wait may have taken
           throw aborted(signal!);
         }
       }
     } finally {
-      Atomics.sub(i32, w + 1, 1);
+      if (!this.closed) Atomics.sub(i32, w + 1, 1);
     }
   }
 
@@ -708,6 +715,7 @@ export class Condition extends SyncObject {
       while (Atomics.load(i32, w) === seq) {
         const left = deadline - now();
         const r = left <= 0 ? 2 : await waitAsync(this._m, w << 2, seq, left, signal);
+        this._check(); // closed meanwhile: its bytes may belong to another object now
         if (r === 3) {
           abortedBy = signal;
           break;
@@ -718,7 +726,7 @@ export class Condition extends SyncObject {
         }
       }
     } finally {
-      Atomics.sub(i32, w + 1, 1);
+      if (!this.closed) Atomics.sub(i32, w + 1, 1);
       await (this.#lock as RLock)._restoreAsync(saved);
     }
     if (abortedBy) throw aborted(abortedBy);
@@ -829,11 +837,13 @@ export class Event extends SyncObject {
       while (Atomics.load(i32, w) === 0) {
         const left = deadline - now();
         if (left <= 0) return false;
-        if ((await waitAsync(this._m, w << 2, 0, left, signal)) === 3) throw aborted(signal!);
+        const r = await waitAsync(this._m, w << 2, 0, left, signal);
+        this._check(); // closed meanwhile: its bytes may belong to another object now
+        if (r === 3) throw aborted(signal!);
       }
       return true;
     } finally {
-      Atomics.sub(i32, w + 1, 1);
+      if (!this.closed) Atomics.sub(i32, w + 1, 1);
     }
   }
 }
@@ -891,6 +901,7 @@ export class Barrier extends SyncObject {
     this.#action = opts.action;
     this.#timeout = checkTimeout('timeout', opts.timeout);
     this.#core = new LockCore(this._i32, this._m, this._w);
+    this.#core.check = () => this._check();
   }
 
   get parties(): number {
@@ -1028,6 +1039,7 @@ export class Barrier extends SyncObject {
       while (Atomics.load(i32, w + GEN) === gen) {
         const left = deadline - now();
         const r = left <= 0 ? 2 : await waitAsync(this._m, (w + GEN) << 2, gen, left, signal);
+        this._check(); // closed meanwhile: its bytes may belong to another object now
         if (r === 3) {
           // An abandoned arrival would leave the count wrong for good: aborting a wait breaks the barrier.
           this.#core.acquireSync(Infinity);
@@ -1041,7 +1053,7 @@ export class Barrier extends SyncObject {
         }
       }
     } finally {
-      Atomics.sub(i32, w + SLEEPERS, 1);
+      if (!this.closed) Atomics.sub(i32, w + SLEEPERS, 1);
     }
     return this.outcome(gen, index);
   }

@@ -471,6 +471,26 @@ describe('sync (single process)', () => {
     await expect(b.wait()).rejects.toMatchObject({ code: 'ERR_MULTIPROC_CLOSED' });
   });
 
+  it('closing an object while this process waits on it: the wait ends with ERR_MULTIPROC_CLOSED and never touches the bytes again', async () => {
+    const keep = track(new Event()); // keeps the arena region alive, so the freed bytes get reused at once
+    const l = new Lock();
+    l.acquireSync();
+    const ev = new Event();
+    const sem = new Semaphore(0);
+    const pending = [l.acquire(), ev.wait(), sem.acquire()].map((p) => p.then(() => 'resolved', (e) => (e as NodeJS.ErrnoException).code));
+    await new Promise((r) => setTimeout(r, 20));
+    l.close();
+    ev.close();
+    sem.close();
+    const reuse = [track(new Semaphore(7)), track(new Semaphore(7)), track(new Semaphore(7))]; // the same bytes, likely
+    posix.futexWake(keep._block.region.mapping, l._block.offset, 10); // wake the waiters (as a wake-up meant for the new objects would)
+    posix.futexWake(keep._block.region.mapping, ev._block.offset, 10);
+    posix.futexWake(keep._block.region.mapping, sem._block.offset, 10);
+    expect(await Promise.all(pending)).toEqual(['ERR_MULTIPROC_CLOSED', 'ERR_MULTIPROC_CLOSED', 'ERR_MULTIPROC_CLOSED']);
+    expect(reuse.map((s) => s.getValue())).toEqual([7, 7, 7]); // untouched by the ended waits
+    expect(keep.isSet()).toBe(false);
+  });
+
   it('bad arguments: TypeError / RangeError', async () => {
     const l = track(new Lock());
     expect(thrown(() => l.acquireSync(-1))).toBeInstanceOf(RangeError);

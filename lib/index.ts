@@ -35,3 +35,6 @@ export {
   rebuildProxy,
   ValueProxy,
 } from './manager.js';
+export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './sync.js';
+export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './shared.js';
+export { arenaStats } from './arena.js';

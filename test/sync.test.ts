@@ -536,4 +536,31 @@ describe('sync (single process)', () => {
     await expect(closing).rejects.toMatchObject({ code: 'ERR_MULTIPROC_CLOSED' });
     expect(thrown(() => posix.futexWake(m, 0)).code).toBe('ERR_MULTIPROC_CLOSED');
   });
+
+  it('futexCancel on a pending wait: its callback reports 3 (cancelled), whatever the wait itself ended with', async () => {
+    // Batches of waits that end at once by themselves (timeout 0, or a word that does not hold `expected`), each
+    // cancelled right after the batch started: a wait's thread that is between its cancel check and its report
+    // when futexCancel runs must report 3 too (before the fix: its own 0/1/2, about 1 in 100 here, and lib/sync.ts
+    // then waited again with an already aborted signal).
+    const m = posix.mmap(4096);
+    try {
+      const seen = new Map<string, number>();
+      for (let round = 0; round < 20; round++) {
+        const ids: number[] = [];
+        const results = Array.from({ length: 64 }, (_, j) =>
+          new Promise<string>((resolve) => {
+            ids.push(posix.futexWaitAsyncRaw(m, 0, j & 1, 0, (err, r) => resolve(err ? String((err as NodeJS.ErrnoException).code) : String(r))));
+          }),
+        );
+        const pending = ids.map((id) => posix.futexCancel(id));
+        (await Promise.all(results)).forEach((r, j) => {
+          const key = pending[j] ? r : `finished:${r}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+        });
+      }
+      expect([...seen.keys()].filter((k) => !k.startsWith('finished:')), JSON.stringify(Object.fromEntries(seen))).toEqual(['3']);
+    } finally {
+      m.close();
+    }
+  });
 });

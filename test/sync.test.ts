@@ -563,4 +563,29 @@ describe('sync (single process)', () => {
       m.close();
     }
   });
+
+  it('an abort that lands between one futex wait and the next still rejects the acquire (no wait on an aborted signal)', async () => {
+    const l = track(new Lock());
+    expect(l.acquireSync()).toBe(true);
+    const ac = new AbortController();
+    const signal = ac.signal;
+    // The wait's callback removes its 'abort' listener, then resolves: a microtask queued there runs before the
+    // acquire loop continues. It takes the lock again (so the loop must wait once more) and aborts.
+    const remove = signal.removeEventListener.bind(signal);
+    let armed = true;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      remove(...args);
+      if (!armed) return;
+      armed = false;
+      queueMicrotask(() => {
+        expect(l.acquireSync(0)).toBe(true);
+        ac.abort();
+      });
+    }) as typeof signal.removeEventListener;
+    const acquiring = l.acquire({ signal, timeout: 2000 }).then((got) => `resolved ${got}`, (e: Error) => e.name);
+    l.release(); // ends the pending wait (woken, or not-equal if it had not slept yet)
+    expect(await acquiring).toBe('AbortError'); // before the fix: 'resolved false' after the 2 s timeout
+    expect(armed).toBe(false);
+    l.release();
+  });
 });

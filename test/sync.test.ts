@@ -1,8 +1,11 @@
 // Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier between real processes, written once and
 // run for each start method (as CPython's test_multiprocessing_fork/_spawn): the shared objects reach the
 // children as Process args.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Barrier,
@@ -587,5 +590,36 @@ describe('sync (single process)', () => {
     expect(await acquiring).toBe('AbortError'); // before the fix: 'resolved false' after the 2 s timeout
     expect(armed).toBe(false);
     l.release();
+  });
+
+  it('a worker_thread torn down with async futex waits pending: they end (no crash) and its mappings are unmapped', async () => {
+    // The environment cleanup hook of native/futex.cc cancels and joins the waits' threads; nothing of the waits
+    // may keep the worker's mappings (one of them closed while pinned) alive after it.
+    const root = path.resolve(here, '..');
+    const addon = process.env.MULTIPROC_ADDON_DIR
+      ? path.resolve(root, process.env.MULTIPROC_ADDON_DIR, 'multiproc.node')
+      : (createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string }).path(root);
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const native = require(workerData.addon);
+      const m = native.mmap(8192), m2 = native.mmap(4096);
+      for (let i = 0; i < 8; i++) native.futexWaitAsync(i % 2 ? m : m2, i * 4, 0, i % 4 ? undefined : 60000, () => {});
+      if (workerData.close) native.mappingClose(m); // pinned: unmapped when its waits let go
+      parentPort.postMessage(native.futexPending());
+      if (workerData.exit) setTimeout(() => process.exit(0), 1);`;
+    const sharedMaps = () => new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => / r..s /.test(l)));
+    for (const [close, exit] of [[false, false], [true, false], [true, true]]) {
+      const before = sharedMaps();
+      const w = new Worker(code, { eval: true, workerData: { addon, close, exit } });
+      const pending = await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      expect(pending).toBe(8);
+      expect([...sharedMaps()].filter((l) => !before.has(l))).toHaveLength(2);
+      if (exit) await new Promise((r) => w.once('exit', r));
+      else await w.terminate();
+      expect([...sharedMaps()].filter((l) => !before.has(l)), `close=${close} exit=${exit}`).toEqual([]);
+    }
   });
 });

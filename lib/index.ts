@@ -17,3 +17,4 @@ export {
   processCpuCount,
   setStartMethod,
 } from './context.js';
+export { type MapOptions, Pool, type PoolFunction, type PoolOptions, type PoolStats, type TimeSummary, WorkerDiedError } from './pool.js';

@@ -79,6 +79,8 @@ export interface PoolStats {
   /** Tasks (items) that completed / whose chunk threw, was cancelled or lost to a dead worker. */
   completed: number;
   failed: number;
+  /** Chunks (messages of tasks) whose results or error came back. */
+  chunks: number;
   /** Tasks waiting for a worker (known ones: the unread rest of a lazy imap input is not counted). */
   queueLength: number;
   /** Tasks held by workers now. */
@@ -143,6 +145,18 @@ function workerModule(): string {
 }
 
 const nativeIo = native as unknown as { ioCancel(id: number): boolean };
+
+async function importExport(spec: ModuleSpec): Promise<AnyFn> {
+  const mod = (await import(spec.module)) as Record<string, unknown>;
+  const fn = mod[spec.export];
+  if (typeof fn !== 'function') {
+    throw coded(
+      new TypeError(`${spec.module} has no exported function "${spec.export}" (exports: ${Object.keys(mod).join(', ') || 'none'})`),
+      'ERR_INVALID_ARG_VALUE',
+    );
+  }
+  return fn as AnyFn;
+}
 
 // Every Pool's parent-side socket ends in this process: a worker forked later closes them all, so that a
 // worker never holds another worker's channel open (EOF and death detection stay exact).
@@ -233,8 +247,13 @@ abstract class Call {
 
   /** Whether the call may take more input now (lazy calls stop when enough results wait unread). */
   wantsMore(_limit: number): boolean {
-    return !this.done && !this.exhausted;
+    return this.ready && !this.done && !this.exhausted;
   }
+
+  /** Counted in the pool's table of functions in use (fork). */
+  registered = false;
+  /** False while the parent still imports the function (a module export under fork). */
+  ready = true;
 
   /** The next chunk's items, or undefined at the end of the input (an input that throws fails the call). */
   take(): unknown[] | undefined {
@@ -372,9 +391,12 @@ class IterCall extends Call implements AsyncIterableIterator<unknown> {
   #wake(): void {
     const w = this.#waiter;
     if (!w) return;
+    this.#waiter = undefined; // before #poll: it may re-enter (onConsume → the pool → deliverComplete → here)
     const r = this.#poll();
-    if (r === undefined) return;
-    this.#waiter = undefined;
+    if (r === undefined) {
+      this.#waiter = w;
+      return;
+    }
     if ('error' in r) w.reject(r.error);
     else w.resolve(r);
   }
@@ -655,7 +677,7 @@ export class Pool {
   readonly startMethod: StartMethod;
   readonly maxTasksPerChild: number | null;
   readonly #module: string | undefined;
-  readonly #initializer: AnyFn | ModuleSpec | undefined;
+  #initializer: AnyFn | ModuleSpec | undefined;
   readonly #initArgs: unknown[];
   #state: State = 'running';
   #brokenError: Error | undefined;
@@ -666,6 +688,8 @@ export class Pool {
   readonly #registry = new Map<number, AnyFn>();
   readonly #fnUsers = new Map<number, number>();
   readonly #specIds = new Map<string, number>();
+  readonly #imported = new Map<string, AnyFn>(); // fork: module exports the parent imported
+  #initLoading = false;
   #nextFnId = 0;
   #nextChunkId = 0;
   #workerCount = 0;
@@ -678,6 +702,7 @@ export class Pool {
   // stats
   #completed = 0;
   #failed = 0;
+  #chunks = 0;
   #deaths = 0;
   readonly #runTime = new Samples();
   readonly #waitTime = new Samples();
@@ -697,6 +722,21 @@ export class Pool {
     else if (typeof init === 'function' && method === 'fork') this.#initializer = init;
     else this.#initializer = this.#spec(init as PoolFunction, 'initializer');
     if (method === 'spawn') this.#fill(); // a fresh node takes a while: start now
+    else if (this.#initializer !== undefined && typeof this.#initializer !== 'function') {
+      // fork: the parent imports the initializer; workers are forked once it is here
+      this.#initLoading = true;
+      importExport(this.#initializer).then(
+        (fn) => {
+          this.#initializer = fn;
+          this.#initLoading = false;
+          this.#pump();
+        },
+        (e) => {
+          this.#initLoading = false;
+          this.#break(coded(new Error(`The Pool's initializer could not be loaded: ${(e as Error)?.message}`, { cause: e }), 'ERR_MULTIPROC_POOL_BROKEN'));
+        },
+      );
+    }
   }
 
   // ---- public API ----
@@ -771,6 +811,7 @@ export class Pool {
       workers: this.pids.length,
       completed: this.#completed,
       failed: this.#failed,
+      chunks: this.#chunks,
       queueLength,
       inFlight,
       workerDeaths: this.#deaths,
@@ -829,7 +870,7 @@ export class Pool {
     opts.signal?.throwIfAborted();
     const ref = this.#fnRef(fn);
     const call = new IterCall(ref, chunkSize, iterable[Symbol.iterator](), opts.signal, ordered);
-    call.onConsume = () => this.#pump();
+    call.onConsume = () => queueMicrotask(() => this.#pump());
     this.#submit(call);
     return call;
   }
@@ -851,16 +892,26 @@ export class Pool {
     throw typeError(`${what}: expected a function, an export name or { module, export }`);
   }
 
-  #fnRef(fn: PoolFunction): FnRef {
-    if (typeof fn === 'function' && this.startMethod === 'fork') {
-      let id = this.#fnIds.get(fn);
-      if (id === undefined) {
-        id = ++this.#nextFnId;
-        this.#fnIds.set(fn, id);
-      }
-      return { id, local: fn, spec: undefined };
+  #localId(fn: AnyFn): number {
+    let id = this.#fnIds.get(fn);
+    if (id === undefined) {
+      id = ++this.#nextFnId;
+      this.#fnIds.set(fn, id);
     }
+    return id;
+  }
+
+  #fnRef(fn: PoolFunction): FnRef {
+    if (typeof fn === 'function' && this.startMethod === 'fork') return { id: this.#localId(fn), local: fn, spec: undefined };
     const spec = this.#spec(fn, 'fn');
+    if (this.startMethod === 'fork') {
+      // Under fork the parent imports the export and workers get it by inheritance, like any function
+      // (a forked child cannot rely on a module loader that runs hooks on another thread, as tsx does).
+      const key = `${spec.module}#${spec.export}`;
+      const loaded = this.#imported.get(key);
+      if (loaded) return { id: this.#localId(loaded), local: loaded, spec: undefined };
+      return { id: 0, local: undefined, spec };
+    }
     const key = `${spec.module}#${spec.export}`;
     let id = this.#specIds.get(key);
     if (id === undefined) {
@@ -871,22 +922,46 @@ export class Pool {
   }
 
   #submit(call: Call): void {
+    call.onFinish = () => this.#callFinished(call);
+    this.#calls.add(call);
+    const ref = call.fn;
+    if (this.startMethod === 'fork' && ref.spec) {
+      call.ready = false;
+      importExport(ref.spec).then(
+        (fn) => {
+          this.#imported.set(`${ref.spec!.module}#${ref.spec!.export}`, fn);
+          ref.id = this.#localId(fn);
+          ref.local = fn;
+          ref.spec = undefined;
+          if (call.done) return;
+          call.ready = true;
+          this.#register(call);
+          this.#pump();
+        },
+        (e) => call.fail(e),
+      );
+      this.#refresh();
+      return;
+    }
+    this.#register(call);
+    this.#pump();
+  }
+
+  #register(call: Call): void {
     const ref = call.fn;
     if (ref.local) {
       this.#registry.set(ref.id, ref.local);
       this.#fnUsers.set(ref.id, (this.#fnUsers.get(ref.id) ?? 0) + 1);
       // Workers that do not have this function finish what they hold and leave; fresh ones are forked.
       for (const w of this.#workers) if (!w.retiring && !w.known.has(ref.id)) this.#retire(w);
+      call.registered = true;
     }
-    call.onFinish = () => this.#callFinished(call);
-    this.#calls.add(call);
-    this.#pump();
   }
 
   #callFinished(call: Call): void {
     this.#calls.delete(call);
     const ref = call.fn;
-    if (ref.local) {
+    if (call.registered) {
       const n = (this.#fnUsers.get(ref.id) ?? 1) - 1;
       if (n <= 0) {
         this.#fnUsers.delete(ref.id);
@@ -996,7 +1071,7 @@ export class Pool {
   /** Starts workers until `processes` are active (fork: only when there is work for them). */
   #fill(): void {
     if (this.#state !== 'running' && this.#state !== 'closing') return;
-    if (this.startMethod === 'fork' && this.#calls.size === 0) return;
+    if (this.startMethod === 'fork' && (this.#calls.size === 0 || this.#initLoading)) return;
     let active = 0;
     for (const w of this.#workers) if ((!w.retiring || w.recycling) && !w.exited) active++;
     for (; active < this.processes; active++) {
@@ -1103,6 +1178,7 @@ export class Pool {
           const call = chunk.call;
           call.inFlight--;
           call.settled++;
+          this.#chunks++;
           progressed = true;
           this.#emaChunkMs = this.#emaChunkMs === undefined ? ms : this.#emaChunkMs * 0.8 + ms * 0.2;
           const perTask = ms / Math.max(1, chunk.size);

@@ -220,15 +220,22 @@ abstract class Call {
   #array: readonly unknown[] | undefined;
   #pos = 0;
   #onAbort: (() => void) | undefined;
+  // an async input: one chunk is read ahead in the background
+  #aiter: AsyncIterator<unknown> | undefined;
+  #prefetched: unknown[] | undefined;
+  #pulling = false;
+  /** Set by the pool: a prefetched chunk is ready. */
+  onInput: (() => void) | undefined;
 
   constructor(
     readonly fn: FnRef,
     readonly star: boolean,
     readonly chunkSize: number,
-    input: readonly unknown[] | Iterator<unknown>,
+    input: readonly unknown[] | Iterator<unknown> | { async: AsyncIterator<unknown> },
     readonly signal: AbortSignal | undefined,
   ) {
     if (Array.isArray(input)) this.#array = input;
+    else if ('async' in (input as object)) this.#aiter = (input as { async: AsyncIterator<unknown> }).async;
     else this.#iter = input as Iterator<unknown>;
     if (signal) {
       this.#onAbort = () => this.fail(signal.reason);
@@ -242,12 +249,48 @@ abstract class Call {
   }
 
   get exhausted(): boolean {
-    return this.#array ? this.#pos >= this.#array.length : this.#iter === undefined;
+    if (this.#array) return this.#pos >= this.#array.length;
+    return this.#iter === undefined && this.#aiter === undefined && this.#prefetched === undefined && !this.#pulling;
   }
 
   /** Whether the call may take more input now (lazy calls stop when enough results wait unread). */
   wantsMore(_limit: number): boolean {
-    return this.ready && !this.done && !this.exhausted;
+    if (!this.ready || this.done || this.exhausted) return false;
+    if (this.#aiter || this.#pulling || this.#prefetched) {
+      if (this.#prefetched) return true;
+      this.#pull();
+      return false;
+    }
+    return true;
+  }
+
+  /** Reads the next chunk of an async input in the background. */
+  #pull(): void {
+    const it = this.#aiter;
+    if (this.#pulling || !it || this.#prefetched || this.done) return;
+    this.#pulling = true;
+    void (async () => {
+      const items: unknown[] = [];
+      try {
+        while (items.length < this.chunkSize) {
+          const r = await it.next();
+          if (r.done) {
+            this.#aiter = undefined;
+            break;
+          }
+          items.push(r.value);
+        }
+      } catch (e) {
+        this.#aiter = undefined;
+        this.#pulling = false;
+        this.fail(e);
+        return;
+      }
+      this.#pulling = false;
+      if (this.done) return;
+      if (items.length > 0) this.#prefetched = items;
+      this.onInput?.();
+    })();
   }
 
   /** Counted in the pool's table of functions in use (fork). */
@@ -257,6 +300,13 @@ abstract class Call {
 
   /** The next chunk's items, or undefined at the end of the input (an input that throws fails the call). */
   take(): unknown[] | undefined {
+    if (this.#prefetched) {
+      const items = this.#prefetched;
+      this.#prefetched = undefined;
+      this.#items += items.length;
+      this.#pull();
+      return items;
+    }
     if (this.#array) {
       if (this.#pos >= this.#array.length) return undefined;
       const items = this.#array.slice(this.#pos, this.#pos + this.chunkSize);
@@ -299,10 +349,14 @@ abstract class Call {
     this.done = true;
     if (this.#onAbort) this.signal!.removeEventListener('abort', this.#onAbort);
     const it = this.#iter;
+    const ait = this.#aiter;
     this.#iter = undefined;
+    this.#aiter = undefined;
+    this.#prefetched = undefined;
     this.#array = undefined;
     try {
       it?.return?.(); // close a generator we stopped reading
+      ait?.return?.()?.then(undefined, () => {});
     } catch {
       /* its finally threw: nothing to report it to */
     }
@@ -364,7 +418,7 @@ class IterCall extends Call implements AsyncIterableIterator<unknown> {
   #waiter: { resolve: (r: IteratorResult<unknown>) => void; reject: (e: unknown) => void } | undefined;
   onConsume: (() => void) | undefined;
 
-  constructor(fn: FnRef, chunkSize: number, input: Iterator<unknown>, signal: AbortSignal | undefined, ordered: boolean) {
+  constructor(fn: FnRef, chunkSize: number, input: Iterator<unknown> | { async: AsyncIterator<unknown> }, signal: AbortSignal | undefined, ordered: boolean) {
     super(fn, false, chunkSize, input, signal);
     this.#ordered = ordered;
   }
@@ -758,13 +812,13 @@ export class Pool {
     return r as Awaited<R>;
   }
 
-  /** Lazily over `iterable` (which may be infinite): results in input order, as they become available. */
-  imap<T, R>(fn: PoolFunction<[T], R>, iterable: Iterable<T>, opts: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
+  /** Lazily over `iterable` (sync or async, and may be infinite): results in input order, as they become available. */
+  imap<T, R>(fn: PoolFunction<[T], R>, iterable: Iterable<T> | AsyncIterable<T>, opts: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
     return this.#iterCall(fn, iterable, opts, true) as AsyncIterableIterator<Awaited<R>>;
   }
 
   /** As imap, in completion order. */
-  imapUnordered<T, R>(fn: PoolFunction<[T], R>, iterable: Iterable<T>, opts: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
+  imapUnordered<T, R>(fn: PoolFunction<[T], R>, iterable: Iterable<T> | AsyncIterable<T>, opts: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
     return this.#iterCall(fn, iterable, opts, false) as AsyncIterableIterator<Awaited<R>>;
   }
 
@@ -861,16 +915,21 @@ export class Pool {
     }
   }
 
-  #iterCall(fn: PoolFunction, iterable: Iterable<unknown>, opts: MapOptions, ordered: boolean): AsyncIterableIterator<unknown> {
+  #iterCall(fn: PoolFunction, iterable: Iterable<unknown> | AsyncIterable<unknown>, opts: MapOptions, ordered: boolean): AsyncIterableIterator<unknown> {
     this.#checkRunning();
-    if (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
-      throw typeError(`${ordered ? 'imap' : 'imapUnordered'}(fn, iterable): iterable must be iterable`);
+    const isAsync = iterable !== null && typeof (iterable as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
+    if (!isAsync && (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== 'function')) {
+      throw typeError(`${ordered ? 'imap' : 'imapUnordered'}(fn, iterable): iterable must be iterable or async iterable`);
     }
     const chunkSize = this.#chunkSize(opts, undefined);
     opts.signal?.throwIfAborted();
     const ref = this.#fnRef(fn);
-    const call = new IterCall(ref, chunkSize, iterable[Symbol.iterator](), opts.signal, ordered);
+    const input = isAsync
+      ? { async: (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]() }
+      : (iterable as Iterable<unknown>)[Symbol.iterator]();
+    const call = new IterCall(ref, chunkSize, input, opts.signal, ordered);
     call.onConsume = () => queueMicrotask(() => this.#pump());
+    call.onInput = () => this.#pump();
     this.#submit(call);
     return call;
   }

@@ -140,6 +140,43 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
         expect(first).toEqual(Array.from({ length: 25 }, (_, i) => i * i));
         expect(closed).toBe(true);
         expect(pulled).toBeLessThan(5000); // read ahead a bounded amount, never the whole input
+
+        // an async input (a stream, lines of a file…), also infinite
+        let asyncPulled = 0;
+        let asyncClosed = false;
+        async function* ticks() {
+          try {
+            for (let i = 0; ; i++) {
+              asyncPulled++;
+              if (i % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+              yield i;
+            }
+          } finally {
+            asyncClosed = true;
+          }
+        }
+        const fromAsync: number[] = [];
+        for await (const v of pool.imap(fn('square'), ticks(), { chunkSize: 3 })) {
+          fromAsync.push(v as number);
+          if (fromAsync.length === 30) break;
+        }
+        expect(fromAsync).toEqual(Array.from({ length: 30 }, (_, i) => i * i));
+        await until(() => asyncClosed, 'the async input to be closed (its return() runs after a pending next())');
+        expect(asyncPulled).toBeLessThan(5000);
+        async function* few() {
+          for (const x of [5, 1, 4]) yield x;
+        }
+        const unordered: number[] = [];
+        for await (const v of pool.imapUnordered(fn('delayedEcho'), few())) unordered.push(v as number);
+        expect(unordered.sort()).toEqual([1, 4, 5]);
+        async function* failing() {
+          yield 1;
+          throw new Error('input broke');
+        }
+        const broke = await rejection((async () => {
+          for await (const _ of pool.imap(fn('square'), failing())) void _;
+        })());
+        expect(broke.message).toBe('input broke');
         expect(await pool.map(fn('square'), [7])).toEqual([49]);
       } finally {
         await pool.terminate();
@@ -193,7 +230,7 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
       }
     });
 
-    it('a task calling process.exit() rejects with WorkerDiedError naming the exit code; the pool goes on', async () => {
+    it('a task calling process.exit(), or a crash, rejects with WorkerDiedError naming the exit code or signal; the pool goes on', async () => {
       const pool = make();
       try {
         const e = await rejection(pool.apply(fn('exitWith'), [7]));
@@ -205,6 +242,11 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
         const e2 = await rejection(pool.map(fn('exitWith'), [3, 3, 3], { chunkSize: 3 }));
         expect(e2).toBeInstanceOf(WorkerDiedError);
         expect(await pool.map(fn('square'), [5, 6])).toEqual([25, 36]);
+        // a crash (the worker raises SIGSEGV against itself)
+        const e3 = await rejection(pool.apply(fn('killSelf'), ['SIGSEGV']));
+        expect(e3).toBeInstanceOf(WorkerDiedError);
+        expect(e3.signal).toBe('SIGSEGV');
+        expect(await pool.apply(fn('add'), [1, 1])).toBe(2);
       } finally {
         await pool.terminate();
       }

@@ -58,6 +58,11 @@ export function exitWith(code: number): never {
   process.exit(code);
 }
 
+/** The worker sends itself `signal` (SIGSEGV: a crash, as far as the pool can tell). */
+export function killSelf(signal: NodeJS.Signals): void {
+  process.kill(process.pid, signal);
+}
+
 export function init(value: unknown): void {
   initValue = value;
 }

@@ -158,6 +158,53 @@ async function importExport(spec: ModuleSpec): Promise<AnyFn> {
   return fn as AnyFn;
 }
 
+/**
+ * A forked worker's Process. Built here, outside the Pool, so that the child's entry closure does not hold
+ * the Pool (a dropped Pool must be collectable: its finalizer ends its workers).
+ */
+function forkedWorker(name: string, fd: number, registry: Map<number, AnyFn>, init: AnyFn | undefined, initArgs: unknown[]): Process {
+  return new Process({
+    name,
+    daemon: true,
+    startMethod: 'fork',
+    target: () => {
+      for (const other of parentEnds) {
+        try {
+          posix.close(other); // every pool's channels but this worker's own end
+        } catch {
+          /* closed already */
+        }
+      }
+      return runWorker(fd, { lookup: (id) => registry.get(id) as never, initializer: init as never, initArgs });
+    },
+  });
+}
+
+interface Leftovers {
+  procs: Set<Process>;
+  fds: Set<number>;
+}
+
+/** A Pool collected while it still had workers: SIGKILL them, reap them, close their channels. */
+const dropped = new FinalizationRegistry<Leftovers>((left) => {
+  for (const fd of left.fds) {
+    parentEnds.delete(fd);
+    try {
+      posix.close(fd);
+    } catch {
+      /* closed */
+    }
+  }
+  for (const p of left.procs) {
+    try {
+      p.kill();
+      p.join().catch(() => {});
+    } catch {
+      /* reaped already */
+    }
+  }
+});
+
 // Every Pool's parent-side socket ends in this process: a worker forked later closes them all, so that a
 // worker never holds another worker's channel open (EOF and death detection stay exact).
 const parentEnds = new Set<number>();
@@ -760,6 +807,8 @@ export class Pool {
   #deaths = 0;
   readonly #runTime = new Samples();
   readonly #waitTime = new Samples();
+  // what a finalizer kills and closes if the Pool is dropped without close()/terminate()
+  readonly #leftovers: Leftovers = { procs: new Set(), fds: new Set() };
 
   constructor(opts: PoolOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw typeError('new Pool(options): options must be an object');
@@ -768,6 +817,7 @@ export class Pool {
     const method = opts.startMethod ?? getStartMethod();
     if (method !== 'fork' && method !== 'spawn') throw coded(new TypeError(`Unknown start method: ${String(method)} (expected 'fork' or 'spawn')`), 'ERR_INVALID_ARG_VALUE');
     this.startMethod = method;
+    dropped.register(this, this.#leftovers, this);
     this.#module = opts.module === undefined ? undefined : toModuleUrl(opts.module, 'The "module" option');
     this.#initArgs = opts.initArgs ?? [];
     if (!Array.isArray(this.#initArgs)) throw typeError('The "initArgs" option must be an array');
@@ -1157,21 +1207,7 @@ export class Pool {
         const init = this.#initializer;
         const initArgs = this.#initArgs;
         const fd = childEnd;
-        proc = new Process({
-          name,
-          daemon: true,
-          startMethod: 'fork',
-          target: () => {
-            for (const other of parentEnds) {
-              try {
-                posix.close(other);
-              } catch {
-                /* closed already */
-              }
-            }
-            return runWorker(fd, { lookup: (id) => registry.get(id) as never, initializer: init as never, initArgs });
-          },
-        });
+        proc = forkedWorker(name, fd, registry, init as AnyFn | undefined, initArgs);
         proc.start();
       } else {
         if (childEnd === 3) {
@@ -1198,6 +1234,8 @@ export class Pool {
     }
     posix.close(childEnd);
     posix.setNonBlocking(parentEnd);
+    this.#leftovers.procs.add(proc);
+    this.#leftovers.fds.add(parentEnd);
     let w!: Worker;
     const chan = new Channel(
       parentEnd,
@@ -1295,6 +1333,8 @@ export class Pool {
     const tasks = held.reduce((n, c) => n + c.size, 0);
     w.chan.close();
     this.#workers.delete(w);
+    this.#leftovers.procs.delete(w.proc);
+    this.#leftovers.fds.delete(w.chan.fd);
     try {
       w.proc.close();
     } catch {

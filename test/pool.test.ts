@@ -391,7 +391,7 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
   });
 }
 
-describe('Pool (fork only): closures', () => {
+describe('Pool: closures (fork) and lifetime', () => {
   it('fn may be any closure; it sees the parent’s state at the fork of the workers that run it', async () => {
     const pool = new Pool({ processes: 2, startMethod: 'fork' });
     try {
@@ -416,6 +416,15 @@ describe('Pool (fork only): closures', () => {
     } finally {
       await pool.terminate();
     }
+  });
+
+  it.each(['fork', 'spawn'])('a Pool dropped without close() is collected and its %s workers killed and reaped', (method) => {
+    const script = path.join(here, 'helpers/pool-dropped.ts');
+    const r = spawnSync(process.execPath, [...childExecArgv(), '--expose-gc', script, method], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { pids: number[]; alive: number[] };
+    expect(out.pids.length).toBe(2);
+    expect(out.alive).toEqual([]);
   });
 
   it('an idle pool does not keep the program alive; its workers leave with it', () => {

@@ -90,7 +90,10 @@ export interface PoolStats {
   workersStarted: number;
   /** Per-task run time in the worker (each chunk's time divided by its items; last 4096 chunks). */
   runTime: TimeSummary;
-  /** Per-task wait: from being queued to its result arriving, minus its run time (last 4096 chunks). */
+  /**
+   * Per-task wait: from being queued (a map's call, or an imap item read from its input) to its result
+   * arriving, minus its run time in the worker (last 4096 chunks).
+   */
   waitTime: TimeSummary;
 }
 
@@ -342,6 +345,8 @@ abstract class Call {
 
   /** Counted in the pool's table of functions in use (fork). */
   registered = false;
+  /** When the whole input was queued (map/starmap/apply); a lazy input's items are queued as they are read. */
+  queuedSince: number | undefined;
   /** False while the parent still imports the function (a module export under fork). */
   ready = true;
 
@@ -428,6 +433,7 @@ class ArrayCall extends Call {
 
   constructor(fn: FnRef, star: boolean, chunkSize: number, input: readonly unknown[], signal: AbortSignal | undefined) {
     super(fn, star, chunkSize, input, signal);
+    this.queuedSince = performance.now();
     this.results = new Array(input.length);
     this.promise = new Promise((res, rej) => {
       this.#resolve = res;
@@ -1158,7 +1164,7 @@ export class Pool {
       out.u8(call.star ? 1 : 0);
       out.payload(items, 'A Pool task argument');
       out.end();
-      const chunk: Chunk = { id, call, index: call.produced++, offset: call.itemsTaken - items.length, size: items.length, queuedAt: performance.now() };
+      const chunk: Chunk = { id, call, index: call.produced++, offset: call.itemsTaken - items.length, size: items.length, queuedAt: call.queuedSince ?? performance.now() };
       w.held.set(id, chunk);
       call.inFlight++;
       w.assigned++;

@@ -1037,6 +1037,11 @@ export class Pool {
   }
 
   #submit(call: Call): void {
+    // Workers not watched while the pool was idle may have died meanwhile (killed, OOM): find out now, before
+    // a chunk is handed to them (WNOHANG, one syscall per such worker).
+    for (const w of [...this.#workers]) {
+      if (!w.joinAc && !w.exited && !w.proc.isAlive()) this.#onExit(w);
+    }
     call.onFinish = () => this.#callFinished(call);
     this.#calls.add(call);
     const ref = call.fn;

@@ -225,6 +225,14 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
         expect(pool.pids).not.toContain(pid);
         expect(alive(pid)).toBe(false); // reaped, not a zombie
         expect(pool.stats().workerDeaths).toBe(1);
+        // a worker that dies while the pool is idle is replaced before it is given anything
+        const idle = pool.pids[0]!;
+        posix.kill(idle, 'SIGKILL');
+        await until(() => posix.processInfo(idle)?.state === 'zombie', 'the idle worker to be a zombie');
+        expect(await pool.map(fn('square'), [1, 2, 3, 4, 5, 6], { chunkSize: 1 })).toEqual([1, 4, 9, 16, 25, 36]);
+        expect(pool.pids).not.toContain(idle);
+        expect(alive(idle)).toBe(false);
+        expect(pool.stats().workerDeaths).toBe(1); // it held nothing
       } finally {
         await pool.terminate();
       }

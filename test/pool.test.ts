@@ -59,6 +59,22 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
       }
     });
 
+    it('large arguments and results (several MB each way: partial writes, frames larger than a read)', async () => {
+      const pool = make();
+      try {
+        const big = 'x'.repeat(6_000_000);
+        const bytes = new Uint8Array(3_000_000).fill(7);
+        const sizes = await pool.map(fn('size'), [big, bytes, big, 'small', bytes], { chunkSize: 1 });
+        expect(sizes).toEqual([6_000_000, 3_000_000, 6_000_000, 5, 3_000_000]);
+        const outs = await pool.map(fn('bigString'), [5_000_000, 10, 4_000_000], { chunkSize: 1 });
+        expect(outs.map((o: string) => o.length)).toEqual([5_000_000, 10, 4_000_000]);
+        expect(outs[0].startsWith('yyy')).toBe(true);
+        expect(await pool.map(fn('square'), [1, 2])).toEqual([1, 4]);
+      } finally {
+        await pool.terminate();
+      }
+    });
+
     it('a task that throws rejects the call with its class, message, properties and the remote stack', async () => {
       const pool = make();
       try {
@@ -433,6 +449,23 @@ describe('Pool: closures (fork) and lifetime', () => {
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { pids: number[]; alive: number[] };
     expect(out.pids.length).toBe(2);
     expect(out.alive).toEqual([]);
+  });
+
+  it('two pools side by side: terminating one leaves the other working', async () => {
+    const a = new Pool({ processes: 2, startMethod: 'fork' });
+    const b = new Pool({ processes: 2, startMethod: 'fork' });
+    try {
+      const busyA = rejection(a.map(tasks.sleepMs, [60_000, 60_000], { chunkSize: 1 }));
+      const workB = b.map(tasks.delayedEcho, Array.from({ length: 50 }, (_, i) => i), { chunkSize: 1 });
+      await until(() => a.pids.length === 2 && b.pids.length === 2, 'both pools to have workers');
+      expect(a.pids.some((p) => b.pids.includes(p))).toBe(false);
+      await a.terminate();
+      expect((await busyA).code).toBe('ERR_MULTIPROC_POOL_TERMINATED');
+      expect(await workB).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    } finally {
+      await a.terminate();
+      await b.terminate();
+    }
   });
 
   it('an idle pool does not keep the program alive; its workers leave with it', () => {

@@ -63,6 +63,14 @@ export function killSelf(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
+export function size(s: string | Uint8Array): number {
+  return s.length;
+}
+
+export function bigString(n: number): string {
+  return 'y'.repeat(n);
+}
+
 export function init(value: unknown): void {
   initValue = value;
 }

@@ -705,6 +705,7 @@ class Channel {
       if (n > 0) off += n;
       if (off >= end) {
         if (owner === this.out) owner.reset();
+        else this.flush(); // the rest of an earlier buffer is out: now what was appended meanwhile
         return;
       }
     }

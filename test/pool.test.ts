@@ -69,6 +69,13 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
         const outs = await pool.map(fn('bigString'), [5_000_000, 10, 4_000_000], { chunkSize: 1 });
         expect(outs.map((o: string) => o.length)).toEqual([5_000_000, 10, 4_000_000]);
         expect(outs[0].startsWith('yyy')).toBe(true);
+        // many MB-sized frames appended while earlier writes are still pending
+        function* megs() {
+          for (let i = 0; i < 60; i++) yield String.fromCharCode(97 + (i % 26)).repeat(1_000_000 + i);
+        }
+        let total = 0;
+        for await (const n of pool.imapUnordered(fn('size'), megs())) total += n as number;
+        expect(total).toBe(60 * 1_000_000 + (59 * 60) / 2);
         expect(await pool.map(fn('square'), [1, 2])).toEqual([1, 4]);
       } finally {
         await pool.terminate();

@@ -832,7 +832,10 @@ export class Pool {
     if (init === undefined || init === null) this.#initializer = undefined;
     else if (typeof init === 'function' && method === 'fork') this.#initializer = init;
     else this.#initializer = this.#spec(init as PoolFunction, 'initializer');
-    if (method === 'spawn') this.#fill(); // a fresh node takes a while: start now
+    if (method === 'spawn') {
+      this.#fill(); // a fresh node takes a while: start now
+      if (this.#state === 'broken') throw this.#brokenError!;
+    }
     else if (this.#initializer !== undefined && typeof this.#initializer !== 'function') {
       // fork: the parent imports the initializer; workers are forked once it is here
       this.#initLoading = true;

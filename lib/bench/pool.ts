@@ -9,6 +9,7 @@
 //
 // Run: npx tsx lib/bench/pool.ts [--reps N] [--n N] [--method fork|spawn] [--no-python] [--quick] [--json]
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Pool } from '../pool.js';
@@ -41,7 +42,16 @@ export interface PoolFigure {
 
 export interface PoolBenchResult {
   figures: PoolFigure[];
-  speedup?: { oneWorkerMs: number; twoWorkersMs: number; speedup: number; tasks: number; spinMillions: number };
+  speedup?: {
+    oneWorkerMs: number;
+    twoWorkersMs: number;
+    speedup: number;
+    tasks: number;
+    spinMillions: number;
+    /** CPU time the workers got per second of wall time: how many cores the machine's other load left us. */
+    oneWorkerCores: number;
+    twoWorkersCores: number;
+  };
   loadBefore: number[];
   loadAfter: number[];
   cpus: number;
@@ -53,6 +63,21 @@ const median = (xs: number[]): number => {
 };
 
 const here = fileURLToPath(import.meta.url);
+
+/** utime + stime of these processes (/proc/<pid>/stat, clock ticks of 1/100 s), in seconds. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return ticks / 100;
+}
 
 function fnFor(method: StartMethod, name: 'square' | 'spin') {
   if (method === 'fork') return name === 'square' ? square : spin;
@@ -144,24 +169,29 @@ export async function measurePoolSuite(
     const spinM = opts.spinMillions ?? 10;
     const tasks = opts.spinTasks ?? 16;
     const work = new Array(tasks).fill(spinM);
-    const time = async (processes: number): Promise<number> => {
+    const time = async (processes: number): Promise<[ms: number, cores: number]> => {
       const pool = new Pool({ processes, startMethod: 'fork' });
       try {
         await pool.map(spin, [1, 1, 1, 1], { chunkSize: 1 }); // workers up, JIT warm
         const runs: number[] = [];
+        const cores: number[] = [];
         for (let i = 0; i < Math.max(3, Math.ceil(reps / 2)); i++) {
+          const pids = pool.pids;
+          const c0 = cpuSeconds(pids);
           const t0 = performance.now();
           await pool.map(spin, work, { chunkSize: 1 });
-          runs.push(performance.now() - t0);
+          const ms = performance.now() - t0;
+          runs.push(ms);
+          cores.push((cpuSeconds(pids) - c0) / (ms / 1000));
         }
-        return median(runs);
+        return [median(runs), median(cores)];
       } finally {
         await pool.terminate();
       }
     };
-    const one = await time(1);
-    const two = await time(2);
-    speedup = { oneWorkerMs: one, twoWorkersMs: two, speedup: one / two, tasks, spinMillions: spinM };
+    const [one, oneCores] = await time(1);
+    const [two, twoCores] = await time(2);
+    speedup = { oneWorkerMs: one, twoWorkersMs: two, speedup: one / two, tasks, spinMillions: spinM, oneWorkerCores: oneCores, twoWorkersCores: twoCores };
   }
   return { figures, speedup, loadBefore, loadAfter: os.loadavg(), cpus: os.cpus().length };
 }
@@ -176,7 +206,10 @@ function report(r: PoolBenchResult): void {
   }
   if (r.speedup) {
     const s = r.speedup;
-    console.log(`  speedup      fork   ${s.tasks} × spin(${s.spinMillions}M): 1 worker ${s.oneWorkerMs.toFixed(0)} ms, 2 workers ${s.twoWorkersMs.toFixed(0)} ms → ${s.speedup.toFixed(2)}×`);
+    console.log(
+      `  speedup      fork   ${s.tasks} × spin(${s.spinMillions}M): 1 worker ${s.oneWorkerMs.toFixed(0)} ms (${s.oneWorkerCores.toFixed(2)} cores' CPU time), ` +
+        `2 workers ${s.twoWorkersMs.toFixed(0)} ms (${s.twoWorkersCores.toFixed(2)} cores) → ${s.speedup.toFixed(2)}×`,
+    );
   }
 }
 

@@ -76,7 +76,8 @@ export interface PoolStats {
   processes: number;
   /** Worker processes alive now (retiring ones included). */
   workers: number;
-  /** Tasks (items) that completed / whose chunk threw, was cancelled or lost to a dead worker. */
+  /** Tasks (items) that completed / that threw (their whole chunk), were lost with a dead worker, or were
+   *  dropped because their call ended first (aborted, failed, terminated; a lazy input's unread rest is not counted). */
   completed: number;
   failed: number;
   /** Chunks (messages of tasks) whose results or error came back. */
@@ -397,7 +398,11 @@ abstract class Call {
     return this.exhausted && this.settled === this.produced;
   }
 
+  /** Known tasks never handed out because the call ended first (aborted, failed, terminated). */
+  dropped = 0;
+
   protected finish(): void {
+    this.dropped = this.queued;
     this.done = true;
     if (this.#onAbort) this.signal!.removeEventListener('abort', this.#onAbort);
     const it = this.#iter;
@@ -1041,10 +1046,16 @@ export class Pool {
   }
 
   #submit(call: Call): void {
-    // Workers not watched while the pool was idle may have died meanwhile (killed, OOM): find out now, before
-    // a chunk is handed to them (WNOHANG, one syscall per such worker).
+    // A worker may have died since we last heard (killed while the pool was idle and unwatched, or its death
+    // not yet reported by the reactor): find out now, before a chunk is handed to it (WNOHANG, one syscall
+    // per worker per call).
     for (const w of [...this.#workers]) {
-      if (!w.joinAc && !w.exited && !w.proc.isAlive()) this.#onExit(w);
+      if (!w.exited && !w.proc.isAlive()) {
+        const ac = w.joinAc;
+        w.joinAc = undefined;
+        ac?.abort();
+        this.#onExit(w);
+      }
     }
     call.onFinish = () => this.#callFinished(call);
     this.#calls.add(call);
@@ -1084,6 +1095,7 @@ export class Pool {
 
   #callFinished(call: Call): void {
     this.#calls.delete(call);
+    this.#failed += call.dropped;
     const ref = call.fn;
     if (call.registered) {
       const n = (this.#fnUsers.get(ref.id) ?? 1) - 1;
@@ -1386,10 +1398,7 @@ export class Pool {
 
   /** Fails every call with `err` and kills every worker. */
   #stopAll(err: Error): void {
-    for (const call of [...this.#calls]) {
-      this.#failed += call.queued;
-      call.fail(err);
-    }
+    for (const call of [...this.#calls]) call.fail(err);
     this.#calls.clear();
     for (const w of this.#workers) {
       w.retiring = true;

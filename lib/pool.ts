@@ -14,7 +14,8 @@
 //     (they finish the chunks they hold, then exit) and forks fresh workers that have it. So a closure sees
 //     the parent's state as it was at that fork: variables it captured, module state, everything — later
 //     changes in the parent are not seen by workers already running, and a worker's changes stay in the
-//     worker. Reuse one function object for repeated calls: each new closure costs a fork of the workers.
+//     worker. Reuse one function object for repeated calls: each new closure costs a fork of the workers
+//     (the last 16 functions used are passed on to every new worker, so alternating between a few is cheap).
 //   • spawn: `fn` is the name of an export of the Pool's `module`, or { module, export }; workers import it on
 //     first use and are started eagerly (a fresh node takes a while).
 //   • Death: every worker's pid is watched (pidfd). When one ends, whatever it wrote is read first; then the
@@ -780,6 +781,8 @@ type State = 'running' | 'closing' | 'closed' | 'terminated' | 'broken';
 const TARGET_QUEUE_MS = 5;
 const MAX_WINDOW = 256;
 const STARTUP_FAILURES = 3;
+/** Functions no call uses any more that a fork still passes on to new workers. */
+const RECENT_FNS = 16;
 
 /**
  * A pool of worker processes (Python's multiprocessing.Pool). See the file header for the design, and
@@ -799,6 +802,7 @@ export class Pool {
   // fork: local functions by id (while calls use them) and their ids
   readonly #fnIds = new WeakMap<AnyFn, number>();
   readonly #registry = new Map<number, AnyFn>();
+  readonly #recent = new Map<number, AnyFn>();
   readonly #fnUsers = new Map<number, number>();
   readonly #specIds = new Map<string, number>();
   readonly #imported = new Map<string, AnyFn>(); // fork: module exports the parent imported
@@ -1101,7 +1105,12 @@ export class Pool {
       const n = (this.#fnUsers.get(ref.id) ?? 1) - 1;
       if (n <= 0) {
         this.#fnUsers.delete(ref.id);
-        this.#registry.delete(ref.id); // workers forked later need not know it (a new call re-registers it)
+        this.#registry.delete(ref.id);
+        // kept (strongly, the last RECENT_FNS) so that workers forked later know it too: alternating between
+        // a few functions then does not fork new workers each time
+        this.#recent.delete(ref.id);
+        this.#recent.set(ref.id, ref.local!);
+        if (this.#recent.size > RECENT_FNS) this.#recent.delete(this.#recent.keys().next().value!);
       } else {
         this.#fnUsers.set(ref.id, n);
       }
@@ -1229,7 +1238,7 @@ export class Pool {
     let known: ReadonlySet<number> = new Set<number>();
     try {
       if (this.startMethod === 'fork') {
-        const registry = this.#registry;
+        const registry = new Map([...this.#recent, ...this.#registry]); // the child's copy: id → function
         known = new Set(registry.keys());
         const init = this.#initializer;
         const initArgs = this.#initArgs;
@@ -1398,6 +1407,7 @@ export class Pool {
 
   /** Fails every call with `err` and kills every worker. */
   #stopAll(err: Error): void {
+    this.#recent.clear();
     for (const call of [...this.#calls]) call.fail(err);
     this.#calls.clear();
     for (const w of this.#workers) {

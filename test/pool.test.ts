@@ -453,10 +453,17 @@ describe('Pool: closures (fork) and lifetime', () => {
       expect(await pool.map(addBase2, [1, 2])).toEqual([101, 102]);
       await until(() => first.every((pid) => !pool.pids.includes(pid)), 'the old workers to leave');
       for (const pid of first) await until(() => !alive(pid), `old worker ${pid} to be reaped`);
-      // every new function object means fresh workers
+      // every new function object means fresh workers…
       const now = pool.pids;
-      expect(await pool.starmap((a: number, b: number) => a * b + base, [[2, 3]])).toEqual([106]);
+      const mulAdd = (a: number, b: number) => a * b + base;
+      expect(await pool.starmap(mulAdd, [[2, 3]])).toEqual([106]);
       expect(pool.pids).not.toEqual(now);
+      // …which know the recently used ones too: alternating between them forks nothing
+      const settled = pool.pids;
+      expect(await pool.map(addBase2, [5])).toEqual([105]);
+      expect(await pool.starmap(mulAdd, [[1, 1]])).toEqual([101]);
+      expect(await pool.map(addBase2, [6])).toEqual([106]);
+      expect(pool.pids).toEqual(settled);
       // functions of module specs work under fork too
       expect(await pool.map({ module: tasksFile, export: 'square' }, [3])).toEqual([9]);
     } finally {

@@ -4,6 +4,7 @@
 // replies: results are written when there is nothing more to read, before an await, or when 64 KiB have
 // piled up. It exits 0 on STOP or when the parent's end closes.
 import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
 import { native } from './native.js';
 import { errorRecord, FrameParser, FrameReader, FrameWriter, T } from './pool-protocol.js';
 import * as posix from './posix/index.js';
@@ -24,6 +25,7 @@ export interface WorkerSetup {
 }
 
 const FLUSH_AT = 64 * 1024;
+const debug = debuglog('multiproc');
 
 async function load(spec: ModuleSpec): Promise<AnyFn> {
   const mod = (await import(spec.module)) as Record<string, unknown>;
@@ -51,7 +53,8 @@ export async function runWorker(fd: number, setup: WorkerSetup): Promise<never> 
     native.writeAllSync(fd, out.buf.subarray(0, out.pos));
     out.reset();
   };
-  const leave = (code: number): never => {
+  const leave = (code: number, why: string): never => {
+    debug('pool worker %d leaves (%s)', process.pid, why);
     try {
       flush();
     } catch {
@@ -71,7 +74,7 @@ export async function runWorker(fd: number, setup: WorkerSetup): Promise<never> 
     out.begin(T.InitFail);
     out.payload([errorRecord(e)], 'An initializer error');
     out.end();
-    leave(1);
+    leave(1, 'initializer failed');
   }
   out.begin(T.Ready);
   out.end();
@@ -94,15 +97,15 @@ export async function runWorker(fd: number, setup: WorkerSetup): Promise<never> 
       let n: number;
       try {
         n = await posix.readAsync(fd, buf, off, len);
-      } catch {
-        return leave(0);
+      } catch (e) {
+        return leave(0, `read failed: ${(e as Error)?.message}`);
       }
-      if (n === 0) return leave(0); // the parent closed its end
+      if (n === 0) return leave(0, 'end of file'); // the parent closed its end
       parser.end += n;
     }
     rd.set(parser.buf, parser.frameStart, parser.frameEnd);
     const type = rd.u8();
-    if (type === T.Stop) return leave(0);
+    if (type === T.Stop) return leave(0, 'stop');
     if (type === T.Define) {
       const id = rd.u32();
       specs.set(id, rd.payload()[0] as ModuleSpec);

@@ -815,6 +815,7 @@ export class Pool {
   readonly #reader = new FrameReader();
   readonly #joinWaiters: Array<() => void> = [];
   #pumping = false;
+  #fillQueued = false;
   #pumpAgain = false;
   // stats
   #completed = 0;
@@ -1216,17 +1217,43 @@ export class Pool {
   /** Starts workers until `processes` are active (fork: only when there is work for them). */
   #fill(): void {
     if (this.#state !== 'running' && this.#state !== 'closing') return;
-    if (this.startMethod === 'fork' && (this.#calls.size === 0 || this.#initLoading)) return;
+    if (this.startMethod === 'fork') {
+      if (this.#calls.size === 0 || this.#initLoading || this.#fillQueued || this.#activeCount() >= this.processes) return;
+      // Fork only from inside a microtask. Forked elsewhere (an I/O callback: a result just arrived), the
+      // child would run the microtasks this process had queued — the continuations of calls that just
+      // settled, i.e. the user's code — before leaving (posix.forkAndRun); inside a running microtask
+      // checkpoint the child drops them.
+      this.#fillQueued = true;
+      queueMicrotask(() => {
+        this.#fillQueued = false;
+        if (this.#startWorkers() > 0) this.#pump(); // none started: wait for the next event, never spin
+      });
+      return;
+    }
+    this.#startWorkers();
+  }
+
+  #activeCount(): number {
     let active = 0;
     for (const w of this.#workers) if ((!w.retiring || w.recycling) && !w.exited) active++;
-    for (; active < this.processes; active++) {
+    return active;
+  }
+
+  /** Starts workers until `processes` are active; returns how many it started. */
+  #startWorkers(): number {
+    if (this.#state !== 'running' && this.#state !== 'closing') return 0;
+    if (this.startMethod === 'fork' && (this.#calls.size === 0 || this.#initLoading)) return 0;
+    let started = 0;
+    for (let active = this.#activeCount(); active < this.processes; active++) {
       try {
         this.#startWorker();
+        started++;
       } catch (e) {
         this.#break(coded(new Error(`The pool could not start a worker: ${(e as Error).message}`, { cause: e }), 'ERR_MULTIPROC_POOL_BROKEN'));
-        return;
+        break;
       }
     }
+    return started;
   }
 
   #startWorker(): void {

@@ -1,6 +1,6 @@
 // Pool, written once and run for both start methods (as CPython's test_multiprocessing_fork/_spawn).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -478,6 +478,24 @@ describe('Pool: closures (fork) and lifetime', () => {
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { pids: number[]; alive: number[] };
     expect(out.pids.length).toBe(2);
     expect(out.alive).toEqual([]);
+  });
+
+  it('workers are forked where the parent’s queued microtasks cannot run in them (a pool used from a timer)', async () => {
+    const pool = new Pool({ processes: 2, startMethod: 'fork' });
+    const file = tmpFile();
+    try {
+      const result = await new Promise<number[]>((resolve, reject) => {
+        setTimeout(() => {
+          // queued before the call that forks: it must run here only, never in a worker
+          void Promise.resolve().then(() => appendFileSync(file, `${process.pid}\n`));
+          pool.map(tasks.square, [1, 2, 3], { chunkSize: 1 }).then(resolve, reject);
+        }, 1);
+      });
+      expect(result).toEqual([1, 4, 9]);
+      expect(readFileSync(file, 'utf8')).toBe(`${process.pid}\n`);
+    } finally {
+      await pool.terminate();
+    }
   });
 
   it('two pools side by side: terminating one leaves the other working', async () => {

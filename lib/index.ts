@@ -4,6 +4,8 @@
 export * as posix from './posix/index.js';
 export { Process, type ProcessOptions, type StartMethod } from './process.js';
 export { checkSendable, markNotSendable } from './sendable.js';
+export { Empty, Full, JoinableQueue, Queue, type QueueOptions, SimpleQueue } from './queue.js';
+export { registerShareable } from './reduction.js';
 export { Connection, type ConnectionOptions, DEFAULT_MAX_MESSAGE_BYTES, EOFError, Pipe, TimeoutError } from './connection.js';
 export {
   activeChildren,
@@ -17,4 +19,23 @@ export {
   processCpuCount,
   setStartMethod,
 } from './context.js';
+export {
+  BaseProxy,
+  type ConnectOptions,
+  DEFAULT_MANAGER_MESSAGE_BYTES,
+  DictProxy,
+  ListProxy,
+  LockProxy,
+  Manager,
+  type ManagerOptions,
+  NamespaceProxy,
+  type ProxyData,
+  type ProxyKind,
+  QueueProxy,
+  rebuildProxy,
+  ValueProxy,
+} from './manager.js';
+export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './sync.js';
+export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './shared.js';
+export { arenaStats } from './arena.js';
 export { type MapOptions, Pool, type PoolFunction, type PoolOptions, type PoolStats, type TimeSummary, WorkerDiedError } from './pool.js';

@@ -34,6 +34,9 @@ const enum Enc {
   Undefined = 2,
 }
 
+/** Buffers that grew past this for one large message go back to 64 KiB once it has passed. */
+const SHRINK_ABOVE = 4 * 2 ** 20;
+
 /** The largest frame either side accepts (a chunk's payload, a result list). */
 export const MAX_FRAME = 1024 * 2 ** 20;
 
@@ -145,6 +148,7 @@ export class FrameWriter {
   reset(): void {
     this.pos = 0;
     this.#frameStart = -1;
+    if (this.buf.length > SHRINK_ABOVE) this.buf = Buffer.allocUnsafe(64 * 1024); // one huge message passed
   }
 }
 
@@ -215,7 +219,10 @@ export class FrameParser {
 
   /** Room for the next read: [end, buf.length), compacting or growing first when it is short. */
   space(): [Buffer, number, number] {
-    if (this.start === this.end) this.start = this.end = 0;
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+      if (this.buf.length > SHRINK_ABOVE) this.buf = Buffer.allocUnsafe(64 * 1024); // one huge message passed
+    }
     let need = 16 * 1024;
     if (this.end - this.start >= 4) {
       const len = this.buf.readUInt32LE(this.start);

@@ -459,6 +459,7 @@ describe('Pool: closures (fork) and lifetime', () => {
       expect(await pool.starmap(mulAdd, [[2, 3]])).toEqual([106]);
       expect(pool.pids).not.toEqual(now);
       // …which know the recently used ones too: alternating between them forks nothing
+      await until(() => pool.pids.length === 2, 'the retired workers to leave');
       const settled = pool.pids;
       expect(await pool.map(addBase2, [5])).toEqual([105]);
       expect(await pool.starmap(mulAdd, [[1, 1]])).toEqual([101]);

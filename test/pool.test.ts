@@ -33,11 +33,13 @@ async function rejection(p: Promise<unknown>): Promise<Error & Record<string, un
 }
 
 /**
- * A zombie whose every thread is gone. A spawned node has threads: SIGKILLed, its main thread can show as a
+ * Gone, or a zombie whose every thread is gone. A spawned node has threads: SIGKILLed, its main thread can show as a
  * zombie while the others still exit, and until they have, waitpid(WNOHANG) does not report it.
  */
 function waitable(pid: number): boolean {
-  if (posix.processInfo(pid)?.state !== 'zombie') return false;
+  const info = posix.processInfo(pid);
+  if (info === null) return true; // already reaped (a retiring worker is watched)
+  if (info.state !== 'zombie') return false;
   try {
     return readdirSync(`/proc/${pid}/task`).length <= 1;
   } catch {

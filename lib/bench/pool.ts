@@ -87,7 +87,7 @@ function fnFor(method: StartMethod, name: 'square' | 'spin') {
 async function timeMap(pool: Pool, method: StartMethod, data: number[], chunkSize: number | undefined, reps: number): Promise<number[]> {
   const f = fnFor(method, 'square') as (x: number) => number;
   const opts = chunkSize === undefined ? {} : { chunkSize };
-  await pool.map(f, data, opts); // warm-up (JIT, and forking the workers that know f)
+  for (let i = 0; i < 3; i++) await pool.map(f, data, opts); // warm-up (forking the workers that know f; the parent's JIT)
   const runs: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();

@@ -42,7 +42,7 @@ import { markNotSendable } from './sendable.js';
 export type PoolFunction<A extends unknown[] = never[], R = unknown> = ((...args: A) => R) | string | { module: string | URL; export: string };
 
 export interface PoolOptions {
-  /** Number of workers (default: cpuCount()). */
+  /** Number of workers (default: the CPUs this process may run on, as Python 3.13's process_cpu_count()). */
   processes?: number;
   /** Runs once in every worker before its first task: a function (fork), or an export (name / { module, export }). */
   initializer?: AnyFn | string | { module: string | URL; export: string };
@@ -148,6 +148,14 @@ function toModuleUrl(m: string | URL, what: string): string {
 function workerModule(): string {
   const here = fileURLToPath(import.meta.url);
   return pathToFileURL(path.join(path.dirname(here), here.endsWith('.ts') ? 'pool-worker.ts' : 'pool-worker.js')).href;
+}
+
+function usableCpus(): number {
+  try {
+    return posix.getAffinity(0).length || cpuCount();
+  } catch {
+    return cpuCount();
+  }
 }
 
 async function importExport(spec: ModuleSpec): Promise<AnyFn> {
@@ -321,7 +329,7 @@ export class Pool {
 
   constructor(opts: PoolOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw typeError('new Pool(options): options must be an object');
-    this.processes = opts.processes === undefined ? cpuCount() : checkPositiveInt('processes', opts.processes);
+    this.processes = opts.processes === undefined ? usableCpus() : checkPositiveInt('processes', opts.processes);
     this.maxTasksPerChild = opts.maxTasksPerChild == null ? null : checkPositiveInt('maxTasksPerChild', opts.maxTasksPerChild);
     const method = opts.startMethod ?? getStartMethod();
     if (method !== 'fork' && method !== 'spawn') throw coded(new TypeError(`Unknown start method: ${String(method)} (expected 'fork' or 'spawn')`), 'ERR_INVALID_ARG_VALUE');

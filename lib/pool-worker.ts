@@ -98,7 +98,9 @@ export async function runWorker(fd: number, setup: WorkerSetup): Promise<never> 
       try {
         n = await posix.readAsync(fd, buf, off, len);
       } catch (e) {
-        return leave(0, `read failed: ${(e as Error)?.message}`);
+        // Not the parent leaving (that is end-of-file): say so, and exit non-zero
+        process.stderr.write(`multiproc: Pool worker ${process.pid} cannot read its channel: ${(e as Error)?.stack ?? String(e)}\n`);
+        return leave(70, `read failed: ${(e as Error)?.message}`);
       }
       if (n === 0) return leave(0, 'end of file'); // the parent closed its end
       parser.end += n;

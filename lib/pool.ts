@@ -193,12 +193,17 @@ function forkedWorker(name: string, fd: number, registry: Map<number, AnyFn>, in
 }
 
 interface Leftovers {
+  /** The process whose workers and fds these are: a forked child has a copy of the heap, not of them. */
+  pid: number;
   procs: Set<Process>;
   fds: Set<number>;
 }
 
 /** A Pool collected while it still had workers: SIGKILL them, reap them, close their channels. */
 const dropped = new FinalizationRegistry<Leftovers>((left) => {
+  // In a forked child (a worker) the parent's Pools are unreachable garbage: their fd numbers may be the
+  // child's own by now (its reactor's epoll fd…) and their workers are not its children. Hands off.
+  if (left.pid !== process.pid) return;
   for (const fd of left.fds) {
     parentEnds.delete(fd);
     try {
@@ -325,7 +330,7 @@ export class Pool {
   readonly #runTime = new Samples();
   readonly #waitTime = new Samples();
   // what a finalizer kills and closes if the Pool is dropped without close()/terminate()
-  readonly #leftovers: Leftovers = { procs: new Set(), fds: new Set() };
+  readonly #leftovers: Leftovers = { pid: process.pid, procs: new Set(), fds: new Set() };
 
   constructor(opts: PoolOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw typeError('new Pool(options): options must be an object');

@@ -501,6 +501,15 @@ describe('Pool: closures (fork) and lifetime', () => {
     }
   });
 
+  it('a forked worker never runs the finalizers of the parent’s Pools (their fds are not its fds)', () => {
+    const script = path.join(here, 'helpers/pool-child-gc.ts');
+    const r = spawnSync(process.execPath, [...childExecArgv(), script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { open: number; expected: number; after: number[] };
+    expect(out.open).toBe(out.expected);
+    expect(out.after).toEqual([9, 16]);
+  });
+
   it('two pools side by side: terminating one leaves the other working', async () => {
     const a = new Pool({ processes: 2, startMethod: 'fork' });
     const b = new Pool({ processes: 2, startMethod: 'fork' });

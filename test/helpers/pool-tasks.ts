@@ -1,6 +1,8 @@
 // Task functions for test/pool.test.ts: passed as functions with the fork start method, and named as
 // exports of this module ({ module, export } or the Pool's `module`) with spawn.
-import { writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 let initValue: unknown = 'not initialised';
 let runs = 0;
@@ -69,6 +71,31 @@ export function size(s: string | Uint8Array): number {
 
 export function bigString(n: number): string {
   return 'y'.repeat(n);
+}
+
+/**
+ * Opens `n` fds (they take the lowest free numbers: those the fork closed), collects garbage (the parent's
+ * Pools are garbage in a worker), lets finalizers run, and counts how many of its fds are still open.
+ */
+export async function fdsSurviveGc(n: number): Promise<number> {
+  const fds = Array.from({ length: n }, () => openSync('/dev/null', 'r'));
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20)); // FinalizationRegistry callbacks run as tasks
+  }
+  let open = 0;
+  for (const fd of fds) {
+    try {
+      fstatSync(fd);
+      open++;
+      closeSync(fd);
+    } catch {
+      /* closed behind our back */
+    }
+  }
+  return open;
 }
 
 export function init(value: unknown): void {

@@ -219,7 +219,10 @@ function optInt(opts: object, key: string, min: number, max: number): number | u
 }
 
 // Closes the descriptor of a queue that was garbage-collected without close().
-const finalizer = new FinalizationRegistry<number>((mqd) => {
+// Only in the process that registered it: a forked child collects its copies of the parent's objects too, and
+// by then the descriptor number may name something else of the child's.
+const finalizer = new FinalizationRegistry<{ mqd: number; pid: number }>(({ mqd, pid }) => {
+  if (pid !== process.pid) return;
   try {
     n.mqClose(mqd);
   } catch {
@@ -256,7 +259,7 @@ export class MessageQueue implements Disposable {
     this.name = name;
     this.maxMessages = attr.maxMessages;
     this.messageSize = attr.messageSize;
-    finalizer.register(this, mqd, this);
+    finalizer.register(this, { mqd, pid: process.pid }, this);
   }
 
   /** mq_open(3); see {@link mqOpen}. */

@@ -15,13 +15,19 @@ import { renderSvg } from './svg.js';
 
 
 
+import basicProcess from './basic_process.js';
+import multipleProcesses from './multiple_processes.js';
+import pipeCommunication from './pipe_communication.js';
 import deadlock from './deadlock.js';
 import orphan from './orphan.js';
 import zombie from './zombie.js';
 
 /** The labs, in the course text's order. */
 export const labs: Lab[] = [
+  basicProcess,
+  multipleProcesses,
   deadlock,
+  pipeCommunication,
   orphan,
   zombie,
 ];

@@ -18,6 +18,11 @@ import { renderSvg } from './svg.js';
 import basicProcess from './basic_process.js';
 import multipleProcesses from './multiple_processes.js';
 import pipeCommunication from './pipe_communication.js';
+import sharedValue from './shared_value.js';
+import sharedArray from './shared_array.js';
+import processLock from './process_lock.js';
+import processSemaphore from './process_semaphore.js';
+import processBarrier from './process_barrier.js';
 import deadlock from './deadlock.js';
 import orphan from './orphan.js';
 import zombie from './zombie.js';
@@ -28,6 +33,11 @@ export const labs: Lab[] = [
   multipleProcesses,
   deadlock,
   pipeCommunication,
+  sharedValue,
+  sharedArray,
+  processLock,
+  processSemaphore,
+  processBarrier,
   orphan,
   zombie,
 ];

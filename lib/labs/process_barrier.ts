@@ -3,7 +3,7 @@
 // all have finished phase k. Each process timestamps its phase starts and its arrivals at the barrier; the
 // lab checks the rule on those times and draws the phases.
 import * as posix from '../posix/index.js';
-import { type Lab, type LabContext, sleepSync } from './common.js';
+import { type Lab, type LabContext, spin } from './common.js';
 import { nowMs } from './timeline.js';
 
 const PROCS = 4;
@@ -35,7 +35,7 @@ const lab: Lab = {
               times[at(k, ph, 0)] = nowMs();
               tl.state(me, 'running');
               tl.mark(me, `phase ${ph + 1}`);
-              sleepSync(20 + Math.floor(Math.random() * 130)); // the work of this phase
+              spin(20 + Math.floor(Math.random() * 130)); // the work of this phase (CPU-bound: R in /proc)
               times[at(k, ph, 1)] = nowMs();
               tl.state(me, 'blocked');
               if (barrier.wait()) tl.record('sync', me, { label: `barrier ${ph + 1} opens` }); // one process per cycle

@@ -3,7 +3,7 @@
 // value 2 lets at most two in; the others sleep in sem_wait until one leaves. Each process timestamps its
 // entry and exit; the lab draws the timeline and counts, at every instant, how many were inside.
 import * as posix from '../posix/index.js';
-import { type Lab, type LabContext, sleepSync } from './common.js';
+import { type Lab, type LabContext, spin } from './common.js';
 import { nowMs } from './timeline.js';
 
 const PROCS = 5;
@@ -46,7 +46,7 @@ const lab: Lab = {
             for (let seen = Atomics.load(words, 1); now > seen; seen = Atomics.load(words, 1)) {
               if (Atomics.compareExchange(words, 1, seen, now) === seen) break;
             }
-            sleepSync(INSIDE_MS); // "using the resource"
+            spin(INSIDE_MS); // "using the resource" (CPU-bound: R in /proc)
             Atomics.sub(words, 0, 1);
             times[k * 3 + 2] = nowMs();
             tl.mark(me, 'leaves');

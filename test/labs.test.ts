@@ -89,7 +89,7 @@ describe('the labs, via --json', () => {
 
   it('orphan: re-parented to the lab (a subreaper), then reaped by it', () => {
     const r = runLab('orphan');
-    const { child, parent, labPid } = { ...r.facts, labPid: r.facts.labPid };
+    const { child, parent, labPid } = r.facts as Record<string, any>;
     expect(r.facts.subreaper).toBe(true);
     expect(child.ppidBefore).toBe(parent.pid);
     expect(child.procPpidBefore).toBe(parent.pid);

@@ -206,7 +206,7 @@ describe('the labs, via --json', () => {
 });
 
 /** Starts a lab held at its key moment; resolves with the lab's pid and the pids it printed. */
-async function holdLab(name: string): Promise<{ lab: ReturnType<typeof spawn>; pids: number[]; exit: Promise<number | null> }> {
+async function holdLab(name: string): Promise<{ lab: ReturnType<typeof spawn>; pids: number[]; exit: Promise<number | null>; stderr: () => string }> {
   const lab = spawn(process.execPath, cliArgs('demo', name, '--json'), {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', MULTIPROC_LAB_HOLD_MS: '20000' },
@@ -226,7 +226,7 @@ async function holdLab(name: string): Promise<{ lab: ReturnType<typeof spawn>; p
     });
     lab.on('exit', () => reject(new Error(`${name} exited early:\n${stderr}`)));
   });
-  return { lab, pids, exit };
+  return { lab, pids, exit, stderr: () => stderr };
 }
 
 describe('Ctrl-C (SIGINT) at the key moment leaves nothing behind', () => {
@@ -248,6 +248,16 @@ describe('Ctrl-C (SIGINT) at the key moment leaves nothing behind', () => {
     lab.kill('SIGINT');
     expect(await exit).toBe(130);
     await until(() => posix.processInfo(orphan) === null, 'the orphan to be gone', 3000);
+  });
+
+  it('basic_process: a Process child killed and joined through its Process object; no stack trace', async () => {
+    const { lab, pids, exit, stderr } = await holdLab('basic_process');
+    expect(posix.processInfo(pids[0]!)?.ppid).toBe(lab.pid);
+    lab.kill('SIGINT');
+    expect(await exit).toBe(130);
+    expect(posix.processInfo(pids[0]!)).toBeNull();
+    expect(stderr()).toMatch(/SIGINT: stopping the lab's processes/);
+    expect(stderr()).not.toMatch(/\n\s+at /);
   });
 
   it.skipIf(!havePs)('deadlock: ps shows both asleep; after SIGINT both are gone', async () => {

@@ -29,7 +29,7 @@ const lab: Lab = {
       args: ['Hello from the child process!'],
     });
     p.start();
-    ctx.adopt(p.pid!, 'Process-1', ctx.pid);
+    ctx.adoptProcess(p, 'Process-1');
     out.say(`start() forked pid ${p.pid}; the parent (pid ${ctx.pid}) goes on at once.`);
     const report = (await reader.recv(10_000)) as { pid: number; ppid: number; line: string };
     out.say(`The child printed: ${out.paint('bold', report.line)}`);
@@ -57,10 +57,11 @@ const lab: Lab = {
       },
     });
     q.start();
-    ctx.adopt(q.pid!, 'Process-2 (long task)', ctx.pid);
+    ctx.adoptProcess(q, 'Process-2 (long task)');
     await until(() => posix.processInfo(q.pid!)?.state === 'sleeping', 3000);
     await sleep(300);
     printProcTable(out, [procRow(ctx.pid, 'parent'), procRow(q.pid!, 'Process-2 (long task)')], 'While the long task runs (/proc):');
+    await ctx.hold('long task running', [q.pid!]);
     tl.record('signal', ctx.pid, { peer: q.pid!, label: 'SIGTERM' });
     q.terminate();
     await q.join();

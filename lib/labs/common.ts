@@ -228,6 +228,8 @@ export class LabContext {
   readonly created: number[] = [];
   /** Pids not yet reaped. */
   readonly #live = new Set<number>();
+  /** Children started through Process: killed and reaped through their Process object (which owns the wait). */
+  readonly #procs = new Map<number, { kill(): void; isAlive(): boolean }>();
   readonly #cleanups: (() => void)[] = [];
   #interrupted: string | null = null;
   #onSignal: ((sig: NodeJS.Signals) => void) | null = null;
@@ -253,6 +255,12 @@ export class LabContext {
 
   get interrupted(): boolean {
     return this.#interrupted !== null;
+  }
+
+  /** Remembers a child started with `new Process(...)`: on interruption it is killed and joined through `p`. */
+  adoptProcess(p: { pid: number | undefined; name: string; kill(): void; isAlive(): boolean }, name = p.name): void {
+    this.adopt(p.pid!, name, process.pid);
+    this.#procs.set(p.pid!, p);
   }
 
   /** Remembers a pid as the lab's (to kill and reap it on interruption); `forked` records the fork. */
@@ -336,7 +344,9 @@ export class LabContext {
   cleanup(): void {
     for (const pid of this.#live) {
       try {
-        posix.kill(pid, 'SIGKILL');
+        const p = this.#procs.get(pid);
+        if (p) p.kill();
+        else posix.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }
@@ -345,6 +355,15 @@ export class LabContext {
     const end = Date.now() + 2000;
     while (this.#live.size > 0 && Date.now() < end) {
       for (const pid of [...this.#live]) {
+        const p = this.#procs.get(pid);
+        if (p) {
+          try {
+            if (!p.isAlive()) this.#live.delete(pid); // isAlive() reaps through the Process object
+          } catch {
+            this.#live.delete(pid);
+          }
+          continue;
+        }
         try {
           const s = posix.waitpid(pid, { noHang: true });
           if (s.kind !== 'running') this.#live.delete(pid);

@@ -46,7 +46,7 @@ const lab: Lab = {
     );
     for (const p of procs) {
       p.start();
-      ctx.adopt(p.pid!, p.name, ctx.pid);
+      ctx.adoptProcess(p);
     }
     out.say(`Started ${procs.map((p) => `${p.name} = pid ${p.pid}`).join(', ')}.`);
     await until(() => procs.some((p) => posix.processInfo(p.pid!)?.state === 'running'), 500);

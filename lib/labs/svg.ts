@@ -81,6 +81,9 @@ export function renderSvg(title: string, subtitle: string, events: TimelineEvent
       case 'reap':
         endLane(e.peer, e.t);
         break;
+      case 'signal':
+        if (e.label === 'SIGKILL') setState(e.peer, 'zombie', e.t); // cannot be caught: the target dies on delivery
+        break;
       default:
         lane(e.pid);
     }

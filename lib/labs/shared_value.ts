@@ -8,7 +8,7 @@ import { type Lab, type LabContext } from './common.js';
 
 const N = 4;
 const M_LOCKED = 25_000;
-const M_RACE = 400_000;
+const M_RACE = 1_000_000;
 const MAX_ATTEMPTS = 6;
 
 const lab: Lab = {
@@ -90,13 +90,14 @@ const lab: Lab = {
     let example: { value: number; readers: number[] } | null = null;
     let duplicateReads = 0;
     if (lost > 0) {
-      const seen = new Map<number, number>(); // value → first reader index
+      // who read each value: -1 nobody yet, k the one reader so far
+      const reader = new Int8Array(N * M_RACE + 1).fill(-1);
       for (let k = 0; k < N; k++) {
         const log = logs[k]!;
         for (let i = 0; i < M_RACE; i++) {
           const v = log[i]!;
-          const first = seen.get(v);
-          if (first === undefined) seen.set(v, k);
+          const first = reader[v]!;
+          if (first === -1) reader[v] = k;
           else if (first !== k) {
             duplicateReads++;
             if (!example) example = { value: v, readers: [first, k] };

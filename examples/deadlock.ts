@@ -3,7 +3,7 @@
 //
 // Process A locks R1 then R2; process B locks R2 then R1. A barrier makes sure both hold their first lock
 // before asking for the second: each now waits for the lock the other holds (a cycle). We wait one second,
-// see that neither finished, kill both, and then show the fix: both take the locks in the same order.
+// see that neither finished, kill one to break the cycle, and then show the fix: one lock order for all.
 import { Process, posix } from 'multiproc';
 
 const memory = posix.mmap(4096);
@@ -15,8 +15,10 @@ function takeBoth(name: string, first: posix.Mutex, second: posix.Mutex, firstNa
   first.lock();
   console.log(`${name} holds ${firstName}, wants ${secondName}`);
   bothHoldOne.wait();
-  second.lock(); // blocks for ever: the other process holds it and waits for ours
-  console.log(`${name} got both`); // never printed in the deadlock
+  second.lock(); // blocks: the other process holds it and waits for ours
+  // Only reached once the other process is gone: a robust mutex passes to a waiter when its owner dies
+  // (Node also prints a MULTIPROC_OWNER_DIED warning: the data it protected may be half-updated).
+  console.log(`${name} got both${second.ownerDied ? ` (the owner of ${secondName} died holding it)` : ''}`);
   second.unlock();
   first.unlock();
 }
@@ -28,10 +30,11 @@ b.start();
 await a.join(1000); // join with a timeout just returns
 await b.join(1000);
 console.log(`after 1 s: A alive = ${a.isAlive()}, B alive = ${b.isAlive()}  → deadlock`);
-a.kill();
+// Recovery: break the cycle by killing one process of it. B's lock R2 passes to A, which finishes.
 b.kill();
-await a.join();
 await b.join();
+await a.join();
+console.log(`B exit code ${b.exitCode} (killed), A exit code ${a.exitCode}`);
 
 // The fix: one global order. Everyone takes R1 before R2, so nobody can hold R2 while waiting for R1.
 const F1 = posix.Mutex.init(memory, 256);

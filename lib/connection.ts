@@ -11,20 +11,10 @@
 import v8 from 'node:v8';
 import { native } from './native.js';
 import * as posix from './posix/index.js';
-import { checkSendable, markNotSendable } from './sendable.js';
+import { decode, encode, Kind } from './codec.js';
+import { markNotSendable } from './sendable.js';
 
 const HEADER = 5;
-const enum Kind {
-  Clone = 0,
-  Bytes = 1,
-  Number = 2,
-  String = 3,
-  True = 4,
-  False = 5,
-  Null = 6,
-  Undefined = 7,
-  BigInt = 8,
-}
 const LAST_KIND = Kind.BigInt;
 
 /** Default largest message a Connection sends or accepts: 256 MiB. */
@@ -61,57 +51,6 @@ const nativeIo = native as unknown as {
 
 // Posix objects that live in shared memory or own kernel objects travel by inheritance, never inside a message.
 for (const cls of [posix.Mapping, posix.Semaphore, posix.Mutex, posix.Cond, posix.Barrier, posix.MessageQueue]) markNotSendable(cls);
-
-function encode(obj: unknown): [Kind, Uint8Array] {
-  switch (typeof obj) {
-    case 'number': {
-      const b = Buffer.allocUnsafe(8);
-      b.writeDoubleLE(obj, 0);
-      return [Kind.Number, b];
-    }
-    case 'string':
-      return [Kind.String, Buffer.from(obj, 'utf8')];
-    case 'boolean':
-      return [obj ? Kind.True : Kind.False, EMPTY];
-    case 'undefined':
-      return [Kind.Undefined, EMPTY];
-    case 'bigint':
-      return [Kind.BigInt, Buffer.from(obj.toString(), 'latin1')];
-    default:
-      if (obj === null) return [Kind.Null, EMPTY];
-      checkSendable(obj);
-      try {
-        return [Kind.Clone, v8.serialize(obj)];
-      } catch (e) {
-        throw coded(new TypeError(`This value cannot be sent: ${(e as Error).message}`, { cause: e }), 'ERR_MULTIPROC_NOT_CLONEABLE');
-      }
-  }
-}
-
-const EMPTY = new Uint8Array(0);
-
-function decode(kind: Kind, body: Buffer): unknown {
-  switch (kind) {
-    case Kind.Clone:
-      return v8.deserialize(body);
-    case Kind.Bytes:
-      return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-    case Kind.Number:
-      return body.readDoubleLE(0);
-    case Kind.String:
-      return body.toString('utf8');
-    case Kind.True:
-      return true;
-    case Kind.False:
-      return false;
-    case Kind.Null:
-      return null;
-    case Kind.Undefined:
-      return undefined;
-    case Kind.BigInt:
-      return BigInt(body.toString('latin1'));
-  }
-}
 
 type Wait = number | { timeout?: number; signal?: AbortSignal } | undefined;
 

@@ -4,6 +4,8 @@
 export * as posix from './posix/index.js';
 export { Process, type ProcessOptions, type StartMethod } from './process.js';
 export { checkSendable, markNotSendable } from './sendable.js';
+export { Empty, Full, JoinableQueue, Queue, type QueueOptions, SimpleQueue } from './queue.js';
+export { registerShareable } from './reduction.js';
 export { Connection, type ConnectionOptions, DEFAULT_MAX_MESSAGE_BYTES, EOFError, Pipe, TimeoutError } from './connection.js';
 export {
   activeChildren,

@@ -15,6 +15,7 @@ import { debuglog } from 'node:util';
 import v8 from 'node:v8';
 import { native, packageRoot } from './native.js';
 import * as posix from './posix/index.js';
+import { reduceArgs } from './reduction.js';
 
 const debug = debuglog('multiproc');
 const require = createRequire(import.meta.url);
@@ -31,6 +32,8 @@ export interface SpawnPayload {
   module: string;
   export: string;
   args: unknown[];
+  /** How many fds follow fd 3 (4, 5, …): the fds of shared objects in args (lib/reduction.ts). */
+  fdCount: number;
 }
 
 export interface ProcessOptions {
@@ -212,6 +215,7 @@ export class Process {
   }
 
   #startSpawn(): number {
+    const reduced = reduceArgs(this.#args);
     const payload: SpawnPayload = {
       name: this.name,
       daemon: this.daemon,
@@ -219,7 +223,8 @@ export class Process {
       parentName: identity.name,
       module: this.#module!,
       export: this.#export,
-      args: this.#args,
+      args: reduced.args,
+      fdCount: reduced.fds.length,
     };
     let bytes: Buffer;
     try {
@@ -235,7 +240,8 @@ export class Process {
     try {
       posix.writeAll(fd, bytes);
       const argv = [process.execPath, ...childExecArgv(), spawnMainPath()];
-      return native.spawn(process.execPath, argv, undefined, [[0, devnull], [3, fd]], false);
+      const fdMap: [number, number][] = [[0, devnull], [3, fd], ...reduced.fds.map((f, i): [number, number] => [4 + i, f])];
+      return native.spawn(process.execPath, argv, undefined, fdMap, false);
     } finally {
       posix.close(fd);
       posix.close(devnull);

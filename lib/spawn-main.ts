@@ -6,6 +6,7 @@ import { fstatSync, readSync } from 'node:fs';
 import v8 from 'node:v8';
 import { synchronousStdio } from './posix/child.js';
 import * as posix from './posix/index.js';
+import { modulesToLoad, rebuildArgs } from './reduction.js';
 import { childSetup, reportFailure, setIdentity, type SpawnPayload } from './process.js';
 
 function readPayload(): SpawnPayload {
@@ -22,12 +23,15 @@ synchronousStdio();
 setIdentity({ name: payload.name, pid: process.pid, daemon: payload.daemon, parent: { pid: payload.parentPid, name: payload.parentName } });
 childSetup(payload.daemon, payload.parentPid);
 try {
+  // Shared objects in args arrive as fds 4, 5, …: load the modules that know how to rebuild them, then rebuild.
+  for (const m of modulesToLoad(payload.args)) await import(m);
+  const args = rebuildArgs(payload.args, Array.from({ length: payload.fdCount }, (_, i) => 4 + i));
   const mod = (await import(payload.module)) as Record<string, unknown>;
   const fn = mod[payload.export];
   if (typeof fn !== 'function') {
     throw new TypeError(`${payload.module} has no exported function "${payload.export}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
   }
-  await (fn as (...a: unknown[]) => unknown)(...payload.args);
+  await (fn as (...a: unknown[]) => unknown)(...args);
 } catch (e) {
   reportFailure(payload.name, e);
   process.exit(1);

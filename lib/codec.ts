@@ -1,0 +1,74 @@
+// The compact message encodings shared by Connection and Queue: numbers, strings, booleans, null, undefined,
+// bigints and byte arrays have encodings of their own (v8.serialize + deserialize of even a small value costs
+// microseconds); everything else is structured-cloned. Shared objects are refused (lib/sendable.ts).
+import v8 from 'node:v8';
+import { checkSendable } from './sendable.js';
+
+export enum Kind {
+  Clone = 0,
+  Bytes = 1,
+  Number = 2,
+  String = 3,
+  True = 4,
+  False = 5,
+  Null = 6,
+  Undefined = 7,
+  BigInt = 8,
+}
+
+function coded<E extends Error>(e: E, code: string): E {
+  (e as unknown as { code: string }).code = code;
+  return e;
+}
+
+export function encode(obj: unknown): [Kind, Uint8Array] {
+  switch (typeof obj) {
+    case 'number': {
+      const b = Buffer.allocUnsafe(8);
+      b.writeDoubleLE(obj, 0);
+      return [Kind.Number, b];
+    }
+    case 'string':
+      return [Kind.String, Buffer.from(obj, 'utf8')];
+    case 'boolean':
+      return [obj ? Kind.True : Kind.False, EMPTY];
+    case 'undefined':
+      return [Kind.Undefined, EMPTY];
+    case 'bigint':
+      return [Kind.BigInt, Buffer.from(obj.toString(), 'latin1')];
+    default:
+      if (obj === null) return [Kind.Null, EMPTY];
+      checkSendable(obj);
+      try {
+        return [Kind.Clone, v8.serialize(obj)];
+      } catch (e) {
+        throw coded(new TypeError(`This value cannot be sent: ${(e as Error).message}`, { cause: e }), 'ERR_MULTIPROC_NOT_CLONEABLE');
+      }
+  }
+}
+
+export const EMPTY = new Uint8Array(0);
+
+export function decode(kind: Kind, body: Buffer): unknown {
+  switch (kind) {
+    case Kind.Clone:
+      return v8.deserialize(body);
+    case Kind.Bytes:
+      return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    case Kind.Number:
+      return body.readDoubleLE(0);
+    case Kind.String:
+      return body.toString('utf8');
+    case Kind.True:
+      return true;
+    case Kind.False:
+      return false;
+    case Kind.Null:
+      return null;
+    case Kind.Undefined:
+      return undefined;
+    case Kind.BigInt:
+      return BigInt(body.toString('latin1'));
+  }
+}
+

@@ -1,0 +1,146 @@
+// How shared objects reach a spawned child (CPython's reduction.py, with fds instead of pickles).
+//
+// A forked child inherits everything: its copies of Values, locks and queues map the same pages. A spawned
+// child is a fresh `node`, so the objects it receives in Process args must be rebuilt from what identifies
+// them in the kernel: the open fds of their mappings (a memfd) plus a little data (offsets, sizes, flags).
+//
+// A class that can travel this way registers once with registerShareable(cls, kind, reduce, rebuild, module):
+//   reduce(obj)          → { fds, data }: fds are open fds of this process (not consumed), data is cloneable
+//   rebuild(fds, data)   → the object in the child; it owns the fds it was given (close them if unused)
+//   module               → import.meta.url of the registering module: the child imports it before rebuilding,
+//                          so registrations made by library modules the target never imported still apply.
+// Registered classes are also marked not sendable: inside a Pipe or Queue message they are an error
+// (ERR_MULTIPROC_NOT_SENDABLE), as in Python, because a message cannot carry the fds that make them shared.
+//
+// Process({ startMethod: 'spawn', args }) calls reduceArgs(args): registered instances found in arrays, plain
+// objects, Maps and Sets (a few levels deep) are replaced by markers; the fds are passed to the child as fds
+// 4, 5, …; the child's bootstrap calls rebuildArgs. The same object twice stays one object in the child.
+import { markNotSendable } from './sendable.js';
+
+export interface Reduced {
+  fds: number[];
+  data: unknown;
+}
+
+interface Shareable {
+  kind: string;
+  cls: { prototype: object };
+  reduce: (obj: never) => Reduced;
+  rebuild: (fds: number[], data: never) => unknown;
+  module: string;
+}
+
+const byKind = new Map<string, Shareable>();
+
+const MARK = '__multiprocShared__';
+const MAX_DEPTH = 8;
+
+interface Marker {
+  [MARK]: string; // kind
+  module: string;
+  id: number; // identity within one args list
+  fds: number[]; // indices into the fd list
+  data: unknown;
+}
+
+/** Registers a class whose instances can be passed to a spawned child in Process args. */
+export function registerShareable<T extends object>(
+  cls: { name: string; prototype: T },
+  kind: string,
+  reduce: (obj: T) => Reduced,
+  rebuild: (fds: number[], data: never) => T,
+  module: string,
+): void {
+  if (byKind.has(kind) && byKind.get(kind)!.cls !== cls) throw new Error(`Shareable kind "${kind}" is already registered`);
+  byKind.set(kind, { kind, cls, reduce: reduce as (obj: never) => Reduced, rebuild, module });
+  markNotSendable(cls);
+}
+
+function shareableOf(obj: object): Shareable | undefined {
+  for (const s of byKind.values()) if (s.cls.prototype.isPrototypeOf(obj)) return s;
+  return undefined;
+}
+
+function isPlain(obj: object): boolean {
+  const p = Object.getPrototypeOf(obj);
+  return p === Object.prototype || p === null;
+}
+
+/** Replaces registered instances in args by markers; returns the fds to pass (in order: child fd 4 + index). */
+export function reduceArgs(args: unknown[]): { args: unknown[]; fds: number[] } {
+  const fds: number[] = [];
+  const done = new Map<object, Marker>();
+  const walk = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
+    const s = shareableOf(v);
+    if (s) {
+      let m = done.get(v);
+      if (!m) {
+        const r = s.reduce(v as never);
+        const idx = r.fds.map((fd) => fds.push(fd) - 1);
+        m = { [MARK]: s.kind, module: s.module, id: done.size, fds: idx, data: r.data };
+        done.set(v, m);
+      }
+      return m;
+    }
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    if (v instanceof Map) return new Map([...v].map(([k, x]) => [walk(k, depth + 1), walk(x, depth + 1)]));
+    if (v instanceof Set) return new Set([...v].map((x) => walk(x, depth + 1)));
+    if (isPlain(v)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x, depth + 1);
+      return out;
+    }
+    return v;
+  };
+  return { args: args.map((a) => walk(a, 0)), fds };
+}
+
+function isMarker(v: object): v is Marker {
+  return isPlain(v) && typeof (v as Record<string, unknown>)[MARK] === 'string';
+}
+
+/** The modules a spawned child must import before rebuildArgs (those that registered the kinds it uses). */
+export function modulesToLoad(args: unknown[]): string[] {
+  const mods = new Set<string>();
+  const walk = (v: unknown, depth: number): void => {
+    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return;
+    if (isMarker(v)) {
+      if (!byKind.has(v[MARK])) mods.add(v.module);
+      return;
+    }
+    const items = Array.isArray(v) ? v : v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : isPlain(v) ? Object.values(v) : [];
+    for (const x of items) walk(x, depth + 1);
+  };
+  walk(args, 0);
+  return [...mods];
+}
+
+/** In the spawned child: rebuilds the objects from the markers; fds[i] is the child's fd for index i. */
+export function rebuildArgs(args: unknown[], fds: number[]): unknown[] {
+  const built = new Map<number, unknown>();
+  const walk = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
+    if (isMarker(v)) {
+      if (built.has(v.id)) return built.get(v.id);
+      const s = byKind.get(v[MARK]);
+      if (!s) throw new Error(`Cannot rebuild a shared "${v[MARK]}" in the child: ${v.module} did not register it`);
+      const obj = s.rebuild(
+        v.fds.map((i) => fds[i]!),
+        v.data as never,
+      );
+      built.set(v.id, obj);
+      return obj;
+    }
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    if (v instanceof Map) return new Map([...v].map(([k, x]) => [walk(k, depth + 1), walk(x, depth + 1)]));
+    if (v instanceof Set) return new Set([...v].map((x) => walk(x, depth + 1)));
+    if (isPlain(v)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x, depth + 1);
+      return out;
+    }
+    return v;
+  };
+  return args.map((a) => walk(a, 0));
+}

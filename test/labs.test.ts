@@ -21,7 +21,7 @@ interface Report {
   claim: string;
   leftovers: number[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  facts: Record<string, any> & { labPid: number; created: number[]; timeline: { kind: string; pid: number; peer: number; label: string; t: number; by: number }[] };
+  facts: Record<string, any> & { labPid: number; created: number[]; timeline: { kind: string; pid: number; peer: number; value: number; label: string; t: number; by: number }[] };
 }
 
 function runLab(name: string, ...extra: string[]): Report {
@@ -144,6 +144,21 @@ describe('the labs, via --json', () => {
     const r = runLab('pipe_communication');
     expect(r.facts.raw.read).toBe(r.facts.raw.wrote);
     expect(r.facts.messages.received).toEqual(r.facts.messages.sent);
+  });
+
+  it('queue_communication: the consumer gets what the producer put, in order', () => {
+    const r = runLab('queue_communication');
+    expect(r.facts.received).toEqual(r.facts.sent);
+    expect(r.facts.sent).toHaveLength(8);
+    expect(r.facts.exitCodes).toEqual([0, 0]);
+    // every put is on the timeline as recorded by the producer, every get as recorded by the consumer
+    const ev = r.facts.timeline;
+    for (let seq = 1; seq <= 8; seq++) {
+      const put = ev.find((e) => e.kind === 'send' && e.pid === r.facts.producer && e.value === seq);
+      const got = ev.find((e) => e.kind === 'recv' && e.pid === r.facts.consumer && e.value === seq);
+      expect(put?.by).toBe(r.facts.producer);
+      expect(got?.by).toBe(r.facts.consumer);
+    }
   });
 
   it('process_lock: with the lock no line is broken', () => {

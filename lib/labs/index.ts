@@ -18,6 +18,7 @@ import { renderSvg } from './svg.js';
 import basicProcess from './basic_process.js';
 import multipleProcesses from './multiple_processes.js';
 import pipeCommunication from './pipe_communication.js';
+import queueCommunication from './queue_communication.js';
 import sharedValue from './shared_value.js';
 import sharedArray from './shared_array.js';
 import processLock from './process_lock.js';
@@ -32,6 +33,7 @@ export const labs: Lab[] = [
   basicProcess,
   multipleProcesses,
   deadlock,
+  queueCommunication,
   pipeCommunication,
   sharedValue,
   sharedArray,

@@ -3,7 +3,7 @@
 import { Pipe } from '../connection.js';
 import { Process } from '../process.js';
 import * as posix from '../posix/index.js';
-import { type Lab, type LabContext, printProcTable, procRow, sleep, sleepSync, until } from './common.js';
+import { type Lab, type LabContext, printProcTable, procRow, sleepSync, until } from './common.js';
 
 const lab: Lab = {
   name: 'basic_process',
@@ -59,7 +59,7 @@ const lab: Lab = {
     q.start();
     ctx.adoptProcess(q, 'Process-2 (long task)');
     await until(() => posix.processInfo(q.pid!)?.state === 'sleeping', 3000);
-    await sleep(300);
+    await ctx.pause(300);
     printProcTable(out, [procRow(ctx.pid, 'parent'), procRow(q.pid!, 'Process-2 (long task)')], 'While the long task runs (/proc):');
     await ctx.hold('long task running', [q.pid!]);
     tl.record('signal', ctx.pid, { peer: q.pid!, label: 'SIGTERM' });

@@ -328,6 +328,13 @@ export class LabContext {
     this.timeline.record('reap', process.pid, { peer: pid, label: status ?? '' });
   }
 
+  /** Sleeps `ms` (the lab's lane shows it sleeping). */
+  async pause(ms: number): Promise<void> {
+    this.timeline.state(process.pid, 'sleeping');
+    await sleep(ms);
+    this.timeline.state(process.pid, 'running');
+  }
+
   /** Anonymous shared memory (inherited by every child the lab forks), unmapped at the end. */
   shared(bytes: number): posix.Mapping {
     const m = posix.mmap(bytes);

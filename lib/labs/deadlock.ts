@@ -5,7 +5,7 @@
 // by killing one process (its robust mutex passes to the waiter), and then runs the fix: one global lock
 // order, which completes.
 import * as posix from '../posix/index.js';
-import { beside, type Lab, type LabContext, printProcTable, procRow, sleep, until, wchan } from './common.js';
+import { beside, type Lab, type LabContext, printProcTable, procRow, until, wchan } from './common.js';
 
 const RES = ['R1', 'R2'] as const;
 
@@ -117,9 +117,13 @@ const lab: Lab = {
     // Both must really be asleep in the kernel on the lock (a futex wait), not about to call it.
     const asleep =
       found && (await until(() => pids.every((p) => posix.processInfo(p)?.state === 'sleeping' && /futex|^$/.test(wchan(p) ?? '')), 3000));
+    if (found && cycle) {
+      for (const e of cycle as Edge[]) tl.record('waitfor', e.fromPid, { peer: e.toPid, label: e.resource });
+      tl.mark(ctx.pid, 'cycle detected');
+    }
     // Let it stand a moment: nobody makes progress (the records do not change).
     const snapshot = Array.from(w).join();
-    await sleep(300);
+    await ctx.pause(300);
     const noProgress = Array.from(w).join() === snapshot;
     const rows = [procRow(a, 'Process A'), procRow(b, 'Process B')];
     const stillCycle = findCycle(graph());
@@ -128,8 +132,7 @@ const lab: Lab = {
       return { ok: false, facts: { cycleFound: false } };
     }
     const cyc: Edge[] = cycle;
-    for (const e of cyc) tl.record('waitfor', e.fromPid, { peer: e.toPid, label: e.resource });
-    tl.mark(ctx.pid, 'cycle detected');
+    tl.mark(ctx.pid, noProgress ? 'no progress in 300 ms' : 'progress (!)');
     printProcTable(out, rows, 'Both processes in /proc:');
     out.say(`Wait-for edges (from the shared records): ${cyc.map((e) => `${e.from} → ${e.to} (wants ${e.resource})`).join(', ')}`);
     out.line();

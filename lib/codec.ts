@@ -14,6 +14,39 @@ export enum Kind {
   Null = 6,
   Undefined = 7,
   BigInt = 8,
+  /** Plain objects and arrays of strings, finite numbers, booleans and null: JSON, exactly equivalent here. */
+  Json = 9,
+}
+export const LAST_KIND = Kind.Json;
+
+/**
+ * True when JSON round-trips v exactly as structured clone would: plain objects (prototype Object.prototype or
+ * null) and dense arrays, nested at most 32 deep, of strings, finite numbers other than -0, booleans and null.
+ * Anything else (undefined, NaN, Dates, Maps, typed arrays, class instances, functions, shared objects) is not.
+ */
+function jsonSafe(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (v === null) return true;
+      if (depth > 32) return false;
+      if (Array.isArray(v)) {
+        if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+        for (let i = 0; i < v.length; i++) if (!(i in v) || !jsonSafe(v[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in v) if (!jsonSafe((v as Record<string, unknown>)[k], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 function coded<E extends Error>(e: E, code: string): E {
@@ -38,6 +71,7 @@ export function encode(obj: unknown): [Kind, Uint8Array] {
       return [Kind.BigInt, Buffer.from(obj.toString(), 'latin1')];
     default:
       if (obj === null) return [Kind.Null, EMPTY];
+      if (jsonSafe(obj, 0)) return [Kind.Json, Buffer.from(JSON.stringify(obj), 'utf8')];
       checkSendable(obj);
       try {
         return [Kind.Clone, v8.serialize(obj)];
@@ -53,6 +87,8 @@ export function decode(kind: Kind, body: Buffer): unknown {
   switch (kind) {
     case Kind.Clone:
       return v8.deserialize(body);
+    case Kind.Json:
+      return JSON.parse(body.toString('utf8'));
     case Kind.Bytes:
       return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
     case Kind.Number:

@@ -11,11 +11,10 @@
 import v8 from 'node:v8';
 import { native } from './native.js';
 import * as posix from './posix/index.js';
-import { decode, encode, Kind } from './codec.js';
+import { decode, encode, Kind, LAST_KIND } from './codec.js';
 import { markNotSendable } from './sendable.js';
 
 const HEADER = 5;
-const LAST_KIND = Kind.BigInt;
 
 /** Default largest message a Connection sends or accepts: 256 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 2 ** 20;

@@ -41,6 +41,11 @@ describe('Queue in one process', () => {
       { id: 7, name: 'seven', tags: ['a', 'b'] },
       new Map([[1, new Date(0)]]),
       [1, [2, [3]]],
+      // what JSON alone would get wrong (these go through structured clone):
+      { negZero: -0, nan: Number.NaN, undef: undefined, date: new Date(5) },
+      // eslint-disable-next-line no-sparse-arrays
+      [1, , 3],
+      Object.assign(Object.create(null) as object, { nullProto: true }),
     ];
     for (const v of values) await q.put(v);
     expect(q.qsize()).toBe(values.length);
@@ -48,6 +53,10 @@ describe('Queue in one process', () => {
     const got: unknown[] = [];
     for (let i = 0; i < values.length; i++) got.push(i % 2 ? q.getSync() : await q.get());
     expect(got).toEqual(values);
+    const special = got[values.length - 3] as { negZero: number; undef: unknown };
+    expect(Object.is(special.negZero, -0)).toBe(true);
+    expect('undef' in special).toBe(true);
+    expect(1 in (got[values.length - 2] as unknown[])).toBe(false);
     expect(q.empty()).toBe(true);
     expect(q.qsize()).toBe(0);
   });

@@ -383,9 +383,14 @@ export class Mutex {
     return this.#h.closed;
   }
 
-  /** pthread_mutex_lock(3): blocks this thread until acquired. Locking it again from this thread is EDEADLK. */
-  lock(): void {
-    if (mutexLockFast(this.#id) === 2) ownerDied(2);
+  /**
+   * pthread_mutex_lock(3): blocks this thread until acquired. Locking it again from this thread is EDEADLK.
+   * Returns true when this acquisition inherited the lock of a dead owner (as `ownerDied` then says).
+   */
+  lock(): boolean {
+    if (mutexLockFast(this.#id) !== 2) return false;
+    ownerDied(2);
+    return true;
   }
 
   /** pthread_mutex_trylock(3): true if acquired, false if another holder has it. */

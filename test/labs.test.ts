@@ -64,6 +64,18 @@ describe('multiproc demo (list)', () => {
   });
 });
 
+describe('output', () => {
+  it('a reader that goes away (| head) ends nothing badly: the lab finishes, cleans up, no stack trace', () => {
+    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" --import tsx lib/cli.ts demo zombie | head -2; echo "status=$?"`], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(r.stdout.split('\n').slice(0, 2).join('\n')).toMatch(/^multiproc demo zombie: /);
+    expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
+  });
+});
+
 describe('the labs, via --json', () => {
   it('zombie: Z in /proc and in ps while unwaited, gone after waitpid', () => {
     const r = runLab('zombie');

@@ -46,8 +46,25 @@ export const width = (s: string): number => [...s.replace(ANSI, '')].length;
 const padEnd = (s: string, n: number): string => s + ' '.repeat(Math.max(0, n - width(s)));
 const padStart = (s: string, n: number): string => ' '.repeat(Math.max(0, n - width(s))) + s;
 
+/** stdout's reader went away (`multiproc demo x | head`): stop printing, finish the lab and clean up. */
+let stdoutGone = false;
+let stdoutWatched = false;
+export function watchStdout(): void {
+  if (stdoutWatched) return;
+  stdoutWatched = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') stdoutGone = true;
+    else throw e;
+  });
+}
+export function writeOut(s: string): void {
+  if (!stdoutGone) process.stdout.write(s);
+}
+
 export class Out {
-  constructor(readonly opts: OutputOptions) {}
+  constructor(readonly opts: OutputOptions) {
+    watchStdout();
+  }
 
   paint(color: Color | Color[], s: string): string {
     if (!this.opts.color) return s;
@@ -60,7 +77,7 @@ export class Out {
   }
 
   line(s = ''): void {
-    if (this.opts.narrate) process.stdout.write(s + '\n');
+    if (this.opts.narrate) writeOut(s + '\n');
   }
   title(s: string): void {
     this.line(this.paint('bold', s));

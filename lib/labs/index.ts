@@ -2,7 +2,7 @@
 // for real and shows what happened (narrative, process tables from /proc, the text's diagrams drawn from
 // what really happened); --json prints the facts it established; --svg draws its timeline.
 import { writeFileSync } from 'node:fs';
-import { Interrupted, type Lab, LabContext, type LabOptions, Out } from './common.js';
+import { Interrupted, type Lab, LabContext, type LabOptions, Out, watchStdout, writeOut } from './common.js';
 import { renderSvg } from './svg.js';
 
 
@@ -105,6 +105,7 @@ function usageError(msg: string): number {
 /** The `demo` command: returns the exit code. */
 export async function runDemo(argv: string[]): Promise<number> {
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  watchStdout();
   const opts: LabOptions = { json: false, color, holdMs: Number(process.env.MULTIPROC_LAB_HOLD_MS ?? 0) || 0 };
   let name: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -123,7 +124,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   }
   if (name === undefined) {
     if (opts.json) {
-      process.stdout.write(JSON.stringify(labs.map((l) => ({ name: l.name, summary: l.summary, claim: l.claim })), null, 2) + '\n');
+      writeOut(JSON.stringify(labs.map((l) => ({ name: l.name, summary: l.summary, claim: l.claim })), null, 2) + '\n');
     } else listLabs(new Out({ narrate: true, color }));
     return 0;
   }
@@ -131,7 +132,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   if (!lab) return usageError(`no lab named '${name}'. The labs: ${labs.map((l) => l.name).join(', ')}`);
   try {
     const r = await runLab(lab, opts);
-    if (opts.json) process.stdout.write(JSON.stringify({ lab: r.lab, ok: r.ok, claim: r.claim, leftovers: r.leftovers, facts: r.facts }, null, 2) + '\n');
+    if (opts.json) writeOut(JSON.stringify({ lab: r.lab, ok: r.ok, claim: r.claim, leftovers: r.leftovers, facts: r.facts }, null, 2) + '\n');
     return r.ok ? 0 : 1;
   } catch (e) {
     if (e instanceof Interrupted) return 130;

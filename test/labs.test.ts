@@ -65,8 +65,8 @@ describe('multiproc demo (list)', () => {
 });
 
 describe('output', () => {
-  it('a reader that goes away (| head) ends nothing badly: the lab finishes, cleans up, no stack trace', () => {
-    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" --import tsx lib/cli.ts demo zombie | head -2; echo "status=$?"`], {
+  it('a reader that goes away (| head): no EPIPE error, no stack trace', () => {
+    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" --import tsx lib/cli.ts demo zombie | head -2`], {
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, NO_COLOR: '1' },

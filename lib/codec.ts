@@ -71,6 +71,7 @@ export function encode(obj: unknown): [Kind, Uint8Array] {
       return [Kind.BigInt, Buffer.from(obj.toString(), 'latin1')];
     default:
       if (obj === null) return [Kind.Null, EMPTY];
+      if (obj instanceof Uint8Array && Object.getPrototypeOf(obj) === Uint8Array.prototype) return [Kind.Bytes, obj];
       if (jsonSafe(obj, 0)) return [Kind.Json, Buffer.from(JSON.stringify(obj), 'utf8')];
       checkSendable(obj);
       try {

@@ -12,9 +12,12 @@ import v8 from 'node:v8';
 import { native } from './native.js';
 import * as posix from './posix/index.js';
 import { decode, encode, Kind, LAST_KIND } from './codec.js';
+import { registerShareable } from './reduction.js';
 import { markNotSendable } from './sendable.js';
 
 const HEADER = 5;
+/** Bytes one read(2) asks for when the rest of a frame is smaller than this. */
+const READ_BUFFER = 65536;
 
 /** Default largest message a Connection sends or accepts: 256 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 2 ** 20;
@@ -92,6 +95,10 @@ export class Connection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+  /** The largest message this end sends or accepts. */
+  get maxMessageBytes(): number {
+    return this.#max;
   }
   get readable(): boolean {
     return this.#readable;
@@ -193,6 +200,7 @@ export class Connection {
   /** poll, blocking the thread (timeout in ms, default 0; Infinity or -1 waits for ever). */
   pollSync(timeout = 0): boolean {
     this.#check();
+    if (this.#buffered() > 0) return true;
     const ms = timeout === Infinity || timeout < 0 ? -1 : Math.ceil(timeout);
     const r = posix.poll(this.#fd, { readable: true }, ms);
     return r.readable || r.hup;
@@ -296,24 +304,67 @@ export class Connection {
     return [kind as Kind, length];
   }
 
+  // Reads go through a small buffer: one read(2) usually brings a whole small frame (header and body), where
+  // exact reads would need two. Bytes already read belong to the process that read them: a forked child
+  // starts with an empty buffer (what its parent had read is the parent's), so a Connection handed over to a
+  // child never delivers a message twice.
+  #rbuf = Buffer.allocUnsafe(0);
+  #rpos = 0;
+  #rend = 0;
+  #rpid = 0;
+
+  #buffered(): number {
+    if (this.#rpid !== process.pid) {
+      this.#rpid = process.pid;
+      this.#rpos = this.#rend = 0;
+    }
+    return this.#rend - this.#rpos;
+  }
+
+  /** Takes up to n buffered bytes into dst at off; returns how many. */
+  #takeBuffered(dst: Buffer, off: number, n: number): number {
+    const k = Math.min(n, this.#buffered());
+    if (k > 0) {
+      this.#rbuf.copy(dst, off, this.#rpos, this.#rpos + k);
+      this.#rpos += k;
+    }
+    return k;
+  }
+
+  /** Where the next read goes: the buffer (for small remainders) or straight into dst. */
+  #readTarget(dst: Buffer, got: number, n: number): [Buffer, number, number] {
+    if (n - got >= READ_BUFFER) return [dst, got, n - got];
+    if (this.#rbuf.length === 0) this.#rbuf = Buffer.allocUnsafe(READ_BUFFER);
+    this.#rpos = this.#rend = 0;
+    return [this.#rbuf, 0, READ_BUFFER];
+  }
+
+  #afterRead(into: Buffer, dst: Buffer, got: number, n: number, k: number): number {
+    if (into === dst) return got + k;
+    this.#rend = k;
+    return got + this.#takeBuffered(dst, got, n - got);
+  }
+
   async #readExactAsync(n: number, frameStart: boolean): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(n);
-    let got = 0;
+    let got = this.#takeBuffered(buf, 0, n);
     while (got < n) {
-      const k = await posix.readAsync(this.#fd, buf, got, n - got);
+      const [into, off, len] = this.#readTarget(buf, got, n);
+      const k = await posix.readAsync(this.#fd, into, off, len);
       if (k === 0) throw this.#eof(frameStart && got === 0);
-      got += k;
+      got = this.#afterRead(into, buf, got, n, k);
     }
     return buf;
   }
 
   #readExactSync(n: number, frameStart: boolean): Buffer {
     const buf = Buffer.allocUnsafe(n);
-    let got = 0;
+    let got = this.#takeBuffered(buf, 0, n);
     while (got < n) {
+      const [into, off, len] = this.#readTarget(buf, got, n);
       let k: number;
       try {
-        k = posix.read(this.#fd, buf, got, n - got);
+        k = posix.read(this.#fd, into, off, len);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
           posix.poll(this.#fd, { readable: true }, -1);
@@ -322,7 +373,7 @@ export class Connection {
         throw e;
       }
       if (k === 0) throw this.#eof(frameStart && got === 0);
-      got += k;
+      got = this.#afterRead(into, buf, got, n, k);
     }
     return buf;
   }
@@ -354,4 +405,11 @@ export function Pipe(duplex = true, opts: { maxMessageBytes?: number } = {}): [C
   return [new Connection(r, { ...opts, writable: false }), new Connection(w, { ...opts, readable: false })];
 }
 
-markNotSendable(Connection);
+// A Connection in a spawned child's Process args arrives as its fd (passed at start), with the same options.
+registerShareable(
+  Connection,
+  'Connection',
+  (c: Connection) => ({ fds: [c.fileno()], data: { readable: c.readable, writable: c.writable, maxMessageBytes: c.maxMessageBytes } }),
+  (fds: number[], opts: ConnectionOptions) => new Connection(fds[0]!, opts),
+  import.meta.url,
+);

@@ -349,7 +349,7 @@ export class Queue<T = unknown> {
         return RECORD_HEADER + r.written;
       }
     }
-    const [kind, body] = obj instanceof Uint8Array && Object.getPrototypeOf(obj) === Uint8Array.prototype ? [Kind.Bytes, obj] : encode(obj);
+    const [kind, body] = encode(obj);
     const n = RECORD_HEADER + body.byteLength;
     if (n > this.#cap / 4) return this.#encodeLarge(kind, body);
     this.#ensureW(n);

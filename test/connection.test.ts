@@ -118,6 +118,32 @@ describe('Pipe between processes', () => {
   });
 });
 
+describe('buffered reads', () => {
+  it('several small messages arrive in one read; a forked child never gets what its parent had already read', async () => {
+    const [a, b] = Pipe();
+    const [replyR, replyW] = Pipe(false);
+    try {
+      a.send(1);
+      a.send('two');
+      a.send({ three: 3 });
+      expect(b.recvSync()).toBe(1); // one read(2) brought all three into b's buffer
+      expect(b.pollSync(0)).toBe(true); // buffered messages count as readable
+      const pid = await forkRun(() => {
+        const got = b.recvSync(5000); // not 'two' (the parent's), but what is sent after the fork
+        replyW.send(got === 4 ? 'child ok' : `child got ${JSON.stringify(got)}`);
+        return 0;
+      });
+      expect(await b.recv()).toBe('two'); // from the buffer: the parent reads nothing more from the fd
+      expect(b.recvSync()).toEqual({ three: 3 });
+      a.send(4);
+      expect(replyR.recvSync(5000)).toBe('child ok');
+      expect((await reap(pid)).kind).toBe('exited');
+    } finally {
+      for (const c of [a, b, replyR, replyW]) c.close();
+    }
+  });
+});
+
 describe('errors, not hangs or crashes', () => {
   it('timeouts: recv → TimeoutError after at least the timeout, poll → false; the stream stays in sync', async () => {
     const [a, b] = Pipe();

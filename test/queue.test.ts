@@ -259,6 +259,20 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
       expect(got).toEqual(values);
     });
 
+    it('a Connection passed in Process args works in the child', async () => {
+      const [mine, theirs] = Pipe();
+      const p = start('echoConnection', [theirs]);
+      mine.send({ hello: [1, 2] });
+      expect(await mine.recv(30_000)).toEqual({ hello: [1, 2] });
+      mine.send(null);
+      expect(await mine.recv(30_000)).toBe('bye');
+      await p.join(30_000);
+      expect(p.exitCode).toBe(0);
+      p.close();
+      mine.close();
+      theirs.close();
+    });
+
     it('JoinableQueue: join() returns once workers in other processes marked every item done', async () => {
       const q = track(new JoinableQueue<number>());
       const out = track(new Queue<number>());

@@ -59,3 +59,12 @@ export function doTasks(q: import('../../lib/index.js').JoinableQueue<number>, o
     q.taskDone();
   }
 }
+
+/** Echoes what arrives on a Connection (passed in Process args) until null. */
+export async function echoConnection(c: import('../../lib/index.js').Connection): Promise<void> {
+  for (;;) {
+    const m = await c.recv();
+    c.send(m === null ? 'bye' : m);
+    if (m === null) return;
+  }
+}

@@ -49,6 +49,10 @@ const lab: Lab = {
       ctx.adoptProcess(p);
     }
     out.say(`Started ${procs.map((p) => `${p.name} = pid ${p.pid}`).join(', ')}.`);
+    // The course text's parent/child diagram, with the real processes.
+    const cards = procs.map((p, k) => [`Child Proc (${p.name})`, `pid ${p.pid}, range ${ranges[k]![0]}..${ranges[k]![1]}`]);
+    const cw = Math.max(...cards.flat().map((l) => l.length));
+    out.block(out.box(cards.flatMap((c) => out.box(c.map((l) => l.padEnd(cw)))), `Parent Process ${ctx.pid}`));
     await until(() => procs.some((p) => posix.processInfo(p.pid!)?.state === 'running'), 500);
     printProcTable(out, [procRow(ctx.pid, 'parent'), ...procs.map((p) => procRow(p.pid!, p.name))], 'While they compute (/proc):');
 

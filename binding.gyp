@@ -13,7 +13,8 @@
         "native/process.cc",
         "native/reactor.cc",
         "native/shm.cc",
-        "native/sync.cc"
+        "native/sync.cc",
+        "native/futex.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "_GNU_SOURCE"],

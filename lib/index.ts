@@ -19,3 +19,22 @@ export {
   processCpuCount,
   setStartMethod,
 } from './context.js';
+export {
+  BaseProxy,
+  type ConnectOptions,
+  DEFAULT_MANAGER_MESSAGE_BYTES,
+  DictProxy,
+  ListProxy,
+  LockProxy,
+  Manager,
+  type ManagerOptions,
+  NamespaceProxy,
+  type ProxyData,
+  type ProxyKind,
+  QueueProxy,
+  rebuildProxy,
+  ValueProxy,
+} from './manager.js';
+export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './sync.js';
+export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './shared.js';
+export { arenaStats } from './arena.js';

@@ -7,6 +7,8 @@ namespace mp {
 
 AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
+void InitFutex(Napi::Env env, Napi::Object exports);  // native/futex.cc
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   InitProcess(env, exports);
@@ -16,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSync(env, exports);
   InitMqueue(env, exports);
   InitBench(env, exports);
+  InitFutex(env, exports);
   exports.Set("abi", Napi::String::New(env, "napi"));
   return exports;
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <time.h>
@@ -532,6 +533,37 @@ Napi::Object FdConstants(Napi::Env env) {
   return c;
 }
 
+// unixConnect(path) -> fd: socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) + connect(2) to the socket at `path`
+// (unix(7)), blocking. Gives a synchronous client (Manager's ...Sync calls) a connected fd without the event
+// loop. A connect interrupted by a signal completes in the background: wait for it with poll and read SO_ERROR.
+Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1);
+  struct sockaddr_un addr;
+  std::memset(&addr, 0, sizeof addr);
+  std::string path = ArgString(info, 0, "path", sizeof addr.sun_path - 1);
+  if (path.empty()) ThrowRangeError(info.Env(), "unixConnect path must not be empty");
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(info.Env(), errno, "socket");
+  if (connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    if (err == EINTR || err == EINPROGRESS) {
+      struct pollfd p = {fd, POLLOUT, 0};
+      int r;
+      MP_RETRY_EINTR(r, poll(&p, 1, -1));
+      socklen_t len = sizeof err;
+      if (r < 0) err = errno;
+      else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    }
+    if (err != 0) {
+      close(fd);
+      ThrowErrno(info.Env(), err, "connect");
+    }
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
 }  // namespace
 
 void InitFd(Napi::Env env, Napi::Object exports) {
@@ -562,6 +594,7 @@ void InitFd(Napi::Env env, Napi::Object exports) {
   fn("ioCancel", IoCancel);
   fn("waitReady", WaitReady);
   fn("pingPongBench", PingPongBench);
+  fn("unixConnect", UnixConnect);
   exports.Set("fdConstants", FdConstants(env));
 }
 

@@ -13,6 +13,7 @@ interface NativeFdExtras {
   recvFdsAsync(sock: number, maxFds: number | undefined, maxBytes: number | undefined, cb: (err: Error | null, result?: ReceivedFds) => void): number;
   ioCancel(id: number): boolean;
   pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number;
+  unixConnect(path: string): number;
 }
 const nx = native as unknown as NativeFdExtras;
 
@@ -225,4 +226,13 @@ export function recvFdsAsync(sock: number, maxFds = 16, maxBytes = 4096, opts: {
  */
 export function pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number {
   return nx.pingPongBench(readFd, writeFd, iterations, initiator);
+}
+
+/**
+ * socket(2) + connect(2): a blocking AF_UNIX stream socket (close-on-exec) connected to the listening socket at
+ * `path` (unix(7); at most 107 bytes). Blocking reads and writes on it need no event loop, which is what a
+ * synchronous client (the Manager's ...Sync calls) uses.
+ */
+export function unixConnect(path: string): number {
+  return nx.unixConnect(path);
 }

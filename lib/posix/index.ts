@@ -6,3 +6,4 @@ export * from './shm.js';
 export * from './sync.js';
 export * from './mqueue.js';
 export * from './procfs.js';
+export * from './futex.js';

@@ -1738,6 +1738,13 @@ export const schemas: Record<string, Schema> = {
     params: [P('path', (f) => f.path()), P('mode', (f) => A(f.pick([0o600, 0o644, 0, 0o7777])), (f) => A(f.pick([0o10000, -1])))],
     guard: (a, f) => pathUnsafe(a[0], f),
   },
+  unixConnect: {
+    // paths in the sandbox's temp dir only, where nothing listens: connect fails (ENOENT, ECONNREFUSED, ENOTSOCK)
+    params: [P('path', (f) => f.path())],
+    guard: (a, f) => pathUnsafe(a[0], f),
+    after: ownResult,
+    noConstruct: true,
+  },
   open: {
     params: [
       P('path', (f) => f.path()),
@@ -2402,6 +2409,49 @@ export const schemas: Record<string, Schema> = {
       return f.syncMaps.get(a[0])?.mutexReady.has(a[1] + 0) ? undefined : 'a mutex not made by mutexInit could be held by this thread';
     },
   },
+
+  // ---- futex family (native/futex.cc): words in mappings, never written by these calls ----
+  futexWait: {
+    params: [
+      P('mapping', (f) => f.mapping()),
+      P('offset', (f) => A(f.pick([0, 4, 8, f.page - 4])), (f) => A(f.pick([1, 2, f.page, -4, 0.5, 2 ** 47]))),
+      P('expected', (f) => A(f.pick([0, 1, -1, 0x7fffffff, 0xffffffff])), (f) => A(f.pick([2 ** 32, -(2 ** 31) - 1, 0.5, '0']))),
+      P('timeout', (f) => A(f.pick([0, 0.5, 1, SHORT_MS])), (f) => A(f.pick([-1, NaN, '1', undefined, Infinity]))),
+    ],
+    // Only short timeouts: the word's value is not ours to know, so any wait may sleep until its timeout.
+    guard: (a) => (timeoutOf(a[3], SHORT_MS) === undefined && (a[3] === undefined || timeoutOf(a[3]) !== undefined) ? 'a futex wait without a short timeout could block' : undefined),
+    noConstruct: true,
+  },
+  futexWake: {
+    params: [
+      P('mapping', (f) => f.mapping()),
+      P('offset', (f) => A(f.pick([0, 4, 8, f.page - 4])), (f) => A(f.pick([1, 2, f.page, -4, 0.5]))),
+      P('count', (f) => A(f.pick([undefined, 0, 1, 0x7fffffff])), (f) => A(f.pick([-1, 2 ** 31, 0.5]))),
+    ],
+    noConstruct: true,
+  },
+  futexWaitAsync: {
+    params: [
+      P('mapping', (f) => f.mapping()),
+      P('offset', (f) => A(f.pick([0, 4, 8, f.page - 4])), (f) => A(f.pick([1, 2, f.page, -4]))),
+      P('expected', (f) => A(f.pick([0, 1, -1])), (f) => A(f.pick([2 ** 32, 0.5]))),
+      P('timeout', (f) => A(f.pick([0, 1, SHORT_MS, 20])), (f) => A(f.pick([-1, NaN, '1']))),
+      P('callback', (f) => f.callback('futexWaitAsync')),
+    ],
+    // A thread waits: only with a short timeout (it ends by itself), a callback of ours, and not too many.
+    guard: (a, f) => {
+      if (typeof a[4] !== 'function') return undefined; // ArgFunction throws
+      if (timeoutOf(a[3], 20) === undefined) return timeoutOf(a[3]) !== undefined || a[3] === undefined ? 'a futex wait without a short timeout could outlive the run' : undefined;
+      if (!f.ours.has(a[4])) return 'an unrecognised callback would hide the end of the wait';
+      return Number(mainFn('futexPending')?.() ?? 0) >= SYNC_WAITS_MAX ? 'enough futex waits are pending' : undefined;
+    },
+    noConstruct: true,
+  },
+  futexCancel: {
+    params: [P('id', (f) => A(f.pick([1, 2, 3, 1 + f.int(1000), 2 ** 53])), (f) => A(f.pick([0, -1, 0.5, 2 ** 53 + 2])))],
+    noConstruct: true,
+  },
+  futexPending: none,
 };
 
 /** Every function the addons export, by schema name, with the methods and accessors of exported classes. */

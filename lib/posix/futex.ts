@@ -1,0 +1,100 @@
+// The futex family of the posix layer: futex(2) FUTEX_WAIT / FUTEX_WAKE on a 32-bit word inside a shared
+// Mapping (process-shared futexes: no FUTEX_PRIVATE_FLAG), the primitive lib/sync.ts builds its locks on.
+//
+// The word is changed with JS Atomics on an Int32Array over the mapping (atomic across processes: V8 emits
+// the same locked instructions for a non-shared ArrayBuffer); a process calls futexWait only to sleep while
+// the word holds the value it saw, and futexWake to wake sleepers after changing it. Wake-ups may be spurious:
+// always re-check the word.
+//
+// The offset must be a multiple of 4 inside the mapping (RangeError otherwise); a closed mapping is
+// ERR_MULTIPROC_CLOSED. Timeouts are in milliseconds on CLOCK_MONOTONIC.
+import { native } from '../native.js';
+import type { Mapping } from './shm.js';
+
+interface NativeFutex {
+  futexWait(m: Mapping, offset: number, expected: number, timeoutMs?: number): 0 | 1 | 2;
+  futexWake(m: Mapping, offset: number, count?: number): number;
+  futexWaitAsync(m: Mapping, offset: number, expected: number, timeoutMs: number, cb: (err: Error | null, r?: number) => void): number;
+  futexCancel(id: number): boolean;
+  futexPending(): number;
+}
+
+const n = native as unknown as NativeFutex;
+
+/** What a futex wait ended with. 'woken' includes spurious wake-ups and signals. */
+export type FutexWaitResult = 'woken' | 'not-equal' | 'timed-out';
+const RESULTS: readonly FutexWaitResult[] = ['woken', 'not-equal', 'timed-out'];
+
+/**
+ * futex(2) FUTEX_WAIT: sleeps while the int32 at `offset` of `m` holds `expected`, until a futexWake on it
+ * (from any process), `timeout` ms (default: none), or a signal. Blocks this thread.
+ */
+export function futexWait(m: Mapping, offset: number, expected: number, timeout?: number): FutexWaitResult {
+  return RESULTS[n.futexWait(m, offset, expected, timeout)]!;
+}
+
+/** The raw form of futexWait for hot paths: 0 woken, 1 not equal, 2 timed out. */
+export const futexWaitRaw: (m: Mapping, offset: number, expected: number, timeout?: number) => 0 | 1 | 2 = n.futexWait;
+
+/** The native futexWake, without a wrapper frame (hot paths). */
+export const futexWakeRaw: (m: Mapping, offset: number, count?: number) => number = n.futexWake;
+
+/** futex(2) FUTEX_WAKE: wakes up to `count` (default 1) waiters of the word; returns how many were woken. */
+export function futexWake(m: Mapping, offset: number, count = 1): number {
+  return n.futexWake(m, offset, count);
+}
+
+export interface FutexWaitAsyncOptions {
+  /** Milliseconds (default: none). */
+  timeout?: number;
+  /** Aborting ends the wait with 'cancelled'. */
+  signal?: AbortSignal;
+}
+
+/**
+ * futexWait on a thread of the addon: the JS thread stays free. Resolves to 'woken', 'not-equal',
+ * 'timed-out' or, when `signal` aborted it, 'cancelled'. Cancelling wakes every waiter of the word (they
+ * see a spurious wake-up and wait again); if this wait had been woken by a futexWake it is passed on as
+ * 'cancelled' too, so the caller should pass the wake-up on (futexWake(m, offset, 1)) when it matters.
+ */
+export function futexWaitAsync(
+  m: Mapping,
+  offset: number,
+  expected: number,
+  opts: FutexWaitAsyncOptions = {},
+): Promise<FutexWaitResult | 'cancelled'> {
+  const signal = opts.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('The "signal" option must be an AbortSignal');
+  if (signal?.aborted) return Promise.resolve('cancelled');
+  return new Promise((resolve, reject) => {
+    const onAbort = () => n.futexCancel(id);
+    const id = n.futexWaitAsync(m, offset, expected, opts.timeout ?? Infinity, (err, r) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(r === 3 ? 'cancelled' : RESULTS[r!]!);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The raw async wait for hot paths: callback(err, result) with 0 woken, 1 not equal, 2 timed out,
+ * 3 cancelled; returns an id for futexCancel.
+ */
+export const futexWaitAsyncRaw: (
+  m: Mapping,
+  offset: number,
+  expected: number,
+  timeoutMs: number,
+  cb: (err: Error | null, r?: number) => void,
+) => number = n.futexWaitAsync;
+
+/** Cancels a futexWaitAsyncRaw wait; true if it was still pending (its callback then gets 3). */
+export function futexCancel(id: number): boolean {
+  return n.futexCancel(id);
+}
+
+/** The number of this process's async futex waits not yet settled; for tests and leak checks. */
+export function pendingFutexWaits(): number {
+  return n.futexPending();
+}

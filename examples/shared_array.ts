@@ -1,16 +1,14 @@
-// shared_array.ts: a child writes into an array in shared memory; the parent reads what it wrote.
+// shared_array.ts: a child writes into a SharedArray; the parent reads what it wrote.
 // Run: npx tsx examples/shared_array.ts
-import { Process, posix } from 'multiproc';
+import { Process, SharedArray } from 'multiproc';
 
-const memory = posix.mmap(10 * 8); // MAP_SHARED | MAP_ANONYMOUS: the same pages in parent and child
-const arr = new Float64Array(memory.buffer); // a typed view of the shared bytes
-const plain = new Float64Array(10); // an ordinary array: fork gives the child a private copy
-for (let i = 0; i < arr.length; i++) arr[i] = plain[i] = i;
+const arr = new SharedArray<number>('d', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // 'd': float64, in shared memory
+const plain = new Float64Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // an ordinary array: the child gets a copy
 
 const child = new Process({
   target: () => {
     for (let i = 0; i < arr.length; i++) {
-      arr[i] = -arr[i]!; // seen by the parent
+      arr.set(i, -arr.get(i)); // seen by the parent
       plain[i] = -plain[i]!; // changes only the child's copy
     }
   },
@@ -18,6 +16,5 @@ const child = new Process({
 child.start();
 await child.join();
 
-console.log('shared array after the child ran:', Array.from(arr)); // [-0, -1, -2, …]
+console.log('shared array after the child ran:', Array.from(arr.view)); // [-0, -1, -2, …]
 console.log('plain array after the child ran: ', Array.from(plain)); // [0, 1, 2, …] unchanged
-memory.close();

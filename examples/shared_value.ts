@@ -1,13 +1,9 @@
-// shared_value.ts: processes increment one counter in shared memory, with and without a lock.
+// shared_value.ts: processes increment one shared Value, with and without its lock.
 // Run: npx tsx examples/shared_value.ts
 //
-// The counter is an Int32 in an anonymous shared mapping (mmap MAP_SHARED): a forked child sees the same
-// memory, not a copy. The lock is a process-shared pthread mutex placed in the same mapping.
-import { Process, posix } from 'multiproc';
-
-const memory = posix.mmap(4096);
-const lock = posix.Mutex.init(memory, 0); // bytes 0..63: the lock
-const counter = new Int32Array(memory.buffer, 64, 1); // bytes 64..67: the shared value
+// A Value lives in shared memory: a forked child sees the same integer, not a copy. Its lock
+// (getLock()) makes "read, add 1, write" one step that no other process can cut into.
+import { Barrier, Process, Value } from 'multiproc';
 
 async function runProcesses(count: number, target: () => void): Promise<void> {
   const ps = Array.from({ length: count }, () => new Process({ target }));
@@ -15,35 +11,34 @@ async function runProcesses(count: number, target: () => void): Promise<void> {
   for (const p of ps) await p.join();
 }
 
-// 5 processes, each adds 1 under the lock.
+// The course text's program: 5 processes, each adds 1 under the lock.
+const sharedValue = new Value('i', 0); // 'i': a C int (int32)
 await runProcesses(5, () => {
-  lock.lock(); // with shared_value.get_lock():
-  counter[0] = counter[0]! + 1; //    shared_value.value += 1
-  lock.unlock();
+  sharedValue.getLock().withLockSync(() => {
+    // with shared_value.get_lock():
+    sharedValue.value += 1; //    shared_value.value += 1
+  });
 });
-console.log(`Shared value: ${counter[0]}`); // 5
+console.log(`Shared value: ${sharedValue.value}`); // 5
 
-// 4 processes × 1 000 000 increments WITHOUT the lock: read, add, write of different processes interleave.
-// A barrier starts them at the same moment, so that they really run at the same time.
-const start = posix.Barrier.init(memory, 128, 4);
-counter[0] = 0;
+// 4 processes × 1 000 000 increments WITHOUT the lock: the reads and writes of different processes
+// interleave, and increments are lost. A barrier starts them at the same moment.
+const counter = new Value('i', 0);
+const start = new Barrier(4);
 await runProcesses(4, () => {
-  start.wait();
-  for (let i = 0; i < 1_000_000; i++) counter[0] = counter[0]! + 1;
+  start.waitSync();
+  for (let i = 0; i < 1_000_000; i++) counter.value += 1;
 });
-console.log(`Without the lock: ${counter[0]} of 4000000 (${4_000_000 - counter[0]!} updates lost)`);
-start.destroy();
+console.log(`Without the lock: ${counter.value} of 4000000 (${4_000_000 - counter.value} updates lost)`);
 
 // The same with the lock: exact.
-counter[0] = 0;
+counter.value = 0;
 await runProcesses(4, () => {
+  const lock = counter.getLock();
   for (let i = 0; i < 100_000; i++) {
-    lock.lock();
-    counter[0] = counter[0]! + 1;
-    lock.unlock();
+    lock.acquireSync();
+    counter.value += 1;
+    lock.release();
   }
 });
-console.log(`With the lock:    ${counter[0]} of 400000`);
-
-lock.destroy();
-memory.close();
+console.log(`With the lock:    ${counter.value} of 400000`);

@@ -35,6 +35,7 @@ const expected: Record<string, RegExp[]> = {
   multiple_processes: [/worker-4 \(pid \d+\) exited with code 0/, /^total    = (\d+)\nexpected = \1$/m],
   zombie: [/stateCode: 'Z'/, /^\s*\d+\s+\d+\s+Z/m, /waitpid: \{ kind: 'exited', pid: \d+, code: 7 \}/, /after waitpid: null/],
   orphan: [/subreaper (\d+): orphan \d+ now has parent \1/, /my parent was \d+, now it is (\d+) \(the subreaper \1\)/, /reaped the orphan: \{ kind: 'exited'/],
+  manager: [/^dict: \{ a: \d+, b: \d+, c: \d+ \}$/m, /^list: \[ 'a was here', 'b was here', 'c was here' \]$/m],
   queue_communication: [/^Consumer received: Hello from producer$/m],
   pipe_communication: [/Parent received: Hello from the child/, /message: 1\n.*message: 2\n.*message: 3\n.*message: done/],
   shared_value: [/^Shared value: 5$/m, /^With the lock: +400000 of 400000$/m, /^Without the lock: \d+ of 4000000/m],

@@ -173,6 +173,14 @@ describe('the labs, via --json', () => {
     }
   });
 
+  it('manager: the parent reads back what the workers wrote through the proxies', () => {
+    const r = runLab('manager');
+    expect(r.facts.written).toHaveLength(3);
+    for (const w of r.facts.written) expect(r.facts.dictRead[w.key]).toEqual(w.value);
+    expect([...r.facts.listRead].sort()).toEqual(r.facts.written.map((w: { pid: number }) => w.pid).sort());
+    expect(r.facts.exitCodes).toEqual([0, 0, 0]);
+  });
+
   it('process_lock: with the lock no line is broken', () => {
     const r = runLab('process_lock');
     expect(r.facts.withLock).toEqual({ lines: r.facts.processes * r.facts.linesEach, interleaved: 0 });
@@ -286,6 +294,17 @@ describe('Ctrl-C (SIGINT) at the key moment leaves nothing behind', () => {
     expect(stderr()).toMatch(/SIGINT: stopping the lab's processes/);
     expect(stderr()).not.toMatch(/\n\s+at /);
   });
+
+  for (const name of ['manager']) {
+    it(`${name}: the pool's workers / the manager's server are gone after SIGINT`, async () => {
+      const { lab, pids, exit } = await holdLab(name);
+      expect(pids.length).toBeGreaterThan(0);
+      for (const pid of pids) expect(posix.processInfo(pid)?.ppid).toBe(lab.pid);
+      lab.kill('SIGINT');
+      expect(await exit).toBe(130);
+      await until(() => pids.every((pid) => posix.processInfo(pid) === null), `${name}'s processes to be gone`, 3000);
+    });
+  }
 
   it.skipIf(!havePs)('deadlock: ps shows both asleep; after SIGINT both are gone', async () => {
     const { lab, pids, exit } = await holdLab('deadlock');

@@ -19,6 +19,7 @@ import basicProcess from './basic_process.js';
 import multipleProcesses from './multiple_processes.js';
 import pipeCommunication from './pipe_communication.js';
 import queueCommunication from './queue_communication.js';
+import manager from './manager.js';
 import sharedValue from './shared_value.js';
 import sharedArray from './shared_array.js';
 import processLock from './process_lock.js';
@@ -37,6 +38,7 @@ export const labs: Lab[] = [
   pipeCommunication,
   sharedValue,
   sharedArray,
+  manager,
   processLock,
   processSemaphore,
   processBarrier,

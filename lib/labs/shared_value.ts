@@ -1,9 +1,11 @@
-// Lab: a shared value and the data race. A counter lives in shared memory. Incremented under a lock, the
+// Lab: a shared value and the data race. A counter (a Value) lives in shared memory. Incremented under its lock, the
 // total is exact (5 processes × 1, then N × M). Without the lock, `counter = counter + 1` is a read and a
 // write: two processes that read the same value both write value + 1 and one increment is lost. The
 // processes start together on a barrier and each logs the value it read, so the lab can point at the lost
 // updates, not just at a wrong total.
 import * as posix from '../posix/index.js';
+import { RawValue, Value } from '../shared.js';
+import { Barrier } from '../sync.js';
 import { type Lab, type LabContext } from './common.js';
 
 const N = 4;
@@ -17,11 +19,16 @@ const lab: Lab = {
   claim: 'with the lock 5 → 5 and N×M increments are exact; without it increments are lost (the count is shown)',
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
-    const OFF = { lock: 0, barrier: 64, counter: 192, logs: 256 };
-    const m = ctx.shared(OFF.logs + N * M_RACE * 4);
-    const lock = posix.Mutex.init(m, OFF.lock);
-    const counter = new Int32Array(m.buffer, OFF.counter, 1);
-    ctx.defer(() => lock.destroy());
+    // Each racer logs the values it read: plain shared memory beside the Values.
+    const m = ctx.shared(N * M_RACE * 4);
+    const sharedValue = new Value<number>('i', 0); // 'i': a C int, in shared memory, with its own lock
+    const big = new Value<number>('i', 0);
+    const racy = new RawValue<number>('i', 0); // no lock at all (Python's RawValue)
+    ctx.defer(() => {
+      sharedValue.close();
+      big.close();
+      racy.close();
+    });
 
     const runAll = async (name: string, count: number, body: (k: number) => void): Promise<posix.WaitStatus[]> => {
       const pids = Array.from({ length: count }, (_, k) => ctx.fork(`${name} ${k + 1}`, () => body(k), { title: `${name}-${k + 1}` }));
@@ -33,55 +40,54 @@ const lab: Lab = {
 
     // ---- 1. the course text's program ----
     out.step('Five processes each add 1 to a shared value, under its lock');
-    out.say('with shared_value.get_lock(): shared_value.value += 1');
-    counter[0] = 0;
+    out.say("shared_value = new Value('i', 0); each: with shared_value.getLock(): shared_value.value += 1");
     const s1 = await runAll('inc', 5, () => {
-      lock.lock();
-      counter[0] = counter[0]! + 1;
-      lock.unlock();
+      sharedValue.getLock().withLockSync(() => {
+        sharedValue.value += 1;
+      });
     });
-    const v1 = counter[0]!;
+    const v1 = sharedValue.value;
     out.say(`Shared value: ${out.paint('bold', String(v1))}   (expected 5)`);
 
     // ---- 2. bigger: N × M under the lock ----
     out.step(`${N} processes × ${M_LOCKED.toLocaleString('en-US')} increments each, under the lock`);
-    counter[0] = 0;
     let t = Date.now();
     const s2 = await runAll('locked', N, () => {
+      const lock = big.getLock();
       for (let i = 0; i < M_LOCKED; i++) {
-        lock.lock();
-        counter[0] = counter[0]! + 1;
-        lock.unlock();
+        lock.acquireSync();
+        big.value += 1;
+        lock.release();
       }
     });
-    const v2 = counter[0]!;
+    const v2 = big.value;
     out.say(`value: ${out.paint('bold', v2.toLocaleString('en-US'))}   expected ${(N * M_LOCKED).toLocaleString('en-US')}   (${Date.now() - t} ms)`);
 
     // ---- 3. no lock: lost updates ----
-    out.step(`${N} processes × ${M_RACE.toLocaleString('en-US')} increments each, WITHOUT the lock`);
+    out.step(`${N} processes × ${M_RACE.toLocaleString('en-US')} increments each of a RawValue: NO lock`);
     out.say('They wait on a barrier so that they start at the same moment; each logs the value it read.');
     let attempt = 0;
     let lost = 0;
     let v3 = 0;
     let s3: posix.WaitStatus[] = [];
-    const logs = Array.from({ length: N }, (_, k) => new Int32Array(m.buffer, OFF.logs + k * M_RACE * 4, M_RACE));
+    const logs = Array.from({ length: N }, (_, k) => new Int32Array(m.buffer, k * M_RACE * 4, M_RACE));
     while (attempt < MAX_ATTEMPTS && lost === 0) {
       attempt++;
-      counter[0] = 0;
-      const barrier = posix.Barrier.init(m, OFF.barrier, N);
+      racy.value = 0;
+      const barrier = new Barrier(N);
       t = Date.now();
       s3 = await runAll(`racer${attempt > 1 ? `#${attempt}` : ''}`, N, (k) => {
         const log = logs[k]!;
-        barrier.wait();
+        barrier.waitSync();
         tl.mark(process.pid, 'go');
         for (let i = 0; i < M_RACE; i++) {
-          const v = counter[0]!; // read
+          const v = racy.value; // read
           log[i] = v;
-          counter[0] = v + 1; // write: whatever another process wrote in between is overwritten
+          racy.value = v + 1; // write: whatever another process wrote in between is overwritten
         }
       });
-      barrier.destroy();
-      v3 = counter[0]!;
+      barrier.close();
+      v3 = racy.value;
       lost = N * M_RACE - v3;
       out.say(`attempt ${attempt}: value ${v3.toLocaleString('en-US')} of ${(N * M_RACE).toLocaleString('en-US')} → ${lost > 0 ? out.paint(['bold', 'red'], `${lost.toLocaleString('en-US')} updates lost`) : 'none lost this time (the processes did not overlap)'}  (${Date.now() - t} ms)`);
     }

@@ -3,6 +3,7 @@
 // all have finished phase k. Each process timestamps its phase starts and its arrivals at the barrier; the
 // lab checks the rule on those times and draws the phases.
 import * as posix from '../posix/index.js';
+import { Barrier } from '../sync.js';
 import { type Lab, type LabContext, spin } from './common.js';
 import { nowMs } from './timeline.js';
 
@@ -15,15 +16,14 @@ const lab: Lab = {
   claim: 'every process reaches the barrier after phase k before any process starts phase k+1',
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
-    const OFF = { barrier: 0, times: 256 };
-    const m = ctx.shared(OFF.times + PROCS * PHASES * 2 * 8);
-    const barrier = posix.Barrier.init(m, OFF.barrier, PROCS);
-    ctx.defer(() => barrier.destroy());
+    const m = ctx.shared(PROCS * PHASES * 2 * 8);
+    const barrier = new Barrier(PROCS);
+    ctx.defer(() => barrier.close());
     // per process, per phase: [start, arrive]
-    const times = new Float64Array(m.buffer, OFF.times, PROCS * PHASES * 2);
+    const times = new Float64Array(m.buffer, 0, PROCS * PHASES * 2);
     const at = (k: number, ph: number, which: 0 | 1) => k * PHASES * 2 + ph * 2 + which;
 
-    out.step(`Barrier(${PROCS}); each process: for phase in 1..${PHASES}: work (random 20–150 ms); barrier.wait()`);
+    out.step(`barrier = new Barrier(${PROCS}); each process: for phase in 1..${PHASES}: work (random 20–150 ms); barrier.wait()`);
     const pids: number[] = [];
     for (let k = 0; k < PROCS; k++) {
       pids.push(
@@ -38,7 +38,7 @@ const lab: Lab = {
               spin(20 + Math.floor(Math.random() * 130)); // the work of this phase (CPU-bound: R in /proc)
               times[at(k, ph, 1)] = nowMs();
               tl.state(me, 'blocked');
-              if (barrier.wait()) tl.record('sync', me, { label: `barrier ${ph + 1} opens` }); // one process per cycle
+              if (barrier.waitSync() === 0) tl.record('sync', me, { label: `barrier ${ph + 1} opens` }); // index 0: one process per cycle
             }
             tl.state(me, 'running');
             return 0;

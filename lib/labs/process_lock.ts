@@ -1,8 +1,9 @@
 // Lab: a lock around output. Several processes print lines into one pipe; each line is written in three
 // pieces (three write() calls), so without a lock pieces of different processes can interleave inside a
-// line. With a process-shared lock around the whole line, every line arrives whole. The parent reads the
+// line. With a Lock (process-shared, in shared memory) around the whole line, every line arrives whole. The parent reads the
 // pipe and checks every line.
 import * as posix from '../posix/index.js';
+import { Lock } from '../sync.js';
 import { type Lab, type LabContext, spin } from './common.js';
 
 const PROCS = 3;
@@ -20,9 +21,8 @@ const lab: Lab = {
   claim: 'with a lock around each line, lines from several processes never interleave inside a line',
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
-    const m = ctx.shared(64);
-    const lock = posix.Mutex.init(m, 0);
-    ctx.defer(() => lock.destroy());
+    const lock = new Lock(); // in shared memory: the forked printers share it
+    ctx.defer(() => lock.close());
 
     const round = async (withLock: boolean): Promise<Check & { statuses: posix.WaitStatus[] }> => {
       const [rfd, wfd] = posix.pipe();
@@ -39,14 +39,14 @@ const lab: Lab = {
                 posix.close(rfd);
                 const me = posix.getpid();
                 for (let i = 1; i <= LINES; i++) {
-                  if (withLock) lock.lock();
+                  if (withLock) lock.acquireSync();
                   // one line, three write() calls: "[A 1234] Message 7: " "part two of A " "end A\n"
                   posix.write(wfd, `[${tag} ${me}] Message ${i}: `);
                   spin(0.05);
                   posix.write(wfd, `middle ${tag} `);
                   spin(0.05);
                   posix.write(wfd, `end ${tag}\n`);
-                  if (withLock) lock.unlock();
+                  if (withLock) lock.release();
                 }
                 tl.mark(me, `${LINES} lines`);
                 return 0;

@@ -1,8 +1,9 @@
 // Lab: a semaphore limits how many processes are inside at once. Five processes start together and each
-// wants to spend a while "inside" (a shared resource with two slots). A process-shared POSIX semaphore with
+// wants to spend a while "inside" (a shared resource with two slots). A Semaphore (in shared memory) with
 // value 2 lets at most two in; the others sleep in sem_wait until one leaves. Each process timestamps its
 // entry and exit; the lab draws the timeline and counts, at every instant, how many were inside.
 import * as posix from '../posix/index.js';
+import { Barrier, Semaphore } from '../sync.js';
 import { type Lab, type LabContext, spin } from './common.js';
 import { nowMs } from './timeline.js';
 
@@ -16,18 +17,18 @@ const lab: Lab = {
   claim: 'with a semaphore of value N, at most N processes are inside at any time',
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
-    const OFF = { sem: 0, barrier: 64, words: 256, times: 512 };
-    const m = ctx.shared(OFF.times + PROCS * 3 * 8);
-    const sem = posix.Semaphore.init(m, OFF.sem, SLOTS);
-    const start = posix.Barrier.init(m, OFF.barrier, PROCS);
+    const OFF = { words: 0, times: 64 };
+    const m = ctx.shared(OFF.times + PROCS * 3 * 8); // what the workers record
+    const sem = new Semaphore(SLOTS);
+    const start = new Barrier(PROCS);
     ctx.defer(() => {
-      sem.destroy();
-      start.destroy();
+      sem.close();
+      start.close();
     });
     const words = new Int32Array(m.buffer, OFF.words, 2); // [inside now, most inside ever (seen by the processes)]
     const times = new Float64Array(m.buffer, OFF.times, PROCS * 3); // per process: ready, enter, leave
 
-    out.step(`sem = Semaphore(${SLOTS}); ${PROCS} processes start together; each: sem.wait(); inside ${INSIDE_MS} ms; sem.post()`);
+    out.step(`sem = new Semaphore(${SLOTS}); ${PROCS} processes start together; each: sem.acquire(); inside ${INSIDE_MS} ms; sem.release()`);
     const pids: number[] = [];
     for (let k = 0; k < PROCS; k++) {
       pids.push(
@@ -35,10 +36,10 @@ const lab: Lab = {
           `worker ${k + 1}`,
           () => {
             const me = posix.getpid();
-            start.wait();
+            start.waitSync();
             times[k * 3] = nowMs();
             tl.state(me, 'blocked');
-            sem.wait();
+            sem.acquireSync();
             times[k * 3 + 1] = nowMs();
             tl.state(me, 'running');
             tl.mark(me, 'enters');
@@ -50,7 +51,7 @@ const lab: Lab = {
             Atomics.sub(words, 0, 1);
             times[k * 3 + 2] = nowMs();
             tl.mark(me, 'leaves');
-            sem.post();
+            sem.release();
             return 0;
           },
           { title: `sem-worker-${k + 1}` },
@@ -90,7 +91,7 @@ const lab: Lab = {
     }).join('');
     rows.push(['inside', '', count]);
     out.printTable(['PROCESS', 'PID', `${'0 ms'.padEnd(COLS - 8)}${Math.round(t1 - t0)} ms`], rows, ['l', 'r', 'l']);
-    out.say(`${out.paint('green', '█')} inside   ${out.paint('yellow', '·')} waiting in sem_wait (sleeping)`);
+    out.say(`${out.paint('green', '█')} inside   ${out.paint('yellow', '·')} waiting in acquire() (sleeping)`);
     out.say(`most inside at any instant: ${out.paint('bold', String(maxInside))} (from the timestamps); ${Atomics.load(words, 1)} (counted by the processes themselves)`);
     const ok = maxInside === SLOTS && Atomics.load(words, 1) <= SLOTS && statuses.every((s) => s.kind === 'exited' && s.code === 0);
     if (ok) out.ok(`never more than ${SLOTS} inside, and the ${SLOTS} slots were used`);

@@ -1,8 +1,9 @@
-// Lab: a shared array. The parent maps anonymous shared memory (mmap MAP_SHARED) and views it as a
-// Float64Array; the forked child sees the same physical pages, writes into them, and the parent reads what
-// the child wrote: no copy, no message. (A private copy, as fork gives every other variable, is shown too.)
+// Lab: a shared array. The parent creates a SharedArray of doubles (shared memory, mmap MAP_SHARED); the
+// forked child sees the same physical pages, writes into them, and the parent reads what the child wrote:
+// no copy, no message. (A private copy, as fork gives every other variable, is shown too.)
 import { Pipe } from '../connection.js';
 import * as posix from '../posix/index.js';
+import { SharedArray } from '../shared.js';
 import { type Lab, type LabContext } from './common.js';
 
 const LEN = 10;
@@ -13,8 +14,9 @@ const lab: Lab = {
   claim: "a child's writes into a shared array are what the parent reads; an ordinary array is copied, not shared",
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
-    const m = ctx.shared(LEN * 8);
-    const shared = new Float64Array(m.buffer, 0, LEN);
+    const arr = new SharedArray<number>('d', LEN); // 'd': float64, in shared memory
+    ctx.defer(() => arr.close());
+    const shared = arr.view; // a Float64Array over the shared bytes
     const plain = new Float64Array(LEN);
     for (let i = 0; i < LEN; i++) shared[i] = plain[i] = i;
     const before = Array.from(shared);
@@ -24,8 +26,8 @@ const lab: Lab = {
       writer.close();
     });
 
-    out.step('The parent maps shared memory, fills it with 0..9 and forks a child');
-    out.say(`mmap(${LEN * 8}, MAP_SHARED | MAP_ANONYMOUS) viewed as a Float64Array; a plain Float64Array beside it.`);
+    out.step('The parent creates a SharedArray, fills it with 0..9 and forks a child');
+    out.say(`arr = new SharedArray('d', ${LEN}): ${LEN * 8} bytes of shared memory (MAP_SHARED), seen as a Float64Array (arr.view); a plain Float64Array beside it.`);
     const child = ctx.fork(
       'child (writer)',
       () => {

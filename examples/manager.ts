@@ -15,6 +15,7 @@ const workers = ['a', 'b', 'c'].map((name) => new Process({ target: worker, args
 for (const p of workers) p.start();
 for (const p of workers) await p.join();
 
-console.log('dict:', Object.fromEntries(await d.entries())); // { a: <pid>, b: <pid>, c: <pid> }
-console.log('list:', await l.toArray());
+const entries = (await d.entries()).sort(([a], [b]) => String(a).localeCompare(String(b)));
+console.log('dict:', Object.fromEntries(entries)); // { a: <pid>, b: <pid>, c: <pid> }
+console.log('list:', await l.toArray()); // in the order the workers' calls reached the manager
 await manager.shutdown();

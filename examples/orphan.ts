@@ -12,11 +12,11 @@ const shared = new Int32Array(posix.mmap(4).buffer); // where the parent leaves 
 const parent = posix.fork();
 if (parent === 0) {
   // The parent process: fork a child, then exit without waiting for it.
+  const me = posix.getpid();
   const child = posix.fork();
   if (child === 0) {
-    const before = posix.getppid();
-    while (posix.getppid() === before) await new Promise((r) => setTimeout(r, 10)); // wait to be orphaned
-    console.log(`child ${posix.getpid()}: my parent was ${before}, now it is ${posix.getppid()} (the subreaper ${top})`);
+    while (posix.getppid() === me) await new Promise((r) => setTimeout(r, 10)); // wait to be orphaned
+    console.log(`child ${posix.getpid()}: my parent was ${me}, now it is ${posix.getppid()} (the subreaper ${top})`);
     posix.exit(0);
   }
   shared[0] = child;

@@ -1,10 +1,11 @@
 // The course examples (examples/*.ts) run as a student runs them (TypeScript through tsx), each in its own
 // process: exit status 0 and the output the listing promises.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import * as posix from '../lib/posix/index.js';
 import { checkLeaks } from './helpers/leaks.js';
 
 checkLeaks();
@@ -16,17 +17,35 @@ const allowedStderr: Record<string, RegExp> = {
   deadlock: /^(\(node:\d+\) \[MULTIPROC_OWNER_DIED\] Warning: .*\n\(Use `node --trace-warnings \.\.\.` .*\n)?$/,
 };
 
-function run(name: string): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'examples', `${name}.ts`)], {
+/**
+ * Runs a listing in a process group of its own; on a hang the whole group is SIGKILLed. Afterwards no
+ * process of that group may be left (an orphan the listing forgot would still carry its group id).
+ */
+async function run(name: string): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'examples', `${name}.ts`)], {
     cwd: root,
-    encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
-    timeout: 60_000,
+    detached: true, // setsid: the listing and everything it forks are one group
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  expect(r.status, `${name}: exit status; stderr:\n${r.stderr}`).toBe(0);
-  if (allowedStderr[name]) expect(r.stderr, `${name}: stderr`).toMatch(allowedStderr[name]);
-  else expect(r.stderr, `${name}: stderr`).toBe('');
-  return r.stdout;
+  const group = child.pid!;
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => process.kill(-group, 'SIGKILL'), 60_000);
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  clearTimeout(timer);
+  const inGroup = () => posix.allProcesses().filter((p) => p.pgid === group && p.state !== 'zombie');
+  const end = Date.now() + 2000; // helpers exiting with the listing (tsx's esbuild service) get a moment
+  while (inGroup().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  const left = inGroup();
+  if (left.length) process.kill(-group, 'SIGKILL');
+  expect(left.map((p) => `${p.pid} ${p.stateCode} ${p.name}`), `${name}: processes left behind`).toEqual([]);
+  expect(status, `${name}: exit status; stderr:\n${stderr}`).toBe(0);
+  if (allowedStderr[name]) expect(stderr, `${name}: stderr`).toMatch(allowedStderr[name]);
+  else expect(stderr, `${name}: stderr`).toBe('');
+  return stdout;
 }
 
 /** What each listing must print (one regex per fact it shows). */
@@ -35,7 +54,7 @@ const expected: Record<string, RegExp[]> = {
   multiple_processes: [/worker-4 \(pid \d+\) exited with code 0/, /^total    = (\d+)\nexpected = \1$/m],
   zombie: [/stateCode: 'Z'/, /^\s*\d+\s+\d+\s+Z/m, /waitpid: \{ kind: 'exited', pid: \d+, code: 7 \}/, /after waitpid: null/],
   orphan: [/subreaper (\d+): orphan \d+ now has parent \1/, /my parent was \d+, now it is (\d+) \(the subreaper \1\)/, /reaped the orphan: \{ kind: 'exited'/],
-  manager: [/^dict: \{ a: \d+, b: \d+, c: \d+ \}$/m, /^list: \[ 'a was here', 'b was here', 'c was here' \]$/m],
+  manager: [/^dict: \{ a: \d+, b: \d+, c: \d+ \}$/m, /^list: \[ '[abc] was here', '[abc] was here', '[abc] was here' \]$/m],
   queue_communication: [/^Consumer received: Hello from producer$/m],
   pipe_communication: [/Parent received: Hello from the child/, /message: 1\n.*message: 2\n.*message: 3\n.*message: done/],
   shared_value: [/^Shared value: 5$/m, /^With the lock: +400000 of 400000$/m, /^Without the lock: \d+ of 4000000/m],
@@ -59,8 +78,8 @@ describe('examples', () => {
   });
 
   for (const [name, patterns] of Object.entries(expected)) {
-    it(name, () => {
-      const out = run(name);
+    it(name, async () => {
+      const out = await run(name);
       for (const re of patterns) expect(out).toMatch(re);
       if (name === 'process_semaphore') {
         expect(out).not.toMatch(/inside now: [3-9]/); // never more than 2 inside

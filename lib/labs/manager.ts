@@ -25,11 +25,15 @@ const lab: Lab = {
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     out.step('manager = await Manager.start(): a server process that owns the shared objects');
+    tl.mark(ctx.pid, 'Manager.start()');
+    tl.state(ctx.pid, 'sleeping'); // until the server listens
     const manager = await Manager.start();
+    tl.state(ctx.pid, 'running');
     const serverPid = manager.pid!;
     ctx.created.push(serverPid);
     tl.lane(serverPid, 'Manager server');
     tl.record('fork', ctx.pid, { peer: serverPid });
+    tl.mark(serverPid, 'listening');
     let shutDown = false;
     ctx.defer(() => {
       // Interrupted: stop the server by pid (Process's own exit hook reaps it) and remove its socket directory.

@@ -178,6 +178,12 @@ export function renderSvg(title: string, subtitle: string, events: TimelineEvent
         if (snd) arrow('message', snd.t, snd.pid, e.t, e.pid, e.label);
         break;
       }
+      case 'send':
+        // a message whose receipt was not recorded (a server's): drawn at the moment it was sent
+        if (!events.some((r) => r.kind === 'recv' && r.pid === e.peer && r.peer === e.pid && r.value === e.value)) {
+          arrow('message', e.t, e.pid, e.t, e.peer, e.label, true);
+        }
+        break;
       case 'waitfor':
         arrow('waitfor', e.t, e.pid, e.t, e.peer, `waits for ${e.label}`, false, cycleCurve);
         cycleCurve = -cycleCurve;

@@ -32,7 +32,7 @@ const lab: Lab = {
     const serverPid = manager.pid!;
     ctx.created.push(serverPid);
     tl.lane(serverPid, 'Manager server');
-    tl.record('fork', ctx.pid, { peer: serverPid });
+    tl.state(serverPid, 'running'); // from when start() returned: the server was started (spawned) before
     tl.mark(serverPid, 'listening');
     let shutDown = false;
     ctx.defer(() => {

@@ -418,6 +418,10 @@ export class RLock extends LockBase {
 
   acquireSync(timeout?: number): boolean {
     this._check();
+    const ms = checkTimeout('timeout', timeout);
+    // Free: take it with one CAS (reading the word first would fetch its cache line shared, then again
+    // exclusive for the CAS — measured 222 vs 102 ns per increment across CPUs).
+    if (this._core.tryFast()) return true;
     const i32 = this._i32;
     const w = this._w;
     // A plain read is enough to recognise this process's own pid: only this process writes it there.
@@ -425,7 +429,7 @@ export class RLock extends LockBase {
       i32[w + 3]!++;
       return true;
     }
-    return this._core.acquireSync(checkTimeout('timeout', timeout));
+    return this._core.acquireSync(ms);
   }
 
   acquire(t?: number | WaitOptions): Promise<boolean> {

@@ -114,6 +114,9 @@ const OWNER_DIED_MESSAGE =
 
 /** Wraps futexWaitAsyncRaw: resolves 0 woken, 1 not equal, 2 timed out, 3 cancelled (signal). */
 function waitAsync(m: posix.Mapping, offset: number, expected: number, ms: number, signal: AbortSignal | undefined): Promise<number> {
+  // An abort that came after the previous wait of the loop ended (between its callback and this call) fires no
+  // 'abort' event for this one: report it at once.
+  if (signal?.aborted) return Promise.resolve(3);
   return new Promise((resolve, reject) => {
     const onAbort = () => futexCancel(id);
     const id = futexWaitAsyncRaw(m, offset, expected, ms, (err, r) => {

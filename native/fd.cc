@@ -535,7 +535,9 @@ Napi::Object FdConstants(Napi::Env env) {
 
 // unixConnect(path) -> fd: socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) + connect(2) to the socket at `path`
 // (unix(7)), blocking. Gives a synchronous client (Manager's ...Sync calls) a connected fd without the event
-// loop. A connect interrupted by a signal completes in the background: wait for it with poll and read SO_ERROR.
+// loop. A connect that blocks (the listener's backlog is full) and is interrupted by a signal whose handler lacks
+// SA_RESTART (Node's SIGUSR1 inspector handler) fails with EINTR and, unlike TCP, does not go on in the
+// background: the socket is left unconnected (poll would say POLLOUT|POLLHUP and SO_ERROR 0), so connect again.
 Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
   struct sockaddr_un addr;
@@ -546,20 +548,12 @@ Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
   std::memcpy(addr.sun_path, path.data(), path.size());
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) ThrowErrno(info.Env(), errno, "socket");
-  if (connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
+  int rc;
+  MP_RETRY_EINTR(rc, connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr));
+  if (rc != 0) {
     int err = errno;
-    if (err == EINTR || err == EINPROGRESS) {
-      struct pollfd p = {fd, POLLOUT, 0};
-      int r;
-      MP_RETRY_EINTR(r, poll(&p, 1, -1));
-      socklen_t len = sizeof err;
-      if (r < 0) err = errno;
-      else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    }
-    if (err != 0) {
-      close(fd);
-      ThrowErrno(info.Env(), err, "connect");
-    }
+    close(fd);
+    ThrowErrno(info.Env(), err, "connect");
   }
   return Napi::Number::New(info.Env(), fd);
 }

@@ -225,6 +225,10 @@ void* WaitThread(void* arg) {
   }
   {
     std::lock_guard<std::mutex> lock(g_mu);
+    // A futexCancel that came before this point found the wait not done and returned true: the callback must
+    // report 3, whatever the last FUTEX_WAIT said (the word changed, the last slice ended, another waiter's
+    // cancel woke this one). lib/ relies on it: it never sees the abort event again.
+    if (result >= 0 && w->cancel.load()) result = kCancelled;
     w->result = result;
     w->err = err;
     w->done = true;

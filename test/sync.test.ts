@@ -1,8 +1,11 @@
 // Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier between real processes, written once and
 // run for each start method (as CPython's test_multiprocessing_fork/_spawn): the shared objects reach the
 // children as Process args.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Barrier,
@@ -535,5 +538,88 @@ describe('sync (single process)', () => {
     m.close();
     await expect(closing).rejects.toMatchObject({ code: 'ERR_MULTIPROC_CLOSED' });
     expect(thrown(() => posix.futexWake(m, 0)).code).toBe('ERR_MULTIPROC_CLOSED');
+  });
+
+  it('futexCancel on a pending wait: its callback reports 3 (cancelled), whatever the wait itself ended with', async () => {
+    // Batches of waits that end at once by themselves (timeout 0, or a word that does not hold `expected`), each
+    // cancelled right after the batch started: a wait's thread that is between its cancel check and its report
+    // when futexCancel runs must report 3 too (before the fix: its own 0/1/2, about 1 in 100 here, and lib/sync.ts
+    // then waited again with an already aborted signal).
+    const m = posix.mmap(4096);
+    try {
+      const seen = new Map<string, number>();
+      for (let round = 0; round < 20; round++) {
+        const ids: number[] = [];
+        const results = Array.from({ length: 64 }, (_, j) =>
+          new Promise<string>((resolve) => {
+            ids.push(posix.futexWaitAsyncRaw(m, 0, j & 1, 0, (err, r) => resolve(err ? String((err as NodeJS.ErrnoException).code) : String(r))));
+          }),
+        );
+        const pending = ids.map((id) => posix.futexCancel(id));
+        (await Promise.all(results)).forEach((r, j) => {
+          const key = pending[j] ? r : `finished:${r}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+        });
+      }
+      expect([...seen.keys()].filter((k) => !k.startsWith('finished:')), JSON.stringify(Object.fromEntries(seen))).toEqual(['3']);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('an abort that lands between one futex wait and the next still rejects the acquire (no wait on an aborted signal)', async () => {
+    const l = track(new Lock());
+    expect(l.acquireSync()).toBe(true);
+    const ac = new AbortController();
+    const signal = ac.signal;
+    // The wait's callback removes its 'abort' listener, then resolves: a microtask queued there runs before the
+    // acquire loop continues. It takes the lock again (so the loop must wait once more) and aborts.
+    const remove = signal.removeEventListener.bind(signal);
+    let armed = true;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      remove(...args);
+      if (!armed) return;
+      armed = false;
+      queueMicrotask(() => {
+        expect(l.acquireSync(0)).toBe(true);
+        ac.abort();
+      });
+    }) as typeof signal.removeEventListener;
+    const acquiring = l.acquire({ signal, timeout: 2000 }).then((got) => `resolved ${got}`, (e: Error) => e.name);
+    l.release(); // ends the pending wait (woken, or not-equal if it had not slept yet)
+    expect(await acquiring).toBe('AbortError'); // before the fix: 'resolved false' after the 2 s timeout
+    expect(armed).toBe(false);
+    l.release();
+  });
+
+  it('a worker_thread torn down with async futex waits pending: they end (no crash) and its mappings are unmapped', async () => {
+    // The environment cleanup hook of native/futex.cc cancels and joins the waits' threads; nothing of the waits
+    // may keep the worker's mappings (one of them closed while pinned) alive after it.
+    const root = path.resolve(here, '..');
+    const addon = process.env.MULTIPROC_ADDON_DIR
+      ? path.resolve(root, process.env.MULTIPROC_ADDON_DIR, 'multiproc.node')
+      : (createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string }).path(root);
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const native = require(workerData.addon);
+      const m = native.mmap(8192), m2 = native.mmap(4096);
+      for (let i = 0; i < 8; i++) native.futexWaitAsync(i % 2 ? m : m2, i * 4, 0, i % 4 ? undefined : 60000, () => {});
+      if (workerData.close) native.mappingClose(m); // pinned: unmapped when its waits let go
+      parentPort.postMessage(native.futexPending());
+      if (workerData.exit) setTimeout(() => process.exit(0), 1);`;
+    const sharedMaps = () => new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => / r..s /.test(l)));
+    for (const [close, exit] of [[false, false], [true, false], [true, true]]) {
+      const before = sharedMaps();
+      const w = new Worker(code, { eval: true, workerData: { addon, close, exit } });
+      const pending = await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      expect(pending).toBe(8);
+      expect([...sharedMaps()].filter((l) => !before.has(l))).toHaveLength(2);
+      if (exit) await new Promise((r) => w.once('exit', r));
+      else await w.terminate();
+      expect([...sharedMaps()].filter((l) => !before.has(l)), `close=${close} exit=${exit}`).toEqual([]);
+    }
   });
 });

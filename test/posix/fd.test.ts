@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/native.js';
@@ -395,6 +396,63 @@ describe('pipe capacity (F_SETPIPE_SZ / F_GETPIPE_SZ)', () => {
       expect(thrown(() => posix.getPipeSize(a))).toMatchObject({ code: 'EBADF', syscall: 'fcntl' });
     } finally {
       closeAll(r, w, a, b);
+    }
+  });
+});
+
+describe('unixConnect', () => {
+  // A listener whose event loop stands still (a blocking read of its stdin) until the test writes a byte: nothing is
+  // accepted before, so with a backlog of 1 a third connect blocks. Then it accepts and keeps running until stdin ends.
+  const LISTENER = `
+    const net = require('node:net'), fs = require('node:fs');
+    net.createServer((c) => c.resume().on('error', () => {})).listen({ path: process.argv[1], backlog: 1 }, () => {
+      process.stdout.write('listening\\n');
+      fs.readSync(0, Buffer.alloc(1));
+      process.stdin.resume().on('end', () => process.exit(0));
+    });`;
+
+  function lines(stream: NodeJS.ReadableStream): () => Promise<string> {
+    const queue: string[] = [];
+    const waiting: ((l: string) => void)[] = [];
+    readline.createInterface({ input: stream }).on('line', (l) => (waiting.length ? waiting.shift()!(l) : queue.push(l)));
+    return () => (queue.length ? Promise.resolve(queue.shift()!) : new Promise((r) => waiting.push(r)));
+  }
+
+  it('a connect blocked on a full backlog and interrupted by a signal without SA_RESTART still connects', async (ctx) => {
+    const connectNr = ({ x64: 42, arm64: 203 } as Record<string, number>)[process.arch];
+    if (connectNr === undefined) {
+      console.log(`skipped: the connect(2) syscall number on ${process.arch} is not in this test`);
+      ctx.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-uconn-'));
+    const sock = path.join(dir, 's');
+    const listener = spawn(process.execPath, ['-e', LISTENER, sock], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let client: ReturnType<typeof spawn> | undefined;
+    const closed = (c: ReturnType<typeof spawn>) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('close', r)));
+    try {
+      expect(await lines(listener.stdout!)()).toBe('listening');
+      client = spawn(process.execPath, ['--inspect-port=0', '--import', 'tsx', path.join(here, '..', 'helpers', 'unix-connect-peer.ts'), sock], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      client.stderr!.resume(); // "Debugger listening on ws://127.0.0.1:<port>/..."
+      const fromClient = lines(client.stdout!);
+      expect(await fromClient()).toBe('blocking');
+      // Until the client sleeps inside connect(2): /proc/<pid>/syscall starts with the number of the blocked call.
+      const watchdog = Date.now() + 30_000;
+      while (fs.readFileSync(`/proc/${client.pid}/syscall`, 'utf8').split(' ')[0] !== String(connectNr)) {
+        if (Date.now() > watchdog) throw new Error('watchdog: the client never blocked in connect(2)');
+        await sleep(5);
+      }
+      process.kill(client.pid!, 'SIGUSR1'); // connect fails with EINTR, the socket left unconnected
+      listener.stdin!.write('x'); // now the listener accepts
+      // Before the fix: the interrupted connect returned the unconnected fd ({ outcome: 'write ENOTCONN' }).
+      expect(JSON.parse(await fromClient())).toEqual({ outcome: 'connected', signalled: true });
+    } finally {
+      client?.kill('SIGKILL');
+      listener.stdin!.end();
+      if (client) await closed(client);
+      await closed(listener);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -38,3 +38,4 @@ export {
 export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './sync.js';
 export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './shared.js';
 export { arenaStats } from './arena.js';
+export { type MapOptions, Pool, type PoolFunction, type PoolOptions, type PoolStats, type TimeSummary, WorkerDiedError } from './pool.js';

@@ -54,6 +54,7 @@ const expected: Record<string, RegExp[]> = {
   multiple_processes: [/worker-4 \(pid \d+\) exited with code 0/, /^total    = (\d+)\nexpected = \1$/m],
   zombie: [/stateCode: 'Z'/, /^\s*\d+\s+\d+\s+Z/m, /waitpid: \{ kind: 'exited', pid: \d+, code: 7 \}/, /after waitpid: null/],
   orphan: [/subreaper (\d+): orphan \d+ now has parent \1/, /my parent was \d+, now it is (\d+) \(the subreaper \1\)/, /reaped the orphan: \{ kind: 'exited'/],
+  process_pool: [/^\[ 1, 4, 9, 16, 25 \]$/m, /^item 8 computed by worker pid \d+$/m],
   manager: [/^dict: \{ a: \d+, b: \d+, c: \d+ \}$/m, /^list: \[ '[abc] was here', '[abc] was here', '[abc] was here' \]$/m],
   queue_communication: [/^Consumer received: Hello from producer$/m],
   pipe_communication: [/Parent received: Hello from the child/, /message: 1\n.*message: 2\n.*message: 3\n.*message: done/],

@@ -173,6 +173,14 @@ describe('the labs, via --json', () => {
     }
   });
 
+  it('process_pool: results in order, each with the pid of the worker that computed it', () => {
+    const r = runLab('process_pool');
+    expect(r.facts.items.map((i: { result: number }) => i.result)).toEqual(Array.from({ length: 12 }, (_, i) => (i + 1) ** 2));
+    for (const i of r.facts.items) expect(r.facts.workerPids).toContain(i.pid);
+    expect(r.facts.workerPids).not.toContain(r.facts.labPid);
+    expect(r.facts.timing.speedup).toBeGreaterThan(0); // measured and reported; its size depends on the machine's load
+  });
+
   it('manager: the parent reads back what the workers wrote through the proxies', () => {
     const r = runLab('manager');
     expect(r.facts.written).toHaveLength(3);
@@ -295,7 +303,7 @@ describe('Ctrl-C (SIGINT) at the key moment leaves nothing behind', () => {
     expect(stderr()).not.toMatch(/\n\s+at /);
   });
 
-  for (const name of ['manager']) {
+  for (const name of ['process_pool', 'manager']) {
     it(`${name}: the pool's workers / the manager's server are gone after SIGINT`, async () => {
       const { lab, pids, exit } = await holdLab(name);
       expect(pids.length).toBeGreaterThan(0);

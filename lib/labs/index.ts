@@ -20,6 +20,7 @@ import multipleProcesses from './multiple_processes.js';
 import pipeCommunication from './pipe_communication.js';
 import queueCommunication from './queue_communication.js';
 import manager from './manager.js';
+import processPool from './process_pool.js';
 import sharedValue from './shared_value.js';
 import sharedArray from './shared_array.js';
 import processLock from './process_lock.js';
@@ -34,6 +35,7 @@ export const labs: Lab[] = [
   basicProcess,
   multipleProcesses,
   deadlock,
+  processPool,
   queueCommunication,
   pipeCommunication,
   sharedValue,

@@ -2,7 +2,7 @@
 // The `multiproc` command.
 //   multiproc ps [pid]     the process tree under pid (default: this command's parent), with states
 //   multiproc demo ...     the course labs            (lib/labs)
-//   multiproc bench ...    the IPC cost benchmark     (issue 8: not built yet)
+//   multiproc bench ...    the IPC cost benchmark     (lib/bench/index.ts)
 import { readFileSync } from 'node:fs';
 import * as posix from './posix/index.js';
 
@@ -23,7 +23,7 @@ function usage(): string {
     '',
     '  ps [pid]                  process tree under pid (default: the caller), with states from /proc',
     '  demo [lab] [--json]       run an OS-course lab (no lab: list them; --svg FILE: a timeline)',
-    '  bench [suite…]            measure IPC costs (not available yet)',
+    '  bench [suite…] [options]  measure IPC costs (bench --help)',
     '',
   ].join('\n');
 }
@@ -92,8 +92,10 @@ function main(argv: string[]): number {
       void import('./labs/index.js').then((labs) => labs.runDemo(rest)).then((code) => (process.exitCode = code));
       return 0;
     case 'bench':
-      process.stderr.write(`multiproc ${cmd}: not available in this version yet (see the README's roadmap).\n`);
-      return 2;
+      void import('./bench/index.js')
+        .then((m) => m.runBench(rest))
+        .then((code) => (process.exitCode = code));
+      return 0;
     case undefined:
     case '-h':
     case '--help':

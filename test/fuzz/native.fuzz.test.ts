@@ -2410,6 +2410,61 @@ export const schemas: Record<string, Schema> = {
     },
   },
 
+  // ---- the bench loops of `multiproc bench` (native/bench.cc) ----
+  futexPingPongBench: {
+    // Any round trip can sleep on the word (no partner here): 0 iterations only; the word is in an anonymous mapping.
+    params: [
+      P('mapping', (f) => f.mapping(true)),
+      P('offset', (f) => A(f.pick([0, 4, 64, f.page - 4])), (f) => A(f.pick([2, -4, f.page, 0.5]))),
+      iterationsParam,
+      P('side', (f) => A(f.int(2)), (f) => A(f.pick([2, -1, 0.5]))),
+    ],
+    guard: (a, f) => {
+      const m = typeof a[0] === 'object' && a[0] !== null ? f.maps.get(a[0]) : undefined;
+      return first(
+        m && !m.anon && !m.closed ? 'only anonymous mappings are written' : undefined,
+        tooBig(a[2], 0, BENCH_ITER_MAX, 0, 'a futex round trip (it would sleep)'),
+      );
+    },
+  },
+  streamBench: {
+    // Owned fds are O_NONBLOCK (EAGAIN instead of a sleep); a few bytes at most, small buffers.
+    params: [
+      fdParam(),
+      P('totalBytes', (f) => A(f.pick([0, 1, 64])), (f) => A(f.pick([-1, 2 ** 46 + 1, 0.5]))),
+      P('chunkBytes', (f) => A(f.pick([1, 16, 4096])), (f) => A(f.pick([0, -1, 64 * 2 ** 20 + 1, 0.5]))),
+      P('side', (f) => A(f.int(2)), (f) => A(f.pick([2, -1, 0.5]))),
+    ],
+    guard: (a, f) => first(fdUnsafe(a[0], f), tooBig(a[1], 0, 2 ** 46, 4096, 'a transfer'), tooBig(a[2], 1, 64 * 2 ** 20, 65536, 'a chunk')),
+  },
+  copyBench: {
+    params: [
+      P('mapping', (f) => f.mapping(true)),
+      P('bytes', (f) => A(f.pick([1, 16, f.page, 65536])), (f) => A(f.pick([0, -1, SHM_LEN_MAX + 1]))),
+      iterationsParam,
+    ],
+    guard: (a, f) => {
+      const m = typeof a[0] === 'object' && a[0] !== null ? f.maps.get(a[0]) : undefined;
+      return first(
+        m && !m.anon && !m.closed ? 'a file-backed mapping could SIGBUS if its file was truncated' : undefined,
+        tooBig(a[1], 1, SHM_LEN_MAX, 65536, 'a copy'),
+        tooBig(a[2], 0, BENCH_ITER_MAX, 1, 'an iteration count'),
+      );
+    },
+  },
+  forkWaitBench: {
+    // fork + _exit(0) + waitpid of its own child: harmless, one at most.
+    params: [iterationsParam],
+    guard: (a) => tooBig(a[0], 0, BENCH_ITER_MAX, 1, 'a fork count'),
+  },
+  spawnWaitBench: {
+    params: [
+      P('path', (f) => (f.chance(0.8) ? A(TRUE_BIN) : f.path()), (f) => A(f.pick(['', 'a\0b', 'x'.repeat(4097), 'true']))),
+      iterationsParam,
+    ],
+    guard: (a, f) => first(a[0] === TRUE_BIN ? undefined : pathUnsafe(a[0], f), tooBig(a[1], 0, BENCH_ITER_MAX, 1, 'a spawn count')),
+  },
+
   // ---- futex family (native/futex.cc): words in mappings, never written by these calls ----
   futexWait: {
     params: [

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `multiproc` command.
 //   multiproc ps [pid]     the process tree under pid (default: this command's parent), with states
-//   multiproc demo ...     the course labs            (issue 7: not built yet)
+//   multiproc demo ...     the course labs            (lib/labs)
 //   multiproc bench ...    the IPC cost benchmark     (lib/bench/index.ts)
 import { readFileSync } from 'node:fs';
 import * as posix from './posix/index.js';
@@ -22,7 +22,7 @@ function usage(): string {
     'usage: multiproc <command>',
     '',
     '  ps [pid]                  process tree under pid (default: the caller), with states from /proc',
-    '  demo [lab] [--json]       run an OS-course lab (not available yet)',
+    '  demo [lab] [--json]       run an OS-course lab (no lab: list them; --svg FILE: a timeline)',
     '  bench [suite…] [options]  measure IPC costs (bench --help)',
     '',
   ].join('\n');
@@ -88,14 +88,14 @@ function main(argv: string[]): number {
   switch (cmd) {
     case 'ps':
       return ps(rest);
+    case 'demo': // the course labs (lib/labs): async, so the exit code is set when the lab is done
+      void import('./labs/index.js').then((labs) => labs.runDemo(rest)).then((code) => (process.exitCode = code));
+      return 0;
     case 'bench':
       void import('./bench/index.js')
         .then((m) => m.runBench(rest))
         .then((code) => (process.exitCode = code));
       return 0;
-    case 'demo':
-      process.stderr.write(`multiproc ${cmd}: not available in this version yet (see the README's roadmap).\n`);
-      return 2;
     case undefined:
     case '-h':
     case '--help':

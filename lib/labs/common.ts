@@ -1,0 +1,451 @@
+// What every lab shares: the narrator (colour, aligned tables, boxes), the lab context (children it forked,
+// reaped by pid; resources it must release; SIGINT/SIGTERM handling so that nothing is left behind), the
+// process table read from /proc, and small helpers.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as posix from '../posix/index.js';
+import { Timeline } from './timeline.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Output
+
+export interface OutputOptions {
+  /** Print the narrative (false with --json: only the facts go to stdout). */
+  narrate: boolean;
+  color: boolean;
+}
+
+const CODES = {
+  bold: '1',
+  dim: '2',
+  red: '31',
+  green: '32',
+  yellow: '33',
+  blue: '34',
+  magenta: '35',
+  cyan: '36',
+  gray: '90',
+} as const;
+export type Color = keyof typeof CODES;
+
+export const STATE_COLOR: Record<string, Color> = {
+  running: 'green',
+  sleeping: 'blue',
+  'disk-sleep': 'magenta',
+  blocked: 'yellow',
+  stopped: 'yellow',
+  'tracing-stop': 'yellow',
+  zombie: 'red',
+  dead: 'red',
+  gone: 'gray',
+};
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+/** The printed width of a string (colour codes take no room). */
+export const width = (s: string): number => [...s.replace(ANSI, '')].length;
+const padEnd = (s: string, n: number): string => s + ' '.repeat(Math.max(0, n - width(s)));
+const padStart = (s: string, n: number): string => ' '.repeat(Math.max(0, n - width(s))) + s;
+
+/** stdout's reader went away (`multiproc demo x | head`): stop printing, finish the lab and clean up. */
+let stdoutGone = false;
+let stdoutWatched = false;
+export function watchStdout(): void {
+  if (stdoutWatched) return;
+  stdoutWatched = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') stdoutGone = true;
+    else throw e;
+  });
+}
+export function writeOut(s: string): void {
+  if (!stdoutGone) process.stdout.write(s);
+}
+
+export class Out {
+  constructor(readonly opts: OutputOptions) {
+    watchStdout();
+  }
+
+  paint(color: Color | Color[], s: string): string {
+    if (!this.opts.color) return s;
+    const codes = (Array.isArray(color) ? color : [color]).map((c) => CODES[c]).join(';');
+    return `\x1b[${codes}m${s}\x1b[0m`;
+  }
+  state(state: string, text = state): string {
+    const c = STATE_COLOR[state];
+    return c ? this.paint(state === 'zombie' ? ['red', 'bold'] : c, text) : text;
+  }
+
+  line(s = ''): void {
+    if (this.opts.narrate) writeOut(s + '\n');
+  }
+  title(s: string): void {
+    this.line(this.paint('bold', s));
+    this.line(this.paint('dim', '─'.repeat(Math.min(width(s), 78))));
+  }
+  step(s: string): void {
+    this.line();
+    this.line(this.paint(['bold', 'cyan'], `▸ ${s}`));
+  }
+  say(s: string): void {
+    for (const l of s.split('\n')) this.line(`  ${l}`);
+  }
+  ok(s: string): void {
+    this.line(`  ${this.paint('green', '✔')} ${s}`);
+  }
+  bad(s: string): void {
+    this.line(`  ${this.paint('red', '✘')} ${s}`);
+  }
+  block(lines: string[]): void {
+    for (const l of lines) this.line(`    ${l}`);
+  }
+
+  /** An aligned table; `align` per column ('r' right-aligns). Cells may carry colour. */
+  table(header: string[], rows: string[][], align: ('l' | 'r')[] = []): string[] {
+    const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
+    const fmt = (cells: string[]) =>
+      cells
+        .map((c, i) => (align[i] === 'r' ? padStart(c, widths[i]!) : padEnd(c, widths[i]!)))
+        .join('  ')
+        .trimEnd();
+    return [this.paint('bold', fmt(header)), this.paint('dim', widths.map((w) => '─'.repeat(w)).join('  ')), ...rows.map(fmt)];
+  }
+  printTable(header: string[], rows: string[][], align: ('l' | 'r')[] = []): void {
+    this.block(this.table(header, rows, align));
+  }
+
+  /** A box around some lines, as the course text draws processes. */
+  box(lines: string[], title?: string): string[] {
+    const w = Math.max(...lines.map(width), title ? width(title) + 2 : 0);
+    const top = title ? `┌─ ${title} ${'─'.repeat(Math.max(0, w - width(title) - 1))}┐` : `┌${'─'.repeat(w + 2)}┐`;
+    return [top, ...lines.map((l) => `│ ${padEnd(l, w)} │`), `└${'─'.repeat(w + 2)}┘`];
+  }
+}
+
+/** Side by side: columns of lines joined with a gap. */
+export function beside(cols: string[][], gap = '   ', mid?: string[]): string[] {
+  const h = Math.max(...cols.map((c) => c.length));
+  const widths = cols.map((c) => Math.max(0, ...c.map(width)));
+  const mw = mid ? Math.max(...mid.map(width)) : 0;
+  const out: string[] = [];
+  for (let i = 0; i < h; i++) {
+    out.push(
+      cols
+        .map((c, j) => padEnd(c[i] ?? '', widths[j]!))
+        .join(mid ? padEnd(mid[i] ?? '', mw) : gap)
+        .trimEnd(),
+    );
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /proc and ps
+
+export interface ProcRow {
+  pid: number;
+  role: string;
+  ppid: number | null;
+  stat: string;
+  state: string;
+  wchan?: string;
+}
+
+/** A process's row from /proc (state 'gone' when it has no entry any more). */
+export function procRow(pid: number, role: string): ProcRow {
+  const info = posix.processInfo(pid);
+  if (!info) return { pid, role, ppid: null, stat: '-', state: 'gone' };
+  return { pid, role, ppid: info.ppid, stat: info.stateCode, state: info.state, wchan: wchan(pid) };
+}
+
+/** /proc/[pid]/wchan: the kernel function a sleeping process waits in (e.g. futex_wait_queue, do_wait). */
+export function wchan(pid: number): string | undefined {
+  try {
+    const w = readFileSync(`/proc/${pid}/wchan`, 'latin1').trim();
+    return w && w !== '0' ? w : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ps -o pid=,ppid=,stat=,comm= -p pids` run for real; a row per process that exists. */
+export function ps(pids: number[]): { pid: number; ppid: number; stat: string; comm: string }[] | null {
+  const r = spawnSync('ps', ['-o', 'pid=,ppid=,stat=,comm=', '-p', pids.join(',')], { encoding: 'utf8' });
+  if (r.error) return null; // no ps on this system
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const [pid, ppid, stat, ...comm] = l.split(/\s+/);
+      return { pid: Number(pid), ppid: Number(ppid), stat: stat!, comm: comm.join(' ') };
+    });
+}
+
+/** Prints a live process table (from /proc) of the given processes. */
+export function printProcTable(out: Out, rows: ProcRow[], caption?: string): void {
+  if (caption) out.say(out.paint('dim', caption));
+  out.printTable(
+    ['PID', 'PPID', 'STAT', 'STATE', 'WAITING IN', 'ROLE'],
+    rows.map((r) => [String(r.pid), r.ppid === null ? '-' : String(r.ppid), r.stat, out.state(r.state), r.wchan ?? '', r.role]),
+    ['r', 'r'],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Time
+
+/** Blocks the thread for `ms` (a child that must not return to the event loop). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every few ms until it is true; false after `ms`. */
+export async function until(check: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) return false;
+    await sleep(3);
+  }
+  return true;
+}
+
+/** Busy work for `ms` (a child that should be seen running, R, in /proc). */
+export function spin(ms: number): number {
+  const end = Date.now() + ms;
+  let x = 0;
+  while (Date.now() < end) for (let i = 0; i < 1000; i++) x = (x * 31 + i) | 0;
+  return x;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The lab context: children, resources, interruption
+
+/** Thrown (and caught by the runner) when the lab was interrupted; no stack trace is printed. */
+export class Interrupted extends Error {
+  constructor(readonly signal: string) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+export interface LabOptions {
+  json: boolean;
+  svg?: string;
+  color: boolean;
+  /** Tests: pause this long at the lab's key moment (zombie present, orphan adopted, deadlock in place). */
+  holdMs: number;
+}
+
+export class LabContext {
+  readonly out: Out;
+  readonly timeline: Timeline;
+  readonly pid = process.pid;
+  /** Every pid the lab created (children and grandchildren), for the facts and the clean-up. */
+  readonly created: number[] = [];
+  /** Pids not yet reaped. */
+  readonly #live = new Set<number>();
+  /** Children started through Process: killed and reaped through their Process object (which owns the wait). */
+  readonly #procs = new Map<number, { kill(): void; isAlive(): boolean }>();
+  readonly #cleanups: (() => void)[] = [];
+  #interrupted: string | null = null;
+  #onSignal: ((sig: NodeJS.Signals) => void) | null = null;
+
+  constructor(readonly opts: LabOptions) {
+    this.out = new Out({ narrate: !opts.json, color: opts.color && !opts.json });
+    this.timeline = new Timeline();
+    this.timeline.lane(this.pid, 'lab (parent)');
+    this.timeline.state(this.pid, 'running');
+  }
+
+  /** Installs SIGINT/SIGTERM/SIGHUP handlers that kill and reap the lab's children by pid, then exit. */
+  installSignalHandlers(): void {
+    this.#onSignal = (sig) => {
+      if (this.#interrupted) return;
+      this.#interrupted = sig;
+      process.stderr.write(`\n${sig}: stopping the lab's processes (${[...this.#live].join(', ') || 'none left'}) and cleaning up\n`);
+      this.cleanup();
+      process.exit(sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 129);
+    };
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, this.#onSignal);
+  }
+
+  get interrupted(): boolean {
+    return this.#interrupted !== null;
+  }
+
+  /** Remembers a child started with `new Process(...)`: on interruption it is killed and joined through `p`. */
+  adoptProcess(p: { pid: number | undefined; name: string; kill(): void; isAlive(): boolean }, name = p.name): void {
+    this.adopt(p.pid!, name, process.pid);
+    this.#procs.set(p.pid!, p);
+  }
+
+  /** Remembers a pid as the lab's (to kill and reap it on interruption); `forked` records the fork. */
+  adopt(pid: number, name: string, forkedBy?: number): void {
+    this.created.push(pid);
+    this.#live.add(pid);
+    this.timeline.lane(pid, name);
+    if (forkedBy !== undefined) this.timeline.record('fork', forkedBy, { peer: pid });
+  }
+
+  /**
+   * Forks a child that runs `body` and exits with its result (a number) or 0; 1 with a one-line message
+   * when it throws. The child dies with the lab (PR_SET_PDEATHSIG) unless `orphanable`.
+   */
+  fork(name: string, body: () => unknown, opts: { orphanable?: boolean; title?: string } = {}): number {
+    const parent = process.pid;
+    const tl = this.timeline;
+    const pid = posix.forkAndRun(async () => {
+      if (!opts.orphanable) {
+        posix.setParentDeathSignal('SIGKILL');
+        if (posix.getppid() !== parent) posix.exit(1);
+      }
+      if (opts.title) process.title = opts.title;
+      tl.state(process.pid, 'running');
+      let code = 0;
+      try {
+        const r = await body();
+        if (typeof r === 'number') code = r;
+      } catch (e) {
+        process.stderr.write(`${name} (${process.pid}): ${(e as Error)?.message ?? String(e)}\n`);
+        code = 1;
+      }
+      tl.record('exit', process.pid, { value: code });
+      posix.exit(code);
+    });
+    this.adopt(pid, name, parent);
+    return pid;
+  }
+
+  /** Reaps child `pid` (async: signals are handled meanwhile); SIGKILLs it after `timeoutMs`. */
+  async reap(pid: number, timeoutMs = 15_000): Promise<posix.WaitStatus> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error('watchdog')), timeoutMs);
+    let status: posix.WaitStatus;
+    this.timeline.state(process.pid, 'sleeping');
+    try {
+      status = await posix.waitpidAsync(pid, { signal: ac.signal });
+    } catch (e) {
+      if (!ac.signal.aborted) throw e;
+      posix.kill(pid, 'SIGKILL');
+      status = posix.waitpid(pid);
+      this.out.bad(`process ${pid} did not finish within ${timeoutMs / 1000} s: killed`);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#live.delete(pid);
+    this.timeline.record('reap', process.pid, { peer: pid, label: describeStatus(status) });
+    this.timeline.state(process.pid, 'running');
+    return status;
+  }
+
+  /** Marks `pid` as reaped elsewhere (e.g. by Process.join). */
+  reaped(pid: number, status?: string): void {
+    this.#live.delete(pid);
+    this.timeline.record('reap', process.pid, { peer: pid, label: status ?? '' });
+  }
+
+  /** Sleeps `ms` (the lab's lane shows it sleeping). */
+  async pause(ms: number): Promise<void> {
+    this.timeline.state(process.pid, 'sleeping');
+    await sleep(ms);
+    this.timeline.state(process.pid, 'running');
+  }
+
+  /** Anonymous shared memory (inherited by every child the lab forks), unmapped at the end. */
+  shared(bytes: number): posix.Mapping {
+    const m = posix.mmap(bytes);
+    this.defer(() => m.close());
+    return m;
+  }
+
+  /** Registers a clean-up step (destroying a lock, closing a mapping), run in reverse order. */
+  defer(fn: () => void): void {
+    this.#cleanups.push(fn);
+  }
+
+  /** Kills and reaps every live child by pid, then runs the clean-up steps. Never throws. */
+  cleanup(): void {
+    for (const pid of this.#live) {
+      try {
+        const p = this.#procs.get(pid);
+        if (p) p.kill();
+        else posix.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    // A pid may not be our child yet (an orphan on its way to us, the subreaper): retry for a moment.
+    const end = Date.now() + 2000;
+    while (this.#live.size > 0 && Date.now() < end) {
+      for (const pid of [...this.#live]) {
+        const p = this.#procs.get(pid);
+        if (p) {
+          try {
+            if (!p.isAlive()) this.#live.delete(pid); // isAlive() reaps through the Process object
+          } catch {
+            this.#live.delete(pid);
+          }
+          continue;
+        }
+        try {
+          const s = posix.waitpid(pid, { noHang: true });
+          if (s.kind !== 'running') this.#live.delete(pid);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ECHILD') this.#live.delete(pid);
+          else if (!posix.processInfo(pid)) this.#live.delete(pid); // reaped by someone else
+        }
+      }
+      if (this.#live.size > 0) sleepSync(5);
+    }
+    for (const fn of this.#cleanups.splice(0).reverse()) {
+      try {
+        fn();
+      } catch {
+        /* best effort */
+      }
+    }
+  }
+
+  /** The lab's pids still in /proc (should be empty at the end). */
+  leftovers(): number[] {
+    return this.created.filter((pid) => posix.processInfo(pid) !== null);
+  }
+
+  /** Tests: pause at the key moment so that a test can look with ps or interrupt the lab. */
+  async hold(what: string, pids: number[]): Promise<void> {
+    if (this.opts.holdMs <= 0) return;
+    process.stderr.write(`lab holding: ${what} pids=${pids.join(',')}\n`);
+    await sleep(this.opts.holdMs);
+  }
+}
+
+export function describeStatus(s: posix.WaitStatus): string {
+  switch (s.kind) {
+    case 'exited':
+      return `exited ${s.code}`;
+    case 'signaled':
+      return `killed by ${s.signal}`;
+    default:
+      return s.kind;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The lab interface
+
+export interface LabResult {
+  /** Whether the lab showed what it claims. */
+  ok: boolean;
+  /** The facts it established (machine-readable, for --json). */
+  facts: Record<string, unknown>;
+}
+
+export interface Lab {
+  name: string;
+  /** One line for the list. */
+  summary: string;
+  /** What the lab claims to show (printed, and in --json). */
+  claim: string;
+  run(ctx: LabContext): Promise<LabResult>;
+}

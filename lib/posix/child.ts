@@ -129,7 +129,9 @@ export const droppedEvents = [
 function dropParentListeners(): void {
   for (const name of droppedEvents) process.removeAllListeners(name);
   for (const name of Object.keys(native.signals)) {
-    if (process.listenerCount(name) > 0) process.removeAllListeners(name);
+    // rawListeners, not listenerCount: loaders (tsx) patch listenerCount to hide their own signal handlers,
+    // which would otherwise survive into the child (a terminate()d child then exits 143 instead of -15).
+    if (process.rawListeners(name as NodeJS.Signals).length > 0) process.removeAllListeners(name);
   }
 }
 

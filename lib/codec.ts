@@ -24,7 +24,7 @@ export const LAST_KIND = Kind.Json;
  * null) and dense arrays, nested at most 32 deep, of strings, finite numbers other than -0, booleans and null.
  * Anything else (undefined, NaN, Dates, Maps, typed arrays, class instances, functions, shared objects) is not.
  */
-function jsonSafe(v: unknown, depth: number): boolean {
+export function jsonSafe(v: unknown, depth = 0): boolean {
   switch (typeof v) {
     case 'string':
     case 'boolean':

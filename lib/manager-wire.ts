@@ -16,6 +16,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import v8 from 'node:v8';
 import * as posix from './posix/index.js';
+import { jsonSafe } from './codec.js';
 import { checkSendable } from './sendable.js';
 
 export const HEADER = 4;
@@ -63,36 +64,6 @@ function needsCheck(v: unknown, depth: number): boolean {
   if (depth > 0 || !Array.isArray(v)) return true;
   for (const x of v) if (needsCheck(x, depth + 1)) return true;
   return false;
-}
-
-/**
- * True when JSON round-trips v exactly as structured clone does: plain objects and dense arrays (at most 32
- * deep) of strings, finite numbers other than -0, booleans and null. Most requests and replies are such data,
- * and JSON costs far less than a v8 (de)serializer for them.
- */
-function jsonSafe(v: unknown, depth: number): boolean {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(v) && !Object.is(v, -0);
-    case 'object': {
-      if (v === null) return true;
-      if (depth > 32) return false;
-      if (Array.isArray(v)) {
-        if (Object.getPrototypeOf(v) !== Array.prototype) return false;
-        for (let i = 0; i < v.length; i++) if (!(i in v) || !jsonSafe(v[i], depth + 1)) return false;
-        return true;
-      }
-      const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) return false;
-      for (const k in v) if (!jsonSafe((v as Record<string, unknown>)[k], depth + 1)) return false;
-      return true;
-    }
-    default:
-      return false;
-  }
 }
 
 const CLONE = 0;

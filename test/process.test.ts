@@ -20,6 +20,7 @@ const targetsFile = path.join(here, 'helpers/targets.ts');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'multiproc-process-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let fileNo = 0;
+const parentPid = process.pid;
 const tmpFile = () => path.join(tmp, `f${++fileNo}`);
 
 type TargetName = keyof typeof targets;
@@ -211,6 +212,32 @@ describe('fork start method only', () => {
     await p.join();
     expect(JSON.parse(readFileSync(file, 'utf8'))).toBe(42);
   });
+
+  for (const site of ['setTimeout', 'setImmediate', 'a .then'] as const) {
+    it(`started from ${site}: microtasks the parent queued before start() never run in the child`, async () => {
+      const file = tmpFile();
+      const ran: number[] = [];
+      const p = await new Promise<Process>((resolve) => {
+        const body = () => {
+          // the parent's continuation, queued before the fork: it must run in the parent only
+          void Promise.resolve().then(() => {
+            ran.push(process.pid);
+            if (process.pid !== parentPid) targets.writeJson(file, 'continuation ran in the child');
+          });
+          const child = new Process({ target: () => targets.writeJson(file, 'target ran') });
+          child.start();
+          resolve(child);
+        };
+        if (site === 'setTimeout') setTimeout(body, 1);
+        else if (site === 'setImmediate') setImmediate(body);
+        else void Promise.resolve().then(body);
+      });
+      await p.join();
+      expect(p.exitCode).toBe(0);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toBe('target ran');
+      expect(ran).toEqual([parentPid]);
+    });
+  }
 });
 
 describe('spawn start method only', () => {

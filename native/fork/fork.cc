@@ -472,6 +472,22 @@ void OnUnwound(Isolate* isolate, void*) {
   isolate->GetCurrentContext()->GetMicrotaskQueue()->RemoveMicrotasksCompletedCallback(OnUnwound, nullptr);
 }
 
+// The nested path: microtasks the parent queued before fork() (a .then registered earlier in the same timer or
+// I/O callback) are the parent's continuations and must not run in the child. V8 has no call to drop queued
+// microtasks, but it empties the queue when execution terminates during a checkpoint: request termination, run
+// a checkpoint (the first microtask's entry into JS is where the termination lands, before any of its code),
+// then cancel the termination and reset the async-context stack as OnUnwound does. An empty queue runs
+// nothing, and the termination is cancelled all the same.
+void DropQueuedMicrotasks(Isolate* isolate, v8::MicrotaskQueue* queue) {
+  isolate->TerminateExecution();
+  queue->PerformCheckpoint(isolate);
+  // Unconditionally: with nothing queued the request is still pending as an interrupt (IsExecutionTerminating
+  // is false until it lands), and it would land on the entry instead.
+  isolate->CancelTerminateExecution();
+  if (hookFields != nullptr && stackLengthIndex >= 0) hookFields[stackLengthIndex] = 0;
+  if (idFields != nullptr) idFields[0] = idFields[1] = 0;
+}
+
 [[noreturn]] void RunNested(uv_loop_t* loop, EntryRun* run) {
   nestedTick = &run->tick;
   CallEntry(run);
@@ -604,6 +620,7 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
         isolate->TerminateExecution();
         return;
       }
+      DropQueuedMicrotasks(isolate, queue);
       RunNested(loop, run);
     }
     args.GetReturnValue().Set(0);

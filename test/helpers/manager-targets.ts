@@ -95,6 +95,7 @@ export function getSyncUntilServerDies(qx: QueueProxy | ProxyData): void {
   try {
     q.getSync();
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MULTIPROC_CLOSED') process.stderr.write(`getSyncUntilServerDies: ${(e as Error).stack}\n`);
     posix.exit((e as NodeJS.ErrnoException).code === 'ERR_MULTIPROC_CLOSED' ? 0 : 5);
   }
   posix.exit(6);

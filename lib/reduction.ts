@@ -66,34 +66,45 @@ function isPlain(obj: object): boolean {
   return p === Object.prototype || p === null;
 }
 
+/**
+ * Copies v, descending into arrays, Maps, Sets and plain objects (to MAX_DEPTH); every object met is first
+ * offered to visit(), whose { replace } stands in for it (and is not descended into).
+ */
+function transform(v: unknown, visit: (o: object) => { replace: unknown } | undefined, depth = 0): unknown {
+  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
+  const r = visit(v);
+  if (r) return r.replace;
+  const next = (x: unknown): unknown => transform(x, visit, depth + 1);
+  if (Array.isArray(v)) return v.map(next);
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [next(k), next(x)]));
+  if (v instanceof Set) return new Set([...v].map(next));
+  if (isPlain(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = next(x);
+    return out;
+  }
+  return v;
+}
+
 /** Replaces registered instances in args by markers; returns the fds to pass (in order: child fd 4 + index). */
 export function reduceArgs(args: unknown[]): { args: unknown[]; fds: number[] } {
   const fds: number[] = [];
   const done = new Map<object, Marker>();
-  const walk = (v: unknown, depth: number): unknown => {
-    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
-    const s = shareableOf(v);
-    if (s) {
-      let m = done.get(v);
+  const reduced = args.map((a) =>
+    transform(a, (o) => {
+      const s = shareableOf(o);
+      if (!s) return undefined;
+      let m = done.get(o);
       if (!m) {
-        const r = s.reduce(v as never);
+        const r = s.reduce(o as never);
         const idx = r.fds.map((fd) => fds.push(fd) - 1);
         m = { [MARK]: s.kind, module: s.module, id: done.size, fds: idx, data: r.data };
-        done.set(v, m);
+        done.set(o, m);
       }
-      return m;
-    }
-    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
-    if (v instanceof Map) return new Map([...v].map(([k, x]) => [walk(k, depth + 1), walk(x, depth + 1)]));
-    if (v instanceof Set) return new Set([...v].map((x) => walk(x, depth + 1)));
-    if (isPlain(v)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x, depth + 1);
-      return out;
-    }
-    return v;
-  };
-  return { args: args.map((a) => walk(a, 0)), fds };
+      return { replace: m };
+    }),
+  );
+  return { args: reduced, fds };
 }
 
 function isMarker(v: object): v is Marker {
@@ -103,44 +114,33 @@ function isMarker(v: object): v is Marker {
 /** The modules a spawned child must import before rebuildArgs (those that registered the kinds it uses). */
 export function modulesToLoad(args: unknown[]): string[] {
   const mods = new Set<string>();
-  const walk = (v: unknown, depth: number): void => {
-    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return;
-    if (isMarker(v)) {
-      if (!byKind.has(v[MARK])) mods.add(v.module);
-      return;
-    }
-    const items = Array.isArray(v) ? v : v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : isPlain(v) ? Object.values(v) : [];
-    for (const x of items) walk(x, depth + 1);
+  const visit = (o: object) => {
+    if (!isMarker(o)) return undefined;
+    if (!byKind.has(o[MARK])) mods.add(o.module);
+    return { replace: o };
   };
-  walk(args, 0);
+  for (const a of args) transform(a, visit); // each arg from depth 0, as reduceArgs walked it
   return [...mods];
 }
 
 /** In the spawned child: rebuilds the objects from the markers; fds[i] is the child's fd for index i. */
 export function rebuildArgs(args: unknown[], fds: number[]): unknown[] {
   const built = new Map<number, unknown>();
-  const walk = (v: unknown, depth: number): unknown => {
-    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
-    if (isMarker(v)) {
-      if (built.has(v.id)) return built.get(v.id);
-      const s = byKind.get(v[MARK]);
-      if (!s) throw new Error(`Cannot rebuild a shared "${v[MARK]}" in the child: ${v.module} did not register it`);
-      const obj = s.rebuild(
-        v.fds.map((i) => fds[i]!),
-        v.data as never,
-      );
-      built.set(v.id, obj);
-      return obj;
-    }
-    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
-    if (v instanceof Map) return new Map([...v].map(([k, x]) => [walk(k, depth + 1), walk(x, depth + 1)]));
-    if (v instanceof Set) return new Set([...v].map((x) => walk(x, depth + 1)));
-    if (isPlain(v)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x, depth + 1);
-      return out;
-    }
-    return v;
-  };
-  return args.map((a) => walk(a, 0));
+  return args.map((a) =>
+    transform(a, (o) => {
+      if (!isMarker(o)) return undefined;
+      if (!built.has(o.id)) {
+        const s = byKind.get(o[MARK]);
+        if (!s) throw new Error(`Cannot rebuild a shared "${o[MARK]}" in the child: ${o.module} did not register it`);
+        built.set(
+          o.id,
+          s.rebuild(
+            o.fds.map((i) => fds[i]!),
+            o.data as never,
+          ),
+        );
+      }
+      return { replace: built.get(o.id) };
+    }),
+  );
 }

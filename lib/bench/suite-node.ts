@@ -17,6 +17,23 @@ function once<T>(subscribe: (cb: (v: T) => void) => void): Promise<T> {
   return new Promise((resolve) => subscribe(resolve));
 }
 
+/** n ping messages, each awaited until the peer's echo arrives; returns the elapsed ns. */
+function echoRoundTrips(peer: { on(event: 'message', f: () => void): unknown }, send: (m: object) => void): (n: number) => Promise<number> {
+  let next: (() => void) | null = null;
+  peer.on('message', () => next?.());
+  const msg = { i: 0, op: 'ping' };
+  return async (n) => {
+    const t0 = nowNs();
+    for (let i = 0; i < n; i++) {
+      msg.i = i;
+      const got = once<void>((cb) => (next = cb));
+      send(msg);
+      await got;
+    }
+    return nowNs() - t0;
+  };
+}
+
 async function childPeer(serialization: 'json' | 'advanced', cpu: number | null): Promise<Peer> {
   const c: ChildProcess = fork(sibling('node-peer'), [String(cpu ?? -1)], { serialization, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
@@ -25,21 +42,9 @@ async function childPeer(serialization: 'json' | 'advanced', cpu: number | null)
     c.once('error', reject);
     c.once('exit', (code, sig) => reject(new Error(`the child ended (${sig ?? code}) before it was ready`)));
   });
-  let next: (() => void) | null = null;
-  c.on('message', () => next?.());
-  const msg = { i: 0, op: 'ping' };
   return {
     pinError: ready.pinError,
-    async roundTrips(n) {
-      const t0 = nowNs();
-      for (let i = 0; i < n; i++) {
-        msg.i = i;
-        const got = once<void>((cb) => (next = cb));
-        c.send(msg);
-        await got;
-      }
-      return nowNs() - t0;
-    },
+    roundTrips: echoRoundTrips(c, (m) => c.send(m)),
     async close() {
       c.disconnect();
       await exited;
@@ -53,21 +58,9 @@ async function workerPeer(cpu: number | null): Promise<Peer> {
     w.once('message', resolve);
     w.once('error', reject);
   });
-  let next: (() => void) | null = null;
-  w.on('message', () => next?.());
-  const msg = { i: 0, op: 'ping' };
   return {
     pinError: ready.pinError,
-    async roundTrips(n) {
-      const t0 = nowNs();
-      for (let i = 0; i < n; i++) {
-        msg.i = i;
-        const got = once<void>((cb) => (next = cb));
-        w.postMessage(msg);
-        await got;
-      }
-      return nowNs() - t0;
-    },
+    roundTrips: echoRoundTrips(w, (m) => w.postMessage(m)),
     async close() {
       await w.terminate();
     },

@@ -350,18 +350,20 @@ export async function measureSyncSuite(opts: SyncSuiteOptions = {}): Promise<Syn
   return out;
 }
 
-export function syncTable(results: SyncResult[]): string {
+/** The JS-against-native table; `native` names the baseline column (value.ts says 'C'). */
+export function syncTable(results: SyncResult[], labels: { native?: string; ratioDigits?: number } = {}): string {
+  const nat = labels.native ?? 'native';
   const rows = results.map((r) => [
     r.name,
     r.placement,
     `${r.unit}/${r.per}`,
     r.js.toFixed(3),
     r.native.toFixed(3),
-    `${r.ratio.toFixed(3)}×`,
+    `${r.ratio.toFixed(labels.ratioDigits ?? 3)}×`,
     `${Math.min(...r.jsRuns).toFixed(3)}–${Math.max(...r.jsRuns).toFixed(3)}`,
     `${Math.min(...r.nativeRuns).toFixed(3)}–${Math.max(...r.nativeRuns).toFixed(3)}`,
   ]);
-  const head = ['benchmark', 'placement', 'unit', 'JS (median)', 'native (median)', 'JS/native', 'JS range', 'native range'];
+  const head = ['benchmark', 'placement', 'unit', 'JS (median)', `${nat} (median)`, `JS/${nat}`, 'JS range', `${nat} range`];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [head, ...rows].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
 }

@@ -13,6 +13,7 @@ import { native } from '../native.js';
 import * as posix from '../posix/index.js';
 import { Value } from '../shared.js';
 import { Barrier, Lock, type RLock } from '../sync.js';
+import { type SyncResult, syncTable } from './sync.js';
 
 interface NativeBench {
   barrierBench(m: posix.Mapping, offset: number, iterations: number): number;
@@ -22,17 +23,8 @@ const nb = native as unknown as NativeBench;
 
 export type Placement = 'same CPU' | 'different CPUs';
 
-export interface ValueBenchResult {
-  name: string;
-  placement: Placement;
-  unit: 'ns' | 'µs';
-  per: string;
-  js: number;
-  native: number;
-  ratio: number;
-  jsRuns: number[];
-  nativeRuns: number[];
-}
+/** One figure: JS against the C loop, same placement, same run (the shape of lib/bench/sync.ts's results). */
+export type ValueBenchResult = Omit<SyncResult, 'placement'> & { placement: Placement };
 
 const hr = () => Number(process.hrtime.bigint());
 
@@ -216,19 +208,7 @@ export async function measureValueSuite(opts: ValueBenchOptions = {}): Promise<V
 }
 
 export function valueTable(results: ValueBenchResult[]): string {
-  const rows = results.map((r) => [
-    r.name,
-    r.placement,
-    `${r.unit}/${r.per}`,
-    r.js.toFixed(3),
-    r.native.toFixed(3),
-    `${r.ratio.toFixed(2)}×`,
-    `${Math.min(...r.jsRuns).toFixed(3)}–${Math.max(...r.jsRuns).toFixed(3)}`,
-    `${Math.min(...r.nativeRuns).toFixed(3)}–${Math.max(...r.nativeRuns).toFixed(3)}`,
-  ]);
-  const head = ['benchmark', 'placement', 'unit', 'JS (median)', 'C (median)', 'JS/C', 'JS range', 'C range'];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
+  return syncTable(results, { native: 'C', ratioDigits: 2 });
 }
 
 if (process.argv[1] && /bench[/\\]value\.[tj]s$/.test(process.argv[1])) {

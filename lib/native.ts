@@ -2,6 +2,7 @@
 //
 //   main addon  (Node-API, ABI-stable)  build/Release/multiproc.node or prebuilds/linux-x64/multiproc.napi.node
 //   fork addon  (node.h/v8.h, per ABI)  native/fork/...; loaded only by posix.fork()
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,10 +73,9 @@ export interface ForkAddon {
     repair: () => void,
     entry: () => void,
     tick: () => void,
-    hookFields: Uint32Array,
-    idFields: Float64Array,
-    kStackLength: number,
+    resetAsync: () => void,
   ): number;
+  probes(): { name: string; ok: boolean; detail: string }[];
   stats(): {
     workers: number;
     quiesceNs: number;
@@ -126,37 +126,63 @@ function loadMain(): MainAddon {
 export const native: MainAddon = loadMain();
 
 let forkAddon: ForkAddon | undefined;
+let forkAddonFile: string | undefined;
+
+/**
+ * Where the fork addon for this Node comes from, in order: MULTIPROC_ADDON_DIR (a developer build); the local
+ * build (native/fork/build/Release) if it was built for this ABI; the bundled prebuild for this ABI
+ * (native/fork/prebuilds/<platform>-<arch>/multiproc_fork.abi<NODE_MODULE_VERSION>.node). A local build for
+ * another Node is passed over (Node refuses it with an error, never loads it), so a checkout used with
+ * several Node lines finds each line's own binary.
+ */
+function forkAddonCandidates(): string[] {
+  const dir = path.join(packageRoot, 'native', 'fork');
+  if (addonDir) return [path.join(addonDir, 'multiproc_fork.node')];
+  return [
+    path.join(dir, 'build', 'Release', 'multiproc_fork.node'),
+    path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`, `multiproc_fork.abi${process.versions.modules}.node`),
+  ];
+}
+
+const abiMismatch = /NODE_MODULE_VERSION|different Node\.js version|undefined symbol/;
 
 /** The fork addon, loaded on first use. Its ABI must be this Node's (NODE_MODULE_VERSION). */
 export function loadForkAddon(): ForkAddon {
   if (forkAddon) return forkAddon;
-  const dir = path.join(packageRoot, 'native', 'fork');
-  let addon: ForkAddon;
-  try {
-    addon = (addonDir ? require(path.join(addonDir, 'multiproc_fork.node')) : require('node-gyp-build')(dir)) as ForkAddon;
-  } catch (cause) {
-    const text = String((cause as Error)?.message ?? cause);
-    if (/NODE_MODULE_VERSION|different Node\.js version/.test(text)) {
-      const err = new Error(
-        `multiproc: fork() needs its fork addon built for this Node (${process.version}, ABI ${process.versions.modules}); ` +
-          `the one found was built for another Node version. The fork addon uses V8's and libuv's C++ API to ` +
-          `make fork safe, so it is tied to one Node ABI (supported: Node 20 and later, each with its own build). ` +
-          `Rebuild it: npm rebuild multiproc`,
-        { cause },
-      );
-      (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_ABI';
-      throw err;
+  const tried: string[] = [];
+  let lastError: unknown;
+  for (const file of forkAddonCandidates()) {
+    if (!existsSync(file)) continue;
+    try {
+      const addon = require(file) as ForkAddon;
+      if (String(addon.abi) !== process.versions.modules) {
+        tried.push(`${path.relative(packageRoot, file)} (built for ABI ${addon.abi})`);
+        continue;
+      }
+      forkAddon = addon;
+      forkAddonFile = file;
+      return addon;
+    } catch (cause) {
+      lastError = cause;
+      const text = String((cause as Error)?.message ?? cause);
+      if (!abiMismatch.test(text)) throw loadError('fork addon', file, cause);
+      tried.push(`${path.relative(packageRoot, file)} (built for another Node)`);
     }
-    throw loadError('fork addon', dir, cause);
   }
-  if (String(addon.abi) !== process.versions.modules) {
-    const err = new Error(
-      `multiproc: the fork addon was built for Node ABI ${addon.abi} but this is ${process.version} (ABI ` +
-        `${process.versions.modules}). Rebuild it: npm rebuild multiproc`,
-    );
-    (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_ABI';
-    throw err;
-  }
-  forkAddon = addon;
-  return addon;
+  const err = new Error(
+    `multiproc: fork() needs its fork addon built for this Node (${process.version}, ABI ${process.versions.modules}); ` +
+      (tried.length > 0 ? `found only ${tried.join(', ')}. ` : 'none was found. ') +
+      'The fork addon uses V8\'s and libuv\'s C++ API to make fork safe, so it is tied to one Node ABI; prebuilt ' +
+      'ones ship for Node 20, 22, 24 and 26. Rebuild it for this Node: npm rebuild multiproc (needs g++, make, ' +
+      'python3), or use the spawn start method, which needs no fork addon.',
+    { cause: lastError },
+  );
+  (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_ABI';
+  throw err;
+}
+
+/** The file the fork addon was loaded from (loads it). */
+export function forkAddonPath(): string {
+  loadForkAddon();
+  return forkAddonFile!;
 }

@@ -214,16 +214,32 @@ describe('fork start method only', () => {
   });
 
   for (const site of ['setTimeout', 'setImmediate', 'a .then'] as const) {
-    it(`started from ${site}: microtasks the parent queued before start() never run in the child`, async () => {
+    it(`started from ${site}: microtasks and nextTicks the parent queued before start() never run in the child`, async () => {
       const file = tmpFile();
       const ran: number[] = [];
+      const ticked: number[] = [];
+      const warned: number[] = [];
+      const onWarning = (w: Error) => {
+        if (w.message === 'parent warning') warned.push(process.pid);
+      };
+      const inChild = (w: Error) => {
+        if (w.message === 'parent warning' && process.pid !== parentPid) targets.writeJson(file, 'warning emitted in the child');
+      };
+      process.on('warning', onWarning);
       const p = await new Promise<Process>((resolve) => {
         const body = () => {
-          // the parent's continuation, queued before the fork: it must run in the parent only
+          // the parent's continuations, queued before the fork: they must run in the parent only
           void Promise.resolve().then(() => {
             ran.push(process.pid);
             if (process.pid !== parentPid) targets.writeJson(file, 'continuation ran in the child');
           });
+          process.nextTick(() => {
+            ticked.push(process.pid);
+            if (process.pid !== parentPid) targets.writeJson(file, 'nextTick ran in the child');
+          });
+          process.emitWarning('parent warning'); // Node emits it from a nextTick: printed by the parent only
+          // (the 'warning' listener is the parent's and is kept in the child: it would record the child's pid)
+          process.on('warning', inChild);
           const child = new Process({ target: () => targets.writeJson(file, 'target ran') });
           child.start();
           resolve(child);
@@ -233,9 +249,12 @@ describe('fork start method only', () => {
         else void Promise.resolve().then(body);
       });
       await p.join();
+      process.off('warning', onWarning).off('warning', inChild);
       expect(p.exitCode).toBe(0);
       expect(JSON.parse(readFileSync(file, 'utf8'))).toBe('target ran');
       expect(ran).toEqual([parentPid]);
+      expect(ticked).toEqual([parentPid]);
+      expect(warned).toEqual([parentPid]);
     });
   }
 });

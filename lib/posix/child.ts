@@ -63,6 +63,73 @@ function disarmInheritedTimers(): number {
   return n;
 }
 
+// ---- process.nextTick: the parent's pending ticks are the parent's continuations ----
+//
+// A forkAndRun child must not run what its parent had queued (internals.h #7 drops the parent's microtasks).
+// Node's tick queue has no API to drop it, but Node's own modules and user code queue ticks through
+// `process.nextTick`, looked up on `process` at each call: every tick queued through it carries the epoch it
+// was queued in, and a tick of an earlier epoch does nothing. A forkAndRun child starts a new epoch.
+// `process.nextTick` becomes an accessor whose getter always returns the epoch wrapper: code that swaps in a
+// function of its own (fake timers; vitest around its RPC calls) swaps what the wrapper calls, and putting the
+// wrapper back restores Node's own. (Ticks queued before multiproc was imported are not seen.)
+let tickEpoch = 0;
+const nodeNextTick = process.nextTick;
+let innerNextTick = nodeNextTick;
+
+function runTick(epoch: number, fn: (...args: unknown[]) => void, ...args: unknown[]): void {
+  if (epoch === tickEpoch) fn(...args);
+}
+
+function nextTick(fn: (...args: unknown[]) => void, ...args: unknown[]): void {
+  if (typeof fn !== 'function') return innerNextTick(fn); // Node's own ERR_INVALID_ARG_TYPE
+  innerNextTick(runTick, tickEpoch, fn, ...args);
+}
+Object.defineProperty(nextTick, 'name', { value: 'nextTick' });
+Object.defineProperty(process, 'nextTick', {
+  configurable: true,
+  enumerable: true,
+  get: () => nextTick,
+  set: (fn: typeof process.nextTick) => {
+    innerNextTick = fn === (nextTick as unknown) || typeof fn !== 'function' ? nodeNextTick : fn;
+  },
+});
+
+/** In a forkAndRun child: ticks its parent queued before the fork are dropped. */
+export function dropInheritedTicks(): void {
+  tickEpoch++;
+}
+
+// ---- the async-context stack of a child that unwound its parent's frames ----
+//
+// A forkAndRun child that leaves its caller by termination (native/fork/run.cc) skips the pops of the async-id
+// stack those frames had pushed; with async hooks enabled Node would then abort on the first mismatched pop.
+// Node empties that stack whenever an uncaught exception is handled (internals.h #8), so the child throws a
+// private value that only its own one-shot listener takes — a public route, where Node 20 and 22 offered
+// process.binding('async_wrap') and Node 24 removed it.
+const resetMark = Symbol('multiproc: reset the async context');
+let resetsSeen = 0;
+
+/** Called by the fork addon in the child, before the entry (inside a verbose TryCatch). */
+export function resetAsyncContext(): void {
+  // A domain (or anything that set a capture callback) takes every uncaught exception: leave it alone.
+  if (process.hasUncaughtExceptionCaptureCallback()) return;
+  const events = ['uncaughtExceptionMonitor', 'uncaughtException'] as const;
+  const saved = events.map((e) => process.rawListeners(e));
+  for (const e of events) process.removeAllListeners(e);
+  process.on('uncaughtException', function take(err) {
+    process.removeListener('uncaughtException', take);
+    events.forEach((e, i) => saved[i]!.forEach((l) => process.on(e, l as (...a: unknown[]) => void)));
+    if ((err as unknown) !== resetMark) throw err;
+    resetsSeen++;
+  });
+  throw resetMark;
+}
+
+/** How many async-context resets Node carried out (a test and the child's self-check read it). */
+export function asyncResets(): number {
+  return resetsSeen;
+}
+
 // ---- randomness: the child must not repeat the parent's "random" values ----
 //
 // Math.random's state lives inside V8's native context and no API reseeds it, so the child gets a new
@@ -155,6 +222,18 @@ function childExit(code?: number | string | null): never {
   }
   return native._exit(exitCodeOf(process.exitCode));
 }
+
+// ---- what this file assumes about Node (native/fork/internals.h #9), checked once at load ----
+
+/** The JS-side probes: fork() refuses with ERR_MULTIPROC_FORK_PROBE when one fails. */
+export const jsProbes: readonly { name: string; ok: boolean; detail: string }[] = [
+  { name: 'tick-callback', ok: typeof (process as unknown as { _tickCallback?: unknown })._tickCallback === 'function', detail: 'process._tickCallback runs the nextTick + microtask pass' },
+  { name: 'exiting', ok: typeof (process as unknown as { _exiting?: unknown })._exiting === 'boolean', detail: 'process._exiting' },
+  { name: 'timers', ok: timersTracked, detail: 'Timeout/Immediate constructors assign _idleTimeout/_onImmediate' },
+  { name: 'stdio', ok: [process.stdout, process.stderr].every((s) => typeof (s as unknown as { _write?: unknown })._write === 'function'), detail: 'stdout/stderr have a replaceable _write' },
+  { name: 'next-tick', ok: process.nextTick === (nextTick as unknown), detail: 'process.nextTick can be wrapped' },
+  { name: 'uncaught-exception', ok: typeof process.hasUncaughtExceptionCaptureCallback === 'function', detail: 'handled uncaught exceptions reset the async-id stack' },
+];
 
 /** State of this process with respect to multiproc's fork. */
 export const forkState = { isChild: false, forkedAt: 0, disarmedTimers: 0 };

@@ -4,7 +4,7 @@
 import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { loadForkAddon, native, type RawStatus } from '../native.js';
-import { exitCodeOf, forkState, repairChild } from './child.js';
+import { asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, repairChild, resetAsyncContext } from './child.js';
 
 const debug = debuglog('multiproc');
 
@@ -134,7 +134,13 @@ export function fork(): number {
  */
 export function forkAndRun(entry: () => unknown): number {
   if (typeof entry !== 'function') throw typeError(`The "entry" argument must be of type function. Received ${describe(entry)}`);
+  const resetsBefore = asyncResets();
   const run = (): void => {
+    if (asyncResets() === resetsBefore && !process.hasUncaughtExceptionCaptureCallback()) {
+      // internals.h #8 no longer holds on this Node: the child's async-context stack may be corrupt.
+      process.stderr.write(`multiproc: the forked child could not reset its async context on ${process.version} (probe 'async-reset'); exiting\n`);
+      return exit(70);
+    }
     let result: unknown;
     try {
       result = entry();
@@ -159,30 +165,27 @@ function childFailed(e: unknown): never {
 }
 
 /** Node's own nextTick + microtask pass (a forkAndRun child whose loop runs nested drains with it). */
-const runTicks = (process as unknown as { _tickCallback: () => void })._tickCallback.bind(process);
-
-/**
- * Node's async-context fields (async_wrap's shared arrays): a forkAndRun child that unwinds a microtask
- * empties the async-id stack its unwound frames did not pop, as Node does after an uncaught exception.
- * Read once, with Node's DEP0111 notice for process.binding muted.
- */
-const asyncFields = (() => {
-  const p = process as unknown as { noDeprecation?: boolean; binding(name: string): Record<string, unknown> };
-  const saved = p.noDeprecation;
-  p.noDeprecation = true;
-  try {
-    const aw = p.binding('async_wrap') as { async_hook_fields: Uint32Array; async_id_fields: Float64Array; constants: { kStackLength: number } };
-    return { hooks: aw.async_hook_fields, ids: aw.async_id_fields, kStackLength: aw.constants.kStackLength };
-  } finally {
-    p.noDeprecation = saved;
-  }
-})();
+const runTicks = (): void => (process as unknown as { _tickCallback: () => void })._tickCallback();
 
 /** The child's side of every fork: repair, then the registered child hooks. */
 function inChild(): void {
   repairChild();
   debug('fork: child %d of %d', process.pid, process.ppid);
   runHooks('child');
+}
+
+/** The child's side of forkAndRun: also drops the ticks its parent had queued. */
+function inChildRun(): void {
+  dropInheritedTicks();
+  inChild();
+}
+
+/**
+ * The probes of what fork() assumes about Node, V8 and libuv (native/fork/internals.h): native ones, run when
+ * the fork addon loads, and the JS ones of lib/posix/child.ts. fork() refuses, naming the probe, if one failed.
+ */
+export function forkProbes(): { name: string; ok: boolean; detail: string }[] {
+  return [...loadForkAddon().probes(), ...jsProbes];
 }
 
 /** fork() and forkAndRun(): with `entry`, the child runs it and never returns from here. */
@@ -193,11 +196,17 @@ function forkWith(entry?: () => void): number {
     throw err;
   }
   const addon = loadForkAddon();
+  const failed = jsProbes.find((p) => !p.ok);
+  if (failed) {
+    const err = new Error(`fork() is not safe on this Node (${process.version}): the probe '${failed.name}' of lib/posix/child.ts failed (${failed.detail}). Supported Node lines: 20, 22, 24, 26; use the spawn start method here.`);
+    (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_FORK_PROBE';
+    throw err;
+  }
   for (let i = hooks.length - 1; i >= 0; i--) hooks[i]!.prepare?.();
   let pid: number;
   try {
     pid = entry
-      ? addon.fork(onChildLoopDry, forkQuiesceTimeout, inChild, entry, runTicks, asyncFields.hooks, asyncFields.ids, asyncFields.kStackLength)
+      ? addon.fork(onChildLoopDry, forkQuiesceTimeout, inChildRun, entry, runTicks, resetAsyncContext)
       : addon.fork(onChildLoopDry, forkQuiesceTimeout);
   } catch (e) {
     runHooks('parent');

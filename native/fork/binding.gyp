@@ -1,12 +1,12 @@
 {
   # The fork addon: uses node.h/v8.h/uv.h, so it is built per Node ABI (NODE_MODULE_VERSION) and Node refuses
-  # to load it into any other. Loaded only by posix.fork(). See the comment at the top of fork.cc.
+  # to load it into any other. Loaded only by posix.fork(). internals.h lists what it assumes about Node.
   "targets": [
     {
       "target_name": "multiproc_fork",
-      "sources": ["fork.cc"],
+      "sources": ["run.cc", "quiesce.cc", "child_platform.cc", "probes.cc"],
       "defines": ["_GNU_SOURCE"],
-      "cflags_cc": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-Wno-cast-function-type"]
+      "cflags_cc": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-Wno-cast-function-type", "-Wno-restrict"]
     }
   ]
 }

@@ -1912,6 +1912,7 @@ export const schemas: Record<string, Schema> = {
     },
   },
   'fork.stats': none,
+  'fork.probes': none,
 
   // ---- process: spawn ----
   spawn: {

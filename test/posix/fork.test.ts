@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import crypto from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -14,12 +14,15 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import * as posix from '../../lib/posix/index.js';
 import { timersTracked } from '../../lib/posix/child.js';
+import { forkAddonPath } from '../../lib/native.js';
+import { createRequire } from 'node:module';
 import { childNeverReturns, forkRun, readAll, reap, runInChild } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
 
 /** Forks a child whose stderr (fd 2) goes to a pipe; returns its status and what it printed there. */
 async function runCapturingStderr(body: () => unknown): Promise<{ status: posix.WaitStatus; stderr: string }> {
@@ -72,7 +75,7 @@ describe('a forked child runs ordinary JavaScript', () => {
     expect(value.all).toEqual([2, 4, 6]);
   });
 
-  it('hot code written in the child gets optimised by TurboFan there (and in a grandchild)', () => {
+  it('hot code written in the child gets optimised there as in the parent (background compile jobs run in a child and a grandchild)', () => {
     const run = spawnSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', path.join(here, '../helpers/jit-child.ts')], {
       encoding: 'utf8',
       cwd: path.resolve(here, '../..'),
@@ -80,10 +83,13 @@ describe('a forked child runs ordinary JavaScript', () => {
     });
     expect(run.status, run.stderr).toBe(0);
     const s = JSON.parse(run.stdout.trim()) as { parent: number; child: number; grandchild: number };
-    const TURBOFANNED = 64; // V8's OptimizationStatus::kTurboFanned
-    expect(s.parent & TURBOFANNED).toBe(TURBOFANNED);
-    expect(s.child & TURBOFANNED).toBe(TURBOFANNED);
-    expect(s.grandchild & TURBOFANNED).toBe(TURBOFANNED);
+    // V8's OptimizationStatus bits: an optimising tier (V8 11-13: 32 Maglev, 64 TurboFan; V8 14 renumbered them
+    // one lower) reached in the parent must be reached in the child and grandchild too: their compile jobs run
+    // on background threads, which only the child's own worker pool provides there.
+    const OPTIMIZED_TIERS = 32 | 64;
+    expect(s.parent & OPTIMIZED_TIERS, `parent status ${s.parent}`).not.toBe(0);
+    expect(s.child, 'child status equals the parent\'s').toBe(s.parent);
+    expect(s.grandchild, 'grandchild status equals the parent\'s').toBe(s.parent);
   });
 
   it('can fork again: a grandchild runs JavaScript and its status reaches the child', async () => {
@@ -530,7 +536,7 @@ describe('clear errors instead of broken children', () => {
     const worker = new Worker(
       `
       const { parentPort } = require('node:worker_threads');
-      const addon = require(${JSON.stringify(path.resolve(here, '../../native/fork/build/Release/multiproc_fork.node'))});
+      const addon = require(${JSON.stringify(forkAddonPath())});
       try { addon.fork(() => 0, 1000); parentPort.postMessage({ forked: true }); }
       catch (e) { parentPort.postMessage({ code: e.code, message: e.message }); }
       `,
@@ -555,7 +561,9 @@ describe('clear errors instead of broken children', () => {
       tsWorker.once('message', res);
       tsWorker.once('error', rej);
     });
-    await tsWorker.terminate();
+    // Let it end by itself: terminate() while tsx's cache reads are in flight leaves their fds open (Node 22+).
+    const exited = await Promise.race([once(tsWorker, 'exit').then(() => true), new Promise((res) => setTimeout(res, 10_000, false))]);
+    if (!exited) await tsWorker.terminate();
     // tsx started an esbuild service from the worker; a terminated worker does not reap it: we do.
     for (const pid of posix.children().filter((c) => !before.has(c))) {
       try {
@@ -590,7 +598,7 @@ describe('clear errors instead of broken children', () => {
     posix.forkStats(); // loads it
     const stats = posix.forkStats();
     expect(stats.workers).toBeGreaterThanOrEqual(0);
-    const addonPath = path.resolve(here, '../../native/fork/build/Release/multiproc_fork.node');
-    expect(readFileSync(addonPath).length).toBeGreaterThan(0);
+    const addon = require(forkAddonPath()) as { abi: number };
+    expect(String(addon.abi)).toBe(process.versions.modules);
   });
 });

@@ -609,6 +609,7 @@ describe('Semaphore.waitAsync', () => {
   it('100 pending waits leave libuv\'s threadpool free: fs.promises.readFile completes; all resolve once posted; their threads end', async () => {
     using m = posix.mmap(4096);
     const s = posix.Semaphore.init(m, 0, 0);
+    await fsp.stat(fileURLToPath(import.meta.url)); // Node 22+ start libuv's threadpool on first use: count it in
     const threadsBefore = threadCount();
     const waits = Array.from({ length: 100 }, () => s.waitAsync());
     expect(posix.pendingAsyncWaits()).toBe(100);

@@ -18,13 +18,20 @@ if (process.platform !== 'linux') {
   process.exit(1);
 }
 
-function loads(dir) {
-  try {
-    const addon = require('node-gyp-build')(dir);
-    return addon && (addon.abi === 'napi' || String(addon.abi) === process.versions.modules);
-  } catch {
-    return false;
+/** Whether the addon in `dir` loads in this Node: the main one by node-gyp-build, the fork one as lib/native.ts finds it. */
+function loads(dir, fork) {
+  const candidates = fork
+    ? [path.join(dir, 'build', 'Release', 'multiproc_fork.node'), path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`, `multiproc_fork.abi${process.versions.modules}.node`)]
+    : [dir];
+  for (const c of candidates) {
+    try {
+      const addon = fork ? (existsSync(c) ? require(c) : undefined) : require('node-gyp-build')(c);
+      if (addon && (addon.abi === 'napi' || String(addon.abi) === process.versions.modules)) return true;
+    } catch {
+      /* built for another Node, or absent */
+    }
   }
+  return false;
 }
 
 function nodeGyp() {
@@ -49,31 +56,40 @@ function build(dir, label) {
     args.push(`--nodedir=${localHeaders}`);
   }
   const r = spawnSync(cmd, args, { cwd: dir, stdio: 'inherit' });
-  if (r.status !== 0) {
-    if (r.error) console.error(`multiproc: could not run node-gyp: ${r.error.message}`);
-    console.error(`
-multiproc: could not build the ${label}. What to do:
-  1. Install a C++ toolchain and Python: apt-get install -y g++ make python3
-  2. node-gyp needs Node's headers: npm is set up here with nodedir=/usr (npm config get nodedir);
-     on a machine without headers, node-gyp downloads them, which needs network access.
-  3. Then rebuild: npm rebuild multiproc   (or, in a checkout: npm run build:native)
-`);
-    process.exit(r.status ?? 1);
-  }
+  if (r.error) console.error(`multiproc: could not run node-gyp: ${r.error.message}`);
+  return r.status === 0;
 }
 
-for (const [dir, label] of [
-  [root, 'main addon'],
-  [path.join(root, 'native', 'fork'), 'fork addon'],
+const howToBuild = `  1. Install a C++ toolchain and Python: apt-get install -y g++ make python3
+  2. node-gyp needs Node's headers (npm config get nodedir); on a machine without them, node-gyp downloads
+     them, which needs network access.
+  3. Then rebuild: npm rebuild multiproc   (or, in a checkout: npm run build:native)`;
+
+// The main addon is required: nothing works without it. The fork addon only serves fork() and the fork start
+// method: without it (a Node line with no prebuild and no compiler) the package installs, fork() says why it
+// cannot run, and the spawn start method works.
+for (const [dir, label, fork] of [
+  [root, 'main addon', false],
+  [path.join(root, 'native', 'fork'), 'fork addon', true],
 ]) {
-  if (!force && loads(dir)) continue;
+  if (!force && loads(dir, fork)) continue;
   if (process.env.PREBUILDS_ONLY === '1') {
     console.error(`multiproc: PREBUILDS_ONLY=1 but no prebuilt ${label} matches this Node (${process.version}).`);
     process.exit(1);
   }
-  build(dir, label);
-  if (!loads(dir)) {
-    console.error(`multiproc: the ${label} was built but does not load; run: npm rebuild multiproc`);
-    process.exit(1);
+  if (build(dir, label) && loads(dir, fork)) continue;
+  if (fork) {
+    console.error(`
+multiproc: warning: no fork addon for this Node (${process.version}, ABI ${process.versions.modules}): prebuilt ones
+ship for Node 20, 22, 24 and 26, and building one failed. Everything but fork() and the 'fork' start method works;
+use startMethod 'spawn'. To get fork():
+${howToBuild}
+`);
+    continue;
   }
+  console.error(`
+multiproc: could not build the ${label}. What to do:
+${howToBuild}
+`);
+  process.exit(1);
 }

@@ -292,13 +292,18 @@ export class Process {
     const onAbort = () => ac.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = timeout === undefined ? undefined : setTimeout(() => ac.abort(kTimeout), Math.max(0, timeout));
+    // Wait for the end without reaping, then reap here, synchronously: a reap inside the reactor's callback
+    // and a status delivered a microtask later left a window in which isAlive() met ECHILD (seen under load:
+    // a Pool worker's exit and its channel's EOF in one reactor batch).
+    const pidfd = posix.pidfdOpen(this.#pid!);
     try {
-      this.#reaped(await posix.waitpidAsync(this.#pid!, { signal: ac.signal }));
+      await posix.pollAsync(pidfd, { readable: true }, { signal: ac.signal });
+      this.#poll();
     } catch (e) {
       if (e === kTimeout) return;
-      if ((e as NodeJS.ErrnoException).code === 'ECHILD' && this.#status) return; // reaped by another join
       throw e;
     } finally {
+      posix.close(pidfd);
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
@@ -308,7 +313,7 @@ export class Process {
   joinSync(timeout?: number): void {
     this.#checkJoinable();
     if (this.#poll()) return;
-    const pidfd = native.pidfdOpen(this.#pid!);
+    const pidfd = posix.pidfdOpen(this.#pid!);
     try {
       const deadline = timeout === undefined ? Infinity : Date.now() + Math.max(0, timeout);
       for (;;) {

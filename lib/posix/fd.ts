@@ -12,6 +12,7 @@ interface NativeFdExtras {
   recvFds(sock: number, maxFds?: number, maxBytes?: number): ReceivedFds;
   recvFdsAsync(sock: number, maxFds: number | undefined, maxBytes: number | undefined, cb: (err: Error | null, result?: ReceivedFds) => void): number;
   ioCancel(id: number): boolean;
+  waitReady(fd: number, writable: boolean, cb: (err: null, events: number) => void): number;
   pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number;
   unixConnect(path: string): number;
 }
@@ -141,6 +142,41 @@ export function poll(fd: number, events: { readable?: boolean; writable?: boolea
     hup: (r & C.POLLHUP!) !== 0,
     error: (r & (C.POLLERR! | C.POLLNVAL!)) !== 0,
   };
+}
+
+/**
+ * {@link poll} without blocking the thread: resolves once `fd` is readable (or, with `{ writable: true }` and
+ * not `readable`, writable), with the events that fired, from the addon's reactor (epoll; no threadpool
+ * thread). Nothing is read or written. Aborting via `signal` rejects with its reason and drops the watch.
+ */
+export function pollAsync(fd: number, events: { readable?: boolean; writable?: boolean }, opts: { signal?: AbortSignal } = {}): Promise<ReturnType<typeof poll>> {
+  const signal = opts.signal;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    let onAbort: (() => void) | undefined;
+    let id: number;
+    try {
+      id = nx.waitReady(fd, !events.readable && !!events.writable, (_err, r) => {
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+        resolve({
+          readable: (r & C.POLLIN!) !== 0,
+          writable: (r & C.POLLOUT!) !== 0,
+          hup: (r & C.POLLHUP!) !== 0,
+          error: (r & (C.POLLERR! | C.POLLNVAL!)) !== 0,
+        });
+      });
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    if (signal) {
+      onAbort = () => {
+        nx.ioCancel(id);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------

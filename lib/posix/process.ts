@@ -358,6 +358,15 @@ export function waitpidAsync(pid: number, opts: { signal?: AbortSignal } = {}): 
   });
 }
 
+/**
+ * pidfd_open(2): a file descriptor (close-on-exec) that refers to process `pid` and becomes readable when it
+ * terminates — poll it ({@link pollAsync}, {@link poll}) to learn of the end without reaping; close it after.
+ */
+export function pidfdOpen(pid: number): number {
+  checkInt('pid', pid, 1, 4194304);
+  return native.pidfdOpen(pid);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // signals, ids, sessions
 

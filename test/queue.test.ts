@@ -101,6 +101,41 @@ describe('Queue in one process', () => {
     expect((Queue as unknown as { _largeReceived: number })._largeReceived - before).toBe(2);
   });
 
+  // Issue 14: a top-level string whose record went through the side channel came out as its first 13
+  // characters (the length of the side-channel reference), non-ASCII ones ending in U+FFFD.
+  it('top-level strings of 256 KiB and more come out whole (Queue, SimpleQueue, JoinableQueue; here and in a child)', async () => {
+    const strings = [
+      'a'.repeat(262_144),
+      'é'.repeat(200_000), // 400,000 UTF-8 bytes
+      `${'x'.repeat(262_139)}`, // the largest record that stays in a 1 MiB ring (5 + 262,139 = a quarter)
+      `${'y'.repeat(262_140)}`, // the smallest that does not
+      '😀'.repeat(300_000) + 'end',
+    ];
+    for (const q of [track(new Queue<string>()), track(new SimpleQueue<string>()), track(new JoinableQueue<string>())]) {
+      for (const s of strings) {
+        q.putSync(s);
+        const got = q.getSync();
+        expect(got.length).toBe(s.length);
+        expect(got === s).toBe(true);
+        await q.put(s);
+        expect((await q.get()) === s).toBe(true);
+      }
+    }
+    // across processes: the child takes each string and puts back its length and whether it was intact
+    const q = track(new Queue<string>());
+    const back = track(new Queue<[number, boolean]>());
+    const pid = await forkRun(() => {
+      for (const s of strings) {
+        const got = q.getSync();
+        back.putSync([got.length, got === s]);
+      }
+      return 0;
+    });
+    for (const s of strings) q.putSync(s);
+    for (const s of strings) expect(back.getSync({ timeout: 30_000 })).toEqual([s.length, true]);
+    expect(await reap(pid)).toMatchObject({ kind: 'exited', code: 0 });
+  });
+
   it('maxsize: full(), putNowait → Full, put timeout → Full; getNowait / get timeout → Empty', async () => {
     const q = track(new Queue<number>(2));
     expect(q.maxsize).toBe(2);

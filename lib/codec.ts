@@ -2,6 +2,11 @@
 // bigints and byte arrays have encodings of their own (v8.serialize + deserialize of even a small value costs
 // microseconds); everything else is structured-cloned. Shared objects are refused (lib/sendable.ts).
 //
+// Strings: a well-formed string travels as UTF-8 (Kind.String, or inside Kind.Json). A string with a lone
+// surrogate (a UTF-16 code unit 0xD800–0xDFFF without its partner) has no UTF-8 form — TextEncoder and Buffer
+// would turn it into U+FFFD — so it is structured-cloned instead (v8.serialize keeps UTF-16 as it is) and
+// arrives unchanged. Inside objects JSON.stringify escapes lone surrogates (\udXXX) and JSON.parse restores them.
+//
 // encode()/decode() are the one codec: Connection frames and Queue records carry [kind, body]; the Queue's
 // in-place fast path for numbers and short strings (encodeShortInto) writes the same bodies.
 import v8 from 'node:v8';
@@ -71,6 +76,11 @@ function readF64(b: Uint8Array): number {
 }
 
 const utf8Encoder = new TextEncoder();
+
+/** String.prototype.isWellFormed (ES2024; on every Node this package supports): no lone surrogate. */
+function wellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
 // The default decoder (its fast path) drops a leading byte-order mark: a string that starts with U+FEFF gets it back.
 const utf8Decoder = new TextDecoder();
 
@@ -98,7 +108,7 @@ export function encodeShortInto(obj: unknown, out: Uint8Array, view: DataView, a
     view.setFloat64(out.byteOffset + at, obj, true);
     return 8;
   }
-  if (typeof obj === 'string' && obj.length <= SHORT_STRING) {
+  if (typeof obj === 'string' && obj.length <= SHORT_STRING && wellFormed(obj)) {
     const r = utf8Encoder.encodeInto(obj, out.subarray(at));
     if (r.read === obj.length) return r.written;
   }
@@ -113,7 +123,8 @@ export function encode(obj: unknown): [Kind, Uint8Array] {
       return [Kind.Number, b];
     }
     case 'string':
-      return [Kind.String, Buffer.from(obj, 'utf8')];
+      if (wellFormed(obj)) return [Kind.String, Buffer.from(obj, 'utf8')];
+      return [Kind.Clone, v8.serialize(obj)];
     case 'boolean':
       return [obj ? Kind.True : Kind.False, EMPTY];
     case 'undefined':

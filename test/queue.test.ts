@@ -32,6 +32,10 @@ describe('Queue in one process', () => {
       'short',
       'ünïcødé 😀',
       'x'.repeat(10_000),
+      // lone surrogates (no UTF-8 form) and a leading byte-order mark arrive unchanged (issue 14)
+      '\ud800',
+      'a\udc00b'.repeat(100),
+      '\ufeffBOM',
       true,
       false,
       null,

@@ -29,10 +29,22 @@ export const LAST_KIND = Kind.Json;
 
 /**
  * True when JSON round-trips v exactly as structured clone would: plain objects (prototype Object.prototype or
- * null) and dense arrays, nested at most 32 deep, of strings, finite numbers other than -0, booleans and null.
+ * null) and dense arrays, nested at most 32 deep, of strings, finite numbers other than -0, booleans and null,
+ * with no object reached twice (JSON would make copies of a shared object; structured clone keeps it one).
  * Anything else (undefined, NaN, Dates, Maps, typed arrays, class instances, functions, shared objects) is not.
  */
-export function jsonSafe(v: unknown, depth = 0): boolean {
+export function jsonSafe(v: unknown): boolean {
+  try {
+    return safe(v, 0);
+  } finally {
+    if (seen.size > 0) seen.clear(); // clear() makes a new table even when empty
+  }
+}
+
+/** The objects one jsonSafe() call has met (one set for every call: no allocation). */
+const seen = new Set<object>();
+
+function safe(v: unknown, depth: number): boolean {
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -41,15 +53,19 @@ export function jsonSafe(v: unknown, depth = 0): boolean {
       return Number.isFinite(v) && !Object.is(v, -0);
     case 'object': {
       if (v === null) return true;
-      if (depth > 32) return false;
+      if (depth > 32) return false; // also what ends a cycle (the root is not in `seen`: a flat object costs no set)
+      if (depth > 0) {
+        if (seen.has(v)) return false;
+        seen.add(v);
+      }
       if (Array.isArray(v)) {
         if (Object.getPrototypeOf(v) !== Array.prototype) return false;
-        for (let i = 0; i < v.length; i++) if (!(i in v) || !jsonSafe(v[i], depth + 1)) return false;
+        for (let i = 0; i < v.length; i++) if (!(i in v) || !safe(v[i], depth + 1)) return false;
         return true;
       }
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) return false;
-      for (const k in v) if (!jsonSafe((v as Record<string, unknown>)[k], depth + 1)) return false;
+      for (const k in v) if (!safe((v as Record<string, unknown>)[k], depth + 1)) return false;
       return true;
     }
     default:
@@ -134,7 +150,7 @@ export function encode(obj: unknown): [Kind, Uint8Array] {
     default:
       if (obj === null) return [Kind.Null, EMPTY];
       if (obj instanceof Uint8Array && Object.getPrototypeOf(obj) === Uint8Array.prototype) return [Kind.Bytes, obj];
-      if (jsonSafe(obj, 0)) return [Kind.Json, Buffer.from(JSON.stringify(obj), 'utf8')];
+      if (jsonSafe(obj)) return [Kind.Json, Buffer.from(JSON.stringify(obj), 'utf8')];
       checkSendable(obj);
       try {
         return [Kind.Clone, v8.serialize(obj)];

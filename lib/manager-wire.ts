@@ -82,7 +82,7 @@ const CLONE_PREFIX = Buffer.from([0, 0, 0, 0, CLONE]);
  */
 export function encode(msg: unknown, limit: number, what = 'A Manager message', check = true): Buffer {
   let out: Buffer;
-  if (jsonSafe(msg, 0)) {
+  if (jsonSafe(msg)) {
     const json = JSON.stringify(msg);
     const n = Buffer.byteLength(json);
     out = Buffer.allocUnsafe(HEADER + 1 + n);

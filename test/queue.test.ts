@@ -65,6 +65,19 @@ describe('Queue in one process', () => {
     expect(q.qsize()).toBe(0);
   });
 
+  it('an object referenced twice inside an item arrives as one object referenced twice, as structured clone keeps it', () => {
+    // issue 14, property counter-example [shared, shared]: plain data took the JSON path, which made two copies
+    const q = track(new Queue<unknown>());
+    const shared = { s: 'shared' };
+    q.putSync([shared, shared]);
+    q.putSync({ a: shared, b: { c: shared } });
+    const [x, y] = q.getSync() as [object, object];
+    expect(x).toEqual(shared);
+    expect(x).toBe(y);
+    const o = q.getSync() as { a: object; b: { c: object } };
+    expect(o.a).toBe(o.b.c);
+  });
+
   it('byte arrays taken out are copies, not views of the ring', () => {
     const q = track(new Queue<Uint8Array>());
     q.putSync(new Uint8Array([1, 1, 1]));

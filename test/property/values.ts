@@ -55,9 +55,9 @@ export function announce(file: string): void {
 }
 
 /** fc.assert with this run's seed; a failure names the seed to replay it with. */
-export async function check<T>(prop: fc.IAsyncProperty<[T]> | fc.IProperty<[T]>, numRuns: number): Promise<void> {
+export async function check<Ts extends [unknown, ...unknown[]]>(prop: fc.IAsyncProperty<Ts> | fc.IProperty<Ts>, numRuns: number): Promise<void> {
   try {
-    await fc.assert(prop as fc.IAsyncProperty<[T]>, { seed: SEED, numRuns });
+    await fc.assert(prop as fc.IAsyncProperty<Ts>, { seed: SEED, numRuns });
   } catch (e) {
     (e as Error).message = `${(e as Error).message}\n(replay: MULTIPROC_PROPERTY_SEED=${SEED})`;
     throw e;
@@ -390,7 +390,7 @@ export async function boundaries(ch: Channel, extraSizes: number[] = [], opts: {
       if (ch.maxBytes !== undefined && target > ch.maxBytes) continue;
       if (target === HUGE && !shape.huge) continue;
       const s = sized(shape, target, ch.measure);
-      if (!s) continue;
+      if (!s || (ch.maxBytes !== undefined && s.bytes > ch.maxBytes)) continue;
       const what = `${shape.name} of ${s.bytes} bytes (target ${target})`;
       let got: unknown;
       try {

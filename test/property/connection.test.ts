@@ -106,7 +106,7 @@ describe('Connection properties, one process', () => {
     try {
       const ch = values('duplex Pipe same process', a, b, 100_000);
       await boundaries(ch, CONNECTION_SIZES);
-      await randomValues(ch, 150);
+      await randomValues(ch, 250);
       await hostileValues(ch, (v) => a.send(v), 15);
       expect(b.pollSync(0)).toBe(false);
     } finally {
@@ -244,7 +244,7 @@ describe('Connection properties, to a forked echo peer and back', () => {
     try {
       const ch = values('duplex Pipe across a fork', mine, mine);
       await boundaries(ch, CONNECTION_SIZES);
-      await randomValues(ch, 120);
+      await randomValues(ch, 200);
       await hostileValues(ch, (v) => mine.send(v), 10);
       mine.send(END);
       await byteStrings(bytes('sendBytes across a fork', mineB, mineB), 60);

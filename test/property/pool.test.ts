@@ -67,7 +67,7 @@ describe('Pool properties (forked workers)', () => {
   it('apply(identity, [v]): every boundary size and corner, random values, hostile values', async () => {
     const ch: Channel = { name: 'Pool apply', measure, roundTrip: (v) => pool.apply(identity, [v]) };
     await boundaries(ch, POOL_SIZES);
-    await randomValues(ch, 120);
+    await randomValues(ch, 200);
     await hostileValues(ch, (v) => pool.apply(identity, [v]), 10);
     // after the 4 MiB + 1 message the buffers went back to 64 KiB: small ones still pass
     expect(await pool.apply(identity, ['small'])).toBe('small');
@@ -93,7 +93,7 @@ describe('Pool properties (forked workers)', () => {
         const d = difference(vs, got);
         if (d) throw new Error(`chunkSize ${chunkSize}: ${d}`);
       }),
-      runs(80),
+      runs(120),
     );
     // -0 and NaN in a packed chunk, explicitly
     const nums = [-0, NaN, Infinity, -Infinity, Number.MIN_VALUE, -Number.MAX_VALUE, 0];

@@ -79,7 +79,7 @@ describe('Queue properties, one process', () => {
             expect(await ch.roundTrip(s, 0)).toBe(s);
           }
           await boundaries(ch, queueSizes(ring), { huge: ring === RINGS[0] });
-          await randomValues(ch, 120);
+          await randomValues(ch, 200);
           await hostileValues(ch, (v) => q.putSync(v), 15);
           expect(q.empty()).toBe(true);
           if (q instanceof JoinableQueue) expect(q.joinSync(0)).toBe(true);
@@ -129,7 +129,7 @@ describe('Queue properties, to a forked echo peer and back', () => {
           },
         };
         await boundaries(ch, queueSizes(ring), { huge: ring === RINGS[0] });
-        await randomValues(ch, 100);
+        await randomValues(ch, 150);
         await hostileValues(ch, (v) => q.putSync(v), 10);
       } finally {
         q.putSync(END);

@@ -272,6 +272,8 @@ export function corners(): [string, unknown][] {
     ['a leading byte-order mark', '\ufeffabc'],
     ['a byte-order mark alone', '\ufeff'],
     ['NUL characters', '\u0000a\u0000'],
+    ['undefined', undefined],
+    ['null', null],
     ['-0', -0],
     ['NaN', NaN],
     ['-Infinity', -Infinity],

@@ -29,7 +29,7 @@ export const LAST_KIND = Kind.Json;
 
 /**
  * True when JSON round-trips v exactly as structured clone would: plain objects (prototype Object.prototype or
- * null) and dense arrays, nested at most 32 deep, of strings, finite numbers other than -0, booleans and null,
+ * null) and dense arrays without named properties, nested at most 32 deep, of strings, finite numbers other than -0, booleans and null,
  * with no object reached twice (JSON would make copies of a shared object; structured clone keeps it one).
  * Anything else (undefined, NaN, Dates, Maps, typed arrays, class instances, functions, shared objects) is not.
  */
@@ -60,7 +60,13 @@ function safe(v: unknown, depth: number): boolean {
       }
       if (Array.isArray(v)) {
         if (Object.getPrototypeOf(v) !== Array.prototype) return false;
-        for (let i = 0; i < v.length; i++) if (!(i in v) || !safe(v[i], depth + 1)) return false;
+        // Dense, and nothing but its elements (JSON drops an array's named properties; structured clone keeps
+        // them): its own keys are exactly "0" … "length-1". A hole makes fewer keys; a named property, more; both,
+        // a last key that is not the last index.
+        const n = v.length;
+        const keys = Object.keys(v);
+        if (keys.length !== n || (n > 0 && keys[n - 1] !== String(n - 1))) return false;
+        for (let i = 0; i < n; i++) if (!safe(v[i], depth + 1)) return false;
         return true;
       }
       const proto = Object.getPrototypeOf(v);

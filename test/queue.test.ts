@@ -65,7 +65,7 @@ describe('Queue in one process', () => {
     expect(q.qsize()).toBe(0);
   });
 
-  it('an object referenced twice inside an item arrives as one object referenced twice, as structured clone keeps it', () => {
+  it('what JSON would lose arrives: one object referenced twice stays one object; an array keeps its named properties', () => {
     // issue 14, property counter-example [shared, shared]: plain data took the JSON path, which made two copies
     const q = track(new Queue<unknown>());
     const shared = { s: 'shared' };
@@ -76,6 +76,9 @@ describe('Queue in one process', () => {
     expect(x).toBe(y);
     const o = q.getSync() as { a: object; b: { c: object } };
     expect(o.a).toBe(o.b.c);
+    // property counter-example: an array's named property (JSON drops it; structured clone keeps it)
+    q.putSync(Object.assign([1, 2], { extra: 'x' }));
+    expect(Object.keys(q.getSync() as object)).toEqual(['0', '1', 'extra']);
   });
 
   it('byte arrays taken out are copies, not views of the ring', () => {

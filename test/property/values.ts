@@ -282,6 +282,7 @@ export function corners(): [string, unknown][] {
     ['a sparse array', [1, , 3]], // eslint-disable-line no-sparse-arrays
     ['an array of holes', new Array(3)],
     ['an array with a trailing hole', [1, , ]], // eslint-disable-line no-sparse-arrays
+    ['an array with a named property', Object.assign([1, 2], { extra: 'x' })],
     ['an invalid Date', new Date(NaN)],
     ['an empty Uint8Array', new Uint8Array(0)],
     ['an empty Buffer', Buffer.alloc(0)],

@@ -33,6 +33,7 @@ import {
   endMarker,
   hostileValues,
   HUGE,
+  randomSizes,
   randomValues,
   runs,
   summary,
@@ -106,7 +107,8 @@ describe('Connection properties, one process', () => {
     try {
       const ch = values('duplex Pipe same process', a, b, 100_000);
       await boundaries(ch, CONNECTION_SIZES);
-      await randomValues(ch, 250);
+      await randomValues(ch, 750);
+      await randomSizes(ch, 25);
       await hostileValues(ch, (v) => a.send(v), 15);
       expect(b.pollSync(0)).toBe(false);
     } finally {
@@ -120,7 +122,8 @@ describe('Connection properties, one process', () => {
     try {
       const ch = values('simplex Pipe same process', w, r, 65_531);
       await boundaries(ch, CONNECTION_SIZES);
-      await randomValues(ch, 80);
+      await randomValues(ch, 240);
+      await randomSizes(ch, 10);
     } finally {
       r.close();
       w.close();
@@ -244,7 +247,8 @@ describe('Connection properties, to a forked echo peer and back', () => {
     try {
       const ch = values('duplex Pipe across a fork', mine, mine);
       await boundaries(ch, CONNECTION_SIZES);
-      await randomValues(ch, 200);
+      await randomValues(ch, 600);
+      await randomSizes(ch, 25);
       await hostileValues(ch, (v) => mine.send(v), 10);
       mine.send(END);
       await byteStrings(bytes('sendBytes across a fork', mineB, mineB), 60);

@@ -22,7 +22,7 @@ import { type DictProxy, type ListProxy, Manager, type NamespaceProxy, type Queu
 import { encode } from '../../lib/manager-wire.js';
 import { forkRun, reap } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
-import { announce, anyValue, boundaries, type Channel, check, count, difference, endMarker, exactSizes, hostileValues, randomValues, runs, summary, text } from './values.js';
+import { announce, anyValue, boundaries, type Channel, check, count, difference, endMarker, exactSizes, hostileValues, randomSizes, randomValues, runs, summary, text } from './values.js';
 
 checkLeaks();
 announce('manager');
@@ -53,7 +53,8 @@ describe('Manager properties', () => {
       },
     };
     await boundaries(ch, MANAGER_SIZES);
-    await randomValues(ch, 150);
+    await randomValues(ch, 450);
+    await randomSizes(ch, 20);
     await hostileValues(ch, (v) => d.set('k', v), 10);
   });
 
@@ -67,7 +68,8 @@ describe('Manager properties', () => {
       },
     };
     await boundaries(ch, MANAGER_SIZES);
-    await randomValues(ch, 150);
+    await randomValues(ch, 450);
+    await randomSizes(ch, 20);
   });
 
   it('the reply-body boundary sizes are hit exactly', () => {
@@ -108,7 +110,8 @@ describe('Manager properties', () => {
     ];
     for (const ch of chans) {
       await boundaries(ch, [], { huge: false });
-      await randomValues(ch, 40);
+      await randomValues(ch, 120);
+      await randomSizes(ch, 10);
     }
     // a list of values as one message (toArray), and an object of values (toObject)
     await check(
@@ -168,7 +171,8 @@ describe('Manager properties', () => {
         },
       };
       await boundaries(ch, MANAGER_SIZES);
-      await randomValues(ch, 60);
+      await randomValues(ch, 180);
+      await randomSizes(ch, 10);
     } finally {
       await inQ.put(END);
       expect(await reap(pid)).toMatchObject({ kind: 'exited', code: 0 });

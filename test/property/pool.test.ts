@@ -33,6 +33,7 @@ import {
   exactSizes,
   hostileValues,
   number,
+  randomSizes,
   randomValues,
   runs,
   summary,
@@ -67,7 +68,8 @@ describe('Pool properties (forked workers)', () => {
   it('apply(identity, [v]): every boundary size and corner, random values, hostile values', async () => {
     const ch: Channel = { name: 'Pool apply', measure, roundTrip: (v) => pool.apply(identity, [v]) };
     await boundaries(ch, POOL_SIZES);
-    await randomValues(ch, 200);
+    await randomValues(ch, 600);
+    await randomSizes(ch, 25);
     await hostileValues(ch, (v) => pool.apply(identity, [v]), 10);
     // after the 4 MiB + 1 message the buffers went back to 64 KiB: small ones still pass
     expect(await pool.apply(identity, ['small'])).toBe('small');

@@ -21,7 +21,7 @@ import { encode } from '../../lib/codec.js';
 import { JoinableQueue, Queue, SimpleQueue } from '../../lib/index.js';
 import { forkRun, reap } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
-import { announce, boundaries, type Channel, endMarker, exactSizes, hostileValues, randomValues, summary } from './values.js';
+import { announce, boundaries, type Channel, endMarker, exactSizes, hostileValues, randomSizes, randomValues, summary } from './values.js';
 
 checkLeaks();
 announce('queue');
@@ -79,7 +79,8 @@ describe('Queue properties, one process', () => {
             expect(await ch.roundTrip(s, 0)).toBe(s);
           }
           await boundaries(ch, queueSizes(ring), { huge: ring === RINGS[0] });
-          await randomValues(ch, 200);
+          await randomValues(ch, 600);
+          await randomSizes(ch, 25);
           await hostileValues(ch, (v) => q.putSync(v), 15);
           expect(q.empty()).toBe(true);
           if (q instanceof JoinableQueue) expect(q.joinSync(0)).toBe(true);
@@ -129,7 +130,8 @@ describe('Queue properties, to a forked echo peer and back', () => {
           },
         };
         await boundaries(ch, queueSizes(ring), { huge: ring === RINGS[0] });
-        await randomValues(ch, 150);
+        await randomValues(ch, 450);
+        await randomSizes(ch, 25);
         await hostileValues(ch, (v) => q.putSync(v), 10);
       } finally {
         q.putSync(END);

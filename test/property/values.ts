@@ -14,7 +14,7 @@
 //
 // What is generated: numbers (every double, with -0, NaN, ±Infinity, integers, subnormals), bigints, strings
 // (ASCII, BMP, astral, a leading U+FEFF, lone surrogates), booleans, null, undefined, plain objects (string
-// keys, including "__proto__" as an own key), dense and sparse arrays, Dates (invalid too), Maps, Sets, every
+// keys, including "__proto__" as an own key), dense and sparse arrays, arrays with named properties, Dates (invalid too), Maps, Sets, every
 // typed array, Buffers, DataViews, ArrayBuffers, and nestings of these. Not generated, by the contract of
 // structured clone that the codec follows: class instances and null-prototype objects (they arrive as plain
 // objects), functions and symbols (refused: see the hostile values), boxed primitives, errors.
@@ -209,6 +209,8 @@ const tree = fc.letrec<{ value: unknown; object: Record<string, unknown>; array:
     { weight: 2, arbitrary: tie('object') },
     { weight: 2, arbitrary: tie('array') },
     { weight: 1, arbitrary: fc.sparseArray(tie('value'), { maxLength: 8, noTrailingHole: false }) },
+    // an array with named properties too (a non-index key: JSON would drop it)
+    { weight: 1, arbitrary: fc.tuple(tie('array'), fc.array(fc.tuple(key.map((k) => `p${k}`), tie('value')), { minLength: 1, maxLength: 3 })).map(([a, es]) => Object.assign(a, plain(es))) },
     { weight: 1, arbitrary: typed },
     { weight: 1, arbitrary: fc.date({ noInvalidDate: false }) },
     { weight: 1, arbitrary: fc.array(fc.tuple(primitive, tie('value')), { maxLength: 4 }).map((es) => new Map(es)) },
@@ -430,6 +432,25 @@ export async function randomValues(ch: Channel, numRuns: number, arb: fc.Arbitra
       const d = difference(v, got);
       count(ch.name, 'random', 0);
       if (d) throw new Error(d);
+    }),
+    runs(numRuns),
+  );
+}
+
+/**
+ * Random shapes at random sizes up to 300,000 bytes (between the boundaries, and up to the side channel); on a
+ * failure fast-check shrinks the size, so the counter-example is the smallest size that fails.
+ */
+export async function randomSizes(ch: Channel, numRuns: number): Promise<void> {
+  const max = Math.min(300_000, ch.maxBytes ?? Infinity);
+  let i = 0;
+  await check(
+    fc.asyncProperty(fc.constantFrom(...SHAPES), fc.integer({ min: 0, max }), async (shape, target) => {
+      const s = sized(shape, target, ch.measure);
+      if (!s || s.bytes > max) return;
+      const d = difference(s.value, await ch.roundTrip(s.value, i++));
+      count(ch.name, 'random', s.bytes);
+      if (d) throw new Error(`${shape.name} of ${s.bytes} bytes: ${d}`);
     }),
     runs(numRuns),
   );

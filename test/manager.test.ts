@@ -533,10 +533,19 @@ function rawClient(address: string, onFirst?: (s: net.Socket) => void): RawClien
   return { sock, closed, first };
 }
 
+/** Runs fn with a manager started with opts, and shuts it down after. */
+async function withManager(opts: Parameters<typeof Manager.start>[0], fn: (m: Manager) => Promise<void>): Promise<void> {
+  const m = await Manager.start(opts);
+  try {
+    await fn(m);
+  } finally {
+    await m.shutdown();
+  }
+}
+
 describe('Manager before authentication', () => {
   it('a junk frame gets a short fixed refusal: no error message, no stack, no file path; the server goes on', async () => {
-    const m = await Manager.start({ startMethod: 'fork' });
-    try {
+    await withManager({ startMethod: 'fork' }, async (m) => {
       const d = await m.dict();
       await d.set('k', 1);
       // an oversized frame header, then bytes that are no frame at all
@@ -557,14 +566,11 @@ describe('Manager before authentication', () => {
       }
       expect((await c1.closed)[1]!.toString()).toBe('#FAILURE#not a Manager handshake (a frame longer than 512 bytes)');
       expect(await d.get('k')).toBe(1);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 
   it('an idle connection that never authenticates is refused and closed after authTimeout; 40 of them, the server goes on', async () => {
-    const m = await Manager.start({ startMethod: 'fork', authTimeout: 300, maxPendingAuth: 64 });
-    try {
+    await withManager({ startMethod: 'fork', authTimeout: 300, maxPendingAuth: 64 }, async (m) => {
       const d = await m.dict();
       const idle = Array.from({ length: 40 }, () => rawClient(m.address));
       await Promise.all(idle.map((c) => c.first));
@@ -581,14 +587,11 @@ describe('Manager before authentication', () => {
       await new Promise((r) => setTimeout(r, 600));
       expect(d.getSync('x', 'again')).toBe('again');
       expect(await d.size()).toBe(0);
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 
   it('connections waiting to authenticate are capped (maxPendingAuth): one more is refused at once, with a clear error for a real client', async () => {
-    const m = await Manager.start({ startMethod: 'fork', maxPendingAuth: 4, authTimeout: 60_000 });
-    try {
+    await withManager({ startMethod: 'fork', maxPendingAuth: 4, authTimeout: 60_000 }, async (m) => {
       const d = await m.dict();
       await d.set('before', true);
       const idle = Array.from({ length: 4 }, () => rawClient(m.address));
@@ -616,9 +619,7 @@ describe('Manager before authentication', () => {
       const again = await Manager.connect(m.address, m.authkey, { maxMessageBytes: 1 << 20 });
       expect(await again.proxy('dict', d.id).get('before')).toBe(true);
       again.close();
-    } finally {
-      await m.shutdown();
-    }
+    });
   });
 });
 

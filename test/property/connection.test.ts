@@ -16,35 +16,25 @@
 //   pipe, 100,000 on a socketpair); every size, up to 3 MiB + 1, goes through the forked echo peer.
 // - sizes: 0, 1, 255, 256, 4 KiB±1, 64 KiB±1, 256 KiB±1 and 3 MiB + 1 bytes of body, every shape of value.
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encode } from '../../lib/codec.js';
 import { type Connection, Pipe } from '../../lib/index.js';
 import { forkRun, reap } from '../helpers/child.js';
-import { checkLeaks } from '../helpers/leaks.js';
-import {
-  announce,
-  anyValue,
-  boundaries,
-  type Channel,
-  check,
-  COMMON_SIZES,
-  count,
-  difference,
-  endMarker,
-  hostileValues,
-  HUGE,
-  randomSizes,
-  randomValues,
-  runs,
-  summary,
-} from './values.js';
+import { anyValue, boundaries, type Channel, check, COMMON_SIZES, count, difference, endMarker, hostileValues, HUGE, propertyFile, randomSizes, randomValues, runs } from './values.js';
 
-checkLeaks();
-announce('connection');
-afterAll(() => process.stdout.write(`[property] ${summary()}\n`));
+propertyFile('connection');
 
 const measure = (v: unknown): number => encode(v)[1].byteLength;
 const CONNECTION_SIZES = [65_531, 65_536, 65_537, 100_000];
+
+/** Runs fn with both ends of a Pipe, and closes them after. */
+async function withPipe(pair: [Connection, Connection], fn: (a: Connection, b: Connection) => Promise<void>): Promise<void> {
+  try {
+    await fn(...pair);
+  } finally {
+    for (const c of pair) c.close();
+  }
+}
 
 async function receive(c: Connection, i: number): Promise<unknown> {
   return i % 2 ? c.recvSync(30_000) : c.recv(30_000);
@@ -103,36 +93,27 @@ async function byteStrings(ch: Channel, numRuns: number): Promise<void> {
 
 describe('Connection properties, one process', () => {
   it('duplex Pipe (socketpair): boundary sizes up to 100,000 bytes, random values, hostile values', async () => {
-    const [a, b] = Pipe();
-    try {
+    await withPipe(Pipe(), async (a, b) => {
       const ch = values('duplex Pipe same process', a, b, 100_000);
       await boundaries(ch, CONNECTION_SIZES);
       await randomValues(ch, 750);
       await randomSizes(ch, 25);
       await hostileValues(ch, (v) => a.send(v), 15);
       expect(b.pollSync(0)).toBe(false);
-    } finally {
-      a.close();
-      b.close();
-    }
+    });
   });
 
   it('simplex Pipe (pipe(2)): boundary sizes up to 65,531 bytes, random values', async () => {
-    const [r, w] = Pipe(false);
-    try {
+    await withPipe(Pipe(false), async (r, w) => {
       const ch = values('simplex Pipe same process', w, r, 65_531);
       await boundaries(ch, CONNECTION_SIZES);
       await randomValues(ch, 240);
       await randomSizes(ch, 10);
-    } finally {
-      r.close();
-      w.close();
-    }
+    });
   });
 
   it('sendBytes/recvBytes: the bytes as they are, every boundary size; a subrange (offset, size)', async () => {
-    const [a, b] = Pipe();
-    try {
+    await withPipe(Pipe(), async (a, b) => {
       await byteStrings(bytes('sendBytes same process', a, b, 100_000), 100);
       await check(
         fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), async (buf, x, y) => {
@@ -144,15 +125,11 @@ describe('Connection properties, one process', () => {
         }),
         runs(60),
       );
-    } finally {
-      a.close();
-      b.close();
-    }
+    });
   });
 
   it('bursts: many values sent before any is received arrive whole and in order (frames batched in one read)', async () => {
-    const [a, b] = Pipe();
-    try {
+    await withPipe(Pipe(), async (a, b) => {
       await check(
         fc.asyncProperty(fc.array(anyValue, { minLength: 1, maxLength: 25 }), async (vs) => {
           // everything is sent before anything is received, as long as the socket holds it (32 KiB here)
@@ -175,15 +152,11 @@ describe('Connection properties, one process', () => {
         }),
         runs(60),
       );
-    } finally {
-      a.close();
-      b.close();
-    }
+    });
   });
 
   it('maxMessageBytes: a message over the limit is refused by send with nothing written; at the limit it passes', async () => {
-    const [a, b] = Pipe(true, { maxMessageBytes: 4096 });
-    try {
+    await withPipe(Pipe(true, { maxMessageBytes: 4096 }), async (a, b) => {
       await check(
         fc.asyncProperty(fc.integer({ min: 4080, max: 4110 }), fc.boolean(), async (n, asBytes) => {
           const v = asBytes ? new Uint8Array(n) : 'x'.repeat(n);
@@ -214,10 +187,7 @@ describe('Connection properties, one process', () => {
           expect((await b.recvBytes(30_000)).byteLength).toBe(n);
         }
       }
-    } finally {
-      a.close();
-      b.close();
-    }
+    });
   });
 });
 

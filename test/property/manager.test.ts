@@ -21,12 +21,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DictProxy, type ListProxy, Manager, type NamespaceProxy, type QueueProxy, type ValueProxy } from '../../lib/index.js';
 import { encode } from '../../lib/manager-wire.js';
 import { forkRun, reap } from '../helpers/child.js';
-import { checkLeaks } from '../helpers/leaks.js';
-import { announce, anyValue, boundaries, type Channel, check, count, difference, endMarker, exactSizes, hostileValues, randomSizes, randomValues, runs, summary, text } from './values.js';
+import { anyValue, boundaries, type Channel, check, count, difference, endMarker, exactSizes, hostileValues, propertyFile, randomSizes, randomValues, runs, text } from './values.js';
 
-checkLeaks();
-announce('manager');
-afterAll(() => process.stdout.write(`[property] ${summary()}\n`));
+propertyFile('manager');
 
 /** The body of the getSync reply that carries v: [1, true, v]. */
 const measure = (v: unknown): number => encode([1, true, v], Infinity).length - 4;

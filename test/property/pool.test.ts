@@ -21,27 +21,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from '../../lib/index.js';
 import { FrameWriter } from '../../lib/pool-protocol.js';
-import { checkLeaks } from '../helpers/leaks.js';
-import {
-  announce,
-  anyValue,
-  boundaries,
-  type Channel,
-  check,
-  count,
-  difference,
-  exactSizes,
-  hostileValues,
-  number,
-  randomSizes,
-  randomValues,
-  runs,
-  summary,
-} from './values.js';
+import { anyValue, boundaries, type Channel, check, count, difference, exactSizes, hostileValues, number, propertyFile, randomSizes, randomValues, runs } from './values.js';
 
-checkLeaks();
-announce('pool');
-afterAll(() => process.stdout.write(`[property] ${summary()}\n`));
+propertyFile('pool');
 
 const identity = (x: unknown): unknown => x;
 const argsOf = (...xs: unknown[]): unknown[] => xs;

@@ -16,16 +16,13 @@
 //   4 KiB ring.
 // - sizes: 0, 1, 255, 256, 4 KiB±1, 64 KiB±1, 256 KiB±1 and 3 MiB + 1 bytes of body, for every shape of value
 //   (ASCII / 2-, 3-, 4-byte UTF-8 strings, Uint8Array, Buffer, JSON object, cloned Map, Float64Array).
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encode } from '../../lib/codec.js';
 import { JoinableQueue, Queue, SimpleQueue } from '../../lib/index.js';
 import { forkRun, reap } from '../helpers/child.js';
-import { checkLeaks } from '../helpers/leaks.js';
-import { announce, boundaries, type Channel, endMarker, exactSizes, hostileValues, randomSizes, randomValues, summary } from './values.js';
+import { boundaries, type Channel, endMarker, exactSizes, hostileValues, propertyFile, randomSizes, randomValues } from './values.js';
 
-checkLeaks();
-announce('queue');
-afterAll(() => process.stdout.write(`[property] ${summary()}\n`));
+propertyFile('queue');
 
 type AnyQueue = Queue<unknown>;
 const CLASSES = { Queue, SimpleQueue, JoinableQueue } as const;

@@ -24,6 +24,8 @@
 // JSON escapes it as \udXXX).
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { afterAll } from 'vitest';
+import { checkLeaks } from '../helpers/leaks.js';
 
 export const SEED = process.env.MULTIPROC_PROPERTY_SEED ? Number(process.env.MULTIPROC_PROPERTY_SEED) : randomBytes(4).readInt32LE(0);
 if (!Number.isInteger(SEED)) throw new Error(`MULTIPROC_PROPERTY_SEED must be an integer, got ${process.env.MULTIPROC_PROPERTY_SEED}`);
@@ -50,8 +52,11 @@ export function summary(): string {
     .join('\n');
 }
 
-export function announce(file: string): void {
+/** What every property test file does first: the leak check, its seed printed, its case counts at the end. */
+export function propertyFile(file: string): void {
+  checkLeaks();
   process.stdout.write(`[property] ${file}: seed ${SEED} (replay: MULTIPROC_PROPERTY_SEED=${SEED})\n`);
+  afterAll(() => process.stdout.write(`[property] ${summary()}\n`));
 }
 
 /** fc.assert with this run's seed; a failure names the seed to replay it with. */

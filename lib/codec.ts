@@ -120,7 +120,7 @@ export const SHORT_STRING = 64;
 
 /**
  * The encodings that need no allocation, written in place: a number's body (8 bytes: kind Number), or a string
- * of at most SHORT_STRING units that fits in `out` after `at` (kind String). `view` is a DataView of out's
+ * of at most SHORT_STRING units that fits in `out` after `at` (kind String). `view` is a DataView of out's whole
  * buffer. Returns the body's length, or -1 for any other value (use encode()). The bodies are the ones encode()
  * makes.
  */

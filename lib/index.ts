@@ -28,6 +28,7 @@ export {
   LockProxy,
   Manager,
   type ManagerOptions,
+  type ManagerStats,
   NamespaceProxy,
   type ProxyData,
   type ProxyKind,

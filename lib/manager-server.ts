@@ -17,9 +17,11 @@ import {
   encode,
   errorRecord,
   FrameDecoder,
+  AUTH_TIMEOUT_MS,
   HANDSHAKE_MAX,
-  HANDSHAKE_TIMEOUT_MS,
+  MAX_PENDING_AUTH,
   serverChallenge,
+  serverRefusal,
   serverVerify,
   type Reply,
   type Request,
@@ -33,6 +35,10 @@ export interface ServerConfig {
   readyPath: string;
   authkey: Uint8Array;
   maxMessageBytes?: number;
+  /** ms a new connection has to authenticate (default 5 s). */
+  authTimeout?: number;
+  /** Connections that may be waiting to authenticate at once; one more is refused (default 32). */
+  maxPendingAuth?: number;
   parentPid: number;
 }
 
@@ -394,20 +400,47 @@ class ServerConn {
   readonly waiting = new Map<number, (reason?: Error) => boolean>();
   #session: Session | null = null;
   #decoder = new FrameDecoder(HANDSHAKE_MAX);
-  #nonce: Buffer;
+  #nonce: Buffer = Buffer.alloc(0);
   #timer: NodeJS.Timeout | undefined;
+  /** Counted in the server's pendingAuth (until it authenticates or closes). */
+  #pending = false;
 
   constructor(
     readonly server: ManagerServer,
     readonly sock: net.Socket,
   ) {
+    sock.on('error', () => {});
+    sock.on('close', () => this.#onClose());
+    if (server.pendingAuth >= server.maxPendingAuth) {
+      this.#refuse(`too many connections waiting to authenticate (${server.maxPendingAuth}, the Manager's maxPendingAuth)`);
+      return;
+    }
+    this.#pending = true;
+    server.pendingAuth++;
     const c = serverChallenge();
     this.#nonce = c.nonce;
     sock.write(c.frame);
-    this.#timer = setTimeout(() => sock.destroy(), HANDSHAKE_TIMEOUT_MS);
+    this.#timer = setTimeout(() => this.#refuse(`authentication timed out (${server.authTimeout} ms, the Manager's authTimeout)`), server.authTimeout);
     sock.on('data', (chunk: Buffer) => this.#onData(chunk));
-    sock.on('error', () => {});
-    sock.on('close', () => this.#onClose());
+  }
+
+  #endPending(): void {
+    if (!this.#pending) return;
+    this.#pending = false;
+    this.server.pendingAuth--;
+    clearTimeout(this.#timer);
+  }
+
+  /**
+   * Before authentication: a refusal frame with a fixed reason (nothing about the server: no error message,
+   * no stack, no path), then the connection is closed.
+   */
+  #refuse(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#endPending();
+    this.sock.end(serverRefusal(reason));
+    setTimeout(() => this.sock.destroy(), 1000).unref();
   }
 
   #onData(chunk: Buffer): void {
@@ -416,7 +449,8 @@ class ServerConn {
     try {
       frames = this.#decoder.push(chunk);
     } catch (e) {
-      this.fatal(e);
+      if (this.#session) this.fatal(e);
+      else this.#refuse(`not a Manager handshake (a frame longer than ${HANDSHAKE_MAX} bytes)`);
       return;
     }
     for (const f of frames) {
@@ -428,7 +462,7 @@ class ServerConn {
 
   #handshake(answer: Buffer): void {
     const v = serverVerify(this.server.key, this.#nonce, answer);
-    clearTimeout(this.#timer);
+    this.#endPending();
     this.sock.write(v.frame);
     if (!v.ok) {
       this.closed = true;
@@ -495,7 +529,7 @@ class ServerConn {
 
   #onClose(): void {
     this.closed = true;
-    clearTimeout(this.#timer);
+    this.#endPending();
     for (const cancel of [...this.waiting.values()]) cancel();
     this.waiting.clear();
     if (this.#session) this.server.leaveSession(this.#session);
@@ -506,6 +540,10 @@ class ServerConn {
 class ManagerServer {
   readonly key: Buffer;
   readonly limit: number;
+  readonly authTimeout: number;
+  readonly maxPendingAuth: number;
+  /** Connections open and not yet authenticated. */
+  pendingAuth = 0;
   readonly conns = new Set<ServerConn>();
   readonly objects = new Map<number, Managed>();
   readonly sessions = new Map<string, Session>();
@@ -518,6 +556,8 @@ class ManagerServer {
   constructor(readonly cfg: ServerConfig) {
     this.key = Buffer.from(cfg.authkey);
     this.limit = cfg.maxMessageBytes ?? DEFAULT_MANAGER_MESSAGE_BYTES;
+    this.authTimeout = cfg.authTimeout ?? AUTH_TIMEOUT_MS;
+    this.maxPendingAuth = cfg.maxPendingAuth ?? MAX_PENDING_AUTH;
     this.#net = net.createServer((sock) => {
       if (this.#stopping) return void sock.destroy();
       this.conns.add(new ServerConn(this, sock));
@@ -578,7 +618,7 @@ class ManagerServer {
       case 'cancel': // an AbortSignal fired in the client: true if the request was still waiting (it is rejected)
         return ctx.conn.waiting.get(args[0] as number)?.(abortError()) ?? false;
       case 'stats':
-        return { pid: process.pid, objects: this.objects.size, connections: this.conns.size, sessions: this.sessions.size };
+        return { pid: process.pid, objects: this.objects.size, connections: this.conns.size, authenticating: this.pendingAuth, sessions: this.sessions.size };
       case 'shutdown':
         // the reply is written now; stop() ends (flushes) every connection after it
         setImmediate(() => this.stop());

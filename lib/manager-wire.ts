@@ -6,6 +6,9 @@
 //             client → server   HMAC-SHA256(authkey, "client" + nonceS) + 32 random bytes (nonceC) + session id
 //             server → client   "#WELCOME#" + HMAC-SHA256(authkey, "server" + nonceC)      (then requests flow)
 //                           or  "#FAILURE#" + a reason, and the server closes the connection
+//             before authentication the server says nothing else: a bad frame, a late answer (authTimeout) or
+//             one connection too many waiting to authenticate (maxPendingAuth) get "#FAILURE#" + a short
+//             fixed reason (never an error's message or stack), then the connection is closed
 //   request   v8.serialize([id, oid, method, args])     oid 0 is the manager itself (create, shutdown, ping)
 //   reply     v8.serialize([id, ok, value])             ok = false: value is a plain error record
 //             id 0 with ok = false is fatal: the server closes the connection after it (oversized frame, …)
@@ -24,8 +27,10 @@ export const HEADER = 4;
 export const HANDSHAKE_MAX = 512;
 /** Default largest request or reply (either side refuses longer frames): 64 MiB. */
 export const DEFAULT_MANAGER_MESSAGE_BYTES = 64 * 2 ** 20;
-/** How long a server waits for a new connection to authenticate. */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a server waits for a new connection to authenticate (default of ManagerOptions.authTimeout). */
+export const AUTH_TIMEOUT_MS = 5_000;
+/** How many connections may be waiting to authenticate at once (default of ManagerOptions.maxPendingAuth). */
+export const MAX_PENDING_AUTH = 32;
 
 const CHALLENGE = Buffer.from('#CHALLENGE#');
 const WELCOME = Buffer.from('#WELCOME#');
@@ -77,7 +82,7 @@ const CLONE_PREFIX = Buffer.from([0, 0, 0, 0, CLONE]);
  */
 export function encode(msg: unknown, limit: number, what = 'A Manager message', check = true): Buffer {
   let out: Buffer;
-  if (jsonSafe(msg, 0)) {
+  if (jsonSafe(msg)) {
     const json = JSON.stringify(msg);
     const n = Buffer.byteLength(json);
     out = Buffer.allocUnsafe(HEADER + 1 + n);
@@ -159,6 +164,11 @@ export function authError(message: string): Error {
   return coded(new Error(message), 'ERR_MULTIPROC_AUTH');
 }
 
+/** Server: the frame that refuses a connection before authentication (a fixed reason, nothing else). */
+export function serverRefusal(reason: string): Buffer {
+  return frame(Buffer.concat([FAILURE, Buffer.from(reason)]));
+}
+
 /** Server: the first frame it sends, and the nonce to check the answer against. */
 export function serverChallenge(): { nonce: Buffer; frame: Buffer } {
   const nonce = randomBytes(NONCE);
@@ -171,14 +181,23 @@ export function serverChallenge(): { nonce: Buffer; frame: Buffer } {
  */
 export function serverVerify(key: Uint8Array, nonceS: Uint8Array, answer: Uint8Array): { ok: boolean; session: string; frame: Buffer } {
   const ok = answer.length >= DIGEST + NONCE && sameDigest(answer.subarray(0, DIGEST), digest(key, 'client', nonceS));
-  if (!ok) return { ok, session: '', frame: frame(Buffer.concat([FAILURE, Buffer.from('authentication failed, the digest received was wrong (wrong authkey)')])) };
+  if (!ok) return { ok, session: '', frame: serverRefusal('authentication failed, the digest received was wrong (wrong authkey)') };
   const nonceC = answer.subarray(DIGEST, DIGEST + NONCE);
   const session = Buffer.from(answer.subarray(DIGEST + NONCE)).toString('utf8');
   return { ok, session, frame: frame(Buffer.concat([WELCOME, digest(key, 'server', nonceC)])) };
 }
 
+/** Client: throws ERR_MULTIPROC_AUTH with the server's reason when a handshake frame is a refusal. */
+function refused(f: Uint8Array): void {
+  if (FAILURE.equals(f.subarray(0, FAILURE.length))) {
+    const why = Buffer.from(f.subarray(FAILURE.length)).toString('utf8');
+    throw authError(`Manager refused the connection: ${why}`);
+  }
+}
+
 /** Client: the answer to the server's challenge, and the nonce the server must prove the key with. */
 export function clientAnswer(key: Uint8Array, challenge: Uint8Array, session: string): { nonce: Buffer; frame: Buffer } {
+  refused(challenge); // a server that will not serve this connection says so instead of challenging it
   if (challenge.length !== CHALLENGE.length + NONCE || !CHALLENGE.equals(challenge.subarray(0, CHALLENGE.length))) {
     throw authError('Manager handshake failed: the peer did not send a challenge (not a multiproc Manager?)');
   }
@@ -189,10 +208,7 @@ export function clientAnswer(key: Uint8Array, challenge: Uint8Array, session: st
 
 /** Client: checks the server's verdict; throws ERR_MULTIPROC_AUTH on a refusal or a server that lacks the key. */
 export function clientCheckWelcome(key: Uint8Array, nonceC: Uint8Array, verdict: Uint8Array): void {
-  if (FAILURE.equals(verdict.subarray(0, FAILURE.length))) {
-    const why = Buffer.from(verdict.subarray(FAILURE.length)).toString('utf8');
-    throw authError(`Manager refused the connection: ${why}`);
-  }
+  refused(verdict);
   if (!WELCOME.equals(verdict.subarray(0, WELCOME.length)) || !sameDigest(verdict.subarray(WELCOME.length), digest(key, 'server', nonceC))) {
     throw authError('Manager handshake failed: the server did not prove it knows the authkey');
   }

@@ -31,11 +31,13 @@ import {
   clientCheckWelcome,
   coded,
   DEFAULT_MANAGER_MESSAGE_BYTES,
+  AUTH_TIMEOUT_MS,
   decode,
   encode,
   type ErrorRecord,
   FrameDecoder,
   HANDSHAKE_MAX,
+  MAX_PENDING_AUTH,
   readFrameSync,
   type Reply,
   toKey,
@@ -57,6 +59,21 @@ export interface ManagerOptions {
   maxMessageBytes?: number;
   /** How long start() waits for the server to listen (default 60 s). */
   startTimeout?: number;
+  /** ms a new connection has to prove it knows the authkey; later, the server closes it (default 5000). */
+  authTimeout?: number;
+  /**
+   * How many connections may be waiting to authenticate at once (default 32): one more is refused at once
+   * (its client gets ERR_MULTIPROC_AUTH saying so). Authenticated connections are not limited.
+   */
+  maxPendingAuth?: number;
+}
+
+export interface ManagerStats {
+  pid: number;
+  objects: number;
+  connections: number;
+  authenticating: number;
+  sessions: number;
 }
 
 export interface ConnectOptions {
@@ -853,6 +870,8 @@ export class Manager {
       readyPath: path.join(dir, 'ready.sock'),
       authkey: key,
       maxMessageBytes: limit,
+      authTimeout: checkPositiveInteger(opts.authTimeout, 'authTimeout', AUTH_TIMEOUT_MS),
+      maxPendingAuth: checkPositiveInteger(opts.maxPendingAuth, 'maxPendingAuth', MAX_PENDING_AUTH),
       parentPid: process.pid,
     };
     const ready = net.createServer();
@@ -916,9 +935,12 @@ export class Manager {
     return rebuildProxy({ address: this.address, authkey: this.authkey, oid: id, kind, maxMessageBytes: this.maxMessageBytes });
   }
 
-  /** The server's counts: live objects, open connections, client sessions (one per process). */
-  stats(): Promise<{ pid: number; objects: number; connections: number; sessions: number }> {
-    return this.#call('stats') as Promise<{ pid: number; objects: number; connections: number; sessions: number }>;
+  /**
+   * The server's counts: live objects, open connections (of which `authenticating` have not proved the key
+   * yet), client sessions (one per process).
+   */
+  stats(): Promise<ManagerStats> {
+    return this.#call('stats') as Promise<ManagerStats>;
   }
 
   /** A new dict, optionally filled from a Map, a plain object or [key, value] pairs. */
@@ -988,6 +1010,16 @@ export class Manager {
   toString(): string {
     return `<Manager address=${this.address}${this.#serverPid ? ` pid=${this.#serverPid}` : ''}${this.#closed ? ' shut down' : ''}>`;
   }
+}
+
+/** An option that is a whole number from 1 to 2^31 - 1 (ms, or a count); undefined → the default. */
+function checkPositiveInteger(n: unknown, name: string, dflt: number): number {
+  if (n === undefined) return dflt;
+  if (typeof n !== 'number') throw coded(new TypeError(`${name} must be a number, got ${typeof n}`), 'ERR_INVALID_ARG_TYPE');
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) {
+    throw coded(new RangeError(`${name} must be an integer from 1 to ${2 ** 31 - 1}, got ${n}`), 'ERR_OUT_OF_RANGE');
+  }
+  return n;
 }
 
 function checkLimit(n: unknown): number {

@@ -16,6 +16,8 @@
 // of the ring goes through a side channel instead: its bytes in a memfd whose fd travels over a SOCK_SEQPACKET
 // socketpair shared by the queue's users (SCM_RIGHTS), and the ring carries a small reference with a sequence
 // number — so one huge item never needs the ring to be huge, and the ring's order is the queue's order.
+// Both kinds of record are decoded by lib/codec.ts's decode(), the one the Connection uses too (a large one from
+// the memfd's mapping: the reference's 13 bytes are never the item).
 //
 // Process death (tested with SIGKILL):
 // - a consumer killed inside get(): before it advanced the ring's tail the item stays in the queue; after, the
@@ -24,7 +26,7 @@
 // - a producer killed inside put(): its record is either committed whole or not at all (the head advances
 //   after the copy). A side-channel fd it sent without committing is skipped by sequence number.
 // - qsize() is exact except across such a death, where the recovering process recounts the ring.
-import { decode, encode, Kind } from './codec.js';
+import { decode, EMPTY, encode, encodeShortInto, Kind } from './codec.js';
 import * as posix from './posix/index.js';
 import { registerShareable } from './reduction.js';
 
@@ -335,19 +337,11 @@ export class Queue<T = unknown> {
   /** Encodes obj into the scratch buffer as a ring record (or a side-channel reference); returns its length. */
   #encode(obj: unknown): number {
     this.#check();
-    if (typeof obj === 'number') {
-      this.#wdv.setUint32(0, 8, true);
-      this.#wbuf[4] = Kind.Number;
-      this.#wdv.setFloat64(RECORD_HEADER, obj, true);
-      return RECORD_HEADER + 8;
-    }
-    if (typeof obj === 'string' && obj.length <= 64) {
-      const r = encoder.encodeInto(obj, this.#wbuf.subarray(RECORD_HEADER));
-      if (r.read === obj.length) {
-        this.#wdv.setUint32(0, r.written, true);
-        this.#wbuf[4] = Kind.String;
-        return RECORD_HEADER + r.written;
-      }
+    const short = encodeShortInto(obj, this.#wbuf, this.#wdv, RECORD_HEADER);
+    if (short >= 0) {
+      this.#wdv.setUint32(0, short, true);
+      this.#wbuf[4] = typeof obj === 'number' ? Kind.Number : Kind.String;
+      return RECORD_HEADER + short;
     }
     const [kind, body] = encode(obj);
     const n = RECORD_HEADER + body.byteLength;
@@ -554,46 +548,41 @@ export class Queue<T = unknown> {
     if (Atomics.load(w, W_HEAD) === Atomics.load(w, W_TAIL)) return NOTHING;
     let kind: number;
     let len: number;
-    let body: Uint8Array;
+    let largeFd = -1;
     this.#lockR();
     try {
       const tail = w[W_TAIL]!;
       if (Atomics.load(w, W_HEAD) === tail) return NOTHING;
       len = this.#peekU32(tail);
       kind = this.#u8[(tail + 4) & this.#mask]!;
+      this.#ensureR(len);
+      this.#copyOut(tail + RECORD_HEADER, len);
+      // A large item's record is a reference: consume it first, so that a consumer killed after this line
+      // takes the item with it and the next one skips its fd by sequence number.
+      Atomics.store(w, W_TAIL, (tail + RECORD_HEADER + len) | 0);
+      Atomics.sub(w, W_COUNT, 1);
       if (kind === KIND_LARGE) {
-        this.#ensureR(LARGE_BODY);
-        this.#copyOut(tail + RECORD_HEADER, LARGE_BODY);
-        const seq = this.#rdv.getInt32(0, true);
-        const realKind = this.#rbuf[4]!;
-        const length = this.#rdv.getFloat64(5, true);
-        // Consume the reference first: a consumer killed after this line takes the item with it, and the
-        // next one skips its fd by sequence number.
-        Atomics.store(w, W_TAIL, (tail + RECORD_HEADER + len) | 0);
-        Atomics.sub(w, W_COUNT, 1);
-        body = this.#receiveLarge(seq, length);
-        kind = realKind;
-      } else {
-        this.#ensureR(len);
-        this.#copyOut(tail + RECORD_HEADER, len);
-        Atomics.store(w, W_TAIL, (tail + RECORD_HEADER + len) | 0);
-        Atomics.sub(w, W_COUNT, 1);
-        body = this.#rbuf;
+        kind = this.#rbuf[4]!;
+        len = this.#rdv.getFloat64(5, true);
+        largeFd = this.#receiveLarge(this.#rdv.getInt32(0, true));
       }
     } finally {
       this.#rlock.unlock();
     }
     if (Atomics.load(w, W_SPACE_WAITERS) > 0) this.#space.post();
-    switch (kind) {
-      case Kind.Number:
-        return this.#rdv.getFloat64(0, true);
-      case Kind.String:
-        return decoder.decode(body.subarray(0, len));
-      case Kind.Bytes:
-        return body === this.#rbuf ? body.slice(0, len) : body; // never a view of the reused buffer
-      default:
-        // a copy: v8.deserialize returns typed arrays that are views of its input
-        return decode(kind as Kind, body === this.#rbuf ? Buffer.from(body.subarray(0, len)) : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    if (largeFd < 0) return decode(kind as Kind, this.#rbuf, true, len);
+    // The fd is ours now: map and decode it outside the lock, straight from the mapping.
+    try {
+      largeReceived++;
+      if (len === 0) return decode(kind as Kind, EMPTY);
+      const m = posix.mmap(len, { fd: largeFd, readOnly: true });
+      try {
+        return decode(kind as Kind, new Uint8Array(m.buffer, 0, len), true);
+      } finally {
+        m.close();
+      }
+    } finally {
+      posix.close(largeFd);
     }
   }
 
@@ -611,32 +600,12 @@ export class Queue<T = unknown> {
   }
 
   /** Receives the side-channel fd with sequence `seq` (older ones belong to dead processes: dropped). */
-  #receiveLarge(seq: number, length: number): Uint8Array {
+  #receiveLarge(seq: number): number {
     for (;;) {
       const r = posix.recvFds(this.#h.recvSock, 1, 16);
       const got = r.data.byteLength >= 4 ? new DataView(r.data.buffer, r.data.byteOffset).getInt32(0, true) : NaN;
-      if (got !== seq || r.fds.length !== 1) {
-        for (const fd of r.fds) posix.close(fd);
-        continue;
-      }
-      const fd = r.fds[0]!;
-      try {
-        const out = new Uint8Array(length);
-        let off = 0;
-        if (length > 0) {
-          const m = posix.mmap(length, { fd, readOnly: true });
-          try {
-            out.set(new Uint8Array(m.buffer, 0, length));
-            off = length;
-          } finally {
-            m.close();
-          }
-        }
-        largeReceived++;
-        return out.subarray(0, off);
-      } finally {
-        posix.close(fd);
-      }
+      if (got === seq && r.fds.length === 1) return r.fds[0]!;
+      for (const fd of r.fds) posix.close(fd);
     }
   }
 
@@ -710,8 +679,6 @@ function spinWorthIt(): boolean {
   }
   return spinAllowed;
 }
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A simpler unbounded queue (Python's SimpleQueue): put, get, empty, close. */
 export class SimpleQueue<T = unknown> extends Queue<T> {

@@ -17,6 +17,10 @@ const samples: unknown[] = [
   -0.5,
   'short',
   'ünïcødé ✓'.repeat(100),
+  // lone surrogates have no UTF-8 form: they must not turn into U+FFFD (issue 14; sent as a structured clone)
+  '\ud800',
+  'a\udc00b'.repeat(100),
+  '\ufeffstarts with a byte-order mark',
   true,
   false,
   null,

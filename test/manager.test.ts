@@ -484,6 +484,142 @@ describe('Manager security', () => {
     await expect(Manager.start({ authkey: 5 as never })).rejects.toBeInstanceOf(TypeError);
     await expect(Manager.start({ startMethod: 'forkserver' as never })).rejects.toBeInstanceOf(TypeError);
     await expect(Manager.connect(5 as never, 'k')).rejects.toBeInstanceOf(TypeError);
+    for (const name of ['authTimeout', 'maxPendingAuth'] as const) {
+      await expect(Manager.start({ [name]: 0 })).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+      await expect(Manager.start({ [name]: 1.5 })).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+      await expect(Manager.start({ [name]: '5' as never })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    }
+  });
+});
+
+/** A raw client: what the server sends (as frames) until it closes the connection. */
+interface RawClient {
+  sock: net.Socket;
+  /** Resolves with every frame the server sent, once it has closed the connection (watchdog: 30 s). */
+  closed: Promise<Buffer[]>;
+  /** Resolves once the first frame (the challenge, or a refusal) has arrived. */
+  first: Promise<Buffer>;
+}
+
+function rawClient(address: string, onFirst?: (s: net.Socket) => void): RawClient {
+  const sock = net.connect(address);
+  let data = Buffer.alloc(0);
+  const frames: Buffer[] = [];
+  let gotFirst!: (b: Buffer) => void;
+  const first = new Promise<Buffer>((r) => (gotFirst = r));
+  const closed = new Promise<Buffer[]>((resolve, reject) => {
+    const watchdog = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('watchdog: the server did not close the connection within 30 s'));
+    }, 30_000);
+    sock.on('data', (c: Buffer) => {
+      data = Buffer.concat([data, c]);
+      while (data.length >= HEADER && data.length >= HEADER + data.readUInt32BE(0)) {
+        const f = data.subarray(HEADER, HEADER + data.readUInt32BE(0));
+        data = data.subarray(HEADER + f.length);
+        frames.push(f);
+        if (frames.length === 1) {
+          gotFirst(f);
+          onFirst?.(sock);
+        }
+      }
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      clearTimeout(watchdog);
+      resolve(frames);
+    });
+  });
+  return { sock, closed, first };
+}
+
+/** Runs fn with a manager started with opts, and shuts it down after. */
+async function withManager(opts: Parameters<typeof Manager.start>[0], fn: (m: Manager) => Promise<void>): Promise<void> {
+  const m = await Manager.start(opts);
+  try {
+    await fn(m);
+  } finally {
+    await m.shutdown();
+  }
+}
+
+describe('Manager before authentication', () => {
+  it('a junk frame gets a short fixed refusal: no error message, no stack, no file path; the server goes on', async () => {
+    await withManager({ startMethod: 'fork' }, async (m) => {
+      const d = await m.dict();
+      await d.set('k', 1);
+      // an oversized frame header, then bytes that are no frame at all
+      const c1 = rawClient(m.address, (s) => {
+        const head = Buffer.alloc(HEADER);
+        head.writeUInt32BE(2 ** 31, 0);
+        s.write(Buffer.concat([head, Buffer.from('GET / HTTP/1.1\r\n\r\n')]));
+      });
+      // a well-formed frame of junk (not a digest)
+      const c2 = rawClient(m.address, (s) => s.write(frame(Buffer.from('\x00\xff junk that is not an answer'))));
+      for (const c of [c1, c2]) {
+        const frames = await c.closed;
+        expect(frames.length).toBe(2);
+        expect(frames[0]!.subarray(0, 11).toString()).toBe('#CHALLENGE#');
+        const reply = frames[1]!.toString('utf8');
+        expect(reply).toMatch(/^#FAILURE#[A-Za-z (),'0-9]+$/);
+        expect(reply).not.toMatch(/ at |\/|\.ts|\.js|stack|Error/);
+      }
+      expect((await c1.closed)[1]!.toString()).toBe('#FAILURE#not a Manager handshake (a frame longer than 512 bytes)');
+      expect(await d.get('k')).toBe(1);
+    });
+  });
+
+  it('an idle connection that never authenticates is refused and closed after authTimeout; 40 of them, the server goes on', async () => {
+    await withManager({ startMethod: 'fork', authTimeout: 300, maxPendingAuth: 64 }, async (m) => {
+      const d = await m.dict();
+      const idle = Array.from({ length: 40 }, () => rawClient(m.address));
+      await Promise.all(idle.map((c) => c.first));
+      const all = await Promise.all(idle.map((c) => c.closed));
+      for (const frames of all) {
+        expect(frames.map((f) => f.subarray(0, 11).toString())).toEqual(['#CHALLENGE#', '#FAILURE#au']);
+        expect(frames[1]!.toString()).toBe("#FAILURE#authentication timed out (300 ms, the Manager's authTimeout)");
+      }
+      const st = await m.stats();
+      expect(st.authenticating).toBe(0);
+      expect(st.connections).toBe(1); // this process's own async connection
+      // an authenticated connection is not subject to the deadline: a Sync connection idle for longer still works
+      expect(d.getSync('x', 'dflt')).toBe('dflt');
+      await new Promise((r) => setTimeout(r, 600));
+      expect(d.getSync('x', 'again')).toBe('again');
+      expect(await d.size()).toBe(0);
+    });
+  });
+
+  it('connections waiting to authenticate are capped (maxPendingAuth): one more is refused at once, with a clear error for a real client', async () => {
+    await withManager({ startMethod: 'fork', maxPendingAuth: 4, authTimeout: 60_000 }, async (m) => {
+      const d = await m.dict();
+      await d.set('before', true);
+      const idle = Array.from({ length: 4 }, () => rawClient(m.address));
+      await Promise.all(idle.map((c) => c.first)); // the server has taken all four in
+      const extra = rawClient(m.address);
+      const frames = await extra.closed;
+      expect(frames.map((f) => f.toString())).toEqual(["#FAILURE#too many connections waiting to authenticate (4, the Manager's maxPendingAuth)"]);
+      // a real client (async and Sync) is told why
+      // (another message limit: a client of its own, not this process's authenticated one)
+      const e = await rejection(Manager.connect(m.address, m.authkey, { maxMessageBytes: 1 << 20 }));
+      expect(e).toMatchObject({ code: 'ERR_MULTIPROC_AUTH', message: expect.stringMatching(/^Manager refused the connection: too many connections waiting to authenticate/) });
+      const fresh = rebuildProxy(d.toProxyData()) as DictProxy;
+      const { value } = await runInChild(() => syncError(() => fresh.getSync('before')).message);
+      expect(value).toMatch(/too many connections waiting to authenticate/);
+      // connections that had authenticated are not counted and go on working
+      expect(await d.get('before')).toBe(true);
+      expect((await m.stats()).authenticating).toBe(4);
+      // once the idle ones go, new clients get in again
+      for (const c of idle) c.sock.destroy();
+      await Promise.all(idle.map((c) => c.closed));
+      for (let i = 0; (await m.stats()).authenticating > 0; i++) {
+        if (i > 500) throw new Error('the server still counts connections that were closed');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const again = await Manager.connect(m.address, m.authkey, { maxMessageBytes: 1 << 20 });
+      expect(await again.proxy('dict', d.id).get('before')).toBe(true);
+      again.close();
+    });
   });
 });
 

@@ -32,6 +32,10 @@ describe('Queue in one process', () => {
       'short',
       'ünïcødé 😀',
       'x'.repeat(10_000),
+      // lone surrogates (no UTF-8 form) and a leading byte-order mark arrive unchanged (issue 14)
+      '\ud800',
+      'a\udc00b'.repeat(100),
+      '\ufeffBOM',
       true,
       false,
       null,
@@ -59,6 +63,22 @@ describe('Queue in one process', () => {
     expect(1 in (got[values.length - 2] as unknown[])).toBe(false);
     expect(q.empty()).toBe(true);
     expect(q.qsize()).toBe(0);
+  });
+
+  it('what JSON would lose arrives: one object referenced twice stays one object; an array keeps its named properties', () => {
+    // issue 14, property counter-example [shared, shared]: plain data took the JSON path, which made two copies
+    const q = track(new Queue<unknown>());
+    const shared = { s: 'shared' };
+    q.putSync([shared, shared]);
+    q.putSync({ a: shared, b: { c: shared } });
+    const [x, y] = q.getSync() as [object, object];
+    expect(x).toEqual(shared);
+    expect(x).toBe(y);
+    const o = q.getSync() as { a: object; b: { c: object } };
+    expect(o.a).toBe(o.b.c);
+    // property counter-example: an array's named property (JSON drops it; structured clone keeps it)
+    q.putSync(Object.assign([1, 2], { extra: 'x' }));
+    expect(Object.keys(q.getSync() as object)).toEqual(['0', '1', 'extra']);
   });
 
   it('byte arrays taken out are copies, not views of the ring', () => {
@@ -99,6 +119,41 @@ describe('Queue in one process', () => {
     expect(q.getSync()).toEqual({ huge: 'y'.repeat(50_000) });
     expect(q.getSync()).toBe(2);
     expect((Queue as unknown as { _largeReceived: number })._largeReceived - before).toBe(2);
+  });
+
+  // Issue 14: a top-level string whose record went through the side channel came out as its first 13
+  // characters (the length of the side-channel reference), non-ASCII ones ending in U+FFFD.
+  it('top-level strings of 256 KiB and more come out whole (Queue, SimpleQueue, JoinableQueue; here and in a child)', async () => {
+    const strings = [
+      'a'.repeat(262_144),
+      'é'.repeat(200_000), // 400,000 UTF-8 bytes
+      `${'x'.repeat(262_139)}`, // the largest record that stays in a 1 MiB ring (5 + 262,139 = a quarter)
+      `${'y'.repeat(262_140)}`, // the smallest that does not
+      '😀'.repeat(300_000) + 'end',
+    ];
+    for (const q of [track(new Queue<string>()), track(new SimpleQueue<string>()), track(new JoinableQueue<string>())]) {
+      for (const s of strings) {
+        q.putSync(s);
+        const got = q.getSync();
+        expect(got.length).toBe(s.length);
+        expect(got === s).toBe(true);
+        await q.put(s);
+        expect((await q.get()) === s).toBe(true);
+      }
+    }
+    // across processes: the child takes each string and puts back its length and whether it was intact
+    const q = track(new Queue<string>());
+    const back = track(new Queue<[number, boolean]>());
+    const pid = await forkRun(() => {
+      for (const s of strings) {
+        const got = q.getSync();
+        back.putSync([got.length, got === s]);
+      }
+      return 0;
+    });
+    for (const s of strings) q.putSync(s);
+    for (const s of strings) expect(back.getSync({ timeout: 30_000 })).toEqual([s.length, true]);
+    expect(await reap(pid)).toMatchObject({ kind: 'exited', code: 0 });
   });
 
   it('maxsize: full(), putNowait → Full, put timeout → Full; getNowait / get timeout → Empty', async () => {

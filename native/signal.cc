@@ -179,10 +179,11 @@ Napi::Value Sigaction(const Napi::CallbackInfo& info) {
     g_hasSaved[sig] = true;
   }
 
+  // sa_handler and sa_sigaction share storage; SA_RESETHAND leaves SA_SIGINFO set with SIG_DFL in it.
   int prev;
-  if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
+  if (old.sa_handler == SIG_DFL) {
     prev = kWasDefault;
-  } else if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN) {
+  } else if (old.sa_handler == SIG_IGN) {
     prev = kWasIgnore;
   } else if ((old.sa_flags & SA_SIGINFO) && old.sa_sigaction == RecordHandler) {
     prev = kWasRecord;

@@ -76,7 +76,7 @@ Napi::Value Sethostname(const Napi::CallbackInfo& info) {
 Napi::Value Gethostname(const Napi::CallbackInfo& info) {
   char buf[kHostNameMax + 1];
   memset(buf, 0, sizeof buf);
-  if (gethostname(buf, kHostNameMax) != 0) ThrowErrno(info.Env(), errno, "gethostname");
+  if (gethostname(buf, sizeof buf) != 0) ThrowErrno(info.Env(), errno, "gethostname");  // room for 64 bytes and the NUL
   return Napi::String::New(info.Env(), buf);
 }
 

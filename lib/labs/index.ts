@@ -1,6 +1,8 @@
-// `multiproc demo [lab] [--json] [--svg FILE]`: the course labs. Each lab runs the course text's program
-// for real and shows what happened (narrative, process tables from /proc, the text's diagrams drawn from
-// what really happened); --json prints the facts it established; --svg draws its timeline.
+// `multiproc demo [lab] [--json] [--svg FILE] [--hold MS] [--help]`: the labs. Each runs the course text's
+// program (or, for signals, namespaces and scaling, what the text goes on to) for real and shows what
+// happened (narrative, process tables from /proc, the text's diagrams drawn from what really happened);
+// --json prints the facts it established; --svg draws its picture; --hold pauses at the key moment; --help
+// prints the lab's guide (docs/labs.md is made from the same guides).
 import { writeFileSync } from 'node:fs';
 import { Interrupted, type Lab, LabContext, type LabOptions, type LabResult, Out, watchStdout, writeOut } from './common.js';
 import { renderSvg } from './svg.js';

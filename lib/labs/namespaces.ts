@@ -286,12 +286,15 @@ const lab: Lab = {
         const me = posix.getpid();
         const joined: string[] = [];
         const errors: string[] = [];
+        let uts: number | null = null;
         for (const ns of ['uts', 'mount'] as const) {
           let fd = -1;
           try {
             fd = openSync(`/proc/${initHostPid}/ns/${ns === 'mount' ? 'mnt' : ns}`, 'r');
             posix.setns(fd, ns);
             joined.push(ns);
+            // (read before joining the mount namespace: /proc/self is not in the container's /proc)
+            if (ns === 'uts') uts = posix.namespaceId('self', 'uts');
           } catch (e) {
             errors.push(why(e, `setns(${ns})`).reason);
           } finally {
@@ -299,7 +302,7 @@ const lab: Lab = {
           }
         }
         tl.mark(me, `setns: ${joined.join(', ') || 'refused'}`);
-        mail.put(M_EXEC, { joined, errors, hostname: posix.gethostname(), procPids: numericEntries('/proc'), uts: posix.namespaceId('self', 'uts') });
+        mail.put(M_EXEC, { joined, errors, hostname: posix.gethostname(), procPids: numericEntries('/proc'), uts: uts ?? posix.namespaceId('self', 'uts') });
         return 0;
       },
       { title: 'ns-exec' },

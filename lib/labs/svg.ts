@@ -440,7 +440,7 @@ export function renderSvg(title: string, subtitle: string, allEvents: TimelineEv
         break;
       }
       case 'sync':
-        c.raw(`<line x1="${n1(x(e.t))}" y1="${syncTop}" x2="${n1(x(e.t))}" y2="${axisY}" stroke="${SYNC_COLOR}" stroke-dasharray="6,3" stroke-width="1.5"/>`);
+        c.raw(`<line class="sync" x1="${n1(x(e.t))}" y1="${syncTop}" x2="${n1(x(e.t))}" y2="${axisY}" stroke="${SYNC_COLOR}" stroke-dasharray="6,3" stroke-width="1.5"><title>${esc(`${fmtMs(e.t)} ${e.label}`)}</title></line>`);
         break;
     }
   }

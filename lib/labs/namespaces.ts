@@ -158,6 +158,7 @@ const lab: Lab = {
       const me = posix.getpid();
       const hostPid = (posix.nsPids('self') ?? [me])[0]!; // before /proc is replaced: the host's view
       process.title = 'container-init';
+      tl.mark(hostPid, `getpid() = ${me}, pid ${hostPid} outside`);
       posix.setParentDeathSignal('SIGKILL'); // dies with the runtime (then the whole namespace dies with it)
       tl.state(hostPid, 'running');
       const rep: InitReport = {
@@ -240,10 +241,10 @@ const lab: Lab = {
       throw new Error(`the container's first process did not get ready: ${JSON.stringify(mail.get(M_RUNTIME))}`);
     }
     const initHostPid = Atomics.load(w, G_PID);
-    ctx.adopt(initHostPid, 'PID 1 of the container');
     const rt = mail.get<{ attempts: Attempt[]; privateMounts: string | null }>(M_RUNTIME)!;
     const init = mail.get<InitReport>(M_INIT)!;
     const has = (ns: posix.Namespace) => rt.attempts.some((a) => a.ns === ns && a.ok);
+    ctx.adopt(initHostPid, has('pid') ? 'PID 1 of the container' : 'the container\'s first process');
     for (const a of rt.attempts) {
       if (a.ok) out.ok(`unshare(CLONE_NEW${a.ns === 'mount' ? 'NS' : a.ns.toUpperCase()}) in the runtime (pid ${runtime})`);
       else out.bad(a.reason!);

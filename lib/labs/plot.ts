@@ -36,6 +36,8 @@ export interface ScalingPicture {
   asyncMs: number;
   /** The one-worker time the speed-ups are relative to. */
   t1: number;
+  /** How busy the machine was (load average), said under the table. */
+  load: string;
   balance: BalanceRun[];
 }
 
@@ -134,7 +136,8 @@ export function renderScalingSvg(d: ScalingPicture): string {
   rows.forEach((r, j) => r.forEach((cell, i) => cell && c.text({ x: colX[i]!, y: ayTop + 34 + j * 18, text: cell, anchor: 'end' })));
   const notes = wrap(
     `Amdahl's law: with a serial part f, k workers give at most 1 / (f + (1 − f) / k), never more than 1 / f = ${(1 / Math.max(d.serialFraction, 1e-9)).toFixed(1)}×. ` +
-      `Beyond ${d.cpus} workers there are no more CPUs to run them: the speed-up stops growing. One async loop runs the tasks one after another on one thread.`,
+      `Beyond ${d.cpus} workers there are no more CPUs to run them: the speed-up stops growing. One async loop runs the tasks one after another on one thread. ` +
+      `Measured with load average ${d.load}: other programs shared the CPUs.`,
     12,
     W - 20 - tx,
   );

@@ -262,6 +262,7 @@ const lab: Lab = {
         threads: threadRuns.map(({ k, ms }) => ({ k, ms })),
         asyncMs,
         t1,
+        load: loadAverage(),
         balance,
       }),
       facts: {

@@ -385,6 +385,21 @@ export class LabContext {
     return m;
   }
 
+  /**
+   * Makes the lab a child subreaper (prctl PR_SET_CHILD_SUBREAPER) until it ends: orphans below it (a
+   * grandchild whose parent died first, e.g. on Ctrl-C) come to the lab, which reaps them, instead of PID 1.
+   */
+  becomeSubreaper(): void {
+    const was = posix.isSubreaper();
+    posix.setSubreaper(true);
+    this.defer(() => posix.setSubreaper(was));
+  }
+
+  /** How long a lab's child waits for the lab before it gives up (longer by the --hold time). */
+  get watchdogMs(): number {
+    return 20_000 + this.opts.holdMs;
+  }
+
   /** Shared memory for children to report results as JSON (slot k, at most `bytes` each), read by the lab. */
   mailbox(slots: number, bytes = 65536): Mailbox {
     return new Mailbox(this.shared(slots * (bytes + 8)), slots, bytes);

@@ -109,10 +109,8 @@ const lab: Lab = {
     const { out, timeline: tl } = ctx;
     const w = new Int32Array(ctx.shared(4096).buffer);
     const mail = ctx.mailbox(3);
-    const watchdog = 20_000 + ctx.opts.holdMs;
-    const wasSubreaper = posix.isSubreaper();
-    posix.setSubreaper(true); // the container's PID 1 comes to the lab if the runtime dies first (Ctrl-C)
-    ctx.defer(() => posix.setSubreaper(wasSubreaper));
+    const watchdog = ctx.watchdogMs;
+    ctx.becomeSubreaper(); // the container's PID 1 comes to the lab if the runtime dies first (Ctrl-C)
     const hostHostname = os.hostname();
     const hostProcBefore = procMounts();
 

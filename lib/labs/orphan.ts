@@ -39,9 +39,7 @@ const lab: Lab = {
   },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
-    const wasSubreaper = posix.isSubreaper();
-    posix.setSubreaper(true);
-    ctx.defer(() => posix.setSubreaper(wasSubreaper));
+    ctx.becomeSubreaper();
     out.step('The lab makes itself a child subreaper');
     out.say(`prctl(PR_SET_CHILD_SUBREAPER, 1) in the lab (pid ${ctx.pid}) → isSubreaper() = ${posix.isSubreaper()}`);
     out.say('Orphans below the lab now come to the lab instead of to PID 1 (init), which in a container');

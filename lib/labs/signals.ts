@@ -83,10 +83,8 @@ const lab: Lab = {
     const { out, timeline: tl } = ctx;
     const w = new Int32Array(ctx.shared(4096).buffer);
     const mail = ctx.mailbox(3);
-    const watchdog = 20_000 + ctx.opts.holdMs;
-    const wasSubreaper = posix.isSubreaper();
-    posix.setSubreaper(true); // SIGCHLD's grandchildren come to the lab if their parent dies first (Ctrl-C)
-    ctx.defer(() => posix.setSubreaper(wasSubreaper));
+    const watchdog = ctx.watchdogMs;
+    ctx.becomeSubreaper(); // SIGCHLD's grandchildren come to the lab if their parent dies first (Ctrl-C)
     const signalOnPicture = (to: number, label: string) => tl.record('signal', ctx.pid, { peer: to, label });
 
     // ---- 1. handlers ----

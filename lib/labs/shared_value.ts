@@ -73,14 +73,16 @@ const lab: Lab = {
         const me = posix.getpid();
         together.waitSync();
         tl.state(me, 'blocked'); // waiting for the lock
+        // The states are recorded while the lock is held (after acquiring, before releasing), so that two
+        // processes' 'critical' stretches on the picture never overlap: each lies inside the real hold.
         sharedValue.getLock().withLockSync(() => {
           tl.state(me, 'critical');
           const v = sharedValue.value;
           sleepSync(HOLD_MS);
           sharedValue.value = v + 1;
           tl.mark(me, `${v} → ${v + 1}`);
+          tl.state(me, 'running');
         });
-        tl.state(me, 'running');
       },
       true,
     );

@@ -266,6 +266,9 @@ export function renderSvg(title: string, subtitle: string, allEvents: TimelineEv
       case 'signal':
         if (e.label === 'SIGKILL') setState(e.peer, 'zombie', e.t); // cannot be caught: the target dies on delivery
         break;
+      case 'mark': // a process named late (a pool's worker) was there when it marked something
+        lane(e.pid).start = Math.min(lane(e.pid).start, e.t);
+        break;
       default:
         lane(e.pid);
     }

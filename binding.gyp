@@ -14,7 +14,9 @@
         "native/reactor.cc",
         "native/shm.cc",
         "native/sync.cc",
-        "native/futex.cc"
+        "native/futex.cc",
+        "native/ns.cc",
+        "native/signal.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "_GNU_SOURCE"],

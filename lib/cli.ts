@@ -3,7 +3,10 @@
 //   multiproc ps [pid]     the process tree under pid (default: this command's parent), with states
 //   multiproc demo ...     the course labs            (lib/labs)
 //   multiproc bench ...    the IPC cost benchmark     (lib/bench/index.ts)
+//   multiproc --version    the package's version, Node's, and the addon's ABI
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { native, packageRoot } from './native.js';
 import * as posix from './posix/index.js';
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -22,8 +25,10 @@ function usage(): string {
     'usage: multiproc <command>',
     '',
     '  ps [pid]                  process tree under pid (default: the caller), with states from /proc',
-    '  demo [lab] [--json]       run an OS-course lab (no lab: list them; --svg FILE: a timeline)',
+    '  demo [lab] [--json]       run an OS-course lab (no lab: list them; demo <lab> --help: explain one;',
+    '                            --svg FILE: a picture; --hold MS: pause at the key moment)',
     '  bench [suite…] [options]  measure IPC costs (bench --help)',
+    '  --version                 the version of multiproc (and of Node, and the addon ABI)',
     '',
   ].join('\n');
 }
@@ -83,6 +88,12 @@ function ps(args: string[]): number {
   return 0;
 }
 
+/** "multiproc 0.1.0 (Node v20.17.0, addon napi, linux x64)". */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  return `multiproc ${pkg.version} (Node ${process.version}, addon ${native.abi}, ${process.platform} ${process.arch})`;
+}
+
 function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -95,6 +106,11 @@ function main(argv: string[]): number {
       void import('./bench/index.js')
         .then((m) => m.runBench(rest))
         .then((code) => (process.exitCode = code));
+      return 0;
+    case '-V':
+    case '--version':
+    case 'version':
+      process.stdout.write(`${version()}\n`);
       return 0;
     case undefined:
     case '-h':

@@ -62,6 +62,26 @@ export interface MainAddon {
   getPipeSize(fd: number): number;
   poll(fd: number, events: number, timeoutMs: number): number;
   fdConstants: Record<string, number>;
+  // namespace family (native/ns.cc)
+  unshare(flags: number): void;
+  setns(fd: number, nstype: number): void;
+  sethostname(name: string): void;
+  gethostname(): string;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags?: number): void;
+  nsConstants: Record<string, number>;
+  // signal family (native/signal.cc)
+  sigprocmask(how: number, signals: number[] | null): number[];
+  sigpending(): number[];
+  /** disposition: 0 default, 1 ignore, 2 record, 3 original → [previous: 0 default, 1 ignore, 2 record, 3 other, its flags] */
+  sigaction(signal: number, disposition: number, flags?: number, mask?: number[]): [previous: number, flags: number];
+  sigsuspend(mask: number[], timeoutMs?: number): boolean;
+  sigqueue(pid: number, signal: number, value: number): void;
+  /** [seq, signo, si_code, si_pid, si_uid, si_value, si_status, time (ms, CLOCK_MONOTONIC)][] */
+  signalRecords(fromSeq?: number): [number, number, number, number, number, number, number, number][];
+  signalCount(signal: number): number;
+  signalSeq(): number;
+  signalConstants: Record<string, number>;
 }
 
 export interface ForkAddon {

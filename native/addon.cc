@@ -7,7 +7,9 @@ namespace mp {
 
 AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
-void InitFutex(Napi::Env env, Napi::Object exports);  // native/futex.cc
+void InitFutex(Napi::Env env, Napi::Object exports);   // native/futex.cc
+void InitNs(Napi::Env env, Napi::Object exports);      // native/ns.cc
+void InitSignal(Napi::Env env, Napi::Object exports);  // native/signal.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
@@ -19,6 +21,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMqueue(env, exports);
   InitBench(env, exports);
   InitFutex(env, exports);
+  InitNs(env, exports);
+  InitSignal(env, exports);
   exports.Set("abi", Napi::String::New(env, "napi"));
   return exports;
 }

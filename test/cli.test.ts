@@ -1,5 +1,6 @@
 // The multiproc command (lib/cli.ts), run as a program.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -35,5 +36,15 @@ describe('multiproc ps', () => {
     const help = cli('--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/usage: multiproc <command>/);
+    expect(help.stdout).toMatch(/--version/);
+  });
+
+  it('--version prints the package version, Node\'s, and the addon ABI', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = cli(flag);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`multiproc ${pkg.version} (Node ${process.version}, addon napi, ${process.platform} ${process.arch})\n`);
+    }
   });
 });

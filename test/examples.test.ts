@@ -1,7 +1,8 @@
-// The course examples (examples/*.ts) run as a student runs them (TypeScript through tsx), each in its own
+// The examples (examples/*.ts: the course programs, and signals, namespaces, scaling) run as a student runs them (TypeScript through tsx), each in its own
 // process: exit status 0 and the output the listing promises.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -48,8 +49,38 @@ async function run(name: string): Promise<string> {
   return stdout;
 }
 
+/** Whether this machine lets a process unshare PID, UTS and mount namespaces (util-linux's unshare, in a child). */
+const namespacesPermitted = spawnSync('unshare', ['--uts', '--pid', '--mount', '--fork', 'true']).status === 0;
+if (!namespacesPermitted) console.log('examples.test: namespaces are not permitted here: examples/namespaces.ts is expected to say so');
+
 /** What each listing must print (one regex per fact it shows). */
 const expected: Record<string, RegExp[]> = {
+  signals: [
+    /^child: pending while blocked: SIGUSR1, SIGRTMIN$/m,
+    /^child: after unblock: SIGUSR1 handled 1× \(3 sent\), SIGRTMIN 3× with values 1, 2, 3$/m,
+    /^the child after SIGTERM: \{ kind: 'exited', pid: \d+, code: 0 \}$/m,
+    /^after SIGSTOP: \{ kind: 'stopped', pid: \d+, signal: 'SIGSTOP' \} state T$/m,
+    /^after SIGCONT: \{ kind: 'continued', pid: \d+ \} state [RS]$/m,
+    /^after SIGKILL: \{ kind: 'signaled', pid: \d+, signal: 'SIGKILL', coreDumped: false \}$/m,
+    /^parent: 3 children reaped after [1-3] wake-up\(s\) of sigsuspend, [1-3] SIGCHLD handled$/m,
+    /^the SIGCHLD parent: \{ kind: 'exited', pid: \d+, code: 0 \}$/m,
+  ],
+  namespaces: namespacesPermitted
+    ? [
+        /^inside: getpid\(\) = 1, NSpid = \d+ 1, hostname = multiproc-box, \/proc lists: 1$/m,
+        /^runtime: forked the container's PID 1, pid \d+ out here$/m,
+        /^runtime: \{ kind: 'exited', pid: \d+, code: 0 \}$/m,
+        new RegExp(`^outside: hostname = ${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(unchanged\\)$`, 'm'),
+      ]
+    : [/^not permitted here: unshare EPERM/m],
+  scaling: [
+    /^sequential: T1 = \d+ ms$/m,
+    /^processes k=1: \d+ ms, speed-up [\d.]+×, efficiency \d+ %, same result: true$/m,
+    /^processes k=2: \d+ ms, speed-up [\d.]+×, efficiency \d+ %, same result: true$/m,
+    /^one async loop: \d+ ms, speed-up [\d.]+×, same result: true$/m,
+    /^static chunks \(chunkSize \d+\) on \d+ processes: \d+ ms$/m,
+    /^dynamic \(chunkSize 1\) on \d+ processes: \d+ ms$/m,
+  ],
   basic_process: [/^Process ID: \d+ \(parent \d+\) - Hello from the child process!$/m, /exited with code 0\./, /exit code -15\./, /Main process finished\./],
   multiple_processes: [/worker-4 \(pid \d+\) exited with code 0/, /^total    = (\d+)\nexpected = \1$/m],
   zombie: [/stateCode: 'Z'/, /^\s*\d+\s+\d+\s+Z/m, /waitpid: \{ kind: 'exited', pid: \d+, code: 7 \}/, /after waitpid: null/],
@@ -82,6 +113,7 @@ describe('examples', () => {
     it(name, async () => {
       const out = await run(name);
       for (const re of patterns) expect(out).toMatch(re);
+      if (name === 'scaling') expect(out).not.toMatch(/same result: false/);
       if (name === 'process_semaphore') {
         expect(out).not.toMatch(/inside now: [3-9]/); // never more than 2 inside
       }

@@ -9,6 +9,28 @@ const lab: Lab = {
   name: 'basic_process',
   summary: 'start a Process, join it, read its exit code; terminate a long task (exit code -15)',
   claim: "a child has its own pid and the parent's pid as ppid; join() collects exit code 0; terminate() gives -15",
+  guide: {
+    lookFor: [
+      'The child\'s pid differs from the lab\'s, and its ppid is the lab\'s pid: fork made a new process whose parent is the caller.',
+      'join() returns when the child has exited; exitCode is 0 for a normal return.',
+      'terminate() sends SIGTERM: exitCode -15 (negative: killed by signal 15), as in Python.',
+      'The picture: fork arrows, the child\'s short run, and the SIGTERM arrow into the long task.',
+    ],
+    hold: 'Pauses while the long task runs: ps shows it sleeping (S) with the lab as its parent, before terminate() ends it.',
+    strace: {
+      command: 'strace -f -e trace=clone,exit_group,kill,pidfd_open,waitid multiproc demo basic_process',
+      lines: [
+        '<lab> clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, …) = <child>   ← fork()',
+        '<child> exit_group(0) = ?   then in the lab: waitid(P_PIDFD, <fd>, {si_code=CLD_EXITED, si_status=0, …}, WEXITED|WNOHANG, NULL)',
+        '<lab> kill(<long task>, SIGTERM) = 0   … waitid(…, {si_code=CLD_KILLED, si_status=SIGTERM, …})',
+      ],
+    },
+    questions: [
+      'fork() returns twice. What does each process get back, and how does the child learn its parent\'s pid?',
+      'Why is the exit code of the terminated task -15 and not 143, as a shell would print?',
+      'What would the child be between its exit and the lab\'s join()? Which lab shows that state?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     const [reader, writer] = Pipe(false);

@@ -192,6 +192,15 @@ export function printProcTable(out: Out, rows: ProcRow[], caption?: string): voi
   );
 }
 
+/** /proc/loadavg's three load averages ('1.20 0.95 0.80'): how busy the CPUs are with other programs. */
+export function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Time
 
@@ -233,7 +242,10 @@ export interface LabOptions {
   json: boolean;
   svg?: string;
   color: boolean;
-  /** Tests: pause this long at the lab's key moment (zombie present, orphan adopted, deadlock in place). */
+  /**
+   * Pause this long at the lab's key moment (zombie present, orphan adopted, deadlock in place), so that the
+   * processes can be looked at from another shell (`--hold MS`, or MULTIPROC_LAB_HOLD_MS).
+   */
   holdMs: number;
 }
 
@@ -245,6 +257,8 @@ export class LabContext {
   readonly created: number[] = [];
   /** Pids not yet reaped. */
   readonly #live = new Set<number>();
+  /** Pids left out of the picture (their events are not recorded). */
+  readonly #unpictured = new Set<number>();
   /** Children started through Process: killed and reaped through their Process object (which owns the wait). */
   readonly #procs = new Map<number, { kill(): void; isAlive(): boolean }>();
   readonly #cleanups: (() => void)[] = [];
@@ -280,28 +294,37 @@ export class LabContext {
     this.#procs.set(p.pid!, p);
   }
 
-  /** Remembers a pid as the lab's (to kill and reap it on interruption); `forked` records the fork. */
-  adopt(pid: number, name: string, forkedBy?: number): void {
+  /**
+   * Remembers a pid as the lab's (to kill and reap it on interruption); `forkedBy` records the fork. With
+   * `picture: false` the process has no lane in the lab's picture.
+   */
+  adopt(pid: number, name: string, forkedBy?: number, picture = true): void {
     this.created.push(pid);
     this.#live.add(pid);
+    if (!picture) {
+      this.#unpictured.add(pid);
+      return;
+    }
     this.timeline.lane(pid, name);
     if (forkedBy !== undefined) this.timeline.record('fork', forkedBy, { peer: pid });
   }
 
   /**
    * Forks a child that runs `body` and exits with its result (a number) or 0; 1 with a one-line message
-   * when it throws. The child dies with the lab (PR_SET_PDEATHSIG) unless `orphanable`.
+   * when it throws. The child dies with the lab (PR_SET_PDEATHSIG) unless `orphanable`. With `picture:
+   * false` it has no lane in the lab's picture (bulk workers whose lanes would hide the point).
    */
-  fork(name: string, body: () => unknown, opts: { orphanable?: boolean; title?: string } = {}): number {
+  fork(name: string, body: () => unknown, opts: { orphanable?: boolean; title?: string; picture?: boolean } = {}): number {
     const parent = process.pid;
     const tl = this.timeline;
+    const picture = opts.picture ?? true;
     const pid = posix.forkAndRun(async () => {
       if (!opts.orphanable) {
         posix.setParentDeathSignal('SIGKILL');
         if (posix.getppid() !== parent) posix.exit(1);
       }
       if (opts.title) process.title = opts.title;
-      tl.state(process.pid, 'running');
+      if (picture) tl.state(process.pid, 'running');
       let code = 0;
       try {
         const r = await body();
@@ -310,10 +333,10 @@ export class LabContext {
         process.stderr.write(`${name} (${process.pid}): ${(e as Error)?.message ?? String(e)}\n`);
         code = 1;
       }
-      tl.record('exit', process.pid, { value: code });
+      if (picture) tl.record('exit', process.pid, { value: code });
       posix.exit(code);
     });
-    this.adopt(pid, name, parent);
+    this.adopt(pid, name, parent, picture);
     return pid;
   }
 
@@ -334,15 +357,18 @@ export class LabContext {
       clearTimeout(timer);
     }
     this.#live.delete(pid);
-    this.timeline.record('reap', process.pid, { peer: pid, label: describeStatus(status) });
+    if (!this.#unpictured.has(pid)) this.timeline.record('reap', process.pid, { peer: pid, label: describeStatus(status) });
     this.timeline.state(process.pid, 'running');
     return status;
   }
 
-  /** Marks `pid` as reaped elsewhere (e.g. by Process.join). */
-  reaped(pid: number, status?: string): void {
+  /**
+   * Marks `pid` as reaped elsewhere: by Process.join, or by another process `by`. `status` null: the reaper
+   * recorded the reap on the timeline itself.
+   */
+  reaped(pid: number, status?: string | null, by = process.pid): void {
     this.#live.delete(pid);
-    this.timeline.record('reap', process.pid, { peer: pid, label: status ?? '' });
+    if (status !== null && !this.#unpictured.has(pid)) this.timeline.record('reap', by, { peer: pid, label: status ?? '' });
   }
 
   /** Sleeps `ms` (the lab's lane shows it sleeping). */
@@ -357,6 +383,26 @@ export class LabContext {
     const m = posix.mmap(bytes);
     this.defer(() => m.close());
     return m;
+  }
+
+  /**
+   * Makes the lab a child subreaper (prctl PR_SET_CHILD_SUBREAPER) until it ends: orphans below it (a
+   * grandchild whose parent died first, e.g. on Ctrl-C) come to the lab, which reaps them, instead of PID 1.
+   */
+  becomeSubreaper(): void {
+    const was = posix.isSubreaper();
+    posix.setSubreaper(true);
+    this.defer(() => posix.setSubreaper(was));
+  }
+
+  /** How long a lab's child waits for the lab before it gives up (longer by the --hold time). */
+  get watchdogMs(): number {
+    return 20_000 + this.opts.holdMs;
+  }
+
+  /** Shared memory for children to report results as JSON (slot k, at most `bytes` each), read by the lab. */
+  mailbox(slots: number, bytes = 65536): Mailbox {
+    return new Mailbox(this.shared(slots * (bytes + 8)), slots, bytes);
   }
 
   /** Registers a clean-up step (destroying a lock, closing a mapping), run in reverse order. */
@@ -412,11 +458,56 @@ export class LabContext {
     return this.created.filter((pid) => posix.processInfo(pid) !== null);
   }
 
-  /** Tests: pause at the key moment so that a test can look with ps or interrupt the lab. */
-  async hold(what: string, pids: number[]): Promise<void> {
+  /**
+   * The key moment: with --hold, pause here so that the processes can be looked at from another shell (the
+   * narrative prints the commands to run, `pids` filled in). stderr gets one machine-readable line
+   * ("lab holding: <what> pids=1,2"), which the tests wait for.
+   */
+  async hold(what: string, pids: number[], commands: string[] = [psCommand(pids)]): Promise<void> {
     if (this.opts.holdMs <= 0) return;
+    const out = this.out;
+    out.line();
+    out.line(out.paint(['bold', 'magenta'], `  ⏸ holding ${fmtSeconds(this.opts.holdMs)}: ${what}. In another shell, run:`));
+    for (const c of commands) out.line(`      ${out.paint('bold', c)}`);
+    out.line(out.paint('dim', '    (Ctrl-C ends the lab now and cleans up)'));
     process.stderr.write(`lab holding: ${what} pids=${pids.join(',')}\n`);
+    this.timeline.mark(this.pid, `held ${fmtSeconds(this.opts.holdMs)}`);
     await sleep(this.opts.holdMs);
+  }
+}
+
+/** The ps command that shows these processes' states (what --hold suggests). */
+export function psCommand(pids: number[]): string {
+  return `ps -o pid,ppid,stat,wchan:20,comm -p ${pids.join(',')}`;
+}
+
+const fmtSeconds = (ms: number) => (ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`);
+
+/** JSON reports from children, in shared memory: each slot holds its length, then the UTF-8 text. */
+export class Mailbox {
+  readonly #words: Int32Array;
+  readonly #bytes: Uint8Array;
+  constructor(
+    m: posix.Mapping,
+    readonly slots: number,
+    readonly size: number,
+  ) {
+    this.#words = new Int32Array(m.buffer, 0, slots);
+    this.#bytes = new Uint8Array(m.buffer, slots * 8, slots * size);
+  }
+  /** Writes `value` into `slot` (the last write wins); throws when it does not fit. */
+  put(slot: number, value: unknown): void {
+    const b = Buffer.from(JSON.stringify(value), 'utf8');
+    if (b.length > this.size) throw new Error(`a report of ${b.length} bytes does not fit the mailbox (${this.size})`);
+    Atomics.store(this.#words, slot, 0);
+    this.#bytes.set(b, slot * this.size);
+    Atomics.store(this.#words, slot, b.length);
+  }
+  /** The value in `slot`, or undefined when nothing was written. */
+  get<T>(slot: number): T | undefined {
+    const n = Atomics.load(this.#words, slot);
+    if (n <= 0) return undefined;
+    return JSON.parse(Buffer.from(this.#bytes.subarray(slot * this.size, slot * this.size + n)).toString('utf8')) as T;
   }
 }
 
@@ -435,10 +526,26 @@ export function describeStatus(s: posix.WaitStatus): string {
 // The lab interface
 
 export interface LabResult {
-  /** Whether the lab showed what it claims. */
+  /** Whether the lab showed what it claims (or, where this machine does not permit a part, the rest of it). */
   ok: boolean;
   /** The facts it established (machine-readable, for --json). */
   facts: Record<string, unknown>;
+  /** Parts this machine did not permit, each with the reason (the lab says so instead of failing). */
+  notShown?: string[];
+  /** The lab's own picture (an SVG document) instead of its timeline. */
+  svg?: string;
+}
+
+/** A lab's page for students: `demo <lab> --help` prints it, and docs/labs.md is made from it. */
+export interface LabGuide {
+  /** What to look for in the output and in the picture. */
+  lookFor: string[];
+  /** The key moment `--hold MS` pauses at. */
+  hold?: string;
+  /** An `strace -f` command that shows the lab's system calls, and lines of its output to find. */
+  strace: { command: string; lines: string[] };
+  /** Questions to answer after running it. */
+  questions: string[];
 }
 
 export interface Lab {
@@ -447,5 +554,6 @@ export interface Lab {
   summary: string;
   /** What the lab claims to show (printed, and in --json). */
   claim: string;
+  guide: LabGuide;
   run(ctx: LabContext): Promise<LabResult>;
 }

@@ -28,6 +28,27 @@ const lab: Lab = {
   name: 'deadlock',
   summary: 'two processes take two locks in opposite order: the wait-for cycle, found, broken, and fixed',
   claim: 'opposite lock order deadlocks (a real cycle in the wait-for graph); a global lock order does not',
+  guide: {
+    lookFor: [
+      'The wait-for graph built from what each process records (holds R1, wants R2): a cycle A → B → A.',
+      'Both processes asleep in the kernel on the lock (WAITING IN futex…), and no progress for 300 ms.',
+      'Killing B breaks the cycle: its robust mutex passes to A (owner died), and A finishes.',
+      'The fix, one global lock order (R1 before R2): 2000 rounds each, no deadlock.',
+    ],
+    hold: 'Pauses while the two processes are deadlocked: ps shows both sleeping (S), WCHAN a futex wait, forever.',
+    strace: {
+      command: 'strace -f -e trace=futex,kill,exit_group multiproc demo deadlock',
+      lines: [
+        '<A> futex(<R2>, FUTEX_WAIT, 0x80000000|<B>, NULL <unfinished …>  and  <B> futex(<R1>, FUTEX_WAIT, 0x80000000|<A>, NULL <unfinished …>: each sleeps on a lock word that holds the other\'s thread id (the top bit: someone waits)',
+        '<lab> kill(<B>, SIGKILL) = 0;  <B> +++ killed by SIGKILL +++: the kernel walks B\'s robust-futex list, marks R2 owner-died and wakes A: <A> <… futex resumed> = 0',
+      ],
+    },
+    questions: [
+      'Name the four conditions for a deadlock and where each holds in this lab.',
+      'Why does one global lock order make a cycle impossible?',
+      'What would happen to A if the mutexes were not robust, when B is killed while holding R2?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     const { SIZEOF } = posix;

@@ -22,6 +22,26 @@ const lab: Lab = {
   name: 'manager',
   summary: 'a Manager server process owns a dict and a list; workers write through proxies, the parent reads',
   claim: 'what the worker processes write into the manager\u2019s dict and list is what the parent reads back',
+  guide: {
+    lookFor: [
+      'A separate server process owns the dict and the list; the workers and the parent only hold proxies.',
+      'Each proxy call is a request and a reply over a Unix socket: the picture\'s message arrows into the server.',
+      'The parent reads back exactly what the three workers wrote.',
+    ],
+    hold: 'Pauses with the manager\'s server running: ps shows it, a child of the lab, listening on its socket (ss -xlp shows the socket).',
+    strace: {
+      command: 'strace -f -e trace=socket,bind,listen,connect,accept4,sendmsg,recvmsg,write,read multiproc demo manager',
+      lines: [
+        '<server> socket(AF_UNIX, SOCK_STREAM…); bind(…, {sun_path="…"}); listen(…)',
+        '<worker> connect(…) = 0, then write/read pairs: one request and one reply per proxy call',
+      ],
+    },
+    questions: [
+      'Why is a Manager slower than a Value in shared memory? What does it allow that shared memory does not?',
+      'How does the server keep two workers\' updates of the dict from interfering?',
+      'What happens to the proxies when the server process dies?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     out.step('manager = await Manager.start(): a server process that owns the shared objects');

@@ -13,6 +13,26 @@ const lab: Lab = {
   name: 'multiple_processes',
   summary: 'a task split over 4 processes: pids, ppids, partial results, exit statuses, combined',
   claim: 'four children each compute a part of one sum; the parent combines their parts into the exact total',
+  guide: {
+    lookFor: [
+      'Four children, each with its own pid and the lab as ppid, each computing one range of the sum.',
+      'The partial results arrive through a pipe in the order the children finish, not the order they were started.',
+      'The combined total equals the closed form N(N+1)(2N+1)/6: splitting the work lost nothing.',
+    ],
+    strace: {
+      command: 'strace -f -e trace=clone,socketpair,pipe2,write,exit_group multiproc demo multiple_processes',
+      lines: [
+        '<lab> pipe2([<r>, <w>], O_CLOEXEC) = 0   ← Pipe(false): one-way, children write, the lab reads',
+        '<lab> clone(…SIGCHLD…) = <child>, four times',
+        '<child> write(<w>, …) = <n>   ← the child\'s partial sum, one message',
+      ],
+    },
+    questions: [
+      'Each child gets a copy of the lab\'s memory at fork. Why must the partial sums still be sent back through a pipe?',
+      'The children finish in a different order from run to run. Why, and why does the total not depend on it?',
+      'How would you split the range if the cost of each i grew with i?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     const [reader, writer] = Pipe(false);

@@ -17,11 +17,29 @@ const lab: Lab = {
   name: 'orphan',
   summary: 'the parent exits first: the child is re-parented (here to the lab, a subreaper) and reaped',
   claim: "when a parent exits first its child is adopted (getppid() changes to the subreaper) and the adopter reaps it",
+  guide: {
+    lookFor: [
+      'The child\'s getppid() changes from its parent\'s pid to the lab\'s when the parent exits: it was adopted.',
+      'The lab is a child subreaper (prctl PR_SET_CHILD_SUBREAPER), so the orphan comes to it rather than to PID 1.',
+      'Only the new parent can wait for the orphan: the lab reaps it.',
+    ],
+    hold: 'Pauses after the adoption: ps shows the orphan with the lab as its PPID; its old parent is gone.',
+    strace: {
+      command: 'strace -f -e trace=prctl,clone,exit_group,getppid,waitid multiproc demo orphan',
+      lines: [
+        '<lab> prctl(PR_SET_CHILD_SUBREAPER, 1) = 0',
+        '<parent> exit_group(0);  <orphan> getppid() = <parent>, …, getppid() = <lab>   ← adopted',
+      ],
+    },
+    questions: [
+      'Without a subreaper, who adopts an orphan? What does that process have to do with it?',
+      'Why do container runtimes and service managers make themselves subreapers?',
+      'Can an orphan become a zombie? Who would reap it?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
-    const wasSubreaper = posix.isSubreaper();
-    posix.setSubreaper(true);
-    ctx.defer(() => posix.setSubreaper(wasSubreaper));
+    ctx.becomeSubreaper();
     out.step('The lab makes itself a child subreaper');
     out.say(`prctl(PR_SET_CHILD_SUBREAPER, 1) in the lab (pid ${ctx.pid}) → isSubreaper() = ${posix.isSubreaper()}`);
     out.say('Orphans below the lab now come to the lab instead of to PID 1 (init), which in a container');

@@ -11,6 +11,25 @@ const lab: Lab = {
   name: 'pipe_communication',
   summary: 'a pipe between parent and child: raw bytes with pipe()/read()/write(), then messages with Pipe()',
   claim: 'what the child writes into a pipe is exactly what the parent reads, in order',
+  guide: {
+    lookFor: [
+      'The course text\'s C program, step by step: pipe(), fork(), each side closes the end it does not use, write(), read().',
+      'The parent reads exactly the bytes the child wrote; read() returns 0 (end of file) once every write end is closed.',
+      'Messages over a Pipe(): the parent receives 1, 2, 3, …, done, in order.',
+    ],
+    strace: {
+      command: 'strace -f -e trace=pipe2,clone,close,write,read multiproc demo pipe_communication',
+      lines: [
+        '<lab> pipe2([3, 4], O_CLOEXEC) = 0',
+        '<child> close(3); write(4, "Hello from the child…", …) = <n>;   <lab> close(4); read(3, …) = <n>, then read(3, …) = 0',
+      ],
+    },
+    questions: [
+      'Why must the parent close its write end before it can ever see end of file?',
+      'What happens to a writer when the pipe is full (see /proc/sys/fs/pipe-max-size), and to a reader when it is empty?',
+      'A pipe is one-way. How would you build two-way communication from pipes?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
 

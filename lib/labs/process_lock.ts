@@ -19,6 +19,23 @@ const lab: Lab = {
   name: 'process_lock',
   summary: 'several processes print through one pipe: lines interleave without a lock, never with one',
   claim: 'with a lock around each line, lines from several processes never interleave inside a line',
+  guide: {
+    lookFor: [
+      'Without the lock, lines whose pieces come from different processes (interleaved inside a line).',
+      'With the lock around the whole line, every line arrives whole.',
+    ],
+    strace: {
+      command: 'strace -f -e trace=write,futex multiproc demo process_lock',
+      lines: [
+        '<child> write(<pipe>, …) three times per line: without the lock, other children\'s writes fall in between',
+        '<child> futex(…, FUTEX_WAIT…) while another child holds the lock',
+      ],
+    },
+    questions: [
+      'Each piece is one write(). Why can writes of different processes interleave, and why is each single write() never cut in a pipe (up to PIPE_BUF bytes)?',
+      'What is the critical section here, and what happens if it is made too large?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     const lock = new Lock(); // in shared memory: the forked printers share it

@@ -1,11 +1,10 @@
 // Lab: a process pool. Pool.map hands the items to a fixed set of worker processes; each result says which
 // worker pid computed it. The same map is then timed with one worker and with one per CPU: the speed-up is
 // measured (and depends on how many CPUs are free right now).
-import { readFileSync } from 'node:fs';
 import { cpuCount } from '../context.js';
 import { Pool } from '../pool.js';
 import * as posix from '../posix/index.js';
-import { type Lab, type LabContext } from './common.js';
+import { type Lab, type LabContext, loadAverage } from './common.js';
 import { nowMs } from './timeline.js';
 
 const ITEMS = 12;
@@ -31,6 +30,26 @@ const lab: Lab = {
   name: 'process_pool',
   summary: 'Pool.map over worker processes: which worker computed which item, and the speed-up',
   claim: 'Pool.map spreads the items over the worker processes and returns every result in order',
+  guide: {
+    lookFor: [
+      'Each result names the worker pid that computed it: the items are spread over the pool\'s processes.',
+      'The results come back in the input\'s order, whichever worker finished first.',
+      'The same map timed with one worker and with one per CPU: the speed-up, at most the number of free CPUs.',
+    ],
+    hold: 'Pauses with the pool\'s workers idle: ps shows them sleeping, children of the lab.',
+    strace: {
+      command: 'strace -f -e trace=clone,socketpair,write,read,exit_group multiproc demo process_pool',
+      lines: [
+        '<lab> socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, [<a>, <b>]) = 0, one per worker',
+        '<lab> write(<a>, …) = <n>   ← a batch of tasks;   <worker> write(<b>, …)   ← its results',
+      ],
+    },
+    questions: [
+      'Why are the workers started before the timing? What does starting a process cost compared with one task here?',
+      'What limits the speed-up on this machine (see the load average printed)?',
+      'When is a larger chunkSize better, and when is it worse?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     const workers = Math.max(2, cpuCount());
@@ -111,13 +130,5 @@ const lab: Lab = {
     };
   },
 };
-
-function loadAverage(): string {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  } catch {
-    return '?';
-  }
-}
 
 export default lab;

@@ -15,6 +15,22 @@ const lab: Lab = {
   name: 'process_semaphore',
   summary: 'a semaphore of 2: five processes, never more than two inside at once (timeline)',
   claim: 'with a semaphore of value N, at most N processes are inside at any time',
+  guide: {
+    lookFor: [
+      'Never more than two processes inside at once, and two is reached: the timeline and the count at every instant.',
+      'The others sleep in sem_wait (amber in the picture) until one leaves.',
+    ],
+    strace: {
+      command: 'strace -f -e trace=futex multiproc demo process_semaphore',
+      lines: [
+        '<child> futex(…, FUTEX_WAIT…) when the value is 0;  <leaving child> futex(…, FUTEX_WAKE, 1) when it posts',
+      ],
+    },
+    questions: [
+      'A lock is a semaphore of value 1. What can a semaphore of value 2 protect that a lock cannot?',
+      'What does the order in which waiting processes get in depend on?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     const OFF = { words: 0, times: 64 };

@@ -13,6 +13,25 @@ const lab: Lab = {
   name: 'queue_communication',
   summary: 'a producer puts messages into a Queue, a consumer gets them: FIFO, nothing lost',
   claim: 'what the producer puts into the queue is what the consumer gets, in order',
+  guide: {
+    lookFor: [
+      'The producer and the consumer never talk to each other directly: both use the Queue.',
+      'Every message put is got, in the same order (FIFO), nothing lost, nothing doubled.',
+      'The picture: each put (by the producer) joined to its get (by the consumer) by a message arrow.',
+    ],
+    strace: {
+      command: 'strace -f -e trace=memfd_create,mmap,futex,clone multiproc demo queue_communication',
+      lines: [
+        '<lab> memfd_create("multiproc-queue", MFD_CLOEXEC) = <fd>; mmap(NULL, …, PROT_READ|PROT_WRITE, MAP_SHARED, <fd>, 0)   ← the ring',
+        '<consumer> futex(…, FUTEX_WAIT…) while the queue is empty;  <producer> futex(…, FUTEX_WAKE…) after a put',
+      ],
+    },
+    questions: [
+      'Where do the messages live while they are in the queue, and why can a forked child use it without being sent anything?',
+      'What does the consumer do while the queue is empty: spin, or sleep? How could you tell from ps?',
+      'What changes if there are two consumers?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     const queue = new Queue<{ seq: number; text: string; from: number }>();

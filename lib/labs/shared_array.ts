@@ -12,6 +12,22 @@ const lab: Lab = {
   name: 'shared_array',
   summary: 'an array in shared memory: what the child writes, the parent reads (a plain array stays private)',
   claim: "a child's writes into a shared array are what the parent reads; an ordinary array is copied, not shared",
+  guide: {
+    lookFor: [
+      'The child writes into the SharedArray and the parent reads exactly those values: the same physical pages, no copy, no message.',
+      'An ordinary array changed by the child is unchanged in the parent: fork copies everything else (copy-on-write).',
+    ],
+    strace: {
+      command: 'strace -f -e trace=mmap,memfd_create,clone multiproc demo shared_array',
+      lines: [
+        '<lab> mmap(NULL, <n>, PROT_READ|PROT_WRITE, MAP_SHARED…) = 0x…   ← shared: both processes map the same pages after fork',
+      ],
+    },
+    questions: [
+      'What is the difference between MAP_SHARED and the private copy-on-write mapping of the rest of the heap?',
+      'If two children wrote the same element at once, what would you need?',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     const arr = new SharedArray<number>('d', LEN); // 'd': float64, in shared memory

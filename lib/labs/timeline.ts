@@ -19,9 +19,10 @@ export type EventKind =
   | 'mark' //     something pid did, label = what
   | 'reparent' // pid's parent is now peer
   | 'waitfor' //  pid waits for peer (a wait-for edge), label = the resource
-  | 'sync'; //    a moment that concerns every lane (barrier release), label = what
+  | 'sync' //     a moment that concerns every lane (barrier release), label = what
+  | 'end'; //     the picture ends here (what follows is in the narrative only), label = what follows
 
-const KINDS: EventKind[] = ['lane', 'state', 'fork', 'exit', 'reap', 'signal', 'send', 'recv', 'mark', 'reparent', 'waitfor', 'sync'];
+const KINDS: EventKind[] = ['lane', 'state', 'fork', 'exit', 'reap', 'signal', 'send', 'recv', 'mark', 'reparent', 'waitfor', 'sync', 'end'];
 
 export interface TimelineEvent {
   /** Milliseconds since the timeline was created (monotonic clock, taken by the recording process). */
@@ -63,10 +64,13 @@ export class Timeline {
     this.#view.setFloat64(8, this.t0, true);
   }
 
-  /** Appends an event, timestamped now in the calling process. Returns false when the timeline is full. */
-  record(kind: EventKind, pid: number, opts: { peer?: number; value?: number; label?: string } = {}): boolean {
+  /**
+   * Appends an event, timestamped now in the calling process (or at `at`, a time on the same clock taken
+   * earlier, e.g. by a signal handler). Returns false when the timeline is full.
+   */
+  record(kind: EventKind, pid: number, opts: { peer?: number; value?: number; label?: string; at?: number } = {}): boolean {
     if (this.#closed) return false;
-    const t = nowMs();
+    const t = opts.at ?? nowMs();
     const i = Atomics.add(this.#i32, 0, 1);
     if (i >= this.capacity) return false;
     const off = HEADER + i * SLOT;
@@ -88,8 +92,8 @@ export class Timeline {
   state(pid: number, state: string): void {
     this.record('state', pid, { label: state, peer: posix.getpid() });
   }
-  mark(pid: number, label: string): void {
-    this.record('mark', pid, { label });
+  mark(pid: number, label: string, at?: number): void {
+    this.record('mark', pid, { label, at });
   }
 
   /** The events recorded so far, in time order. */

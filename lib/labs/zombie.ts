@@ -8,6 +8,26 @@ const lab: Lab = {
   name: 'zombie',
   summary: 'a child exits, the parent does not wait: a zombie (Z) until waitpid() reaps it',
   claim: 'an exited, unwaited child is a zombie (Z in /proc and in ps -o stat); after waitpid it is gone',
+  guide: {
+    lookFor: [
+      'Both children exited, the lab did not wait: STAT Z in /proc and in ps, parent still the lab.',
+      'waitpid() returns each exit status (0 and 3) and the entries disappear from the process table.',
+      'The picture: the red zombie stretch from each child\'s exit to the lab\'s wait.',
+    ],
+    hold: 'Pauses with the zombies present, long enough to see them from another shell: ps shows Z and <defunct>.',
+    strace: {
+      command: 'strace -f -e trace=clone,exit_group,waitid,wait4 multiproc demo zombie',
+      lines: [
+        '<child> exit_group(3) = ?   and the lab receives --- SIGCHLD {si_code=CLD_EXITED, si_pid=<child>, si_status=3, …} ---',
+        '… nothing for a while (the zombie) …, then <lab> waitid(P_PIDFD, <fd>, {si_code=CLD_EXITED, si_pid=<child>, si_status=3, …}, WEXITED|WNOHANG, NULL) = 0',
+      ],
+    },
+    questions: [
+      'What does a zombie still occupy, and what does it no longer have?',
+      'How can you get rid of a zombie whose parent never waits? (Killing the zombie does not work: why?)',
+      'What does SA_NOCLDWAIT (or SIGCHLD set to SIG_IGN) change? The signals lab shows SIGCHLD-driven reaping.',
+    ],
+  },
   async run(ctx: LabContext) {
     const { out, timeline: tl } = ctx;
     out.step('The parent forks two children; each exits at once');

@@ -7,3 +7,5 @@ export * from './sync.js';
 export * from './mqueue.js';
 export * from './procfs.js';
 export * from './futex.js';
+export * from './ns.js';
+export * from './signal.js';

@@ -1617,6 +1617,21 @@ const mqTimeoutParam = P('timeout', (f) => A(f.pick([0, 0, 0.5, 1, 2, 50, Infini
 const priorityOutParam = P('priorityOut', (f) => A(f.pick([undefined, new Uint32Array(1), new Uint32Array(4)])), (f) => A(f.pick([new Uint32Array(0), new Uint8Array(4), new Int32Array(1), [0]])));
 const mqGuard = (a: readonly unknown[], f: Fuzzer): string | undefined => fdUnsafe(a[0], f);
 
+// ---- namespace and signal family helpers ----
+
+/** Signals whose disposition and mask the fuzzer may change: ignored by default, sent to the sandbox by nobody. */
+const QUIET_SIGNALS = [SIG('SIGWINCH'), SIG('SIGURG')];
+function sigListUnsafe(v: unknown): string | undefined {
+  const sigs = elements(v, 128);
+  if (!sigs || !sigs.every((s) => isInt(s, 1, SIGRTMAX))) return undefined; // null/undefined: the empty set; else rejected natively
+  return sigs.every((s) => QUIET_SIGNALS.includes(s as number)) ? undefined : 'only SIGWINCH and SIGURG may be blocked or masked';
+}
+const nsC = (name: string): number => constant((mainAddon.nsConstants ?? {}) as Record<string, number>, name);
+const sigC = (name: string): number => constant((mainAddon.signalConstants ?? {}) as Record<string, number>, name);
+const NS_FLAGS = ['CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWNET', 'CLONE_NEWPID', 'CLONE_NEWUSER', 'CLONE_NEWCGROUP', 'CLONE_NEWTIME'].reduce((a, n) => a | nsC(n), 0);
+/** Fds that cannot refer to a namespace (setns fails on them). */
+const NOT_NAMESPACES: readonly Kind[] = ['pipe', 'socket', 'file', 'mq'];
+
 export const schemas: Record<string, Schema> = {
   // ---- process family ----
   waitpid: {
@@ -2508,7 +2523,82 @@ export const schemas: Record<string, Schema> = {
     noConstruct: true,
   },
   futexPending: none,
+
+  // ---- namespace family (native/ns.cc): nothing outside the sandbox may change ----
+  unshare: {
+    // A new UTS or mount namespace only moves the sandbox itself (no mount is ever made; see mount). PID (its
+    // later children: the cat and /bin/true children would die with the first), user (caps), IPC (the parent's
+    // clean-up of queue names), network, cgroup and time namespaces are refused.
+    params: [P('flags', (f) => A(f.pick([0, nsC('CLONE_NEWUTS'), nsC('CLONE_NEWNS'), nsC('CLONE_NEWUTS') | nsC('CLONE_NEWNS'), nsC('CLONE_NEWPID')])), (f) => A(f.pick([-1, 0x100, 2 ** 31, 0.5, nsC('CLONE_NEWPID') | 0x100])))],
+    guard: (a) => (isInt(a[0], 0, 2 ** 31) && (a[0] & ~(nsC('CLONE_NEWUTS') | nsC('CLONE_NEWNS'))) === 0 ? undefined : isInt(a[0], 0, 2 ** 31) && (a[0] & ~NS_FLAGS) === 0 ? 'only UTS and mount namespaces may be unshared' : undefined),
+  },
+  setns: {
+    // Pipes, sockets, files and queues only, which are no namespace: EINVAL. Never a pidfd ('other'): setns on
+    // a pidfd of a child joins that child's namespaces, the host's.
+    params: [fdParam('fd', NOT_NAMESPACES), P('nstype', (f) => A(f.pick([0, nsC('CLONE_NEWUTS'), nsC('CLONE_NEWNS')])), (f) => A(f.pick([-1, 0x100, 0.5])))],
+    guard: (a, f) => fdUnsafe(a[0], f, NOT_NAMESPACES),
+  },
+  sethostname: {
+    // Never a valid name: whether the sandbox's UTS namespace is its own cannot be known for sure (a setns
+    // could have joined the host's again), and a valid call there renames the machine.
+    params: [P('name', (f) => A(f.pick(['h'.repeat(65), 'a\0b'])), (f) => A(f.pick(['h'.repeat(65), 'a\0b', 7])))],
+    guard: (a) => (typeof a[0] === 'string' && !a[0].includes('\0') && Buffer.byteLength(a[0]) <= 64 ? 'a valid host name could rename the machine' : undefined),
+  },
+  gethostname: none,
+  mount: {
+    // Only targets that do not exist (ENOENT): a mount that succeeded could land in the host's mount tree.
+    params: [
+      P('source', (f) => A(f.pick([null, 'none', 'proc', 'multiproc-fuzz'])), (f) => A(f.pick([5, 'a\0b', 'x'.repeat(5000)]))),
+      P('target', (f) => A(`${f.workdir}/no-such-dir/target`), (f) => A(f.pick(['', 'a\0b', 'x'.repeat(5000), 3]))),
+      P('fstype', (f) => A(f.pick([null, 'tmpfs', 'proc', 'no-such-fs'])), (f) => A(f.pick(['x'.repeat(300), 'a\0b', 1]))),
+      P('flags', (f) => A(f.pick([0, nsC('MS_REC') | nsC('MS_PRIVATE'), nsC('MS_BIND'), nsC('MS_RDONLY') | nsC('MS_REMOUNT')])), (f) => A(f.pick([-1, 2 ** 31, 0.5, 1 << 26]))),
+      P('data', (f) => A(f.pick([null, undefined, 'size=4k'])), (f) => A(f.pick(['d'.repeat(5000), 'a\0b', 9]))),
+    ],
+    guard: (a, f) => (typeof a[1] === 'string' && a[1] !== '' && !a[1].includes('\0') && a[1] !== `${f.workdir}/no-such-dir/target` ? 'mount only on a target that does not exist' : undefined),
+  },
+  umount2: {
+    // Paths in the sandbox's temp dir, where nothing is mounted: EINVAL or ENOENT.
+    params: [P('target', (f) => f.path(), (f) => A(f.pick(['', 'a\0b', 4]))), P('flags', (f) => A(f.pick([undefined, 0, nsC('MNT_DETACH'), nsC('MNT_EXPIRE')])), (f) => A(f.pick([-1, 0x100, 0.5])))],
+    guard: (a, f) => pathUnsafe(a[0], f),
+  },
+
+  // ---- signal family (native/signal.cc): dispositions and masks of SIGWINCH and SIGURG only (default: ignored) ----
+  sigprocmask: {
+    params: [P('how', (f) => A(f.int(3)), (f) => A(f.pick([3, -1, 0.5]))), P('signals', (f) => A(f.pick([null, undefined, [], [SIG('SIGWINCH')], [SIG('SIGURG'), SIG('SIGWINCH')]])), (f) => A(f.pick([[0], [SIGRTMAX + 1], ['x'], new Array(200).fill(1)])))],
+    guard: (a) => sigListUnsafe(a[1]),
+  },
+  sigpending: none,
+  sigaction: {
+    params: [
+      P('signal', (f) => A(f.pick(QUIET_SIGNALS)), (f) => A(f.pick([0, SIGRTMAX + 1, 'SIGWINCH']))),
+      P('disposition', (f) => A(f.int(4)), (f) => A(f.pick([4, -1, 0.5]))),
+      P('flags', (f) => A(f.pick([undefined, 0, sigC('SA_RESTART'), sigC('SA_RESETHAND') + sigC('SA_NODEFER')])), (f) => A(f.pick([4, -1, 2 ** 32]))),
+      P('mask', (f) => A(f.pick([undefined, [], [SIG('SIGURG')]])), (f) => A(f.pick([[0], 'x']))),
+    ],
+    guard: (a) => first(isInt(a[0], 1, SIGRTMAX) && !QUIET_SIGNALS.includes(a[0]) && isInt(a[1], 0, 3) ? `signal ${a[0]}: only ${QUIET_SIGNALS.join(', ')} may change` : undefined, sigListUnsafe(a[3])),
+  },
+  sigsuspend: {
+    params: [P('mask', (f) => A(f.pick([[], [SIG('SIGWINCH')]])), (f) => A(f.pick([[0], 'x']))), P('timeout', (f) => A(f.pick([0, 1, SHORT_MS])), (f) => A(f.pick([-1, NaN, 1e13])))],
+    guard: (a) => first(sigListUnsafe(a[0]), timeoutOf(a[1], SHORT_MS) === undefined && (a[1] === undefined || timeoutOf(a[1], 1e12) !== undefined) ? 'sigsuspend without a short timeout could sleep for good' : undefined),
+  },
+  sigqueue: {
+    params: [
+      P('pid', (f) => A(f.children.size > 0 && f.chance(0.8) ? f.pick(f.childPids()) : f.self), (f) => A(f.pick([0, -1, PID_MAX + 1, 0.5]))),
+      P('signal', (f, prev) => A(f.isChild(prev[0]?.v) ? f.pick(HARMLESS_CHILD_SIGNALS) : 0), () => A(SIGRTMAX + 1)),
+      P('value', (f) => A(f.pick([0, 1, -1, 2 ** 31 - 1])), (f) => A(f.pick([2 ** 31, 0.5, 'x']))),
+    ],
+    guard: (a, f) => {
+      const [pid, sig] = a;
+      if (!isInt(pid, 1, PID_MAX) || !isInt(sig, 0, SIGRTMAX)) return undefined; // rejected natively
+      if (f.isChild(pid) && HARMLESS_CHILD_SIGNALS.includes(sig)) return undefined;
+      return pid === f.self && sig === 0 ? undefined : `sigqueue(${pid}, ${sig}) would signal a process the fuzzer does not own (or itself)`;
+    },
+  },
+  signalRecords: { params: [P('fromSeq', (f) => A(f.pick([undefined, 0, 1, 2 ** 53])), (f) => A(f.pick([-1, 0.5, 2 ** 53 + 2])))] },
+  signalCount: { params: [P('signal', (f) => A(1 + f.int(SIGRTMAX)), (f) => A(f.pick([0, SIGRTMAX + 1, 0.5])))] },
+  signalSeq: none,
 };
+
 
 /** Every function the addons export, by schema name, with the methods and accessors of exported classes. */
 function nativeFunctions(): Map<string, AnyFn> {

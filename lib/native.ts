@@ -103,7 +103,10 @@ export interface ForkAddon {
     forkNs: number;
     remarkedMappings: number;
     forks: number;
+    /** The last child's phases, ns after the fork() call began (0: not reached). */
+    child?: { start: number; pool: number; loopFork: number; handles: number; repairStart: number; repairEnd: number; exit: number };
   };
+  mark(phase: number): void;
 }
 
 function platformCheck(): void {

@@ -2,7 +2,7 @@
 // (The native side, native/fork/fork.cc, already repaired the event loop and made the parent's I/O handles
 // inert.) See README "Fork safety" for the list of what a child inherits and what it does not.
 import crypto from 'node:crypto';
-import { native } from '../native.js';
+import { loadForkAddon, native } from '../native.js';
 
 // ---- timers: the parent's pending timeouts, intervals and immediates must not fire in the child ----
 //
@@ -220,6 +220,7 @@ function childExit(code?: number | string | null): never {
     p._exiting = true;
     process.emit('exit', exitCodeOf(process.exitCode));
   }
+  loadForkAddon().mark(PHASE_EXIT);
   return native._exit(exitCodeOf(process.exitCode));
 }
 
@@ -240,6 +241,8 @@ export const forkState = { isChild: false, forkedAt: 0, disarmedTimers: 0 };
 
 /** Called by fork() in the child, first thing. */
 export function repairChild(): void {
+  const marks = loadForkAddon();
+  marks.mark(PHASE_REPAIR_START);
   const pid = native.getpid();
   Object.defineProperty(process, 'pid', { value: pid, writable: false, enumerable: true, configurable: true });
   Object.defineProperty(process, 'ppid', { get: () => native.getppid(), enumerable: true, configurable: true });
@@ -250,4 +253,10 @@ export function repairChild(): void {
   process.exit = childExit;
   synchronousStdio();
   reseed();
+  marks.mark(PHASE_REPAIR_END);
 }
+
+// Phases a child stamps for forkStats().child (native/fork/run.cc's Mark).
+const PHASE_REPAIR_START = 5;
+const PHASE_REPAIR_END = 6;
+export const PHASE_EXIT = 7;

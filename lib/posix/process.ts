@@ -4,7 +4,7 @@
 import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { loadForkAddon, native, type RawStatus } from '../native.js';
-import { asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, repairChild, resetAsyncContext } from './child.js';
+import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, repairChild, resetAsyncContext } from './child.js';
 
 const debug = debuglog('multiproc');
 
@@ -240,6 +240,7 @@ export function exit(code = 0): never {
     throw rangeError(`The value of "code" is out of range. It must be an integer >= 0 && <= 255. Received ${String(code)}`);
   }
   debug('exit(%d) in %d', code, process.pid);
+  if (forkState.isChild) loadForkAddon().mark(PHASE_EXIT);
   return native._exit(code);
 }
 

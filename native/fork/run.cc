@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,6 +64,15 @@ void ThrowErrno(Isolate* isolate, int err, const char* syscall) {
 struct Stats {
   double workers = 0, quiesceNs = 0, remarkNs = 0, forkNs = 0, remarked = 0, forks = 0;
 } stats;
+
+// Where a child's time goes, for forkStats() and the benchmarks: CLOCK_MONOTONIC stamps written by the last
+// child into one shared page that every later child inherits (the parent reads them once the child ended).
+enum Mark { kForkCall, kChildStart, kChildPool, kChildLoop, kChildWalk, kRepairStart, kRepairEnd, kExit, kMarks };
+std::atomic<uint64_t>* marks = nullptr;
+
+void Stamp(int mark) {
+  if (marks != nullptr) marks[mark].store(NowNs(), std::memory_order_relaxed);
+}
 
 // The context fork() was called in: every later call into JS from a child's native callbacks enters it.
 v8::Global<Context> mainContext;
@@ -302,7 +312,15 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
     return ThrowCoded(isolate, e, "ERR_MULTIPROC_FORK_PROBE");
   }
 
+  if (marks == nullptr) {
+    void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page != MAP_FAILED) marks = static_cast<std::atomic<uint64_t>*>(page);
+  }
   uint64_t t0 = NowNs();
+  if (marks != nullptr) {
+    for (int i = 0; i < kMarks; i++) marks[i].store(0, std::memory_order_relaxed);
+    marks[kForkCall].store(t0, std::memory_order_relaxed);
+  }
   auto gate = std::make_shared<Gate>();
   // Node's NodePlatform counts its delayed-task scheduler thread among its worker threads (it runs a uv loop,
   // never a task, and does not wait on the task queue's condition variable): N - 1 threads run tasks. We post
@@ -333,8 +351,11 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
 
   if (pid == 0) {
     // ---- child: only this thread exists ----
+    Stamp(kChildStart);
     InstallChildPool(platform, parentWorkers);
+    Stamp(kChildPool);
     uv_loop_fork(loop);
+    Stamp(kChildLoop);
     // Node's SIGUSR1 handler wakes its inspector thread, which the child does not have: default action again.
     signal(SIGUSR1, SIG_DFL);
     if (deadPipe[0] >= 0) {
@@ -345,6 +366,7 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
       deadPipe[0] = open("/dev/null", O_WRONLY | O_CLOEXEC);  // never readable is what matters most
     }
     uv_walk(loop, Neutralize, nullptr);
+    Stamp(kChildWalk);
     node::SetProcessExitHandler(env, ChildExitHandler);
     mainContext.Reset(isolate, context);
     if (dry == nullptr) {  // a grandchild inherits its parent's watch: reuse it rather than add a second one
@@ -410,7 +432,25 @@ void GetStats(const FunctionCallbackInfo<Value>& args) {
   set("forkNs", stats.forkNs);
   set("remarkedMappings", stats.remarked);
   set("forks", stats.forks);
+  // The last child's phases, in ns from the fork() call (0 where the child did not get there).
+  if (marks != nullptr) {
+    Local<Object> c = Object::New(isolate);
+    const char* names[] = {"forkCall", "start", "pool", "loopFork", "handles", "repairStart", "repairEnd", "exit"};
+    uint64_t base = marks[kForkCall].load();
+    for (int i = 1; i < kMarks; i++) {
+      uint64_t v = marks[i].load();
+      c->Set(context, Str(isolate, names[i]), Number::New(isolate, v > base ? double(v - base) : 0)).Check();
+    }
+    o->Set(context, Str(isolate, "child"), c).Check();
+  }
   args.GetReturnValue().Set(o);
+}
+
+// mark(phase): a child records when it reached a phase of its JS side ('repairStart', 'repairEnd', 'exit').
+void MarkPhase(const FunctionCallbackInfo<Value>& args) {
+  if (args.Length() < 1 || !args[0]->IsInt32()) return;
+  int32_t m = args[0].As<v8::Int32>()->Value();
+  if (m >= kRepairStart && m < kMarks) Stamp(m);
 }
 
 // probes(): [{ name, ok, detail }] — the load-time probes of internals.h, as fork() sees them.
@@ -444,5 +484,6 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   set("fork", mpfork::Fork);
   set("stats", mpfork::GetStats);
   set("probes", mpfork::GetProbes);
+  set("mark", mpfork::MarkPhase);
   exports->Set(context, mpfork::Str(isolate, "abi"), v8::Integer::New(isolate, NODE_MODULE_VERSION)).Check();
 }

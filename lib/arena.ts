@@ -14,6 +14,7 @@
 // Value it passed to its children. A region is unmapped and its memfd closed when its last object is freed.
 import { debuglog } from 'node:util';
 import * as posix from './posix/index.js';
+import { integer } from './validate.js';
 
 const debug = debuglog('multiproc');
 
@@ -103,7 +104,7 @@ export interface Block {
 
 /** Allocates `bytes` (zero-filled, 16-byte aligned) from this process's regions. */
 export function allocate(bytes: number): Block {
-  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new RangeError(`Cannot allocate ${bytes} bytes`);
+  integer('bytes', bytes, 1);
   const size = roundUp(bytes, ALIGN);
   const me = myPid();
   if (size > MAX_SMALL) {

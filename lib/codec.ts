@@ -3,6 +3,7 @@
 // microseconds); everything else is structured-cloned. Shared objects are refused (lib/sendable.ts).
 import v8 from 'node:v8';
 import { checkSendable } from './sendable.js';
+import { coded } from './validate.js';
 
 export enum Kind {
   Clone = 0,
@@ -47,11 +48,6 @@ export function jsonSafe(v: unknown, depth = 0): boolean {
     default:
       return false;
   }
-}
-
-function coded<E extends Error>(e: E, code: string): E {
-  (e as unknown as { code: string }).code = code;
-  return e;
 }
 
 export function encode(obj: unknown): [Kind, Uint8Array] {

@@ -17,6 +17,7 @@
 import { debuglog } from 'node:util';
 import type { Mapping } from './shm.js';
 import { native } from '../native.js';
+import { invalidType, timeout, waitOptions } from '../validate.js';
 
 const debug = debuglog('multiproc');
 
@@ -124,41 +125,17 @@ export function pendingAsyncWaits(): number {
 // ---------------------------------------------------------------------------------------------------------
 // helpers
 
-function typeError(message: string): TypeError {
-  const e = new TypeError(message);
-  (e as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_TYPE';
-  return e;
-}
-
-function rangeError(message: string): RangeError {
-  const e = new RangeError(message);
-  (e as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
-  return e;
-}
-
-/** A timeout in ms (>= 0, fractions allowed; Infinity = none); undefined → Infinity. */
-function checkTimeout(name: string, ms: unknown): number {
-  if (ms === undefined) return Infinity;
-  if (typeof ms !== 'number') throw typeError(`The "${name}" argument must be of type number. Received ${typeof ms}`);
-  if (Number.isNaN(ms) || ms < 0) throw rangeError(`The value of "${name}" is out of range. It must be >= 0 (milliseconds). Received ${ms}`);
-  return ms;
-}
+const checkTimeout = timeout;
 
 /** Options of the async waits: a timeout in milliseconds and/or an AbortSignal. */
 export interface WaitAsyncOptions {
   /** Milliseconds; the promise resolves `false` when it elapses. Default: no timeout. */
-  timeout?: number;
+  timeout?: number | null;
   /** Aborting rejects the promise with `signal.reason` and consumes nothing. */
   signal?: AbortSignal;
 }
 
-function parseWaitAsync(t: number | WaitAsyncOptions | undefined): { timeout: number; signal: AbortSignal | undefined } {
-  if (t === undefined || typeof t === 'number') return { timeout: checkTimeout('timeout', t), signal: undefined };
-  if (t === null || typeof t !== 'object') throw typeError(`The "options" argument must be a number or an object. Received ${typeof t}`);
-  const signal = t.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('The "options.signal" property must be an AbortSignal');
-  return { timeout: checkTimeout('options.timeout', t.timeout), signal };
-}
+const parseWaitAsync = (t: unknown) => waitOptions(t);
 
 const OWNER_DIED_MESSAGE =
   'A process died while holding a multiproc Mutex; this process has now acquired it and made it consistent ' +
@@ -462,7 +439,7 @@ export class Cond {
    * inherited a dead owner's lock, `mx.ownerDied` is set and a MULTIPROC_OWNER_DIED warning emitted.
    */
   wait(mx: Mutex, ms?: number): boolean {
-    if (!(mx instanceof Mutex)) throw typeError('The "mutex" argument must be a Mutex');
+    if (!(mx instanceof Mutex)) throw invalidType('mutex', 'an instance of Mutex', mx);
     const r = this.#h.wait(mutexHandle(mx), checkTimeout('timeout', ms));
     ownerDied(r);
     return r !== 0;

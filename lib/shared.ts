@@ -11,6 +11,7 @@ import { debuglog } from 'node:util';
 import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle } from './arena.js';
 import * as posix from './posix/index.js';
 import { registerShareable } from './reduction.js';
+import { register, unregister } from './resource-tracker.js';
 import { markNotSendable } from './sendable.js';
 import { Lock, reduceSync, rebuildSync, RLock, type SyncReduced } from './sync.js';
 import { allocation, integer, invalidType, outOfRange, stateError, typeError } from './validate.js';
@@ -354,8 +355,9 @@ export interface SharedMemoryOptions {
   /** Bytes; needed with create. */
   size?: number;
   /**
-   * With create: let the tracker unlink it if this process dies without unlinking it and no live process
-   * maps it any more (default true). false: it stays until someone unlinks it.
+   * With create: record it with the resource tracker (lib/resource-tracker.ts), which unlinks it if this
+   * process dies without unlinking it and no live process maps it any more, or at the latest when every
+   * process of this process tree is gone (default true). false: it stays until someone unlinks it.
    */
   track?: boolean;
 }
@@ -387,7 +389,6 @@ export class SharedMemory {
     if (create) {
       const size = integer('options.size', opts.size, 1);
       allocation('options.size', size, `a SharedMemory of ${size} bytes`);
-      reapSharedMemory();
       const name = opts.name === undefined ? randomName() : normalise(opts.name);
       const fd = posix.shmOpen(name, { create: true, exclusive: true, size: size + HEADER });
       try {
@@ -408,6 +409,7 @@ export class SharedMemory {
       this.#header = true;
       this.name = name;
       this.size = size;
+      if (opts.track !== false) register('shared_memory', name);
       debug('SharedMemory: created %s (%d bytes)', name, size);
     } else {
       if (opts.name === undefined) throw typeError('SharedMemory: give a name to attach to (or create: true)');
@@ -455,6 +457,7 @@ export class SharedMemory {
   unlink(): void {
     if (this.#hdr) Atomics.store(this.#hdr, 7, 1);
     posix.shmUnlink(this.name);
+    unregister('shared_memory', this.name);
   }
 
   [Symbol.dispose](): void {
@@ -469,7 +472,9 @@ export class SharedMemory {
  * gh-82300 mistake was to unlink those). Processes this one may not inspect (EACCES on /proc/<pid>/maps:
  * another user's, which cannot open these mode-0600 objects anyway, or a non-dumpable process of the same
  * user) are not seen: that is the tracker's blind spot. Each removal is reported as a process warning with code
- * 'MULTIPROC_SHM_REAPED'. Runs on each SharedMemory creation; returns the names it removed.
+ * 'MULTIPROC_SHM_REAPED'. Returns the names it removed. The resource tracker does this for the objects of its
+ * own process tree as their creators die; this function is for objects left by other trees (a tracker that was
+ * itself killed), and scans all of /dev/shm: call it when you want that.
  */
 export function reapSharedMemory(): string[] {
   let names: string[];

@@ -160,7 +160,16 @@ export interface SemOpenOptions {
   mode?: number;
   /** Initial value of a created semaphore (default 0). */
   value?: number;
+  /**
+   * A semaphore this call creates is recorded with the resource tracker (when the multiprocessing API,
+   * `multiproc`, is loaded), which removes the name if this process dies without unlinking it and no live
+   * process has it open (default true). false: the name stays until someone unlinks it.
+   */
+  track?: boolean;
 }
+
+/** @internal What the resource tracker (lib/resource-tracker.ts) installs: the posix layer does not import it. */
+export const semaphoreTracking: { created?(name: string): void; unlinked?(name: string): void } = {};
 
 /**
  * A POSIX semaphore shared between processes (sem_overview(7)): unnamed in a Mapping ({@link Semaphore.init})
@@ -198,8 +207,24 @@ export class Semaphore {
    */
   static open(name: string, opts: SemOpenOptions = {}): Semaphore {
     const c = n.syncConstants;
-    const flags = (opts.create ? c.O_CREAT : 0) | (opts.exclusive ? c.O_EXCL : 0);
-    const h = n.semOpen(name, flags, opts.mode ?? 0o600, opts.value ?? 0);
+    const mode = opts.mode ?? 0o600;
+    const value = opts.value ?? 0;
+    let h: NativeSemaphore;
+    let created = false;
+    if (opts.create && !opts.exclusive && semaphoreTracking.created && opts.track !== false) {
+      // Did this call create it? Only then is it ours to track: try exclusively first.
+      try {
+        h = n.semOpen(name, c.O_CREAT | c.O_EXCL, mode, value);
+        created = true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        h = n.semOpen(name, c.O_CREAT, mode, value);
+      }
+    } else {
+      h = n.semOpen(name, (opts.create ? c.O_CREAT : 0) | (opts.exclusive ? c.O_EXCL : 0), mode, value);
+      created = !!opts.create && !!opts.exclusive;
+    }
+    if (created && opts.track !== false) semaphoreTracking.created?.(name);
     debug('Semaphore.open(%s, %o) in %d', name, opts, process.pid);
     return new Semaphore(h);
   }
@@ -207,6 +232,7 @@ export class Semaphore {
   /** sem_unlink(3): removes the name; processes that have it open keep using it until they close it. */
   static unlink(name: string): void {
     n.semUnlink(name);
+    semaphoreTracking.unlinked?.(name);
     debug('Semaphore.unlink(%s) in %d', name, process.pid);
   }
 

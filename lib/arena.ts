@@ -69,6 +69,17 @@ export function myPid(): number {
   return pid;
 }
 
+let startPid = 0;
+let startTime = 0;
+/** This process's start time (field 22 of /proc/self/stat): with the pid, it names a process for good. */
+export function myStartTime(): number {
+  if (pid !== startPid) {
+    startPid = pid;
+    startTime = posix.processInfo(pid)?.startTime ?? 0;
+  }
+  return startTime;
+}
+
 /** Regions this process created (and may allocate from). */
 const regions = new Set<Region>();
 /** Regions of other processes this process mapped (spawned children), by token. */

@@ -22,7 +22,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
-import { myPid } from './arena.js';
+import { myPid, myStartTime } from './arena.js';
 import { native } from './native.js';
 import { childExecArgv } from './process.js';
 import * as posix from './posix/index.js';
@@ -39,17 +39,6 @@ interface State {
 
 let state: State = { fd: -1, pid: 0, spawner: 0 };
 let exitHook = false;
-let myStartTime = 0;
-let myStartPid = 0;
-
-function startTime(): number {
-  const pid = myPid();
-  if (pid !== myStartPid) {
-    myStartPid = pid;
-    myStartTime = posix.processInfo(pid)?.startTime ?? 0;
-  }
-  return myStartTime;
-}
 
 function mainPath(): string {
   const here = fileURLToPath(import.meta.url);
@@ -111,7 +100,7 @@ function forget(reap: boolean): void {
 
 /** Records that this process created `name` (with the tracker, started on first use). */
 export function register(kind: TrackedKind, name: string): void {
-  send(`R ${kind} ${encodeURIComponent(name)} ${myPid()} ${startTime()}\n`);
+  send(`R ${kind} ${encodeURIComponent(name)} ${myPid()} ${myStartTime()}\n`);
 }
 
 /** The object was unlinked by the program: the tracker forgets it. */

@@ -30,7 +30,7 @@
 // Sync objects travel by inheritance (fork, or Process args at start): putting one in a Pipe/Queue throws
 // ERR_MULTIPROC_NOT_SENDABLE.
 import { debuglog } from 'node:util';
-import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle, myPid } from './arena.js';
+import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle, myPid, myStartTime } from './arena.js';
 import * as posix from './posix/index.js';
 import { registerShareable } from './reduction.js';
 import { markNotSendable } from './sendable.js';
@@ -66,17 +66,8 @@ function aborted(signal: AbortSignal): unknown {
 
 const now = () => performance.now();
 
-// This process's start time (field 22 of /proc/self/stat), as stored in a lock word (int32).
-let startPid = 0;
-let startWord = 0;
-function myStart(): number {
-  const pid = myPid();
-  if (pid !== startPid) {
-    startPid = pid;
-    startWord = (posix.processInfo(pid)?.startTime ?? 0) | 0;
-  }
-  return startWord;
-}
+/** This process's start time as stored in a lock word (int32). */
+const myStart = (): number => myStartTime() | 0;
 
 /** Is process `pid` (whose start time, when `start` != 0, is `start`) alive? Zombies are dead. */
 function ownerAlive(pid: number, start: number): boolean {

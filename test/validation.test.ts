@@ -146,6 +146,18 @@ afterAll(async () => {
 
 const m4k = () => posix.mmap(4096);
 
+/** A fresh message queue (2 × 16 bytes), closed and unlinked after `f`. */
+function withMq<T>(f: (q: posix.MessageQueue) => T): T {
+  const name = uniq('mq');
+  const q = posix.mqOpen(name, { create: true, exclusive: true, maxMessages: 2, messageSize: 16 });
+  try {
+    return f(q);
+  } finally {
+    q.close();
+    posix.mqUnlink(name);
+  }
+}
+
 /** Runs `f` in a forked child and reports what it threw (or OK), so that the call cannot change this process. */
 async function inChild(f: () => unknown): Promise<unknown> {
   const shared = posix.mmap(4096);
@@ -457,49 +469,9 @@ const rows: Row[] = [
       },
     }),
   ),
-  {
-    api: 'MessageQueue.timedSend(ms)',
-    kind: 'timeout',
-    run: (v) => {
-      const name = uniq('mq');
-      const q = posix.mqOpen(name, { create: true, exclusive: true, maxMessages: 2, messageSize: 16 });
-      try {
-        return q.timedSend('x', v as number);
-      } finally {
-        q.close();
-        posix.mqUnlink(name);
-      }
-    },
-  },
-  {
-    api: 'MessageQueue.timedReceive(ms)',
-    kind: 'timeout',
-    run: (v) => {
-      const name = uniq('mq');
-      const q = posix.mqOpen(name, { create: true, exclusive: true, maxMessages: 2, messageSize: 16 });
-      try {
-        q.send('x');
-        return q.timedReceive(v as number);
-      } finally {
-        q.close();
-        posix.mqUnlink(name);
-      }
-    },
-  },
-  {
-    api: 'mqPingPongBench(iterations)',
-    kind: 'size',
-    run: (v) => {
-      const name = uniq('mq');
-      const q = posix.mqOpen(name, { create: true, exclusive: true, maxMessages: 2, messageSize: 16 });
-      try {
-        return posix.mqPingPongBench(q, q, v as number, true);
-      } finally {
-        q.close();
-        posix.mqUnlink(name);
-      }
-    },
-  },
+  { api: 'MessageQueue.timedSend(ms)', kind: 'timeout', run: (v) => withMq((q) => q.timedSend('x', v as number)) },
+  { api: 'MessageQueue.timedReceive(ms)', kind: 'timeout', run: (v) => withMq((q) => (q.send('x'), q.timedReceive(v as number))) },
+  { api: 'mqPingPongBench(iterations)', kind: 'size', run: (v) => withMq((q) => posix.mqPingPongBench(q, q, v as number, true)) },
 
   // ---- posix: process ----
   // Run in a child: an accepted limit would change this process's own.

@@ -15,6 +15,26 @@ checkLeaks();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
+/** Runs `body` with a tmpfs of `size` mounted on a fresh directory (root only: skipped, saying why, elsewhere). */
+function withSmallTmpfs(size: string, ctx: { skip(): void }, body: (dir: string) => void): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-tmpfs-'));
+  try {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' });
+    } catch {
+      console.log('skipped: cannot mount a small tmpfs here (needs root / CAP_SYS_ADMIN)');
+      ctx.skip();
+    }
+    try {
+      body(dir);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const uniqueName = () => `/multiproc-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
 describe('anonymous shared memory across fork', () => {
@@ -179,36 +199,23 @@ describe('memfd and shm_open', () => {
 
 describe('space is reserved when a shared object is sized', () => {
   it('a tmpfs too small for the object is an ENOSPC error, not a SIGBUS', (ctx) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-tmpfs-'));
-    try {
+    withSmallTmpfs('1m', ctx, (dir) => {
+      const fd = native.open(path.join(dir, 'big'), 0o102 /* O_RDWR|O_CREAT */, 0o600);
       try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-      } catch {
-        console.log('skipped: cannot mount a small tmpfs here (needs root / CAP_SYS_ADMIN)');
-        ctx.skip();
-      }
-      try {
-        const fd = native.open(path.join(dir, 'big'), 0o102 /* O_RDWR|O_CREAT */, 0o600);
+        posix.ftruncate(fd, 8 << 20); // sparse: ftruncate alone would succeed and SIGBUS later
+        let err: NodeJS.ErrnoException | undefined;
         try {
-          posix.ftruncate(fd, 8 << 20); // sparse: ftruncate alone would succeed and SIGBUS later
-          let err: NodeJS.ErrnoException | undefined;
-          try {
-            posix.mmap(8 << 20, { fd });
-          } catch (e) {
-            err = e as NodeJS.ErrnoException;
-          }
-          expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'fallocate' });
-          expect(err!.message).toMatch(/not enough space/);
-          expect(() => posix.fallocate(fd, 0, 8 << 20)).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
-        } finally {
-          posix.close(fd);
+          posix.mmap(8 << 20, { fd });
+        } catch (e) {
+          err = e as NodeJS.ErrnoException;
         }
+        expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'fallocate' });
+        expect(err!.message).toMatch(/not enough space/);
+        expect(() => posix.fallocate(fd, 0, 8 << 20)).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
       } finally {
-        execFileSync('umount', [dir]);
+        posix.close(fd);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -280,33 +287,20 @@ describe('sizes beyond what the machine can back are refused in the addon', () =
   });
 
   it('a sized tmpfs (as /dev/shm): ENOSPC stating the free space', (ctx) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-tmpfs-'));
-    try {
+    withSmallTmpfs('20m', ctx, (dir) => {
+      const fd = native.open(path.join(dir, 'big'), 0o102, 0o600);
       try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=20m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-      } catch {
-        console.log('skipped: cannot mount a small tmpfs here (needs root / CAP_SYS_ADMIN)');
-        ctx.skip();
-      }
-      try {
-        const fd = native.open(path.join(dir, 'big'), 0o102, 0o600);
+        let err: NodeJS.ErrnoException = {} as never;
         try {
-          let err: NodeJS.ErrnoException = {} as never;
-          try {
-            posix.fallocate(fd, 0, 64 << 20);
-          } catch (e) {
-            err = e as never;
-          }
-          expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'fallocate' });
-          expect(err.message).toMatch(/64 MiB\) does not fit in the 20 MiB free/);
-        } finally {
-          posix.close(fd);
+          posix.fallocate(fd, 0, 64 << 20);
+        } catch (e) {
+          err = e as never;
         }
+        expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'fallocate' });
+        expect(err.message).toMatch(/64 MiB\) does not fit in the 20 MiB free/);
       } finally {
-        execFileSync('umount', [dir]);
+        posix.close(fd);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -14,6 +14,7 @@
 // Value it passed to its children. A region is unmapped and its memfd closed when its last object is freed.
 import { debuglog } from 'node:util';
 import * as posix from './posix/index.js';
+import { integer } from './validate.js';
 
 const debug = debuglog('multiproc');
 
@@ -68,6 +69,17 @@ export function myPid(): number {
   return pid;
 }
 
+let startPid = 0;
+let startTime = 0;
+/** This process's start time (field 22 of /proc/self/stat): with the pid, it names a process for good. */
+export function myStartTime(): number {
+  if (pid !== startPid) {
+    startPid = pid;
+    startTime = posix.processInfo(pid)?.startTime ?? 0;
+  }
+  return startTime;
+}
+
 /** Regions this process created (and may allocate from). */
 const regions = new Set<Region>();
 /** Regions of other processes this process mapped (spawned children), by token. */
@@ -103,7 +115,7 @@ export interface Block {
 
 /** Allocates `bytes` (zero-filled, 16-byte aligned) from this process's regions. */
 export function allocate(bytes: number): Block {
-  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new RangeError(`Cannot allocate ${bytes} bytes`);
+  integer('bytes', bytes, 1);
   const size = roundUp(bytes, ALIGN);
   const me = myPid();
   if (size > MAX_SMALL) {

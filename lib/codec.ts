@@ -11,6 +11,7 @@
 // in-place fast path for numbers and short strings (encodeShortInto) writes the same bodies.
 import v8 from 'node:v8';
 import { checkSendable } from './sendable.js';
+import { coded } from './validate.js';
 
 export enum Kind {
   Clone = 0,
@@ -77,11 +78,6 @@ function safe(v: unknown, depth: number): boolean {
     default:
       return false;
   }
-}
-
-function coded<E extends Error>(e: E, code: string): E {
-  (e as unknown as { code: string }).code = code;
-  return e;
 }
 
 // Numbers are little-endian float64 on the wire. A DataView is the fast way to read and write them; the last

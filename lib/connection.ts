@@ -14,6 +14,7 @@ import * as posix from './posix/index.js';
 import { decode, encode, Kind, LAST_KIND } from './codec.js';
 import { registerShareable } from './reduction.js';
 import { markNotSendable } from './sendable.js';
+import { allocation, coded, integer, invalidType, options, type ParsedWait, timeout as checkTimeout, waitOptions } from './validate.js';
 
 const HEADER = 5;
 /** Bytes one read(2) asks for when the rest of a frame is smaller than this. */
@@ -22,11 +23,6 @@ const READ_BUFFER = 65536;
 /** Default largest message a Connection sends or accepts: 256 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 2 ** 20;
 const MAX_FRAME = 2 ** 32 - 1;
-
-function coded<E extends Error>(e: E, code: string): E {
-  (e as unknown as { code: string }).code = code;
-  return e;
-}
 
 /** A recv/poll that waited longer than its timeout (Python has no such convention for recv). */
 export class TimeoutError extends Error {
@@ -54,12 +50,15 @@ const nativeIo = native as unknown as {
 // Posix objects that live in shared memory or own kernel objects travel by inheritance, never inside a message.
 for (const cls of [posix.Mapping, posix.Semaphore, posix.Mutex, posix.Cond, posix.Barrier, posix.MessageQueue]) markNotSendable(cls);
 
-type Wait = number | { timeout?: number; signal?: AbortSignal } | undefined;
+/** A timeout in ms (undefined, null or Infinity: none), or { timeout, signal }. */
+type Wait = number | null | { timeout?: number | null; signal?: AbortSignal } | undefined;
 
-function waitOptions(t: Wait): { timeout?: number; signal?: AbortSignal } {
-  if (t === undefined || t === null) return {};
-  if (typeof t === 'number') return { timeout: t };
-  return t;
+/** maxMessageBytes: 1 .. 2^32 - 1 (the frame's length field), and no more than the machine can back. */
+function checkMaxMessage(max: unknown): number {
+  if (max === undefined) return DEFAULT_MAX_MESSAGE_BYTES;
+  const n = integer('options.maxMessageBytes', max, 1, MAX_FRAME);
+  allocation('options.maxMessageBytes', n, 'a message limit');
+  return n;
 }
 
 export interface ConnectionOptions {
@@ -82,11 +81,9 @@ export class Connection {
 
   /** Wraps an fd this Connection now owns (closes it on close()). */
   constructor(fd: number, opts: ConnectionOptions = {}) {
-    if (!Number.isInteger(fd) || fd < 0) throw coded(new RangeError(`Not an fd: ${String(fd)}`), 'ERR_OUT_OF_RANGE');
-    const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    if (!Number.isInteger(max) || max < 1 || max > MAX_FRAME) {
-      throw coded(new RangeError(`maxMessageBytes must be an integer from 1 to ${MAX_FRAME}`), 'ERR_OUT_OF_RANGE');
-    }
+    integer('fd', fd, 0, 2 ** 31 - 1);
+    opts = options('options', opts);
+    const max = checkMaxMessage(opts.maxMessageBytes);
     this.#fd = fd;
     this.#readable = opts.readable ?? true;
     this.#writable = opts.writable ?? true;
@@ -126,12 +123,10 @@ export class Connection {
 
   /** Sends bytes as they are (recvBytes on the other end). */
   sendBytes(buf: Uint8Array, offset = 0, size?: number): void {
-    if (!(buf instanceof Uint8Array)) throw coded(new TypeError('sendBytes needs a Uint8Array'), 'ERR_INVALID_ARG_TYPE');
-    const end = size === undefined ? buf.length : offset + size;
-    if (!Number.isInteger(offset) || offset < 0 || end > buf.length || end < offset) {
-      throw coded(new RangeError('offset/size outside the buffer'), 'ERR_OUT_OF_RANGE');
-    }
-    this.#write(Kind.Bytes, buf.subarray(offset, end));
+    if (!(buf instanceof Uint8Array)) throw invalidType('buf', 'an instance of Uint8Array', buf);
+    integer('offset', offset, 0, buf.length);
+    const n = size === undefined ? buf.length - offset : integer('size', size, 0, buf.length - offset);
+    this.#write(Kind.Bytes, buf.subarray(offset, offset + n));
   }
 
   #write(kind: Kind, body: Uint8Array): void {
@@ -162,47 +157,62 @@ export class Connection {
 
   /** The next message. `t`: a timeout in ms or { timeout, signal }; on timeout a TimeoutError. */
   recv(t?: Wait): Promise<unknown> {
+    let w: ParsedWait;
+    try {
+      w = waitOptions(t);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#serial(async () => {
-      const [kind, body] = await this.#frameAsync(t);
+      const [kind, body] = await this.#frameAsync(w);
       return decode(kind, body);
     });
   }
 
   /** The next message, which must have been sent with sendBytes. */
   recvBytes(t?: Wait): Promise<Uint8Array> {
+    let w: ParsedWait;
+    try {
+      w = waitOptions(t);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#serial(async () => {
-      const [kind, body] = await this.#frameAsync(t);
+      const [kind, body] = await this.#frameAsync(w);
       return bytesOf(kind, body);
     });
   }
 
-  /** recv, blocking the thread. */
-  recvSync(timeout?: number): unknown {
-    const [kind, body] = this.#frameSync(timeout);
+  /** recv, blocking the thread (timeout in ms; undefined, null or Infinity: none). */
+  recvSync(timeout?: number | null): unknown {
+    const [kind, body] = this.#frameSync(checkTimeout('timeout', timeout));
     return decode(kind, body);
   }
 
   /** recvBytes, blocking the thread. */
-  recvBytesSync(timeout?: number): Uint8Array {
-    const [kind, body] = this.#frameSync(timeout);
+  recvBytesSync(timeout?: number | null): Uint8Array {
+    const [kind, body] = this.#frameSync(checkTimeout('timeout', timeout));
     return bytesOf(kind, body);
   }
 
-  /** Whether a message (or end-of-file) can be read; waits up to `t` ms (default 0). */
+  /** Whether a message (or end-of-file) can be read; waits up to `t` ms (default 0; null or Infinity: for ever). */
   async poll(t?: Wait): Promise<boolean> {
+    const { timeout, signal } = waitOptions(t, 0);
     this.#check();
-    const { timeout = 0, signal } = waitOptions(t);
-    if (this.pollSync(0)) return true;
+    if (this.#ready(0)) return true;
     if (timeout === 0) return false;
     return this.#waitReadable(timeout, signal);
   }
 
-  /** poll, blocking the thread (timeout in ms, default 0; Infinity or -1 waits for ever). */
-  pollSync(timeout = 0): boolean {
+  /** poll, blocking the thread (timeout in ms, default 0; null or Infinity waits for ever). */
+  pollSync(timeout: number | null = 0): boolean {
+    return this.#ready(checkTimeout('timeout', timeout, 0));
+  }
+
+  #ready(ms: number): boolean {
     this.#check();
     if (this.#buffered() > 0) return true;
-    const ms = timeout === Infinity || timeout < 0 ? -1 : Math.ceil(timeout);
-    const r = posix.poll(this.#fd, { readable: true }, ms);
+    const r = posix.poll(this.#fd, { readable: true }, ms === Infinity ? -1 : Math.ceil(ms));
     return r.readable || r.hup;
   }
 
@@ -228,7 +238,7 @@ export class Connection {
     return run;
   }
 
-  #waitReadable(timeout: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+  #waitReadable(timeout: number, signal: AbortSignal | undefined): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       let timer: NodeJS.Timeout | undefined;
@@ -250,7 +260,7 @@ export class Connection {
         done();
         reject(e);
       });
-      if (timeout !== undefined && timeout !== Infinity && timeout >= 0) {
+      if (timeout !== Infinity) {
         timer = setTimeout(() => {
           nativeIo.ioCancel(id);
           done();
@@ -261,11 +271,10 @@ export class Connection {
     });
   }
 
-  async #frameAsync(t: Wait): Promise<[Kind, Buffer]> {
+  async #frameAsync({ timeout, signal }: ParsedWait): Promise<[Kind, Buffer]> {
     this.#checkReadable();
-    const { timeout, signal } = waitOptions(t);
-    if (timeout !== undefined || signal) {
-      const ready = this.pollSync(0) || (await this.#waitReadable(timeout, signal));
+    if (timeout !== Infinity || signal) {
+      const ready = this.#ready(0) || (await this.#waitReadable(timeout, signal));
       if (!ready) throw new TimeoutError(`no message within ${timeout} ms`);
     }
     const header = await this.#readExactAsync(HEADER, true);
@@ -273,9 +282,9 @@ export class Connection {
     return [kind, await this.#readExactAsync(length, false)];
   }
 
-  #frameSync(timeout: number | undefined): [Kind, Buffer] {
+  #frameSync(timeout: number): [Kind, Buffer] {
     this.#checkReadable();
-    if (timeout !== undefined && !this.pollSync(timeout)) throw new TimeoutError(`no message within ${timeout} ms`);
+    if (timeout !== Infinity && !this.#ready(timeout)) throw new TimeoutError(`no message within ${timeout} ms`);
     const header = this.#readExactSync(HEADER, true);
     const [kind, length] = this.#header(header);
     return [kind, this.#readExactSync(length, false)];
@@ -397,6 +406,9 @@ function bytesOf(kind: Kind, body: Buffer): Uint8Array {
  * Otherwise a pipe: [reader, writer]. Both fds are close-on-exec and inherited by fork.
  */
 export function Pipe(duplex = true, opts: { maxMessageBytes?: number } = {}): [Connection, Connection] {
+  if (typeof duplex !== 'boolean') throw invalidType('duplex', 'of type boolean', duplex);
+  opts = options('options', opts);
+  checkMaxMessage(opts.maxMessageBytes);
   if (duplex) {
     const [a, b] = posix.socketpair('stream');
     return [new Connection(a, opts), new Connection(b, opts)];

@@ -1,6 +1,7 @@
 // Start-method contexts and process-wide queries (Python's multiprocessing.context and the module-level
 // functions current_process, parent_process, active_children, cpu_count).
 import { getAffinity } from './posix/process.js';
+import { stateError } from './validate.js';
 import {
   activeChildren as liveChildren,
   cpuCount as countCpus,
@@ -44,7 +45,7 @@ let setOnce = false;
 /** Sets the default start method (once, as in Python, unless `force`). */
 export function setStartMethod(method: StartMethod, opts: { force?: boolean } = {}): void {
   if (setOnce && !opts.force && method !== currentDefault()) {
-    throw new Error('context has already been set (pass { force: true } to change it)');
+    throw stateError('ERR_MULTIPROC_CONTEXT_SET', 'context has already been set (pass { force: true } to change it)');
   }
   setDefaultStartMethod(method);
   setOnce = true;

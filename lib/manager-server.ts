@@ -27,6 +27,7 @@ import {
   type Request,
 } from './manager-wire.js';
 import { Empty, Full } from './queue.js';
+import { integer, rangeError, timeout as checkTimeout, typeError } from './validate.js';
 
 /** What the process starting the server passes it (Process args; with spawn they travel in a memfd). */
 export interface ServerConfig {
@@ -67,20 +68,12 @@ interface Waiter<T> {
   timer?: NodeJS.Timeout;
 }
 
-function argError(message: string): TypeError {
-  return coded(new TypeError(message), 'ERR_INVALID_ARG_TYPE');
-}
+const argError = (message: string): TypeError => typeError(message);
 
-function rangeError(message: string): RangeError {
-  return coded(new RangeError(message), 'ERR_OUT_OF_RANGE');
-}
-
-/** A timeout in ms: undefined/null waits forever; otherwise a finite number ≥ 0. */
+/** A timeout in ms (lib/validate.ts): undefined when there is none (undefined, null, Infinity, above 2^31-1). */
 function timeoutArg(t: unknown): number | undefined {
-  if (t === undefined || t === null || t === Infinity) return undefined;
-  if (typeof t !== 'number' || Number.isNaN(t)) throw argError('timeout must be a number of milliseconds');
-  if (t < 0) throw rangeError("'timeout' must be a non-negative number");
-  return t;
+  const ms = checkTimeout('timeout', t);
+  return ms === Infinity ? undefined : ms;
 }
 
 /**
@@ -283,9 +276,8 @@ class QueueObj extends Managed {
   readonly maxsize: number;
   constructor(maxsize: unknown) {
     super();
-    const m = maxsize ?? 0;
-    if (typeof m !== 'number' || !Number.isInteger(m)) throw argError('maxsize must be an integer');
-    this.maxsize = m;
+    // Python's maxsize: 0 or less is unbounded
+    this.maxsize = maxsize == null ? 0 : integer('maxsize', maxsize, Number.MIN_SAFE_INTEGER, 2 ** 31 - 1);
   }
   #full(): boolean {
     return this.maxsize > 0 && this.items.length >= this.maxsize;

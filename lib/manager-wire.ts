@@ -21,6 +21,7 @@ import v8 from 'node:v8';
 import * as posix from './posix/index.js';
 import { jsonSafe } from './codec.js';
 import { checkSendable } from './sendable.js';
+import { coded } from './validate.js';
 
 export const HEADER = 4;
 /** Largest frame accepted before the handshake is complete. */
@@ -49,10 +50,7 @@ export interface ErrorRecord {
   stack?: string;
 }
 
-export function coded<E extends Error>(e: E, code: string): E {
-  (e as unknown as { code: string }).code = code;
-  return e;
-}
+export { coded };
 
 export function frame(body: Uint8Array): Buffer {
   const head = Buffer.allocUnsafe(HEADER);

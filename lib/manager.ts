@@ -47,6 +47,7 @@ import * as posix from './posix/index.js';
 import { Process, type StartMethod } from './process.js';
 import { Empty, Full } from './queue.js';
 import { registerShareable } from './reduction.js';
+import { allocation, integer, integerOr, timeout as checkTimeout, waitOptions } from './validate.js';
 
 export { DEFAULT_MANAGER_MESSAGE_BYTES } from './manager-wire.js';
 
@@ -93,7 +94,7 @@ export type ProxyKind = 'dict' | 'list' | 'Namespace' | 'Value' | 'Queue' | 'Loc
 
 type DictKey = string | number | bigint | boolean | null | undefined;
 /** A timeout in ms, or options: `block: false` is Python's block=False; `signal` (async forms) cancels the wait. */
-type Timeout = number | { timeout?: number; block?: boolean; signal?: AbortSignal };
+type Timeout = number | null | { timeout?: number | null; block?: boolean; signal?: AbortSignal };
 
 function closedError(what: string): Error {
   return coded(new Error(what), 'ERR_MULTIPROC_CLOSED');
@@ -400,9 +401,8 @@ posix.atFork({
 // proxies
 
 function timeoutOpts(t: Timeout | undefined): [block: boolean, timeout: number | undefined, signal: AbortSignal | undefined] {
-  if (t === undefined || typeof t === 'number') return [true, t, undefined];
-  if (t === null || typeof t !== 'object') throw coded(new TypeError('timeout must be a number or { timeout?, block?, signal? }'), 'ERR_INVALID_ARG_TYPE');
-  return [t.block ?? true, t.timeout, t.signal];
+  const w = waitOptions(t, Infinity, { block: true });
+  return [w.block, w.timeout === Infinity ? undefined : w.timeout, w.signal];
 }
 
 /**
@@ -656,9 +656,9 @@ export class QueueProxy<T = unknown> extends BaseProxy {
     this.callSync('put', item, block, timeout);
   }
   /** With a signal: an abort while the get waits in the server rejects with its reason and takes no item. */
-  get(t?: Timeout): Promise<T> {
+  async get(t?: Timeout): Promise<T> {
     const [block, timeout, signal] = timeoutOpts(t);
-    return this.callAbortable(signal, 'get', block, timeout) as Promise<T>;
+    return (await this.callAbortable(signal, 'get', block, timeout)) as T;
   }
   getSync(t?: Timeout): T {
     const [block, timeout] = timeoutOpts(t);
@@ -796,12 +796,15 @@ function serverModule(): string {
 function awaitReady(ready: net.Server, proc: Process, timeoutMs: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const ac = new AbortController();
-    const timer = setTimeout(() => {
-      ac.abort();
-      reject(coded(new Error(`the Manager server did not start within ${timeoutMs} ms`), 'ERR_MULTIPROC_TIMEOUT'));
-    }, timeoutMs);
+    const timer =
+      timeoutMs === Infinity
+        ? undefined
+        : setTimeout(() => {
+            ac.abort();
+            reject(coded(new Error(`the Manager server did not start within ${timeoutMs} ms`), 'ERR_MULTIPROC_TIMEOUT'));
+          }, timeoutMs);
     const done = (): void => {
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       ac.abort();
     };
     ready.on('connection', (s) => {
@@ -861,6 +864,7 @@ export class Manager {
     const key = opts.authkey === undefined ? randomBytes(32) : toKey(opts.authkey);
     if (key.length === 0) throw coded(new RangeError('The authkey must not be empty'), 'ERR_OUT_OF_RANGE');
     const limit = checkLimit(opts.maxMessageBytes);
+    const startTimeout = checkTimeout('options.startTimeout', opts.startTimeout, 60_000);
     const method = opts.startMethod ?? 'spawn';
     if (method !== 'fork' && method !== 'spawn') throw coded(new TypeError(`Unknown start method: ${String(method)} (expected 'fork' or 'spawn')`), 'ERR_INVALID_ARG_VALUE');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-mgr-')); // mode 0700, unpredictable name
@@ -870,8 +874,8 @@ export class Manager {
       readyPath: path.join(dir, 'ready.sock'),
       authkey: key,
       maxMessageBytes: limit,
-      authTimeout: checkPositiveInteger(opts.authTimeout, 'authTimeout', AUTH_TIMEOUT_MS),
-      maxPendingAuth: checkPositiveInteger(opts.maxPendingAuth, 'maxPendingAuth', MAX_PENDING_AUTH),
+      authTimeout: integerOr('authTimeout', opts.authTimeout, AUTH_TIMEOUT_MS, 1, 2 ** 31 - 1),
+      maxPendingAuth: integerOr('maxPendingAuth', opts.maxPendingAuth, MAX_PENDING_AUTH, 1, 2 ** 31 - 1),
       parentPid: process.pid,
     };
     const ready = net.createServer();
@@ -886,7 +890,7 @@ export class Manager {
           ? new Process({ target: () => serveManager(cfg), daemon: true, name: 'Manager' })
           : new Process({ startMethod: 'spawn', module: serverModule(), export: 'serveManager', args: [cfg], daemon: true, name: 'Manager' });
       proc.start();
-      const serverPid = await awaitReady(ready, proc, opts.startTimeout ?? 60_000);
+      const serverPid = await awaitReady(ready, proc, startTimeout);
       return new Manager(cfg.socketPath, key, limit, proc, dir, serverPid);
     } catch (e) {
       if (proc?.isAlive()) proc.kill();
@@ -1012,22 +1016,11 @@ export class Manager {
   }
 }
 
-/** An option that is a whole number from 1 to 2^31 - 1 (ms, or a count); undefined → the default. */
-function checkPositiveInteger(n: unknown, name: string, dflt: number): number {
-  if (n === undefined) return dflt;
-  if (typeof n !== 'number') throw coded(new TypeError(`${name} must be a number, got ${typeof n}`), 'ERR_INVALID_ARG_TYPE');
-  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) {
-    throw coded(new RangeError(`${name} must be an integer from 1 to ${2 ** 31 - 1}, got ${n}`), 'ERR_OUT_OF_RANGE');
-  }
-  return n;
-}
-
 function checkLimit(n: unknown): number {
   if (n === undefined) return DEFAULT_MANAGER_MESSAGE_BYTES;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1024 || n > 2 ** 32 - 1) {
-    throw coded(new RangeError(`maxMessageBytes must be an integer between 1024 and ${2 ** 32 - 1}`), 'ERR_OUT_OF_RANGE');
-  }
-  return n;
+  const limit = integer('options.maxMessageBytes', n, 1024, 2 ** 32 - 1);
+  allocation('options.maxMessageBytes', limit, 'a Manager message limit');
+  return limit;
 }
 
 // Proxies and managers reach spawned children in Process args (lib/reduction.ts): a proxy travels as its

@@ -16,6 +16,7 @@
 // count; anything else → v8.serialize (structured clone: never code).
 import v8 from 'node:v8';
 import { checkSendable } from './sendable.js';
+import { coded } from './validate.js';
 
 export const enum T {
   Task = 1,
@@ -39,11 +40,6 @@ const SHRINK_ABOVE = 4 * 2 ** 20;
 
 /** The largest frame either side accepts (a chunk's payload, a result list). */
 export const MAX_FRAME = 1024 * 2 ** 20;
-
-function coded<E extends Error>(e: E, code: string): E {
-  (e as unknown as { code: string }).code = code;
-  return e;
-}
 
 /** A growable output buffer that frames are appended to. */
 export class FrameWriter {

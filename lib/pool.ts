@@ -37,6 +37,7 @@ import { type ModuleSpec, runWorker } from './pool-worker.js';
 import * as posix from './posix/index.js';
 import { cpuCount, getStartMethod, Process, type StartMethod } from './process.js';
 import { markNotSendable } from './sendable.js';
+import { coded, integer, rangeError, typeError } from './validate.js';
 
 /** A task function: fork — any function; both methods — an export name of the Pool's module, or { module, export }. */
 export type PoolFunction<A extends unknown[] = never[], R = unknown> = ((...args: A) => R) | string | { module: string | URL; export: string };
@@ -118,23 +119,9 @@ export class WorkerDiedError extends Error {
   }
 }
 
-function coded<E extends Error>(e: E, code: string): E {
-  (e as unknown as { code: string }).code = code;
-  return e;
-}
-
-function typeError(msg: string): TypeError {
-  return coded(new TypeError(msg), 'ERR_INVALID_ARG_TYPE');
-}
-
-function rangeError(msg: string): RangeError {
-  return coded(new RangeError(msg), 'ERR_OUT_OF_RANGE');
-}
 
 function checkPositiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number') throw typeError(`The "${name}" option must be a positive integer. Received ${typeof v}`);
-  if (!Number.isInteger(v) || v < 1 || v > 2 ** 31) throw rangeError(`The "${name}" option must be a positive integer. Received ${v}`);
-  return v;
+  return integer(name, v, 1, 2 ** 31);
 }
 
 function toModuleUrl(m: string | URL, what: string): string {
@@ -334,8 +321,8 @@ export class Pool {
 
   constructor(opts: PoolOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw typeError('new Pool(options): options must be an object');
-    this.processes = opts.processes === undefined ? usableCpus() : checkPositiveInt('processes', opts.processes);
-    this.maxTasksPerChild = opts.maxTasksPerChild == null ? null : checkPositiveInt('maxTasksPerChild', opts.maxTasksPerChild);
+    this.processes = opts.processes === undefined ? usableCpus() : checkPositiveInt('options.processes', opts.processes);
+    this.maxTasksPerChild = opts.maxTasksPerChild == null ? null : checkPositiveInt('options.maxTasksPerChild', opts.maxTasksPerChild);
     const method = opts.startMethod ?? getStartMethod();
     if (method !== 'fork' && method !== 'spawn') throw coded(new TypeError(`Unknown start method: ${String(method)} (expected 'fork' or 'spawn')`), 'ERR_INVALID_ARG_VALUE');
     this.startMethod = method;
@@ -463,7 +450,7 @@ export class Pool {
 
   #chunkSize(opts: MapOptions, length: number | undefined): number {
     if (opts === null || typeof opts !== 'object') throw typeError('The options argument must be an object');
-    if (opts.chunkSize !== undefined) return checkPositiveInt('chunkSize', opts.chunkSize);
+    if (opts.chunkSize !== undefined) return checkPositiveInt('options.chunkSize', opts.chunkSize);
     if (length === undefined) return 1;
     return Math.max(1, Math.ceil(length / (4 * this.processes)));
   }

@@ -16,6 +16,7 @@ import v8 from 'node:v8';
 import { native, packageRoot } from './native.js';
 import * as posix from './posix/index.js';
 import { reduceArgs } from './reduction.js';
+import { invalidType, invalidValue, stateError, timeout as checkTimeout, waitOptions } from './validate.js';
 
 const debug = debuglog('multiproc');
 const require = createRequire(import.meta.url);
@@ -92,9 +93,7 @@ export function setDefaultStartMethod(method: StartMethod): void {
 
 function checkMethod(method: unknown): asserts method is StartMethod {
   if (method !== 'fork' && method !== 'spawn') {
-    const e = new TypeError(`Unknown start method: ${String(method)} (expected 'fork' or 'spawn')`);
-    (e as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_VALUE';
-    throw e;
+    throw invalidValue('method', method, "must be 'fork' or 'spawn'");
   }
 }
 
@@ -120,9 +119,12 @@ function installExitHook(): void {
 // ---------------------------------------------------------------------------------------------------------
 
 function closedError(): Error {
-  const e = new Error('process object is closed');
-  (e as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_CLOSED';
-  return e;
+  return stateError('ERR_MULTIPROC_CLOSED', 'process object is closed');
+}
+
+/** A call that the Process's state does not allow (Python raises AssertionError/ValueError with these messages). */
+function stateErr(message: string): Error {
+  return stateError('ERR_MULTIPROC_PROCESS_STATE', message);
 }
 
 type State = 'initial' | 'started' | 'closed';
@@ -140,24 +142,29 @@ export class Process {
   #status: posix.WaitStatus | undefined;
 
   constructor(opts: ProcessOptions = {}) {
-    if (opts === null || typeof opts !== 'object') throw new TypeError('new Process(options): options must be an object');
+    if (opts === null || typeof opts !== 'object') throw invalidType('options', 'of type object', opts);
     const method = opts.startMethod ?? defaultMethod;
     checkMethod(method);
     this.startMethod = method;
+    if (opts.name !== undefined && typeof opts.name !== 'string') throw invalidType('options.name', 'of type string', opts.name);
+    if (opts.daemon !== undefined && typeof opts.daemon !== 'boolean') throw invalidType('options.daemon', 'of type boolean', opts.daemon);
+    if (opts.export !== undefined && typeof opts.export !== 'string') throw invalidType('options.export', 'of type string', opts.export);
     this.name = opts.name ?? `Process-${++counter}`;
     this.daemon = opts.daemon ?? false;
     this.#args = opts.args ?? [];
-    if (!Array.isArray(this.#args)) throw new TypeError('The "args" option must be an array');
+    if (!Array.isArray(this.#args)) throw invalidType('options.args', 'an instance of Array', this.#args);
     this.#export = opts.export ?? 'default';
     if (method === 'fork') {
       if (typeof opts.target !== 'function') {
-        throw new TypeError('new Process({ target }): with the fork start method, target must be a function');
+        throw invalidType('options.target', 'of type function (with the fork start method)', opts.target);
       }
       this.#target = opts.target;
     } else {
       if (opts.module === undefined) {
-        throw new TypeError(
-          "new Process({ startMethod: 'spawn', module, export }): a spawned child imports its target, so give the module (path or URL) and the export name",
+        throw invalidType(
+          'options.module',
+          "a path or a URL (new Process({ startMethod: 'spawn', module, export }): a spawned child imports its target, so give the module and the export name)",
+          opts.module,
         );
       }
       this.#module = toModuleUrl(opts.module);
@@ -188,8 +195,8 @@ export class Process {
   /** Starts the child. Returns once it exists (fork: it is already running this process's copy). */
   start(): void {
     if (this.#state === 'closed') throw closedError();
-    if (this.#state !== 'initial') throw new Error('cannot start a process twice');
-    if (identity.daemon) throw new Error('daemonic processes are not allowed to have children');
+    if (this.#state !== 'initial') throw stateErr('cannot start a process twice');
+    if (identity.daemon) throw stateError('ERR_MULTIPROC_DAEMON', 'daemonic processes are not allowed to have children');
     this.#pid = this.startMethod === 'fork' ? this.#startFork() : this.#startSpawn();
     this.#state = 'started';
     live.add(this);
@@ -284,14 +291,14 @@ export class Process {
    * rejects with its reason.
    */
   async join(t?: number | { timeout?: number; signal?: AbortSignal }): Promise<void> {
-    const { timeout, signal } = typeof t === 'number' || t === undefined ? { timeout: t, signal: undefined } : t;
+    const { timeout, signal } = waitOptions(t);
     this.#checkJoinable();
     if (this.#poll()) return;
     signal?.throwIfAborted();
     const ac = new AbortController();
     const onAbort = () => ac.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = timeout === undefined ? undefined : setTimeout(() => ac.abort(kTimeout), Math.max(0, timeout));
+    const timer = timeout === Infinity ? undefined : setTimeout(() => ac.abort(kTimeout), timeout);
     // Wait for the end without reaping, then reap here, synchronously: a reap inside the reactor's callback
     // and a status delivered a microtask later left a window in which isAlive() met ECHILD (seen under load:
     // a Pool worker's exit and its channel's EOF in one reactor batch).
@@ -310,12 +317,13 @@ export class Process {
   }
 
   /** Blocks the thread until the child ends, or until `timeout` ms have passed (then just returns). */
-  joinSync(timeout?: number): void {
+  joinSync(timeout?: number | null): void {
+    const ms = checkTimeout('timeout', timeout);
     this.#checkJoinable();
     if (this.#poll()) return;
     const pidfd = posix.pidfdOpen(this.#pid!);
     try {
-      const deadline = timeout === undefined ? Infinity : Date.now() + Math.max(0, timeout);
+      const deadline = ms === Infinity ? Infinity : Date.now() + ms;
       for (;;) {
         const left = deadline === Infinity ? -1 : Math.max(0, deadline - Date.now());
         let ready = false;
@@ -337,8 +345,8 @@ export class Process {
 
   #checkJoinable(): void {
     if (this.#state === 'closed') throw closedError();
-    if (this.#state === 'initial') throw new Error('can only join a started process');
-    if (this.#pid === process.pid) throw new Error('can only join a child process');
+    if (this.#state === 'initial') throw stateErr('can only join a started process');
+    if (this.#pid === process.pid) throw stateErr('can only join a child process');
   }
 
   /** Sends SIGTERM (nothing happens if the child has already ended). */
@@ -361,7 +369,7 @@ export class Process {
   close(): void {
     if (this.#state === 'closed') return;
     if (this.#state === 'started' && !this.#poll()) {
-      throw new Error('Cannot close a process while it is still running. You should first call join() or terminate().');
+      throw stateErr('Cannot close a process while it is still running. You should first call join() or terminate().');
     }
     this.#state = 'closed';
   }
@@ -400,7 +408,7 @@ export function childSetup(daemon: boolean, parentPid: number): void {
 
 function toModuleUrl(m: string | URL): string {
   if (m instanceof URL) return m.href;
-  if (typeof m !== 'string') throw new TypeError('The "module" option must be a path or a URL');
+  if (typeof m !== 'string') throw invalidType('options.module', 'a path or a URL', m);
   if (/^[a-z][a-z0-9+.-]*:/i.test(m)) return m; // already a URL (file:, data:)
   return pathToFileURL(path.resolve(m)).href;
 }

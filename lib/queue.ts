@@ -29,6 +29,7 @@
 import { decode, EMPTY, encode, encodeShortInto, Kind } from './codec.js';
 import * as posix from './posix/index.js';
 import { registerShareable } from './reduction.js';
+import { allocation, integer, options, outOfRange, type ParsedWait, stateError, waitOptions } from './validate.js';
 
 /** Raised by get() when no item arrives in time, and by getNowait() on an empty queue (Python's queue.Empty). */
 export class Empty extends Error {
@@ -53,7 +54,7 @@ export interface QueueOptions {
   bufferBytes?: number;
 }
 
-export type WaitOptions = number | { timeout?: number; signal?: AbortSignal; block?: boolean } | undefined;
+export type WaitOptions = number | null | { timeout?: number | null; signal?: AbortSignal; block?: boolean } | undefined;
 
 // Control words (Int32 indexes into the first page).
 const W_MAGIC = 0;
@@ -91,28 +92,24 @@ function closedError(): Error {
   return Object.assign(new Error('The queue is closed in this process'), { code: 'ERR_MULTIPROC_CLOSED' });
 }
 
+/** Python's maxsize: an integer; 0 or less (or undefined) means unbounded. */
 function checkMaxsize(maxsize: unknown): number {
   if (maxsize === undefined) return 0;
-  if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
-    throw Object.assign(new TypeError(`maxsize must be an integer, got ${String(maxsize)}`), { code: 'ERR_INVALID_ARG_TYPE' });
-  }
-  if (maxsize > 2 ** 31 - 1) throw Object.assign(new RangeError(`maxsize is too large: ${maxsize}`), { code: 'ERR_OUT_OF_RANGE' });
-  return maxsize <= 0 ? 0 : maxsize; // Python: maxsize <= 0 means unbounded
+  const n = integer('maxsize', maxsize, Number.MIN_SAFE_INTEGER, 2 ** 31 - 1, 'an integer <= 2147483647 (0 or less: unbounded)');
+  return n <= 0 ? 0 : n;
 }
 
-function parseWait(t: WaitOptions, name: string): { block: boolean; timeout: number; signal: AbortSignal | undefined } {
-  if (t === undefined || t === null) return { block: true, timeout: Infinity, signal: undefined };
-  const o = typeof t === 'number' ? { timeout: t } : t;
-  if (typeof o !== 'object') throw Object.assign(new TypeError(`${name}: options must be a number or an object`), { code: 'ERR_INVALID_ARG_TYPE' });
-  const timeout = o.timeout ?? Infinity;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw Object.assign(new TypeError(`${name}: timeout must be a number of milliseconds`), { code: 'ERR_INVALID_ARG_TYPE' });
-  }
-  if (timeout < 0) throw Object.assign(new RangeError(`${name}: timeout must be >= 0, got ${timeout}`), { code: 'ERR_OUT_OF_RANGE' });
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw Object.assign(new TypeError(`${name}: signal must be an AbortSignal`), { code: 'ERR_INVALID_ARG_TYPE' });
-  }
-  return { block: o.block ?? true, timeout, signal: o.signal };
+/** bufferBytes: a power of two in [4096, 2^30], and no more than the machine can back. */
+function checkBufferBytes(v: unknown): number {
+  if (v === undefined) return DEFAULT_BUFFER;
+  const n = integer('options.bufferBytes', v, 4096, 2 ** 30, 'a power of two >= 4096 && <= 1073741824');
+  if ((n & (n - 1)) !== 0) throw outOfRange('options.bufferBytes', 'a power of two >= 4096 && <= 1073741824', n);
+  allocation('options.bufferBytes', n, 'a Queue ring buffer');
+  return n;
+}
+
+function parseWait(t: WaitOptions): ParsedWait {
+  return waitOptions(t, Infinity, { block: true });
 }
 
 interface Large {
@@ -173,13 +170,7 @@ export class Queue<T = unknown> {
       return;
     }
     const max = checkMaxsize(maxsize);
-    const cap = opts.bufferBytes ?? DEFAULT_BUFFER;
-    if (typeof cap !== 'number' || !Number.isInteger(cap)) {
-      throw Object.assign(new TypeError('bufferBytes must be an integer'), { code: 'ERR_INVALID_ARG_TYPE' });
-    }
-    if (cap < 4096 || cap > 2 ** 30 || (cap & (cap - 1)) !== 0) {
-      throw Object.assign(new RangeError(`bufferBytes must be a power of two in [4096, 2^30], got ${cap}`), { code: 'ERR_OUT_OF_RANGE' });
-    }
+    const cap = checkBufferBytes(options('options', opts).bufferBytes);
     const memfd = posix.memfdCreate('multiproc-queue');
     let map: posix.Mapping | undefined;
     let socks: [number, number] | undefined;
@@ -210,7 +201,7 @@ export class Queue<T = unknown> {
     const w = new Int32Array(map.buffer, 0, 1024);
     if (Atomics.load(w, W_MAGIC) !== MAGIC) {
       map.close();
-      throw new Error('Not a multiproc queue');
+      throw stateError('ERR_INVALID_STATE', 'Not a multiproc queue');
     }
     this.#h = { memfd, sendSock, recvSock };
     this.#map = map;
@@ -275,7 +266,7 @@ export class Queue<T = unknown> {
 
   /** Puts an item, waiting for space in a bounded queue; rejects with Full after `timeout` ms. */
   async put(obj: T, opts?: WaitOptions): Promise<void> {
-    const o = parseWait(opts, 'put');
+    const o = parseWait(opts);
     const n = this.#encode(obj);
     const large = this.#takeLarge();
     try {
@@ -305,7 +296,7 @@ export class Queue<T = unknown> {
 
   /** Puts an item, blocking this thread while a bounded queue is full; throws Full after `timeout` ms. */
   putSync(obj: T, opts?: WaitOptions): void {
-    const o = parseWait(opts, 'putSync');
+    const o = parseWait(opts);
     if (o.signal) throw Object.assign(new TypeError('putSync: use put() for an AbortSignal'), { code: 'ERR_INVALID_ARG_TYPE' });
     const n = this.#encode(obj);
     const large = this.#takeLarge();
@@ -477,7 +468,7 @@ export class Queue<T = unknown> {
 
   /** Removes and returns an item, waiting for one; rejects with Empty after `timeout` ms. */
   async get(opts?: WaitOptions): Promise<T> {
-    const o = parseWait(opts, 'get');
+    const o = parseWait(opts);
     this.#check();
     const deadline = performance.now() + o.timeout;
     for (;;) {
@@ -500,7 +491,7 @@ export class Queue<T = unknown> {
 
   /** Removes and returns an item, blocking this thread until one arrives; throws Empty after `timeout` ms. */
   getSync(opts?: WaitOptions): T {
-    const o = parseWait(opts, 'getSync');
+    const o = parseWait(opts);
     if (o.signal) throw Object.assign(new TypeError('getSync: use get() for an AbortSignal'), { code: 'ERR_INVALID_ARG_TYPE' });
     this.#check();
     const deadline = performance.now() + o.timeout;
@@ -746,7 +737,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   /** Resolves when every item put has been marked done (true), or false after `timeout` ms. */
   async join(opts?: WaitOptions): Promise<boolean> {
-    const o = parseWait(opts, 'join');
+    const o = parseWait(opts);
     const w = this._words;
     const deadline = performance.now() + o.timeout;
     while (Atomics.load(w, W_UNFINISHED) > 0) {
@@ -765,8 +756,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   }
 
   /** join() that blocks this thread. */
-  joinSync(timeout?: number): boolean {
-    const o = parseWait(timeout, 'joinSync');
+  joinSync(timeout?: number | null): boolean {
+    const o = parseWait(timeout);
     const w = this._words;
     const deadline = performance.now() + o.timeout;
     while (Atomics.load(w, W_UNFINISHED) > 0) {

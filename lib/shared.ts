@@ -11,8 +11,10 @@ import { debuglog } from 'node:util';
 import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle } from './arena.js';
 import * as posix from './posix/index.js';
 import { registerShareable } from './reduction.js';
+import { register, unregister } from './resource-tracker.js';
 import { markNotSendable } from './sendable.js';
 import { Lock, reduceSync, rebuildSync, RLock, type SyncReduced } from './sync.js';
+import { allocation, integer, invalidType, outOfRange, stateError, typeError } from './validate.js';
 
 const debug = debuglog('multiproc');
 
@@ -42,10 +44,10 @@ for (const [, [name, ctor]] of Object.entries(TYPES)) TYPES[name] = [name, ctor]
 
 function resolveType(type: unknown): [string, TypedArrayCtor] {
   if (typeof type !== 'string' || !Object.hasOwn(TYPES, type)) {
-    const e = new TypeError(
+    throw typeError(
       `Unknown type code ${JSON.stringify(type)}: expected one of ${Object.keys(TYPES).map((k) => `'${k}'`).join(', ')}`,
+      'ERR_INVALID_ARG_VALUE',
     );
-    throw Object.assign(e, { code: 'ERR_INVALID_ARG_VALUE' });
   }
   return TYPES[type]!;
 }
@@ -54,13 +56,42 @@ function isBig(ctor: TypedArrayCtor): boolean {
   return ctor === BigInt64Array || ctor === BigUint64Array;
 }
 
-function checkElement(ctor: TypedArrayCtor, v: unknown, what: string): number | bigint {
-  if (isBig(ctor)) {
-    if (typeof v === 'bigint') return v;
-    if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-    throw Object.assign(new TypeError(`${what} must be a bigint (64-bit integer type). Received ${typeof v}`), { code: 'ERR_INVALID_ARG_TYPE' });
+// The range of each integer type, for the checks of stored values.
+const RANGES = new Map<TypedArrayCtor, [number | bigint, number | bigint]>([
+  [Int8Array, [-(2 ** 7), 2 ** 7 - 1]],
+  [Uint8Array, [0, 2 ** 8 - 1]],
+  [Int16Array, [-(2 ** 15), 2 ** 15 - 1]],
+  [Uint16Array, [0, 2 ** 16 - 1]],
+  [Int32Array, [-(2 ** 31), 2 ** 31 - 1]],
+  [Uint32Array, [0, 2 ** 32 - 1]],
+  [BigInt64Array, [-(2n ** 63n), 2n ** 63n - 1n]],
+  [BigUint64Array, [0n, 2n ** 64n - 1n]],
+]);
+
+/**
+ * A value to store in an element of type `ctor`, checked: nothing is stored silently wrong. Float types take
+ * any number. Integer types take an integer in the type's range (RangeError otherwise: no wrapping, no
+ * truncation); 64-bit ones a bigint, or a number that is a safe integer. Anything else is a TypeError.
+ */
+function checkElement(ctor: TypedArrayCtor, v: unknown, name: string): number | bigint {
+  const range = RANGES.get(ctor);
+  if (!range) {
+    if (typeof v !== 'number') throw invalidType(name, 'of type number', v);
+    return v;
   }
-  if (typeof v !== 'number') throw Object.assign(new TypeError(`${what} must be of type number. Received ${typeof v}`), { code: 'ERR_INVALID_ARG_TYPE' });
+  const [min, max] = range;
+  if (isBig(ctor)) {
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) throw outOfRange(name, `a bigint, or a safe integer, >= ${min} && <= ${max}`, v);
+      v = BigInt(v);
+    } else if (typeof v !== 'bigint') {
+      throw invalidType(name, 'of type bigint (a 64-bit integer type)', v);
+    }
+    if ((v as bigint) < (min as bigint) || (v as bigint) > (max as bigint)) throw outOfRange(name, `>= ${min} && <= ${max}`, v);
+    return v as bigint;
+  }
+  if (typeof v !== 'number') throw invalidType(name, 'of type number', v);
+  if (!Number.isInteger(v) || v < (min as number) || v > (max as number)) throw outOfRange(name, `an integer >= ${min} && <= ${max}`, v);
   return v;
 }
 
@@ -68,7 +99,7 @@ type LockOption = boolean | Lock | RLock | undefined;
 
 function checkLockOption(opt: LockOption): void {
   if (opt === undefined || typeof opt === 'boolean' || opt instanceof Lock || opt instanceof RLock) return;
-  throw Object.assign(new TypeError('The "lock" option must be a boolean, a Lock or an RLock'), { code: 'ERR_INVALID_ARG_TYPE' });
+  throw invalidType('options.lock', 'a boolean, a Lock or an RLock', opt);
 }
 
 function makeLock(opt: LockOption): Lock | RLock | undefined {
@@ -78,7 +109,7 @@ function makeLock(opt: LockOption): Lock | RLock | undefined {
 }
 
 function noLock(what: string): Error {
-  return Object.assign(new Error(`This ${what} was created with { lock: false }: it has no lock`), { code: 'ERR_MULTIPROC_NO_LOCK' });
+  return stateError('ERR_MULTIPROC_NO_LOCK', `This ${what} was created with { lock: false }: it has no lock`);
 }
 
 const ATTACHED = Symbol('attached');
@@ -101,7 +132,7 @@ export class RawValue<T extends number | bigint = number> extends ArenaObject {
       return;
     }
     const [name, ctor] = resolveType(type);
-    const initial = init === undefined ? undefined : checkElement(ctor, init, 'The initial value');
+    const initial = init === undefined ? undefined : checkElement(ctor, init, 'init');
     super(allocate(ctor.BYTES_PER_ELEMENT), 'Value');
     this.typeCode = name;
     this._view = new ctor(this._block.region.mapping.buffer, this._block.offset, 1);
@@ -113,9 +144,10 @@ export class RawValue<T extends number | bigint = number> extends ArenaObject {
     return this._view[0] as T;
   }
 
+  /** Stores `v`, checked as the type requires (a value that does not fit is an error, never wrapped). */
   set value(v: T) {
     this._check();
-    this._view[0] = (typeof v === 'number' && isBig(this._view.constructor as TypedArrayCtor) ? BigInt(v) : v) as never;
+    this._view[0] = checkElement(this._view.constructor as TypedArrayCtor, v, 'value') as never;
   }
 }
 
@@ -170,15 +202,13 @@ export class RawArray<T extends number | bigint = number> extends ArenaObject {
     let values: (number | bigint)[] | undefined;
     let length: number;
     if (typeof sizeOrValues === 'number') {
-      if (!Number.isSafeInteger(sizeOrValues) || sizeOrValues < 0) {
-        throw Object.assign(new RangeError(`The value of "size" is out of range. It must be an integer >= 0. Received ${sizeOrValues}`), { code: 'ERR_OUT_OF_RANGE' });
-      }
-      length = sizeOrValues;
+      length = integer('size', sizeOrValues, 0);
+      allocation('size', length * ctor.BYTES_PER_ELEMENT, `a ${new.target.name} of ${length} ${name}`);
     } else if (sizeOrValues !== null && typeof sizeOrValues === 'object' && Symbol.iterator in sizeOrValues) {
-      values = [...sizeOrValues].map((v, i) => checkElement(ctor, v, `Element ${i}`));
+      values = [...sizeOrValues].map((v, i) => checkElement(ctor, v, `sizeOrValues[${i}]`));
       length = values.length;
     } else {
-      throw Object.assign(new TypeError('The "sizeOrValues" argument must be a number or an iterable'), { code: 'ERR_INVALID_ARG_TYPE' });
+      throw invalidType('sizeOrValues', 'of type number or an iterable', sizeOrValues);
     }
     super(allocate(Math.max(1, length * ctor.BYTES_PER_ELEMENT)), 'SharedArray');
     this.typeCode = name;
@@ -195,14 +225,29 @@ export class RawArray<T extends number | bigint = number> extends ArenaObject {
 
   get(i: number): T {
     this._check();
-    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw Object.assign(new RangeError(`Index ${i} is out of range [0, ${this.length})`), { code: 'ERR_OUT_OF_RANGE' });
-    return this.#view[i] as T;
+    return this.#view[this.#index('index', i)] as T;
   }
 
+  /** Stores `v` at `i`, checked as the type requires (a value that does not fit is an error, never wrapped). */
   set(i: number, v: T): void {
     this._check();
-    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw Object.assign(new RangeError(`Index ${i} is out of range [0, ${this.length})`), { code: 'ERR_OUT_OF_RANGE' });
-    this.#view[i] = checkElement(this.#view.constructor as TypedArrayCtor, v, 'The value') as never;
+    const at = this.#index('index', i);
+    this.#view[at] = checkElement(this.#view.constructor as TypedArrayCtor, v, 'value') as never;
+  }
+
+  /** Stores `v` (checked as set() does) in elements [start, end) (default: all), as TypedArray.fill. */
+  fill(v: T, start = 0, end = this.length): this {
+    this._check();
+    const value = checkElement(this.#view.constructor as TypedArrayCtor, v, 'value');
+    integer('start', start, 0, this.length);
+    integer('end', end, 0, this.length);
+    this.#view.fill(value as never, start, end);
+    return this;
+  }
+
+  #index(name: string, i: unknown): number {
+    if (this.length === 0) throw outOfRange(name, 'an index of an element, but the array is empty', i);
+    return integer(name, i, 0, this.length - 1);
   }
 
   *[Symbol.iterator](): IterableIterator<T> {
@@ -310,8 +355,9 @@ export interface SharedMemoryOptions {
   /** Bytes; needed with create. */
   size?: number;
   /**
-   * With create: let the tracker unlink it if this process dies without unlinking it and no live process
-   * maps it any more (default true). false: it stays until someone unlinks it.
+   * With create: record it with the resource tracker (lib/resource-tracker.ts), which unlinks it if this
+   * process dies without unlinking it and no live process maps it any more, or at the latest when every
+   * process of this process tree is gone (default true). false: it stays until someone unlinks it.
    */
   track?: boolean;
 }
@@ -321,7 +367,7 @@ function randomName(): string {
 }
 
 function normalise(name: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw Object.assign(new TypeError('The "name" option must be a non-empty string'), { code: 'ERR_INVALID_ARG_TYPE' });
+  if (typeof name !== 'string' || name.length === 0) throw invalidType('options.name', 'a non-empty string', name);
   return name.startsWith('/') ? name : `/${name}`;
 }
 
@@ -338,14 +384,11 @@ export class SharedMemory {
   #hdr: Int32Array | undefined;
 
   constructor(opts: SharedMemoryOptions = {}) {
-    if (opts === null || typeof opts !== 'object') throw Object.assign(new TypeError('The "options" argument must be an object'), { code: 'ERR_INVALID_ARG_TYPE' });
+    if (opts === null || typeof opts !== 'object') throw invalidType('options', 'of type object', opts);
     const create = opts.create ?? false;
     if (create) {
-      const size = opts.size;
-      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) {
-        throw Object.assign(new RangeError(`The value of "size" is out of range. It must be an integer >= 1. Received ${String(size)}`), { code: 'ERR_OUT_OF_RANGE' });
-      }
-      reapSharedMemory();
+      const size = integer('options.size', opts.size, 1);
+      allocation('options.size', size, `a SharedMemory of ${size} bytes`);
       const name = opts.name === undefined ? randomName() : normalise(opts.name);
       const fd = posix.shmOpen(name, { create: true, exclusive: true, size: size + HEADER });
       try {
@@ -366,14 +409,15 @@ export class SharedMemory {
       this.#header = true;
       this.name = name;
       this.size = size;
+      if (opts.track !== false) register('shared_memory', name);
       debug('SharedMemory: created %s (%d bytes)', name, size);
     } else {
-      if (opts.name === undefined) throw Object.assign(new TypeError('SharedMemory: give a name to attach to (or create: true)'), { code: 'ERR_INVALID_ARG_TYPE' });
+      if (opts.name === undefined) throw typeError('SharedMemory: give a name to attach to (or create: true)');
       const name = normalise(opts.name);
       const fd = posix.shmOpen(name);
       try {
         const total = posix.fdSize(fd);
-        if (total === 0) throw Object.assign(new Error(`The shared memory object ${name} is empty`), { code: 'ERR_INVALID_STATE' });
+        if (total === 0) throw stateError('ERR_INVALID_STATE', `The shared memory object ${name} is empty`);
         this.#mapping = posix.mmap(total, { fd });
       } finally {
         posix.close(fd);
@@ -393,7 +437,7 @@ export class SharedMemory {
 
   /** The shared bytes. Throws ERR_MULTIPROC_CLOSED after close(). */
   get buf(): Uint8Array {
-    if (!this.#mapping) throw Object.assign(new Error('The SharedMemory is closed'), { code: 'ERR_MULTIPROC_CLOSED' });
+    if (!this.#mapping) throw stateError('ERR_MULTIPROC_CLOSED', 'The SharedMemory is closed');
     return this.#buf;
   }
 
@@ -413,6 +457,7 @@ export class SharedMemory {
   unlink(): void {
     if (this.#hdr) Atomics.store(this.#hdr, 7, 1);
     posix.shmUnlink(this.name);
+    unregister('shared_memory', this.name);
   }
 
   [Symbol.dispose](): void {
@@ -427,7 +472,9 @@ export class SharedMemory {
  * gh-82300 mistake was to unlink those). Processes this one may not inspect (EACCES on /proc/<pid>/maps:
  * another user's, which cannot open these mode-0600 objects anyway, or a non-dumpable process of the same
  * user) are not seen: that is the tracker's blind spot. Each removal is reported as a process warning with code
- * 'MULTIPROC_SHM_REAPED'. Runs on each SharedMemory creation; returns the names it removed.
+ * 'MULTIPROC_SHM_REAPED'. Returns the names it removed. The resource tracker does this for the objects of its
+ * own process tree as their creators die; this function is for objects left by other trees (a tracker that was
+ * itself killed), and scans all of /dev/shm: call it when you want that.
  */
 export function reapSharedMemory(): string[] {
   let names: string[];
@@ -533,7 +580,7 @@ registerShareable(
   SharedMemory,
   'multiproc.SharedMemory',
   (s: SharedMemory) => {
-    if (s.closed) throw Object.assign(new Error('The SharedMemory is closed'), { code: 'ERR_MULTIPROC_CLOSED' });
+    if (s.closed) throw stateError('ERR_MULTIPROC_CLOSED', 'The SharedMemory is closed');
     return { fds: [], data: s.name };
   },
   (_fds: number[], name: string) => new SharedMemory({ name }),

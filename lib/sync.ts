@@ -30,10 +30,11 @@
 // Sync objects travel by inheritance (fork, or Process args at start): putting one in a Pipe/Queue throws
 // ERR_MULTIPROC_NOT_SENDABLE.
 import { debuglog } from 'node:util';
-import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle, myPid } from './arena.js';
+import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle, myPid, myStartTime } from './arena.js';
 import * as posix from './posix/index.js';
 import { registerShareable } from './reduction.js';
 import { markNotSendable } from './sendable.js';
+import { integer, invalidType, stateError, timeout, typeError, waitOptions } from './validate.js';
 
 const debug = debuglog('multiproc');
 
@@ -48,39 +49,16 @@ const { futexWaitRaw: futexWait, futexWakeRaw: futexWake, futexWaitAsyncRaw, fut
 // ---------------------------------------------------------------------------------------------------------
 // helpers
 
-function typeError(message: string): TypeError {
-  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_TYPE' });
-}
-function rangeError(message: string): RangeError {
-  return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' });
-}
-function stateError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
-function checkTimeout(name: string, ms: unknown): number {
-  if (ms === undefined || ms === null) return Infinity;
-  if (typeof ms !== 'number') throw typeError(`The "${name}" argument must be of type number. Received ${typeof ms}`);
-  if (Number.isNaN(ms) || ms < 0) throw rangeError(`The value of "${name}" is out of range. It must be >= 0 (milliseconds). Received ${ms}`);
-  return ms;
-}
-
 /** Options of the Promise forms. */
 export interface WaitOptions {
   /** Milliseconds; resolves false when it elapses. Default: no timeout. */
-  timeout?: number;
+  timeout?: number | null;
   /** Aborting rejects with signal.reason (nothing is acquired). */
   signal?: AbortSignal;
 }
 
-function parseWait(t: number | WaitOptions | undefined, dflt = Infinity): { timeout: number; signal: AbortSignal | undefined } {
-  if (t === undefined) return { timeout: dflt, signal: undefined };
-  if (typeof t === 'number') return { timeout: checkTimeout('timeout', t), signal: undefined };
-  if (t === null || typeof t !== 'object') throw typeError(`The "options" argument must be a number or an object. Received ${typeof t}`);
-  const signal = t.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('The "options.signal" property must be an AbortSignal');
-  return { timeout: t.timeout === undefined ? dflt : checkTimeout('options.timeout', t.timeout), signal };
-}
+const checkTimeout = timeout;
+const parseWait = (t: unknown, dflt = Infinity) => waitOptions(t, dflt);
 
 function aborted(signal: AbortSignal): unknown {
   return signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
@@ -88,17 +66,8 @@ function aborted(signal: AbortSignal): unknown {
 
 const now = () => performance.now();
 
-// This process's start time (field 22 of /proc/self/stat), as stored in a lock word (int32).
-let startPid = 0;
-let startWord = 0;
-function myStart(): number {
-  const pid = myPid();
-  if (pid !== startPid) {
-    startPid = pid;
-    startWord = (posix.processInfo(pid)?.startTime ?? 0) | 0;
-  }
-  return startWord;
-}
+/** This process's start time as stored in a lock word (int32). */
+const myStart = (): number => myStartTime() | 0;
 
 /** Is process `pid` (whose start time, when `start` != 0, is `start`) alive? Zombies are dead. */
 function ownerAlive(pid: number, start: number): boolean {
@@ -506,10 +475,7 @@ export class Semaphore extends SyncObject {
       super(value[ATTACH], bounded ? 'BoundedSemaphore' : 'Semaphore');
       return;
     }
-    if (typeof value !== 'number') throw typeError(`The "value" argument must be of type number. Received ${typeof value}`);
-    if (!Number.isInteger(value) || value < 0 || value > 0x3fffffff) {
-      throw rangeError(`The value of "value" is out of range. It must be an integer from 0 to ${0x3fffffff}. Received ${value}`);
-    }
+    integer('value', value, 0, 0x3fffffff);
     super(allocate(16), bounded ? 'BoundedSemaphore' : 'Semaphore');
     this._i32[this._w] = value;
     this._i32[this._w + 2] = bounded ? value : 0;
@@ -578,7 +544,7 @@ export class Semaphore extends SyncObject {
   /** Adds `n` (default 1) to the count and wakes up to `n` waiters. */
   release(n = 1): void {
     this._check();
-    if (!Number.isInteger(n) || n < 1) throw rangeError(`The value of "n" is out of range. It must be an integer >= 1. Received ${n}`);
+    integer('n', n, 1, 0x3fffffff);
     const i32 = this._i32;
     const w = this._w;
     const max = i32[w + 2]!;
@@ -647,7 +613,7 @@ export class Condition extends SyncObject {
       this.#ownsLock = true;
       return;
     }
-    if (lock !== undefined && !(lock instanceof Lock) && !(lock instanceof RLock)) throw typeError('The "lock" argument must be a Lock or an RLock');
+    if (lock !== undefined && !(lock instanceof Lock) && !(lock instanceof RLock)) throw invalidType('lock', 'a Lock or an RLock', lock);
     super(allocate(16), 'Condition');
     this.#ownsLock = lock === undefined;
     this.#lock = lock ?? new RLock();
@@ -769,7 +735,7 @@ export class Condition extends SyncObject {
 
   /** Wakes up to n (default 1) waiting processes. Needs the lock. */
   notify(n = 1): void {
-    if (!Number.isInteger(n) || n < 0) throw rangeError(`The value of "n" is out of range. It must be an integer >= 0. Received ${n}`);
+    integer('n', n, 0, Number.MAX_SAFE_INTEGER);
     this.checkOwned('notify');
     Atomics.add(this._i32, this._w, 1);
     if (n > 0 && Atomics.load(this._i32, this._w + 1) > 0) futexWake(this._m, this._w << 2, Math.min(n, WAKE_ALL));
@@ -898,15 +864,13 @@ export class Barrier extends SyncObject {
     if (isAttach(parties)) {
       super(parties[ATTACH], 'Barrier');
     } else {
-      if (typeof parties !== 'number' || !Number.isInteger(parties) || parties < 1 || parties > 0x3fffffff) {
-        throw rangeError(`The value of "parties" is out of range. It must be an integer >= 1. Received ${String(parties)}`);
-      }
-      if (opts.action !== undefined && typeof opts.action !== 'function') throw typeError('The "action" option must be a function');
+      integer('parties', parties, 1, 0x3fffffff);
+      if (opts.action !== undefined && typeof opts.action !== 'function') throw invalidType('options.action', 'of type function', opts.action);
       super(allocate(48), 'Barrier');
       this._i32[this._w + PARTIES] = parties;
     }
     this.#action = opts.action;
-    this.#timeout = checkTimeout('timeout', opts.timeout);
+    this.#timeout = checkTimeout('options.timeout', opts.timeout);
     this.#core = new LockCore(this._i32, this._m, this._w);
     this.#core.check = () => this._check();
   }
@@ -996,7 +960,7 @@ export class Barrier extends SyncObject {
   /** Waits for all parties; returns this process's arrival index. */
   waitSync(timeout?: number): number {
     this._check();
-    const ms = timeout === undefined ? this.#timeout : checkTimeout('timeout', timeout);
+    const ms = timeout == null ? this.#timeout : checkTimeout('timeout', timeout); // None: the barrier's default, as in Python
     this.#core.acquireSync(Infinity);
     const { gen, index, last } = this.arrive();
     if (last) return index;
@@ -1033,7 +997,7 @@ export class Barrier extends SyncObject {
   /** wait, off the JS thread. */
   async wait(t?: number | WaitOptions): Promise<number> {
     this._check();
-    const { timeout, signal } = parseWait(t, this.#timeout);
+    const { timeout, signal } = parseWait(t ?? undefined, this.#timeout);
     if (signal?.aborted) throw aborted(signal);
     if (!this.#core.tryFast()) await this.#core.acquire(Infinity, undefined);
     const { gen, index, last } = this.arrive();

@@ -4,11 +4,19 @@
 #include "shm.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <vector>
 
 #include "addon.h"
 #include "errors.h"
@@ -137,6 +145,189 @@ Napi::Value MappingMsync(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- what the machine can back ----------------------------------------------------------------------------
+// A request for shared memory larger than the machine can back is refused before anything is committed: a
+// memfd (on the kernel's internal tmpfs, which has no size limit) fallocated to 8 TiB otherwise takes pages
+// until the OOM killer starts killing processes. The limit is RAM + swap, capped by the tightest memory cgroup
+// limit on the way from this process's cgroup to the root (v2 memory.max + memory.swap.max; v1
+// memory.limit_in_bytes, and memory.memsw.limit_in_bytes for memory + swap).
+
+std::string ReadSmall(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return "";
+  std::string s;
+  std::getline(f, s);
+  return s;
+}
+
+// A cgroup limit file: a number of bytes, or -1 for none ("max", absent, or v1's "unlimited" near 2^63).
+int64_t CgroupValue(const std::string& path) {
+  std::string s = ReadSmall(path);
+  if (s.empty() || s[0] < '0' || s[0] > '9') return -1;
+  unsigned long long v = strtoull(s.c_str(), nullptr, 10);
+  if (v >= (1ULL << 62)) return -1;
+  return int64_t(v);
+}
+
+struct CgroupMount {
+  std::string root;   // the mount's root inside the hierarchy (mountinfo field 4)
+  std::string point;  // where it is mounted
+};
+
+// The mounts of the cgroup2 hierarchy (v2 = true) or of the v1 hierarchy with the memory controller.
+std::vector<CgroupMount> CgroupMounts(bool v2) {
+  std::vector<CgroupMount> out;
+  std::ifstream f("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream pre(line.substr(0, dash)), post(line.substr(dash + 3));
+    std::string id, parent, dev, root, point, fstype, source, opts;
+    pre >> id >> parent >> dev >> root >> point;
+    post >> fstype >> source >> opts;
+    if (v2 ? fstype == "cgroup2" : (fstype == "cgroup" && ("," + opts + ",").find(",memory,") != std::string::npos)) {
+      out.push_back({root, point});
+    }
+  }
+  return out;
+}
+
+// The directory of cgroup `path` under one of `mounts`, or "".
+std::string CgroupDir(const std::vector<CgroupMount>& mounts, const std::string& path) {
+  for (const auto& m : mounts) {
+    if (m.root == "/") return m.point + (path == "/" ? "" : path);
+    if (path.compare(0, m.root.size(), m.root) == 0 && (path.size() == m.root.size() || path[m.root.size()] == '/')) {
+      return m.point + path.substr(m.root.size());
+    }
+  }
+  return "";
+}
+
+// The tightest memory and swap limits from `dir` up to `top` (-1: none).
+void WalkLimits(std::string dir, const std::string& top, const char* memFile, const char* swapFile, int64_t* mem,
+                int64_t* swap, bool swapIsTotal) {
+  for (;;) {
+    int64_t m = CgroupValue(dir + "/" + memFile);
+    if (m >= 0 && (*mem < 0 || m < *mem)) *mem = m;
+    int64_t s = CgroupValue(dir + "/" + swapFile);
+    if (s >= 0 && swapIsTotal) s = m >= 0 ? std::max<int64_t>(0, s - m) : -1;  // v1 memsw = memory + swap
+    if (s >= 0 && (*swap < 0 || s < *swap)) *swap = s;
+    if (dir.size() <= top.size()) break;
+    size_t slash = dir.rfind('/');
+    if (slash == std::string::npos || slash < top.size()) break;
+    dir = dir.substr(0, slash);
+  }
+}
+
+std::string Human(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = double(n);
+  int i = 0;
+  while (v >= 1024 && i < 6) {
+    v /= 1024;
+    i++;
+  }
+  char buf[48];
+  if (i == 0) snprintf(buf, sizeof buf, "%llu B", (unsigned long long)n);
+  else if (v == double(int64_t(v))) snprintf(buf, sizeof buf, "%lld %s", (long long)v, units[i]);
+  else snprintf(buf, sizeof buf, "%.1f %s", v, units[i]);
+  return buf;
+}
+
+}  // namespace
+
+MemoryLimit ComputeMemoryLimit() {
+  MemoryLimit r;
+  struct sysinfo si;
+  if (sysinfo(&si) == 0) {
+    r.ram = uint64_t(si.totalram) * si.mem_unit;
+    r.swap = uint64_t(si.totalswap) * si.mem_unit;
+  }
+  int64_t mem = -1, swap = -1;
+  std::ifstream f("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(f, line)) {
+    size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (line.compare(0, 2, "0:") == 0 && controllers.empty()) {
+      auto mounts = CgroupMounts(true);
+      std::string dir = CgroupDir(mounts, path);
+      if (!dir.empty()) WalkLimits(dir, mounts[0].point, "memory.max", "memory.swap.max", &mem, &swap, false);
+    } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
+      auto mounts = CgroupMounts(false);
+      std::string dir = CgroupDir(mounts, path);
+      if (!dir.empty()) {
+        WalkLimits(dir, mounts[0].point, "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", &mem, &swap, true);
+      }
+    }
+  }
+  uint64_t machine = r.ram + r.swap;
+  r.limit = machine;
+  r.source = "RAM " + Human(r.ram) + " + swap " + Human(r.swap);
+  if (mem >= 0) {
+    r.cgroup = mem;
+    uint64_t cg = uint64_t(mem) + (swap >= 0 ? std::min<uint64_t>(uint64_t(swap), r.swap) : r.swap);
+    if (cg < machine) {
+      r.limit = cg;
+      r.source = "the memory cgroup's limit " + Human(uint64_t(mem)) + (r.swap > 0 ? " + swap " + Human(cg - uint64_t(mem)) : "");
+    }
+  }
+  return r;
+}
+
+bool IsShmemFd(int fd) {
+  struct statfs sf;
+  if (fstatfs(fd, &sf) != 0) return false;
+  return sf.f_type == TMPFS_MAGIC || sf.f_type == HUGETLBFS_MAGIC;
+}
+
+void CheckSharedSize(Napi::Env env, uint64_t bytes, const char* syscall, int fd) {
+  if (bytes <= kSmallShared) return;  // below any machine that runs Node: not worth reading /proc
+  MemoryLimit m = ComputeMemoryLimit();
+  if (bytes > m.limit) {
+    Napi::Error e = ErrnoError(env, ENOMEM, syscall);
+    e.Set("message", Napi::String::New(env, std::string(syscall) + " ENOMEM: a shared allocation of " + std::to_string(bytes) +
+                                                " bytes (" + Human(bytes) + ") is more than this machine can back: " +
+                                                std::to_string(m.limit) + " bytes (" + Human(m.limit) + ", " + m.source + ")"));
+    e.Set("requested", Napi::Number::New(env, double(bytes)));
+    e.Set("limit", Napi::Number::New(env, double(m.limit)));
+    throw e;
+  }
+  if (fd < 0) return;
+  // A size-limited tmpfs (/dev/shm): the kernel would say ENOSPC too; say it with the figures.
+  struct statfs sf;
+  struct stat st;
+  if (fstatfs(fd, &sf) == 0 && sf.f_blocks > 0 && fstat(fd, &st) == 0) {
+    uint64_t space = uint64_t(sf.f_bavail) * uint64_t(sf.f_bsize) + uint64_t(st.st_blocks) * 512;
+    if (bytes > space) {
+      Napi::Error e = ErrnoError(env, ENOSPC, syscall);
+      e.Set("message", Napi::String::New(env, std::string(syscall) + " ENOSPC: a shared allocation of " + std::to_string(bytes) +
+                                                  " bytes (" + Human(bytes) + ") does not fit in the " + Human(space) +
+                                                  " free on its file system (/dev/shm? df -h /dev/shm)"));
+      e.Set("requested", Napi::Number::New(env, double(bytes)));
+      e.Set("limit", Napi::Number::New(env, double(space)));
+      throw e;
+    }
+  }
+}
+
+namespace {
+
+// memoryLimit() -> { limit, ram, swap, cgroup (-1: none), source }
+Napi::Value MemoryLimitJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MemoryLimit m = ComputeMemoryLimit();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("limit", Napi::Number::New(env, double(m.limit)));
+  o.Set("ram", Napi::Number::New(env, double(m.ram)));
+  o.Set("swap", Napi::Number::New(env, double(m.swap)));
+  o.Set("cgroup", Napi::Number::New(env, double(m.cgroup)));
+  o.Set("source", Napi::String::New(env, m.source));
+  return o;
+}
+
 // Reserves [offset, offset + length) of a file for real (tmpfs pages allocated now): ENOSPC surfaces here,
 // not as SIGBUS when the bytes are first touched.
 int Reserve(int fd, off_t offset, off_t length) {
@@ -164,6 +355,7 @@ Napi::Value Mmap(const Napi::CallbackInfo& info) {
   int prot = PROT_READ | PROT_WRITE;
   if (fd < 0) {
     if (offset != 0) ThrowRangeError(env, "An anonymous mapping has no offset");
+    CheckSharedSize(env, uint64_t(length), "mmap", -1);
     flags |= MAP_ANONYMOUS;
   } else {
     struct stat st;
@@ -182,6 +374,7 @@ Napi::Value Mmap(const Napi::CallbackInfo& info) {
       flags = MAP_PRIVATE;
       readOnly = true;
     } else if (S_ISREG(st.st_mode)) {
+      if (IsShmemFd(fd)) CheckSharedSize(env, uint64_t(offset + length), "fallocate", fd);
       int err = Reserve(fd, offset, length);
       if (err != 0 && err != EOPNOTSUPP && err != EINVAL) {
         Napi::Error e = ErrnoError(env, err, "fallocate");
@@ -243,6 +436,8 @@ Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
   int fd = static_cast<int>(ArgInteger(info, 0, "fd", 0, INT_MAX));
   int64_t size = ArgInteger(info, 1, "size", 0, kMaxLength);
+  // A shared-memory file (memfd, /dev/shm) larger than the machine can back would fill memory when touched.
+  if (IsShmemFd(fd)) CheckSharedSize(info.Env(), uint64_t(size), "ftruncate", -1);
   int rc;
   MP_RETRY_EINTR(rc, ftruncate(fd, off_t(size)));
   if (rc != 0) ThrowErrno(info.Env(), errno, "ftruncate");
@@ -254,6 +449,7 @@ Napi::Value Fallocate(const Napi::CallbackInfo& info) {
   int fd = static_cast<int>(ArgInteger(info, 0, "fd", 0, INT_MAX));
   int64_t offset = ArgInteger(info, 1, "offset", 0, kMaxLength);
   int64_t length = ArgInteger(info, 2, "length", 1, kMaxLength);
+  if (IsShmemFd(fd)) CheckSharedSize(info.Env(), uint64_t(offset + length), "fallocate", fd);
   int err = Reserve(fd, off_t(offset), off_t(length));
   if (err != 0) ThrowErrno(info.Env(), err, "fallocate");
   return info.Env().Undefined();
@@ -324,6 +520,7 @@ void InitShm(Napi::Env env, Napi::Object exports) {
   fn("fallocate", Fallocate);
   fn("fdSize", FdSize);
   fn("pageSize", PageSize);
+  fn("memoryLimit", MemoryLimitJs);
   fn("fillBench", FillBench);
   Napi::Object c = Napi::Object::New(env);
   c.Set("O_RDONLY", Napi::Number::New(env, O_RDONLY));

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace mp {
 
@@ -60,5 +61,21 @@ class RegionPin {
 };
 
 void InitShm(Napi::Env env, Napi::Object exports);
+
+// What the machine can back: RAM + swap, capped by the memory cgroup's limit (see shm.cc).
+struct MemoryLimit {
+  uint64_t limit = 0, ram = 0, swap = 0;
+  int64_t cgroup = -1;  // the tightest memory cgroup limit, -1: none
+  std::string source;   // for messages
+};
+MemoryLimit ComputeMemoryLimit();
+// Below this many bytes no check reads /proc (no machine that runs Node has less memory).
+constexpr uint64_t kSmallShared = 16ull << 20;
+// Throws an ENOMEM Error (message with the request and the limit) when `bytes` of shared memory are more than
+// the machine can back; with fd >= 0 also ENOSPC when they do not fit in the free space of fd's (sized)
+// tmpfs. Called before memory is committed: memfd/shm ftruncate and fallocate, anonymous shared mmap.
+void CheckSharedSize(Napi::Env env, uint64_t bytes, const char* syscall, int fd);
+// Whether fd is a file of a tmpfs/hugetlbfs (memfd, /dev/shm): its size is memory.
+bool IsShmemFd(int fd);
 
 }  // namespace mp

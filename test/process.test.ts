@@ -291,8 +291,8 @@ describe('spawn start method only', () => {
 
   it('spawn requires a module; fork requires a target function', () => {
     expect(() => new Process({ startMethod: 'spawn' })).toThrow(/module/);
-    expect(() => new Process({})).toThrow(/target must be a function/);
-    expect(() => new Process({ target: () => 1, startMethod: 'thread' as StartMethod })).toThrow(/Unknown start method/);
+    expect(() => new Process({})).toThrow(/"options.target" property must be of type function/);
+    expect(() => new Process({ target: () => 1, startMethod: 'thread' as StartMethod })).toThrow(/must be 'fork' or 'spawn'. Received 'thread'/);
   });
 });
 

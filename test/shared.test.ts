@@ -18,6 +18,7 @@ import {
   type StartMethod,
   Value,
 } from '../lib/index.js';
+import { native } from '../lib/native.js';
 import * as posix from '../lib/posix/index.js';
 import { reap, runInChild, thrown } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
@@ -42,8 +43,8 @@ const memfdMaps = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filt
 describe('Value / RawValue', () => {
   it('type codes (Python\'s and readable names); 64-bit integers are bigint', () => {
     const cases: [string, number | bigint, number | bigint][] = [
-      ['b', -5, -5], ['int8', 200, -56], ['B', 255, 255], ['uint8', 256, 0], ['h', -300, -300], ['H', 65535, 65535],
-      ['i', -(2 ** 31), -(2 ** 31)], ['int32', 2 ** 31, -(2 ** 31)], ['I', 2 ** 32 - 1, 2 ** 32 - 1], ['uint32', -1, 2 ** 32 - 1],
+      ['b', -5, -5], ['int8', 127, 127], ['B', 255, 255], ['uint8', 0, 0], ['h', -300, -300], ['H', 65535, 65535],
+      ['i', -(2 ** 31), -(2 ** 31)], ['int32', 2 ** 31 - 1, 2 ** 31 - 1], ['I', 2 ** 32 - 1, 2 ** 32 - 1], ['uint32', 7, 7],
       ['q', -(2n ** 63n), -(2n ** 63n)], ['int64', 2n ** 62n, 2n ** 62n], ['l', 5n, 5n], ['Q', 2n ** 64n - 1n, 2n ** 64n - 1n],
       ['L', 7, 7n], ['uint64', 9n, 9n], ['f', 1.5, 1.5], ['float32', 0.1, Math.fround(0.1)], ['d', Math.PI, Math.PI], ['float64', -0.25, -0.25],
     ];
@@ -63,9 +64,54 @@ describe('Value / RawValue', () => {
   it('bad type codes and values: TypeError', () => {
     expect(thrown(() => new Value('x' as never))).toBeInstanceOf(TypeError);
     expect(thrown(() => new Value('c' as never)).message).toMatch(/Unknown type code "c"/);
-    expect(thrown(() => new Value('q', 1.5 as never))).toBeInstanceOf(TypeError);
     expect(thrown(() => new Value('i', 'one' as never))).toBeInstanceOf(TypeError);
     expect(thrown(() => new Value('i', 0, { lock: 'yes' as never }))).toBeInstanceOf(TypeError);
+  });
+
+  // Before: v.value = 'x' stored 0, 2**33 wrapped for 'i', Value('i', 1.7) became 1, all silently.
+  it('nothing is stored silently wrong: a non-number is a TypeError, a value that does not fit a RangeError', () => {
+    const err = (f: () => unknown) => {
+      const e = thrown(f);
+      return [e?.constructor.name, e?.code];
+    };
+    const T = ['TypeError', 'ERR_INVALID_ARG_TYPE'];
+    const R = ['RangeError', 'ERR_OUT_OF_RANGE'];
+    const v = track(new Value<number>('i', 5));
+    expect(err(() => (v.value = 'x' as never))).toEqual(T);
+    expect(err(() => (v.value = 2 ** 33))).toEqual(R);
+    expect(err(() => (v.value = 2 ** 31))).toEqual(R);
+    expect(err(() => (v.value = 1.7))).toEqual(R);
+    expect(err(() => (v.value = NaN))).toEqual(R);
+    expect(err(() => (v.value = 1n as never))).toEqual(T);
+    expect(err(() => (v.value = null as never))).toEqual(T);
+    expect(v.value).toBe(5); // unchanged by every refused store
+    v.value = -(2 ** 31);
+    expect(v.value).toBe(-(2 ** 31));
+    expect(thrown(() => (v.value = 2 ** 33)).message).toBe('The value of "value" is out of range. It must be an integer >= -2147483648 && <= 2147483647. Received 8589934592');
+    expect(err(() => new Value('i', 1.7))).toEqual(R);
+    expect(err(() => new RawValue('B', 256))).toEqual(R);
+    expect(err(() => new RawValue('b', -129))).toEqual(R);
+    expect(err(() => new RawValue('H', -1))).toEqual(R);
+    expect(err(() => new RawValue('I', 2 ** 32))).toEqual(R);
+    // 64-bit: a bigint, or a safe integer number
+    expect(err(() => new Value('q', 1.5 as never))).toEqual(R);
+    expect(err(() => new Value('q', 2n ** 63n as never))).toEqual(R);
+    expect(err(() => new Value('Q', -1n as never))).toEqual(R);
+    expect(err(() => new Value('Q', 2 ** 53 as never))).toEqual(R);
+    expect(err(() => new Value('q', '1' as never))).toEqual(T);
+    const q = track(new RawValue<bigint>('Q', 2n ** 64n - 1n));
+    expect(err(() => (q.value = 2n ** 64n))).toEqual(R);
+    expect(q.value).toBe(2n ** 64n - 1n);
+    // floats take any number, and only numbers
+    const d = track(new Value<number>('d', 0));
+    d.value = NaN;
+    expect(d.value).toBeNaN();
+    d.value = -Infinity;
+    expect(d.value).toBe(-Infinity);
+    expect(err(() => (d.value = '1' as never))).toEqual(T);
+    expect(err(() => (d.value = 1n as never))).toEqual(T);
+    const f = track(new RawValue<number>('f', 1e300));
+    expect(f.value).toBe(Infinity);
   });
 
   it('getLock(): an RLock by default, the lock given, none with lock: false', () => {
@@ -127,6 +173,52 @@ describe('SharedArray / RawArray', () => {
     const q = track(new SharedArray<bigint>('Q', [1n, 2n ** 63n]));
     expect(q.get(1)).toBe(2n ** 63n);
     expect(thrown(() => new SharedArray('i', -1))).toBeInstanceOf(RangeError);
+  });
+
+  it('set, fill and the initial values are checked like Value (before: wrapped or truncated silently)', () => {
+    const code = (f: () => unknown) => thrown(f)?.code;
+    const a = track(new SharedArray<number>('B', [1, 2, 3]));
+    expect(code(() => a.set(0, 256))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => a.set(0, 1.5))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => a.set(0, 'x' as never))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(code(() => a.set(1.5, 0))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => a.set('0' as never, 0))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(code(() => a.fill(-1))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => a.fill(1, 0, 4))).toBe('ERR_OUT_OF_RANGE');
+    expect(a.toArray()).toEqual([1, 2, 3]);
+    expect(a.fill(7, 1).toArray()).toEqual([1, 7, 7]);
+    expect(code(() => new RawArray('i', [1, 2 ** 31]))).toBe('ERR_OUT_OF_RANGE');
+    expect(thrown(() => new RawArray('i', [1, 2 ** 31])).message).toMatch(/"sizeOrValues\[1\]"/);
+    expect(code(() => new SharedArray('h', [1, '2' as never]))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(code(() => new RawArray('Q', [1n, -1n]))).toBe('ERR_OUT_OF_RANGE');
+    const d = track(new RawArray<number>('d', 2));
+    d.fill(NaN);
+    expect(Number.isNaN(d.get(1))).toBe(true);
+    expect(code(() => d.set(0, 1n as never))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(code(() => track(new RawArray('i', 0)).get(0))).toBe('ERR_OUT_OF_RANGE');
+  });
+
+  // Before: new SharedArray('d', 2**40) ran memfd + fallocate for 8 TiB and set off the OOM killer. The
+  // addon's own check (memoryLimit) must exist before anything that large is even tried here.
+  it('a size larger than the machine can back fails at once, before any memory is committed', () => {
+    const limit = (native as unknown as { memoryLimit?: () => { limit: number } }).memoryLimit;
+    expect(typeof limit, 'the addon checks sizes against the machine').toBe('function');
+    const m = limit!().limit;
+    expect(m).toBeGreaterThan(2 ** 26);
+    const before = arenaStats();
+    for (const f of [() => new SharedArray('d', 2 ** 40), () => new RawArray('B', m + 1), () => new SharedMemory({ create: true, size: 2 ** 45 })]) {
+      const e = thrown(f);
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e.code).toBe('ERR_OUT_OF_RANGE');
+      expect(e.message).toContain(String(m)); // the limit
+      expect(e.message).toMatch(/\d{9,} bytes/); // the request
+    }
+    expect(thrown(() => new SharedArray('d', 2 ** 40)).message).toMatch(/a SharedArray of 1099511627776 float64 needs 8796093022208 bytes/);
+    expect(arenaStats()).toEqual(before);
+    // Within the limit it still works (a 16 MiB + 1 array goes through the check).
+    const ok = new RawArray('B', 16 * 2 ** 20 + 1);
+    expect(ok.length).toBe(16 * 2 ** 20 + 1);
+    ok.close();
   });
 
   it('a large array gets a region of its own; its bytes go when it is closed', () => {
@@ -259,7 +351,7 @@ describe('SharedMemory', () => {
   });
 
   it('bad options; an existing name cannot be created again (EEXIST)', () => {
-    expect(thrown(() => new SharedMemory({ create: true }))).toBeInstanceOf(RangeError);
+    expect(thrown(() => new SharedMemory({ create: true }))).toBeInstanceOf(TypeError); // size is required
     expect(thrown(() => new SharedMemory({}))).toBeInstanceOf(TypeError);
     const a = new SharedMemory({ create: true, size: 10 });
     try {

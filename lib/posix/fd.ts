@@ -3,6 +3,7 @@
 // (sendmsg(2)/recvmsg(2) with SCM_RIGHTS, unix(7)).
 // Async forms wait for readiness in the addon's reactor (epoll), never in libuv's threadpool.
 import { native } from '../native.js';
+import { invalidType, invalidValue, timeout } from '../validate.js';
 
 const C = native.fdConstants;
 
@@ -34,8 +35,10 @@ export type SocketType = 'stream' | 'dgram' | 'seqpacket';
 
 /** socketpair(2): AF_UNIX, SOCK_STREAM by default, with SOCK_CLOEXEC. */
 export function socketpair(type: SocketType = 'stream', opts: { nonBlocking?: boolean } = {}): [number, number] {
-  const t = { stream: C.SOCK_STREAM, dgram: C.SOCK_DGRAM, seqpacket: C.SOCK_SEQPACKET }[type];
-  if (t === undefined) throw new TypeError(`Unknown socket type: ${String(type)} (expected 'stream', 'dgram' or 'seqpacket')`);
+  const types: Record<string, number | undefined> = { stream: C.SOCK_STREAM, dgram: C.SOCK_DGRAM, seqpacket: C.SOCK_SEQPACKET };
+  if (typeof type !== 'string') throw invalidType('type', 'of type string', type);
+  const t = Object.hasOwn(types, type) ? types[type] : undefined;
+  if (t === undefined) throw invalidValue('type', type, "must be 'stream', 'dgram' or 'seqpacket'");
   return native.socketpair(t, opts.nonBlocking ?? false);
 }
 
@@ -132,10 +135,15 @@ export function getPipeSize(fd: number): number {
   return native.getPipeSize(fd);
 }
 
-/** poll(2) on one fd: the returned events ({ readable, writable, hup, error }), all false on timeout. Blocks. */
-export function poll(fd: number, events: { readable?: boolean; writable?: boolean }, timeoutMs = -1) {
+/**
+ * poll(2) on one fd: the returned events ({ readable, writable, hup, error }), all false on timeout. Blocks.
+ * `timeoutMs`: as in C, -1 (the default) waits for ever; so do Infinity and null (lib/validate.ts).
+ */
+export function poll(fd: number, events: { readable?: boolean; writable?: boolean }, timeoutMs: number | null = -1) {
+  const ms = timeoutMs === -1 ? Infinity : timeout('timeoutMs', timeoutMs);
+  if (events === null || typeof events !== 'object') throw invalidType('events', 'of type object', events);
   const want = (events.readable ? C.POLLIN! : 0) | (events.writable ? C.POLLOUT! : 0);
-  const r = native.poll(fd, want, timeoutMs);
+  const r = native.poll(fd, want, ms === Infinity ? -1 : Math.ceil(ms));
   return {
     readable: (r & C.POLLIN!) !== 0,
     writable: (r & C.POLLOUT!) !== 0,

@@ -10,6 +10,7 @@
 // ERR_MULTIPROC_CLOSED. Timeouts are in milliseconds on CLOCK_MONOTONIC.
 import { native } from '../native.js';
 import type { Mapping } from './shm.js';
+import { invalidType } from '../validate.js';
 
 interface NativeFutex {
   futexWait(m: Mapping, offset: number, expected: number, timeoutMs?: number): 0 | 1 | 2;
@@ -64,7 +65,7 @@ export function futexWaitAsync(
   opts: FutexWaitAsyncOptions = {},
 ): Promise<FutexWaitResult | 'cancelled'> {
   const signal = opts.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('The "signal" option must be an AbortSignal');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('opts.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) return Promise.resolve('cancelled');
   return new Promise((resolve, reject) => {
     const onAbort = () => n.futexCancel(id);

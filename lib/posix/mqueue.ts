@@ -11,7 +11,10 @@
 // 819,200 bytes per user) are in /proc/sys/fs/mqueue and RLIMIT_MSGQUEUE; an error caused by one names it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { native } from '../native.js';
-import { rangeError, typeError } from './process.js';
+import { rangeError, timeout as checkTimeout, typeError } from '../validate.js';
+
+/** What the addon takes as "no deadline" for the timed calls (~31 years). */
+const MQ_FOREVER_MS = 1e12;
 
 type NativeCallback = (err: Error | null, n: number, priority: number) => void;
 
@@ -352,9 +355,10 @@ export class MessageQueue implements Disposable {
    * CLOCK_REALTIME, as the kernel's: setting the clock moves it.
    */
   timedSend(data: Uint8Array | string, ms: number, priority = 0): boolean {
+    const t = Math.min(checkTimeout('ms', ms), MQ_FOREVER_MS);
     const buf = bytesOf(data);
     try {
-      return n.mqTimedSend(this.fd, buf, priority, ms);
+      return n.mqTimedSend(this.fd, buf, priority, t);
     } catch (e) {
       throw this.#explain('send', e, buf.length);
     }
@@ -390,9 +394,10 @@ export class MessageQueue implements Disposable {
    * (deadline on CLOCK_REALTIME, as the kernel's).
    */
   timedReceive(ms: number, buf?: Uint8Array): MqMessage | null {
+    const t = Math.min(checkTimeout('ms', ms), MQ_FOREVER_MS);
     const target = this.#buffer(buf);
     try {
-      const length = n.mqTimedReceive(this.fd, target, ms, priorityOut);
+      const length = n.mqTimedReceive(this.fd, target, t, priorityOut);
       return length === null ? null : MessageQueue.#message(buf, target, length, priorityOut[0]!);
     } catch (e) {
       throw this.#explain('receive', e, target.length);

@@ -4,6 +4,7 @@
 import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { loadForkAddon, native, type RawStatus } from '../native.js';
+import { describe, integer, invalidType, invalidValue, rangeError, typeError } from '../validate.js';
 import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, repairChild, resetAsyncContext } from './child.js';
 
 const debug = debuglog('multiproc');
@@ -448,9 +449,11 @@ export function getcpu(): number {
 }
 
 export type Resource = 'core' | 'nproc' | 'nofile' | 'as' | 'cpu' | 'data' | 'fsize' | 'stack' | 'memlock';
+const RESOURCES: readonly Resource[] = ['core', 'nproc', 'nofile', 'as', 'cpu', 'data', 'fsize', 'stack', 'memlock'];
 function resourceNumber(r: Resource): number {
-  const n = native.processConstants[`RLIMIT_${String(r).toUpperCase()}`];
-  if (n === undefined) throw typeError(`Unknown resource: ${String(r)}`);
+  if (typeof r !== 'string') throw invalidType('resource', 'of type string', r);
+  const n = RESOURCES.includes(r) ? native.processConstants[`RLIMIT_${r.toUpperCase()}`] : undefined;
+  if (n === undefined) throw invalidValue('resource', r, `must be one of ${RESOURCES.map((x) => `'${x}'`).join(', ')}`);
   return n;
 }
 /** getrlimit(2); RLIM_INFINITY is Infinity. */
@@ -460,35 +463,16 @@ export function getrlimit(resource: Resource): { soft: number; hard: number } {
 }
 /** setrlimit(2); Infinity is RLIM_INFINITY. */
 export function setrlimit(resource: Resource, limits: { soft: number; hard: number }): void {
-  native.setrlimit(resourceNumber(resource), limits.soft, limits.hard);
+  const n = resourceNumber(resource);
+  if (limits === null || typeof limits !== 'object') throw invalidType('limits', 'of type object', limits);
+  native.setrlimit(n, limits.soft, limits.hard);
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// argument helpers (the native layer checks again; these give the same messages earlier)
+// argument helpers: lib/validate.ts (the native layer checks again; these give the same messages earlier)
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'function') return 'function';
-  if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
-  return `type ${typeof v} (${JSON.stringify(v) ?? String(v)})`;
-}
-
-export function typeError(message: string, code = 'ERR_INVALID_ARG_TYPE'): TypeError {
-  const e = new TypeError(message);
-  (e as NodeJS.ErrnoException).code = code;
-  return e;
-}
-
-export function rangeError(message: string): RangeError {
-  const e = new RangeError(message);
-  (e as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
-  return e;
-}
+export { rangeError, typeError } from '../validate.js';
 
 export function checkInt(name: string, v: unknown, min: number, max: number): asserts v is number {
-  if (typeof v !== 'number') throw typeError(`The "${name}" argument must be of type number. Received ${describe(v)}`);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw rangeError(`The value of "${name}" is out of range. It must be an integer >= ${min} && <= ${max}. Received ${String(v)}`);
-  }
+  integer(name, v, min, max);
 }

@@ -1,5 +1,6 @@
 // /proc readers (proc(5)): a process's state as `ps` shows it, and its children. Plain file reads, no addon.
 import { readdirSync, readFileSync } from 'node:fs';
+import { integer } from '../validate.js';
 
 /** proc(5) /proc/[pid]/stat field 3, by name. */
 export type ProcessState =
@@ -69,11 +70,7 @@ export function parseStat(text: string): ProcessInfo {
 
 /** The process's entry in /proc (state, parent, name), or null if there is no such process. */
 export function processInfo(pid: number): ProcessInfo | null {
-  if (!Number.isInteger(pid) || pid < 1) {
-    const e = new RangeError(`The value of "pid" is out of range. It must be a positive integer. Received ${String(pid)}`);
-    (e as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
-    throw e;
-  }
+  integer('pid', pid, 1, 2 ** 31 - 1);
   try {
     return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'));
   } catch (e) {
@@ -95,6 +92,7 @@ export function allProcesses(): ProcessInfo[] {
 
 /** The pids whose parent is `pid` (default: this process), zombies included. */
 export function children(pid: number = process.pid): number[] {
+  integer('pid', pid, 0, 2 ** 31 - 1);
   return allProcesses()
     .filter((p) => p.ppid === pid)
     .map((p) => p.pid)
@@ -107,6 +105,7 @@ export interface TreeRow extends ProcessInfo {
 
 /** `pid` and all its descendants, depth-first, each with its depth below `pid`. */
 export function processTree(pid: number): TreeRow[] {
+  integer('pid', pid, 0, 2 ** 31 - 1);
   const all = allProcesses();
   const byParent = new Map<number, ProcessInfo[]>();
   for (const p of all) {

@@ -3,6 +3,7 @@
 // Atomics on an Int32Array/BigInt64Array view are atomic across processes (but Atomics.wait/notify are not:
 // V8 keeps its waiter lists per process — block through the sync family instead).
 import { native } from '../native.js';
+import { typeError } from '../validate.js';
 
 interface NativeShm {
   mmap(length: number, fd?: number, offset?: number, readOnly?: boolean): { buffer: ArrayBuffer; shared: boolean };
@@ -34,7 +35,7 @@ export class Mapping {
   declare readonly shared: boolean;
 
   private constructor() {
-    throw new TypeError('Mapping objects are created by mmap()');
+    throw typeError('Mapping objects are created by mmap()', 'ERR_ILLEGAL_CONSTRUCTOR');
   }
 
   /** The mapped length in bytes (0 after close). */

@@ -17,6 +17,7 @@
 import { debuglog } from 'node:util';
 import type { Mapping } from './shm.js';
 import { native } from '../native.js';
+import { invalidType, timeout, waitOptions } from '../validate.js';
 
 const debug = debuglog('multiproc');
 
@@ -124,41 +125,17 @@ export function pendingAsyncWaits(): number {
 // ---------------------------------------------------------------------------------------------------------
 // helpers
 
-function typeError(message: string): TypeError {
-  const e = new TypeError(message);
-  (e as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_TYPE';
-  return e;
-}
-
-function rangeError(message: string): RangeError {
-  const e = new RangeError(message);
-  (e as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
-  return e;
-}
-
-/** A timeout in ms (>= 0, fractions allowed; Infinity = none); undefined → Infinity. */
-function checkTimeout(name: string, ms: unknown): number {
-  if (ms === undefined) return Infinity;
-  if (typeof ms !== 'number') throw typeError(`The "${name}" argument must be of type number. Received ${typeof ms}`);
-  if (Number.isNaN(ms) || ms < 0) throw rangeError(`The value of "${name}" is out of range. It must be >= 0 (milliseconds). Received ${ms}`);
-  return ms;
-}
+const checkTimeout = timeout;
 
 /** Options of the async waits: a timeout in milliseconds and/or an AbortSignal. */
 export interface WaitAsyncOptions {
   /** Milliseconds; the promise resolves `false` when it elapses. Default: no timeout. */
-  timeout?: number;
+  timeout?: number | null;
   /** Aborting rejects the promise with `signal.reason` and consumes nothing. */
   signal?: AbortSignal;
 }
 
-function parseWaitAsync(t: number | WaitAsyncOptions | undefined): { timeout: number; signal: AbortSignal | undefined } {
-  if (t === undefined || typeof t === 'number') return { timeout: checkTimeout('timeout', t), signal: undefined };
-  if (t === null || typeof t !== 'object') throw typeError(`The "options" argument must be a number or an object. Received ${typeof t}`);
-  const signal = t.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError('The "options.signal" property must be an AbortSignal');
-  return { timeout: checkTimeout('options.timeout', t.timeout), signal };
-}
+const parseWaitAsync = (t: unknown) => waitOptions(t);
 
 const OWNER_DIED_MESSAGE =
   'A process died while holding a multiproc Mutex; this process has now acquired it and made it consistent ' +
@@ -183,7 +160,16 @@ export interface SemOpenOptions {
   mode?: number;
   /** Initial value of a created semaphore (default 0). */
   value?: number;
+  /**
+   * A semaphore this call creates is recorded with the resource tracker (when the multiprocessing API,
+   * `multiproc`, is loaded), which removes the name if this process dies without unlinking it and no live
+   * process has it open (default true). false: the name stays until someone unlinks it.
+   */
+  track?: boolean;
 }
+
+/** @internal What the resource tracker (lib/resource-tracker.ts) installs: the posix layer does not import it. */
+export const semaphoreTracking: { created?(name: string): void; unlinked?(name: string): void } = {};
 
 /**
  * A POSIX semaphore shared between processes (sem_overview(7)): unnamed in a Mapping ({@link Semaphore.init})
@@ -221,8 +207,24 @@ export class Semaphore {
    */
   static open(name: string, opts: SemOpenOptions = {}): Semaphore {
     const c = n.syncConstants;
-    const flags = (opts.create ? c.O_CREAT : 0) | (opts.exclusive ? c.O_EXCL : 0);
-    const h = n.semOpen(name, flags, opts.mode ?? 0o600, opts.value ?? 0);
+    const mode = opts.mode ?? 0o600;
+    const value = opts.value ?? 0;
+    let h: NativeSemaphore;
+    let created = false;
+    if (opts.create && !opts.exclusive && semaphoreTracking.created && opts.track !== false) {
+      // Did this call create it? Only then is it ours to track: try exclusively first.
+      try {
+        h = n.semOpen(name, c.O_CREAT | c.O_EXCL, mode, value);
+        created = true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        h = n.semOpen(name, c.O_CREAT, mode, value);
+      }
+    } else {
+      h = n.semOpen(name, (opts.create ? c.O_CREAT : 0) | (opts.exclusive ? c.O_EXCL : 0), mode, value);
+      created = !!opts.create && !!opts.exclusive;
+    }
+    if (created && opts.track !== false) semaphoreTracking.created?.(name);
     debug('Semaphore.open(%s, %o) in %d', name, opts, process.pid);
     return new Semaphore(h);
   }
@@ -230,6 +232,7 @@ export class Semaphore {
   /** sem_unlink(3): removes the name; processes that have it open keep using it until they close it. */
   static unlink(name: string): void {
     n.semUnlink(name);
+    semaphoreTracking.unlinked?.(name);
     debug('Semaphore.unlink(%s) in %d', name, process.pid);
   }
 
@@ -462,7 +465,7 @@ export class Cond {
    * inherited a dead owner's lock, `mx.ownerDied` is set and a MULTIPROC_OWNER_DIED warning emitted.
    */
   wait(mx: Mutex, ms?: number): boolean {
-    if (!(mx instanceof Mutex)) throw typeError('The "mutex" argument must be a Mutex');
+    if (!(mx instanceof Mutex)) throw invalidType('mutex', 'an instance of Mutex', mx);
     const r = this.#h.wait(mutexHandle(mx), checkTimeout('timeout', ms));
     ownerDied(r);
     return r !== 0;

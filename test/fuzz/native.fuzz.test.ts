@@ -1882,6 +1882,7 @@ export const schemas: Record<string, Schema> = {
   },
   fdSize: { params: [fdParam()], guard: (a, f) => fdUnsafe(a[0], f, undefined, true, INT_MAX) },
   pageSize: none,
+  memoryLimit: none,
   fillBench: {
     params: [
       P('mapping', (f) => f.mapping(true)),

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { native } from '../../lib/native.js';
 import { children, processInfo } from '../../lib/posix/procfs.js';
+import { stopResourceTracker } from '../../lib/resource-tracker.js';
 
 interface Snapshot {
   fds: Map<string, string>;
@@ -75,7 +76,12 @@ export function checkLeaks(): void {
     before = snapshot();
   });
   afterAll(() => {
-    const after = snapshot();
+    const names = snapshot();
+    // The resource tracker lives as long as the process tree that uses it: end it (it is this process's child
+    // when this process started it) before looking for children and fds. The names are looked at before: the
+    // tracker would remove leaked tracked objects and hide the leak.
+    stopResourceTracker(5000);
+    const after = { ...snapshot(), shm: names.shm, mqueue: names.mqueue };
     expect(describeChildren(process.pid), 'children left behind (zombies or running)').toBe('');
     const newFds = [...after.fds].filter(([fd, link]) => before.fds.get(fd) !== link && !LAZY_SINGLETONS.test(link));
     expect(newFds.map(([fd, link]) => `${fd} -> ${link}`), 'fds left open').toEqual([]);

@@ -1,7 +1,7 @@
 // Shared memory: anonymous, memfd and shm_open mappings, across fork and across a fresh node; Atomics across
 // processes; detach on close; finalizers; space reserved up front (ENOSPC, never SIGBUS).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,26 @@ checkLeaks();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
+/** Runs `body` with a tmpfs of `size` mounted on a fresh directory (root only: skipped, saying why, elsewhere). */
+function withSmallTmpfs(size: string, ctx: { skip(): void }, body: (dir: string) => void): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-tmpfs-'));
+  try {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' });
+    } catch {
+      console.log('skipped: cannot mount a small tmpfs here (needs root / CAP_SYS_ADMIN)');
+      ctx.skip();
+    }
+    try {
+      body(dir);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const uniqueName = () => `/multiproc-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
 describe('anonymous shared memory across fork', () => {
@@ -179,35 +199,108 @@ describe('memfd and shm_open', () => {
 
 describe('space is reserved when a shared object is sized', () => {
   it('a tmpfs too small for the object is an ENOSPC error, not a SIGBUS', (ctx) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-tmpfs-'));
-    try {
+    withSmallTmpfs('1m', ctx, (dir) => {
+      const fd = native.open(path.join(dir, 'big'), 0o102 /* O_RDWR|O_CREAT */, 0o600);
       try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-      } catch {
-        console.log('skipped: cannot mount a small tmpfs here (needs root / CAP_SYS_ADMIN)');
-        ctx.skip();
-      }
-      try {
-        const fd = native.open(path.join(dir, 'big'), 0o102 /* O_RDWR|O_CREAT */, 0o600);
+        posix.ftruncate(fd, 8 << 20); // sparse: ftruncate alone would succeed and SIGBUS later
+        let err: NodeJS.ErrnoException | undefined;
         try {
-          posix.ftruncate(fd, 8 << 20); // sparse: ftruncate alone would succeed and SIGBUS later
-          let err: NodeJS.ErrnoException | undefined;
-          try {
-            posix.mmap(8 << 20, { fd });
-          } catch (e) {
-            err = e as NodeJS.ErrnoException;
-          }
-          expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'fallocate' });
-          expect(err!.message).toMatch(/not enough space/);
-          expect(() => posix.fallocate(fd, 0, 8 << 20)).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
-        } finally {
-          posix.close(fd);
+          posix.mmap(8 << 20, { fd });
+        } catch (e) {
+          err = e as NodeJS.ErrnoException;
         }
+        expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'fallocate' });
+        expect(err!.message).toMatch(/not enough space/);
+        expect(() => posix.fallocate(fd, 0, 8 << 20)).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
       } finally {
-        execFileSync('umount', [dir]);
+        posix.close(fd);
+      }
+    });
+  });
+});
+
+// Before: a memfd fallocated (or a shared mapping made) far beyond the machine's memory took pages until the
+// kernel's OOM killer went to work on unrelated processes. The addon now refuses such sizes itself, whatever
+// the caller (the TypeScript layer is not trusted to have checked).
+describe('sizes beyond what the machine can back are refused in the addon', () => {
+  const limitOf = () => (native as unknown as { memoryLimit(): { limit: number; ram: number; swap: number; cgroup: number; source: string } }).memoryLimit();
+
+  it('memoryLimit: RAM + swap, capped by the memory cgroup', () => {
+    expect(typeof (native as unknown as { memoryLimit?: unknown }).memoryLimit).toBe('function');
+    const m = limitOf();
+    expect(m.ram).toBe(os.totalmem());
+    const swap = Number(/SwapTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
+    expect(m.swap).toBe(swap);
+    expect(m.limit).toBeLessThanOrEqual(m.ram + m.swap);
+    if (m.cgroup < 0) expect(m.limit).toBe(m.ram + m.swap);
+    else expect(m.limit).toBeLessThanOrEqual(m.cgroup + m.swap);
+    expect(m.source).toMatch(/RAM|cgroup/);
+  });
+
+  it('ftruncate/fallocate of a memfd, an anonymous mmap: ENOMEM with the request and the limit', () => {
+    expect(typeof (native as unknown as { memoryLimit?: unknown }).memoryLimit).toBe('function');
+    const { limit } = limitOf();
+    const fd = posix.memfdCreate('multiproc-test-huge');
+    try {
+      for (const [f, syscall] of [
+        [() => posix.ftruncate(fd, 2 ** 43), 'ftruncate'],
+        [() => posix.fallocate(fd, 0, limit + 4096), 'fallocate'],
+        [() => posix.fallocate(fd, 2 ** 42, 2 ** 42), 'fallocate'],
+        [() => posix.mmap(2 ** 43), 'mmap'],
+      ] as const) {
+        let err: NodeJS.ErrnoException & { limit?: number; requested?: number } = {} as never;
+        try {
+          f();
+        } catch (e) {
+          err = e as never;
+        }
+        expect(err).toMatchObject({ code: 'ENOMEM', syscall, limit });
+        expect(err.message).toContain(`${syscall} ENOMEM: a shared allocation of ${err.requested} bytes`);
+        expect(err.message).toContain(`${limit} bytes`);
+      }
+      expect(posix.fdSize(fd)).toBe(0); // nothing was done
+      posix.ftruncate(fd, 32 << 20); // within the limit: as before
+      posix.fallocate(fd, 0, 32 << 20);
+      expect(posix.fdSize(fd)).toBe(32 << 20);
+    } finally {
+      posix.close(fd);
+    }
+  });
+
+  it('a regular file on disk may be sparse and large (the check is for memory-backed files only)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-sparse-'));
+    try {
+      const fd = native.open(path.join(dir, 'sparse'), 0o102 /* O_RDWR|O_CREAT */, 0o600);
+      try {
+        if (statfsSync(dir).type === 0x01021994) {
+          console.log('skipped: the temporary directory is a tmpfs here');
+          return;
+        }
+        posix.ftruncate(fd, 2 ** 42);
+        expect(posix.fdSize(fd)).toBe(2 ** 42);
+      } finally {
+        posix.close(fd);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a sized tmpfs (as /dev/shm): ENOSPC stating the free space', (ctx) => {
+    withSmallTmpfs('20m', ctx, (dir) => {
+      const fd = native.open(path.join(dir, 'big'), 0o102, 0o600);
+      try {
+        let err: NodeJS.ErrnoException = {} as never;
+        try {
+          posix.fallocate(fd, 0, 64 << 20);
+        } catch (e) {
+          err = e as never;
+        }
+        expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'fallocate' });
+        expect(err.message).toMatch(/64 MiB\) does not fit in the 20 MiB free/);
+      } finally {
+        posix.close(fd);
+      }
+    });
   });
 });

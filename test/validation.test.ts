@@ -473,6 +473,20 @@ const rows: Row[] = [
   { api: 'MessageQueue.timedReceive(ms)', kind: 'timeout', run: (v) => withMq((q) => (q.send('x'), q.timedReceive(v as number))) },
   { api: 'mqPingPongBench(iterations)', kind: 'size', run: (v) => withMq((q) => posix.mqPingPongBench(q, q, v as number, true)) },
 
+  // ---- posix: signals ----
+  // In a child: SIGUSR1 is recorded, blocked and already pending, so sigsuspend (which unblocks it) returns at once.
+  {
+    api: 'sigsuspend(timeout)',
+    kind: 'timeout',
+    run: (v) =>
+      inChild(() => {
+        posix.sigaction('SIGUSR1', 'record');
+        posix.sigprocmask('block', ['SIGUSR1']);
+        posix.kill(posix.getpid(), 'SIGUSR1');
+        posix.sigsuspend([], v as number);
+      }),
+  },
+
   // ---- posix: process ----
   // Run in a child: an accepted limit would change this process's own.
   ...(['soft', 'hard'] as const).map(
@@ -491,6 +505,7 @@ const rows: Row[] = [
 
 /** Public APIs with such a parameter that are deliberately not in the table, and why. */
 const NOT_IN_TABLE: Record<string, string> = {
+  'sigqueue(value)': "a signal's payload (si_value: any int32), not a size or count",
   'setForkQuiesceTimeout(ms)': 'the fork machinery (lead-owned): its own range 1..600000 ms, refuses the rest with RangeError',
   'DictProxy.increment(start)': 'a value to add to, not a size',
   'DictProxy.incrementSync(start)': 'a value to add to, not a size',

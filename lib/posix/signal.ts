@@ -12,6 +12,7 @@
 // delivered to one of Node's other threads.
 import { readFileSync } from 'node:fs';
 import { native } from '../native.js';
+import { timeout as checkTimeout } from '../validate.js';
 import { type Signal, signalName, signalNumber, typeError } from './process.js';
 
 const C = native.signalConstants;
@@ -102,8 +103,9 @@ export function sigpending(): string[] {
  * then puts the mask back. With `timeout` (ms) it gives up after that long (false); this is ppoll(2) with
  * no fds, which swaps the mask just as atomically. Signals that are ignored or blocked do not wake it.
  */
-export function sigsuspend(mask: Signal[] = [], timeout?: number): boolean {
-  return native.sigsuspend(signalList('mask', mask), timeout);
+export function sigsuspend(mask: Signal[] = [], timeout?: number | null): boolean {
+  const ms = checkTimeout('timeout', timeout); // lib/validate.ts: undefined, null, Infinity: none
+  return native.sigsuspend(signalList('mask', mask), ms === Infinity ? undefined : ms);
 }
 
 /** sigqueue(3): sends `signal` to `pid` with an integer `value` (a real-time signal queues one per call). */

@@ -313,8 +313,13 @@ void Fork(const FunctionCallbackInfo<Value>& args) {
   }
 
   if (marks == nullptr) {
-    void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page != MAP_FAILED) marks = static_cast<std::atomic<uint64_t>*>(page);
+    // A named memfd, so that leak checks can tell this one process-wide page from a mapping someone forgot.
+    int fd = memfd_create("multiproc-fork-marks", MFD_CLOEXEC);
+    if (fd >= 0 && ftruncate(fd, 4096) == 0) {
+      void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (page != MAP_FAILED) marks = static_cast<std::atomic<uint64_t>*>(page);
+    }
+    if (fd >= 0) close(fd);
   }
   uint64_t t0 = NowNs();
   if (marks != nullptr) {
@@ -448,9 +453,18 @@ void GetStats(const FunctionCallbackInfo<Value>& args) {
 
 // mark(phase): a child records when it reached a phase of its JS side ('repairStart', 'repairEnd', 'exit').
 void MarkPhase(const FunctionCallbackInfo<Value>& args) {
-  if (args.Length() < 1 || !args[0]->IsInt32()) return;
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsInt32()) {
+    return ThrowCoded(isolate, Exception::TypeError(Str(isolate, "mark(phase: integer) expected")), "ERR_INVALID_ARG_TYPE");
+  }
   int32_t m = args[0].As<v8::Int32>()->Value();
-  if (m >= kRepairStart && m < kMarks) Stamp(m);
+  if (m < kRepairStart || m >= kMarks) {
+    Local<Value> e = Exception::RangeError(Str(isolate, "The value of \"phase\" is out of range. It must be >= " +
+                                                          std::to_string(int(kRepairStart)) + " && < " +
+                                                          std::to_string(int(kMarks)) + ". Received " + std::to_string(m)));
+    return ThrowCoded(isolate, e, "ERR_OUT_OF_RANGE");
+  }
+  Stamp(m);
 }
 
 // probes(): [{ name, ok, detail }] — the load-time probes of internals.h, as fork() sees them.

@@ -1929,6 +1929,8 @@ export const schemas: Record<string, Schema> = {
   },
   'fork.stats': none,
   'fork.probes': none,
+  // A phase stamp into the fork addon's shared page of child timings: any int32 is harmless.
+  'fork.mark': { params: [P('phase', (f) => A(f.pick([5, 6, 7])), (f) => A(f.pick(['5', 1.5, undefined, null, 0, 8, -1])))] },
 
   // ---- process: spawn ----
   spawn: {

@@ -33,7 +33,9 @@ function snapshot(): Snapshot {
   const sharedMaps = new Set(
     readFileSync('/proc/self/maps', 'utf8')
       .split('\n')
-      .filter((l) => /\/dev\/shm\/|memfd:|\(deleted\)/.test(l) && / [r-][w-][x-]s /.test(l)),
+      .filter((l) => /\/dev\/shm\/|memfd:|\(deleted\)/.test(l) && / [r-][w-][x-]s /.test(l))
+      // the fork addon's one page of child timings (forkStats().child), made on the first fork and kept
+      .filter((l) => !l.includes('memfd:multiproc-fork-marks')),
   );
   return { fds, shm: listDir('/dev/shm'), mqueue: listDir('/dev/mqueue'), sharedMaps };
 }

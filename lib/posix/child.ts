@@ -133,8 +133,8 @@ export function asyncResets(): number {
 // ---- randomness: the child must not repeat the parent's "random" values ----
 //
 // Math.random's state lives inside V8's native context and no API reseeds it, so the child gets a new
-// Math.random that draws from the kernel's CSPRNG (via crypto.getRandomValues, which OpenSSL reseeds after
-// fork), 53 bits per double. crypto.randomUUID() serves UUIDs from a cache of 128 filled in advance; drawing
+// Math.random that draws from OpenSSL's CSPRNG (crypto.randomFillSync; OpenSSL reseeds after fork), 53 bits
+// per double, filled on first use (getRandomValues would load the WebCrypto module: ~0.7 ms in a child). crypto.randomUUID() serves UUIDs from a cache of 128 filled in advance; drawing
 // 128 of them forces exactly one refill in the child, after which every UUID is the child's own.
 const UUID_BATCH = 128;
 
@@ -143,7 +143,7 @@ function reseed(): void {
   let next = words.length;
   const random = function random(): number {
     if (next >= words.length) {
-      crypto.getRandomValues(words);
+      crypto.randomFillSync(words);
       next = 0;
     }
     const hi = words[next++]! >>> 5; // 27 bits
@@ -193,12 +193,14 @@ export const droppedEvents = [
   'disconnect',
 ] as const;
 
+const droppedEventSet = new Set<string | symbol>(droppedEvents);
+
 function dropParentListeners(): void {
-  for (const name of droppedEvents) process.removeAllListeners(name);
-  for (const name of Object.keys(native.signals)) {
-    // rawListeners, not listenerCount: loaders (tsx) patch listenerCount to hide their own signal handlers,
-    // which would otherwise survive into the child (a terminate()d child then exits 143 instead of -15).
-    if (process.rawListeners(name as NodeJS.Signals).length > 0) process.removeAllListeners(name);
+  // eventNames(), not listenerCount per signal name: loaders (tsx) patch listenerCount to hide their own
+  // signal handlers, which would otherwise survive into the child (a terminate()d child then exits 143
+  // instead of -15); and one call instead of one per signal (~70) is ~0.3 ms less per fork.
+  for (const name of process.eventNames()) {
+    if (droppedEventSet.has(name) || (typeof name === 'string' && name in native.signals)) process.removeAllListeners(name);
   }
 }
 

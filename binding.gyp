@@ -6,15 +6,16 @@
       "target_name": "multiproc",
       "sources": [
         "native/addon.cc",
-        "native/bench.cc",
-        "native/errors.cc",
-        "native/fd.cc",
-        "native/mqueue.cc",
+        "native/core/errors.cc",
+        "native/async/reactor.cc",
+        "native/async/waiters.cc",
         "native/process.cc",
-        "native/reactor.cc",
+        "native/fd.cc",
         "native/shm.cc",
+        "native/mqueue.cc",
+        "native/futex.cc",
         "native/sync.cc",
-        "native/futex.cc"
+        "native/bench.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "_GNU_SOURCE"],

@@ -48,7 +48,6 @@ export class EOFError extends Error {
 
 const nativeIo = native as unknown as {
   waitReady(fd: number, writable: boolean, cb: (err: Error | null, events: number) => void): number;
-  ioCancel(id: number): boolean;
 };
 
 // Posix objects that live in shared memory or own kernel objects travel by inheritance, never inside a message.
@@ -211,7 +210,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     for (const [id, reject] of this.#waits) {
-      nativeIo.ioCancel(id);
+      native.cancelWait(id);
       reject(coded(new Error('The connection was closed while a receive was waiting'), 'ERR_MULTIPROC_CLOSED'));
     }
     this.#waits.clear();
@@ -238,7 +237,7 @@ export class Connection {
         signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = (): void => {
-        nativeIo.ioCancel(id);
+        native.cancelWait(id);
         done();
         reject(signal!.reason);
       };
@@ -252,7 +251,7 @@ export class Connection {
       });
       if (timeout !== undefined && timeout !== Infinity && timeout >= 0) {
         timer = setTimeout(() => {
-          nativeIo.ioCancel(id);
+          native.cancelWait(id);
           done();
           resolve(false);
         }, timeout);

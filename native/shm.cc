@@ -11,7 +11,7 @@
 #include <climits>
 
 #include "addon.h"
-#include "errors.h"
+#include "core/errors.h"
 
 namespace mp {
 

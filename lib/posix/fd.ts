@@ -11,7 +11,6 @@ interface NativeFdExtras {
   sendFds(sock: number, fds: number[], data?: Uint8Array): number;
   recvFds(sock: number, maxFds?: number, maxBytes?: number): ReceivedFds;
   recvFdsAsync(sock: number, maxFds: number | undefined, maxBytes: number | undefined, cb: (err: Error | null, result?: ReceivedFds) => void): number;
-  ioCancel(id: number): boolean;
   pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number;
   unixConnect(path: string): number;
 }
@@ -191,7 +190,7 @@ export function recvFdsAsync(sock: number, maxFds = 16, maxBytes = 4096, opts: {
   return new Promise<ReceivedFds>((resolve, reject) => {
     let id = 0;
     const onAbort = (): void => {
-      if (id !== 0) nx.ioCancel(id);
+      if (id !== 0) native.cancelWait(id);
       reject(signal!.reason);
     };
     const attempt = (): void => {

@@ -8,7 +8,6 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "../addon.h"
@@ -20,8 +19,8 @@ namespace {
 
 constexpr size_t kWaiterStack = 256 * 1024;  // the waiting threads do little (a forced unwind at most)
 
-// The one internal lock: guards Waiter::{done,pinned} (and the stop reason's transitions), the managers'
-// finished/scheduled/closing, g_live, and every job's outcome fields once the thread may run.
+// The one internal lock: guards Waiter::{done,pinned,live links} (and the stop reason's transitions), the
+// managers' finished/scheduled/closing, g_live, and every job's outcome fields once the thread may run.
 std::mutex g_mu;
 
 struct Waiter {
@@ -34,11 +33,32 @@ struct Waiter {
   // guarded by g_mu
   bool done = false;
   bool pinned = false;
+  Waiter* livePrev = nullptr;  // the list of waits holding a pin (g_live)
+  Waiter* liveNext = nullptr;
   // JS thread only
   bool joined = false;
 };
 
-std::unordered_set<Waiter*>* g_live = new std::unordered_set<Waiter*>();  // waits holding a pin (never freed)
+// The waits holding a pin, as an intrusive list: the fork child handler walks and drops it without touching
+// the heap (in the child of a multi-threaded process an allocator lock may be held by a thread that is not
+// there: ASan's allocator, for one, is not made fork-safe the way glibc's malloc is).
+Waiter* g_live = nullptr;
+
+void LinkLive(Waiter* w) {  // g_mu held
+  w->pinned = true;
+  w->livePrev = nullptr;
+  w->liveNext = g_live;
+  if (g_live != nullptr) g_live->livePrev = w;
+  g_live = w;
+}
+
+void UnlinkLive(Waiter* w) {  // g_mu held
+  w->pinned = false;
+  if (w->livePrev != nullptr) w->livePrev->liveNext = w->liveNext;
+  if (w->liveNext != nullptr) w->liveNext->livePrev = w->livePrev;
+  if (g_live == w) g_live = w->liveNext;
+  w->livePrev = w->liveNext = nullptr;
+}
 
 struct Pending {
   std::shared_ptr<Waiter> waiter;
@@ -83,6 +103,7 @@ struct Finisher {
     int old;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
     Waiter* w = self->get();
+    bool unpin = false;
     {
       std::lock_guard<std::mutex> lock(g_mu);
       w->job->Settle(static_cast<StopReason>(w->stop.load()));
@@ -94,8 +115,12 @@ struct Finisher {
           m->scheduled = true;
           napi_call_threadsafe_function(m->tsfn, nullptr, napi_tsfn_nonblocking);
         }
+      } else if (w->pinned) {
+        UnlinkLive(w);  // the environment is gone: no delivery will let go of the pin (a detached barrier wait)
+        unpin = true;
       }
     }
+    if (unpin) w->region->Unpin();
     delete self;
   }
 };
@@ -121,10 +146,7 @@ void ReleasePin(Waiter* w) {  // JS thread
   {
     std::lock_guard<std::mutex> lock(g_mu);
     unpin = w->pinned;
-    if (unpin) {
-      w->pinned = false;
-      g_live->erase(w);
-    }
+    if (unpin) UnlinkLive(w);
   }
   if (unpin) w->region->Unpin();
 }
@@ -171,11 +193,11 @@ void AtForkPrepare() { g_mu.lock(); }
 void AtForkParent() { g_mu.unlock(); }
 void AtForkChild() {
   // The waiting threads are not in the child: the pins they held would keep closed mappings mapped for ever.
-  for (Waiter* w : *g_live) {
+  for (Waiter* w = g_live; w != nullptr; w = w->liveNext) {
     w->pinned = false;
     w->region->Unpin();
   }
-  g_live->clear();
+  g_live = nullptr;  // the parent's waits are abandoned here, links and all
   g_mu.unlock();
 }
 
@@ -223,8 +245,7 @@ uint64_t StartWait(Napi::Env env, std::unique_ptr<WaitJob> job, RegionPtr region
   if (w->region) {
     if (!w->region->Pin()) ThrowClosed(env, "The mapping");
     std::lock_guard<std::mutex> lock(g_mu);
-    w->pinned = true;
-    g_live->insert(w.get());
+    LinkLive(w.get());
   }
   w->id = data->NextWaitId();
   w->mgr = m;
@@ -317,7 +338,7 @@ void TeardownWaits(AddonData* data) {
       JoinOnce(w.get());
       ReleasePin(w.get());
     }
-    for (auto& w : detach) pthread_detach(w->thread);  // still blocked (a barrier): it keeps its pin
+    for (auto& w : detach) pthread_detach(w->thread);  // still blocked (a barrier): pinned until it ends
     m->Drop();
     napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
   }

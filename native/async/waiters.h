@@ -22,7 +22,7 @@
 //   drops the pins of the parent's waits (their threads do not exist there) and abandons the parent's manager
 //   on first use (owner pid differs), leaking it on purpose: nothing of it may run there.
 // - Environment teardown (TeardownWaits, from the addon's cleanup hook): stops and joins every cancellable
-//   wait; a wait that cannot be interrupted (a barrier) is detached and keeps its pin.
+//   wait; a wait that cannot be interrupted (a barrier) is detached and keeps its pin until it ends.
 #pragma once
 
 #include <napi.h>

@@ -44,7 +44,6 @@ export class EOFError extends Error {
 
 const nativeIo = native as unknown as {
   waitReady(fd: number, writable: boolean, cb: (err: Error | null, events: number) => void): number;
-  ioCancel(id: number): boolean;
 };
 
 // Posix objects that live in shared memory or own kernel objects travel by inheritance, never inside a message.
@@ -221,7 +220,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     for (const [id, reject] of this.#waits) {
-      nativeIo.ioCancel(id);
+      native.cancelWait(id);
       reject(coded(new Error('The connection was closed while a receive was waiting'), 'ERR_MULTIPROC_CLOSED'));
     }
     this.#waits.clear();
@@ -248,7 +247,7 @@ export class Connection {
         signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = (): void => {
-        nativeIo.ioCancel(id);
+        native.cancelWait(id);
         done();
         reject(signal!.reason);
       };
@@ -262,7 +261,7 @@ export class Connection {
       });
       if (timeout !== Infinity) {
         timer = setTimeout(() => {
-          nativeIo.ioCancel(id);
+          native.cancelWait(id);
           done();
           resolve(false);
         }, timeout);

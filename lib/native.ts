@@ -18,7 +18,6 @@ export interface MainAddon {
   abi: 'napi';
   waitpid(pid: number, flags: number): RawStatus;
   waitpidAsync(pid: number, cb: (err: Error | null, status?: RawStatus) => void): number;
-  waitCancel(id: number): boolean;
   pidfdOpen(pid: number): number;
   kill(pid: number, signal: number): void;
   getpid(): number;
@@ -41,7 +40,15 @@ export interface MainAddon {
   spawn(file: string, argv: string[], env: string[] | undefined, fds: [childFd: number, parentFd: number][], newGroup: boolean): number;
   signals: Record<string, number>;
   processConstants: Record<string, number>;
-  reactorPending(): number;
+  // every async wait (reactor watches: waitpidAsync, readAsync/writeAsync/recvFdsAsync/waitReady, mq async;
+  // thread waits: futexWaitAsync, Semaphore/Barrier waitAsync) has an id from one space:
+  /**
+   * Cancels a pending async wait: true if it was pending. A reactor watch's callback then never runs; a futex
+   * wait calls back with 3, a semaphore wait with 2 (nothing consumed); a barrier wait cannot be cancelled.
+   */
+  cancelWait(id: number): boolean;
+  /** Async waits not yet called back: all, or of one kind. */
+  pendingWaits(kind?: 'reactor' | 'futex' | 'sync'): number;
   // fd family
   pipe(flags?: number): [number, number];
   socketpair(type?: number, nonBlocking?: boolean): [number, number];

@@ -4,7 +4,6 @@ import { native } from './native.js';
 import { FrameParser, FrameWriter } from './pool-protocol.js';
 import * as posix from './posix/index.js';
 
-const nativeIo = native as unknown as { ioCancel(id: number): boolean };
 
 // Every Pool's parent-side socket ends in this process: a worker forked later closes them all, so that a
 // worker never holds another worker's channel open (EOF and death detection stay exact).
@@ -41,7 +40,7 @@ export class Channel {
   disarmRead(): void {
     if (!this.#reading) return;
     this.#reading = false;
-    if (this.#readId) nativeIo.ioCancel(this.#readId);
+    if (this.#readId) native.cancelWait(this.#readId);
     this.#readId = 0;
   }
 
@@ -173,7 +172,7 @@ export class Channel {
   close(): void {
     if (this.closed) return;
     this.disarmRead();
-    if (this.#writeId) nativeIo.ioCancel(this.#writeId);
+    if (this.#writeId) native.cancelWait(this.#writeId);
     this.#writeId = 0;
     this.#writing = false;
     this.closed = true;

@@ -20,7 +20,8 @@
 #include <vector>
 
 #include "addon.h"
-#include "errors.h"
+#include "core/errors.h"
+#include "core/time.h"
 #include "sync.h"
 #include "shm.h"
 
@@ -32,12 +33,6 @@ namespace {
 
 constexpr int64_t kMaxOffset = int64_t(1) << 46;
 constexpr int64_t kMaxIterations = int64_t(1) << 40;
-
-int64_t NowNs() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
-}
 
 template <typename T>
 T* At(const Napi::CallbackInfo& info, const RegionPtr& r, size_t i, const char* name) {
@@ -294,18 +289,17 @@ Napi::Value CopyBench(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitBench(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) {
-    exports.Set(name, Napi::Function::New(env, cb, name));
-  };
-  fn("semPingPongBench", SemPingPongBench);
-  fn("semUncontendedBench", SemUncontendedBench);
-  fn("barrierBench", BarrierBench);
-  fn("mutexBench", MutexBench);
-  fn("futexPingPongBench", FutexPingPongBench);
-  fn("streamBench", StreamBench);
-  fn("forkWaitBench", ForkWaitBench);
-  fn("spawnWaitBench", SpawnWaitBench);
-  fn("copyBench", CopyBench);
+  ExportFunctions(env, exports, {
+      {"semPingPongBench", SemPingPongBench},
+      {"semUncontendedBench", SemUncontendedBench},
+      {"barrierBench", BarrierBench},
+      {"mutexBench", MutexBench},
+      {"futexPingPongBench", FutexPingPongBench},
+      {"streamBench", StreamBench},
+      {"forkWaitBench", ForkWaitBench},
+      {"spawnWaitBench", SpawnWaitBench},
+      {"copyBench", CopyBench},
+  });
 }
 
 }  // namespace mp

@@ -18,8 +18,9 @@
 #include <vector>
 
 #include "addon.h"
-#include "errors.h"
-#include "reactor.h"
+#include "async/reactor.h"
+#include "core/errors.h"
+#include "core/time.h"
 
 namespace mp {
 
@@ -455,7 +456,7 @@ Napi::Value RecvFdsAsync(const Napi::CallbackInfo& info) {
 }
 
 // waitReady(fd, writable, callback(null, events)) -> watch id: calls back once `fd` is readable (or writable), with
-// the epoll events (EPOLLHUP/EPOLLERR included), from the reactor; ioCancel(id) drops it. No I/O is done: the
+// the epoll events (EPOLLHUP/EPOLLERR included), from the reactor; cancelWait(id) drops it. No I/O is done: the
 // caller reads or writes itself (a message layer that must not cut a frame in half waits for readiness
 // first and then reads whole frames).
 Napi::Value WaitReady(const Napi::CallbackInfo& info) {
@@ -471,12 +472,6 @@ Napi::Value WaitReady(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(id));
 }
 
-// ioCancel(id) -> whether a pending readAsync/writeAsync/recvFdsAsync was dropped (its callback will not run).
-Napi::Value IoCancel(const Napi::CallbackInfo& info) {
-  RequireArgs(info, 1);
-  int64_t id = ArgInteger(info, 0, "id", 1, int64_t(1) << 53);
-  return Napi::Boolean::New(info.Env(), ReactorCancel(info.Env(), static_cast<uint64_t>(id)));
-}
 
 // pingPongBench(readFd, writeFd, iterations, initiator) -> elapsed ns. One side of a 1-byte ping-pong run
 // entirely in C with blocking read(2)/write(2): the native baseline of the pipe/socket benchmark. The
@@ -489,8 +484,7 @@ Napi::Value PingPongBench(const Napi::CallbackInfo& info) {
   int64_t iterations = ArgInteger(info, 2, "iterations", 0, int64_t(1) << 40);
   bool initiator = ArgBool(info, 3, "initiator");
   char byte = 'x';
-  timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int64_t t0 = NowNs();
   for (int64_t i = 0; i < iterations; i++) {
     ssize_t n;
     if (initiator) {
@@ -505,8 +499,7 @@ Napi::Value PingPongBench(const Napi::CallbackInfo& info) {
       if (n < 0) ThrowErrno(env, errno, "write");
     }
   }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  return Napi::Number::New(env, double(t1.tv_sec - t0.tv_sec) * 1e9 + double(t1.tv_nsec - t0.tv_nsec));
+  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
 }
 
 Napi::Object FdConstants(Napi::Env env) {
@@ -561,34 +554,32 @@ Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitFd(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) {
-    exports.Set(name, Napi::Function::New(env, cb, name));
-  };
-  fn("pipe", Pipe);
-  fn("socketpair", Socketpair);
-  fn("mkfifo", Mkfifo);
-  fn("open", Open);
-  fn("close", Close);
-  fn("read", Read);
-  fn("write", Write);
-  fn("writeAllSync", WriteAllSync);
-  fn("readAsync", ReadAsync);
-  fn("writeAsync", WriteAsync);
-  fn("dup", Dup);
-  fn("dup2", Dup2);
-  fn("setNonBlocking", SetNonBlocking);
-  fn("getFlags", GetFlags);
-  fn("setCloexec", SetCloexec);
-  fn("setPipeSize", SetPipeSize);
-  fn("getPipeSize", GetPipeSize);
-  fn("poll", PollFd);
-  fn("sendFds", SendFds);
-  fn("recvFds", RecvFds);
-  fn("recvFdsAsync", RecvFdsAsync);
-  fn("ioCancel", IoCancel);
-  fn("waitReady", WaitReady);
-  fn("pingPongBench", PingPongBench);
-  fn("unixConnect", UnixConnect);
+  ExportFunctions(env, exports, {
+      {"pipe", Pipe},
+      {"socketpair", Socketpair},
+      {"mkfifo", Mkfifo},
+      {"open", Open},
+      {"close", Close},
+      {"read", Read},
+      {"write", Write},
+      {"writeAllSync", WriteAllSync},
+      {"readAsync", ReadAsync},
+      {"writeAsync", WriteAsync},
+      {"dup", Dup},
+      {"dup2", Dup2},
+      {"setNonBlocking", SetNonBlocking},
+      {"getFlags", GetFlags},
+      {"setCloexec", SetCloexec},
+      {"setPipeSize", SetPipeSize},
+      {"getPipeSize", GetPipeSize},
+      {"poll", PollFd},
+      {"sendFds", SendFds},
+      {"recvFds", RecvFds},
+      {"recvFdsAsync", RecvFdsAsync},
+      {"waitReady", WaitReady},
+      {"pingPongBench", PingPongBench},
+      {"unixConnect", UnixConnect},
+  });
   exports.Set("fdConstants", FdConstants(env));
 }
 

@@ -19,8 +19,9 @@
 #include <memory>
 
 #include "addon.h"
-#include "errors.h"
-#include "reactor.h"
+#include "async/reactor.h"
+#include "core/errors.h"
+#include "core/time.h"
 
 namespace mp {
 
@@ -29,7 +30,6 @@ namespace {
 constexpr int64_t kFdMax = 1 << 30;
 constexpr int64_t kPrioMax = 32767;                      // sysconf(_SC_MQ_PRIO_MAX) - 1 on Linux
 constexpr int64_t kIntMax = 0x7fffffff;
-constexpr double kMaxTimeoutMs = 1e12;                   // ~31 years: far beyond any real wait
 const struct timespec kPast = {0, 0};                    // an absolute CLOCK_REALTIME deadline long gone
 
 mqd_t ArgMqd(const Napi::CallbackInfo& info, size_t i) {
@@ -91,18 +91,6 @@ bool QuickPriorityOut(const Napi::CallbackInfo& info, size_t i, uint32_t** out) 
   }
   *out = static_cast<uint32_t*>(data);
   return true;
-}
-
-// An absolute CLOCK_REALTIME deadline `ms` from now (what mq_timedsend/mq_timedreceive take).
-struct timespec DeadlineAfter(double ms) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  double whole = std::floor(ms / 1000.0);
-  int64_t sec = static_cast<int64_t>(whole);
-  int64_t nsec = static_cast<int64_t>((ms - whole * 1000.0) * 1e6) + now.tv_nsec;
-  sec += now.tv_sec + nsec / 1000000000;
-  nsec %= 1000000000;
-  return {static_cast<time_t>(sec), static_cast<long>(nsec)};
 }
 
 // mqOpen(name, oflag, mode, maxMessages?, messageSize?) -> mqd. oflag: O_RDONLY/O_WRONLY/O_RDWR with
@@ -194,8 +182,8 @@ Napi::Value MqTimedSend(const Napi::CallbackInfo& info) {
   mqd_t q = ArgMqd(info, 0);
   Bytes b = ArgBytes(info, 1, "data");
   unsigned prio = ArgPriority(info, 2);
-  double ms = ArgNumber(info, 3, "timeout", 0, kMaxTimeoutMs);
-  struct timespec deadline = DeadlineAfter(ms);  // absolute: EINTR retries keep the same deadline
+  double ms = ArgNumber(info, 3, "timeout", 0, kForeverMs);
+  struct timespec deadline = DeadlineAfter(ms, CLOCK_REALTIME);  // absolute: EINTR retries keep the same deadline
   int rc;
   MP_RETRY_EINTR(rc, mq_timedsend(q, reinterpret_cast<const char*>(b.data), b.length, prio, &deadline));
   if (rc != 0) {
@@ -231,9 +219,9 @@ Napi::Value MqTimedReceive(const Napi::CallbackInfo& info) {
   RequireArgs(info, 3);
   mqd_t q = ArgMqd(info, 0);
   Bytes b = ArgBytes(info, 1, "buffer");
-  double ms = ArgNumber(info, 2, "timeout", 0, kMaxTimeoutMs);
+  double ms = ArgNumber(info, 2, "timeout", 0, kForeverMs);
   uint32_t* out = ArgPriorityOut(info, 3);
-  struct timespec deadline = DeadlineAfter(ms);
+  struct timespec deadline = DeadlineAfter(ms, CLOCK_REALTIME);
   unsigned prio = 0;
   ssize_t n;
   MP_RETRY_EINTR(n, mq_timedreceive(q, reinterpret_cast<char*>(b.data), b.length, &prio, &deadline));
@@ -310,13 +298,6 @@ Napi::Value MqAsync(const Napi::CallbackInfo& info, bool receiving) {
 Napi::Value MqSendAsync(const Napi::CallbackInfo& info) { return MqAsync(info, false); }
 Napi::Value MqReceiveAsync(const Napi::CallbackInfo& info) { return MqAsync(info, true); }
 
-// mqCancel(id) -> whether a pending async send/receive was dropped (its callback will not run).
-Napi::Value MqCancel(const Napi::CallbackInfo& info) {
-  RequireArgs(info, 1);
-  int64_t id = ArgInteger(info, 0, "id", 1, int64_t(1) << 53);
-  return Napi::Boolean::New(info.Env(), ReactorCancel(info.Env(), static_cast<uint64_t>(id)));
-}
-
 // mqPingPongBench(receiveMqd, sendMqd, iterations, initiator) -> elapsed ns. One side of a ping-pong of
 // 1-byte messages run entirely in C (the benchmark's native baseline). The initiator sends first.
 Napi::Value MqPingPongBench(const Napi::CallbackInfo& info) {
@@ -330,8 +311,7 @@ Napi::Value MqPingPongBench(const Napi::CallbackInfo& info) {
   if (mq_getattr(in, &attr) != 0) ThrowErrno(env, errno, "mq_getattr");
   std::unique_ptr<char[]> buf(new char[size_t(attr.mq_msgsize)]);
   char byte = 'x';
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int64_t t0 = NowNs();
   for (int64_t i = 0; i < iterations; i++) {
     ssize_t n;
     int rc;
@@ -346,9 +326,7 @@ Napi::Value MqPingPongBench(const Napi::CallbackInfo& info) {
       if (rc != 0) ThrowErrno(env, errno, "mq_send");
     }
   }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  double ns = double(t1.tv_sec - t0.tv_sec) * 1e9 + double(t1.tv_nsec - t0.tv_nsec);
-  return Napi::Number::New(env, ns);
+  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
 }
 
 Napi::Object MqConstants(Napi::Env env) {
@@ -369,22 +347,20 @@ Napi::Object MqConstants(Napi::Env env) {
 }  // namespace
 
 void InitMqueue(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) {
-    exports.Set(name, Napi::Function::New(env, cb, name));
-  };
-  fn("mqOpen", MqOpen);
-  fn("mqUnlink", MqUnlink);
-  fn("mqClose", MqClose);
-  fn("mqGetattr", MqGetattr);
-  fn("mqSetNonBlocking", MqSetNonBlocking);
-  fn("mqSend", MqSend);
-  fn("mqTimedSend", MqTimedSend);
-  fn("mqReceive", MqReceive);
-  fn("mqTimedReceive", MqTimedReceive);
-  fn("mqSendAsync", MqSendAsync);
-  fn("mqReceiveAsync", MqReceiveAsync);
-  fn("mqCancel", MqCancel);
-  fn("mqPingPongBench", MqPingPongBench);
+  ExportFunctions(env, exports, {
+      {"mqOpen", MqOpen},
+      {"mqUnlink", MqUnlink},
+      {"mqClose", MqClose},
+      {"mqGetattr", MqGetattr},
+      {"mqSetNonBlocking", MqSetNonBlocking},
+      {"mqSend", MqSend},
+      {"mqTimedSend", MqTimedSend},
+      {"mqReceive", MqReceive},
+      {"mqTimedReceive", MqTimedReceive},
+      {"mqSendAsync", MqSendAsync},
+      {"mqReceiveAsync", MqReceiveAsync},
+      {"mqPingPongBench", MqPingPongBench},
+  });
   exports.Set("mqConstants", MqConstants(env));
 }
 

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "addon.h"
-#include "errors.h"
+#include "core/errors.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -160,13 +160,14 @@ Napi::Object Constants(Napi::Env env) {
 }  // namespace
 
 void InitNs(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
-  fn("unshare", Unshare);
-  fn("setns", Setns);
-  fn("sethostname", Sethostname);
-  fn("gethostname", Gethostname);
-  fn("mount", Mount);
-  fn("umount2", Umount2);
+  ExportFunctions(env, exports, {
+      {"unshare", Unshare},
+      {"setns", Setns},
+      {"sethostname", Sethostname},
+      {"gethostname", Gethostname},
+      {"mount", Mount},
+      {"umount2", Umount2},
+  });
   exports.Set("nsConstants", Constants(env));
 }
 

@@ -24,8 +24,8 @@ extern char** environ;
 #include <memory>
 
 #include "addon.h"
-#include "errors.h"
-#include "reactor.h"
+#include "async/reactor.h"
+#include "core/errors.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3  // linux/wait.h; glibc's idtype_t may not name it
@@ -143,12 +143,6 @@ Napi::Value WaitpidAsync(const Napi::CallbackInfo& info) {
       },
       /*adopt=*/true);
   return Napi::Number::New(env, static_cast<double>(id));
-}
-
-Napi::Value WaitCancel(const Napi::CallbackInfo& info) {
-  RequireArgs(info, 1);
-  int64_t id = ArgInteger(info, 0, "id", 1, int64_t(1) << 53);
-  return Napi::Boolean::New(info.Env(), ReactorCancel(info.Env(), static_cast<uint64_t>(id)));
 }
 
 Napi::Value PidfdOpenJs(const Napi::CallbackInfo& info) {
@@ -434,32 +428,30 @@ Napi::Object Constants(Napi::Env env) {
 }  // namespace
 
 void InitProcess(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) {
-    exports.Set(name, Napi::Function::New(env, cb, name));
-  };
-  fn("waitpid", Waitpid);
-  fn("waitpidAsync", WaitpidAsync);
-  fn("waitCancel", WaitCancel);
-  fn("pidfdOpen", PidfdOpenJs);
-  fn("kill", Kill);
-  fn("getpid", Getpid);
-  fn("getppid", Getppid);
-  fn("gettid", Gettid);
-  fn("setsid", Setsid);
-  fn("getsid", Getsid);
-  fn("setpgid", Setpgid);
-  fn("getpgid", Getpgid);
-  fn("setSubreaper", SetSubreaper);
-  fn("isSubreaper", IsSubreaper);
-  fn("setPdeathsig", SetPdeathsig);
-  fn("getPdeathsig", GetPdeathsig);
-  fn("setAffinity", SetAffinity);
-  fn("getAffinity", GetAffinity);
-  fn("getcpu", Getcpu);
-  fn("getrlimit", Getrlimit);
-  fn("setrlimit", Setrlimit);
-  fn("_exit", Exit);
-  fn("spawn", Spawn);
+  ExportFunctions(env, exports, {
+      {"waitpid", Waitpid},
+      {"waitpidAsync", WaitpidAsync},
+      {"pidfdOpen", PidfdOpenJs},
+      {"kill", Kill},
+      {"getpid", Getpid},
+      {"getppid", Getppid},
+      {"gettid", Gettid},
+      {"setsid", Setsid},
+      {"getsid", Getsid},
+      {"setpgid", Setpgid},
+      {"getpgid", Getpgid},
+      {"setSubreaper", SetSubreaper},
+      {"isSubreaper", IsSubreaper},
+      {"setPdeathsig", SetPdeathsig},
+      {"getPdeathsig", GetPdeathsig},
+      {"setAffinity", SetAffinity},
+      {"getAffinity", GetAffinity},
+      {"getcpu", Getcpu},
+      {"getrlimit", Getrlimit},
+      {"setrlimit", Setrlimit},
+      {"_exit", Exit},
+      {"spawn", Spawn},
+  });
   exports.Set("signals", Signals(env));
   exports.Set("processConstants", Constants(env));
 }

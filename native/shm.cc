@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "addon.h"
-#include "errors.h"
+#include "core/errors.h"
 
 namespace mp {
 

@@ -26,7 +26,7 @@
 #include <mutex>
 
 #include "addon.h"
-#include "errors.h"
+#include "core/errors.h"
 
 namespace mp {
 
@@ -295,15 +295,16 @@ Napi::Object Constants(Napi::Env env) {
 }  // namespace
 
 void InitSignal(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
-  fn("sigprocmask", Sigprocmask);
-  fn("sigpending", Sigpending);
-  fn("sigaction", Sigaction);
-  fn("sigsuspend", Sigsuspend);
-  fn("sigqueue", Sigqueue);
-  fn("signalRecords", SignalRecords);
-  fn("signalCount", SignalCount);
-  fn("signalSeq", SignalSeq);
+  ExportFunctions(env, exports, {
+      {"sigprocmask", Sigprocmask},
+      {"sigpending", Sigpending},
+      {"sigaction", Sigaction},
+      {"sigsuspend", Sigsuspend},
+      {"sigqueue", Sigqueue},
+      {"signalRecords", SignalRecords},
+      {"signalCount", SignalCount},
+      {"signalSeq", SignalSeq},
+  });
   exports.Set("signalConstants", Constants(env));
 }
 

@@ -11,50 +11,36 @@
 // The hot operations (wait/post/tryWait, lock/unlock/tryLock, barrier wait) are also module-level "fast
 // functions" of a numeric handle, which skip the ObjectWrap unwrap (see "fast functions" below).
 //
-// Async waits (Semaphore.waitAsync, Barrier.waitAsync) never use libuv's threadpool: each pending wait has a
-// thread of its own (small stack, all signals blocked) that blocks in sem_clockwait / pthread_barrier_wait and
-// reports through one thread-safe function per environment, which is ref'ed only while waits are pending.
+// Async waits (Semaphore.waitAsync, Barrier.waitAsync) run on threads of the addon (native/async/waiters.h),
+// never in libuv's threadpool: a sem wait blocks in sem_clockwait, a barrier wait in pthread_barrier_wait.
 //
-// Cancellation (AbortSignal, destroy(), close()) uses deferred pthread_cancel: the waiting thread enables
-// cancellation only around sem_clockwait, a cancellation point that acts on a pending request on entry and
-// while blocked, and never after it has taken a token (glibc decrements the count with a CAS in user space,
-// outside the cancellable futex wait; its cleanup handler unregisters the waiter). So a cancelled wait has
-// consumed nothing; if the wait succeeded just before the request, the thread sees the request afterwards and
-// posts the token back. Either way the count is as it was. The thread's finisher (a destructor, run both on
-// return and during the forced unwind of cancellation) records the outcome and wakes the JS thread. The wait
-// also runs in slices of kSliceMs so that a Mapping.close() during the wait is noticed (ERR_MULTIPROC_CLOSED)
-// instead of keeping the mapping pinned for ever. pthread_barrier_wait is not a cancellation point: barrier
-// waits cannot be cancelled.
-//
-// Fork. A forked child has none of these threads. A pthread_atfork handler holds g_mu (the one internal lock
-// the threads take, and the only place they call napi_call_threadsafe_function) across fork(), so the child's
-// copy is unlocked and no thread-safe function is mid-call; the child handler drops the pins the parent's
-// waits held. The child abandons the parent's wait manager on first use (owner pid differs) and starts fresh.
+// Cancellation (cancelWait: an AbortSignal in lib/; destroy(), close()) uses deferred pthread_cancel: the
+// waiting thread enables cancellation only around sem_clockwait, a cancellation point that acts on a pending
+// request on entry and while blocked, and never after it has taken a token (glibc decrements the count with a
+// CAS in user space, outside the cancellable futex wait; its cleanup handler unregisters the waiter). So a
+// cancelled wait has consumed nothing; if the wait succeeded just before the request, the thread sees the
+// request afterwards and posts the token back. Either way the count is as it was. The wait also runs in
+// slices so that a Mapping.close() during the wait is noticed (ERR_MULTIPROC_CLOSED) instead of keeping the
+// mapping pinned for ever. pthread_barrier_wait is not a cancellation point: barrier waits cannot be
+// cancelled (and a destroy() while this process has one pending is EBUSY).
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cmath>
-#include <cstring>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
-#include <utility>
 #include <type_traits>
-#include <vector>
+#include <utility>
 
 #include "addon.h"
-#include "errors.h"
+#include "async/waiters.h"
+#include "core/errors.h"
+#include "core/time.h"
 #include "shm.h"
 #include "sync.h"
 
@@ -63,9 +49,6 @@ namespace mp {
 namespace {
 
 constexpr int64_t kMaxOffset = int64_t(1) << 46;
-constexpr double kSliceMs = 250;                   // an async sem wait re-checks Mapping.close() this often
-constexpr size_t kWaiterStack = 256 * 1024;        // the waiting threads do almost nothing
-constexpr double kForeverMs = 1e12;                // ~31 years: treated as "no timeout"
 
 // Type tags: an object is one of ours (not merely an instance of the prototype) only if it carries the tag.
 constexpr napi_type_tag kSemTag = {0x6d756c746970726fULL, 0x632d73656d000001ULL};
@@ -75,445 +58,6 @@ constexpr napi_type_tag kBarrierTag = {0x6d756c746970726fULL, 0x632d626172720004
 
 [[noreturn]] void ThrowUseAfter(Napi::Env env, const std::string& message) {
   throw CodedError(env, "ERR_MULTIPROC_CLOSED", message);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// time
-
-timespec Now() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t;
-}
-
-timespec AddMs(timespec t, double ms) {
-  double whole = std::floor(ms / 1000);
-  int64_t sec = static_cast<int64_t>(whole);
-  int64_t ns = static_cast<int64_t>((ms - whole * 1000) * 1e6);
-  t.tv_sec += sec;
-  t.tv_nsec += ns;
-  while (t.tv_nsec >= 1000000000) {
-    t.tv_sec++;
-    t.tv_nsec -= 1000000000;
-  }
-  return t;
-}
-
-bool Before(const timespec& a, const timespec& b) {
-  return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
-}
-
-// A timeout argument in milliseconds: a number >= 0 (fractions allowed); Infinity (or anything beyond ~31
-// years) means no timeout and is returned as a negative value.
-double ArgTimeout(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  double ms = ArgNumber(info, i, name, 0, INFINITY);
-  return ms >= kForeverMs ? -1 : ms;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// async waits: one thread per pending wait, one thread-safe function per environment
-
-std::mutex g_mu;  // guards Waiter::{state,cancel,result,err,pinned}, Manager::{done,scheduled,closing}, g_live
-
-enum State { kPending, kDone };
-enum Cancel { kNoCancel, kAbort, kClose };
-enum Outcome { kNone, kTimeout, kAcquired, kSerial, kNotSerial, kCancelled, kClosed, kMappingClosed, kFailed };
-
-struct Manager;
-
-struct Waiter {
-  uint64_t id = 0;
-  bool barrier = false;
-  sem_t* sem = nullptr;
-  pthread_barrier_t* bar = nullptr;
-  const void* owner = nullptr;         // the wrap that started it (close() of a named semaphore)
-  RegionPtr region;                    // unnamed objects: the mapping, pinned while the thread uses it
-  std::shared_ptr<void> keep;          // named semaphores: keeps sem_close away while waiting
-  bool infinite = true;
-  timespec deadline{};
-  pthread_t thread{};
-  std::shared_ptr<Manager> mgr;
-  // guarded by g_mu
-  State state = kPending;
-  Cancel cancel = kNoCancel;
-  Outcome result = kNone;
-  int err = 0;
-  bool pinned = false;
-  // JS thread only
-  bool joined = false;
-};
-
-std::unordered_set<Waiter*>* g_live = new std::unordered_set<Waiter*>();  // waits holding a pin (never freed)
-
-struct Pending {
-  std::shared_ptr<Waiter> waiter;
-  Napi::FunctionReference callback;
-  Napi::ObjectReference self;  // the object waited on stays alive (and so does its mapping)
-};
-
-struct Manager {
-  pid_t owner = 0;
-  napi_threadsafe_function tsfn = nullptr;
-  bool refed = false;
-  // guarded by g_mu
-  std::deque<std::shared_ptr<Waiter>> done;
-  bool scheduled = false;
-  bool closing = false;
-  // JS thread only
-  std::unordered_map<uint64_t, Pending> pending;
-  uint64_t nextId = 1;
-
-  void UpdateRef(napi_env env) { HoldLoop(env, tsfn, &refed, !pending.empty()); }
-};
-
-struct Core;
-
-// Per-environment state: the class constructors, the wait manager, and the handle table of the fast
-// functions. Never freed (a few words per environment): wraps may be finalized after the environment's
-// cleanup hook ran, and they release their handle here.
-struct EnvState {
-  Napi::FunctionReference semCtor, mutexCtor, condCtor, barrierCtor;
-  std::shared_ptr<Manager> mgr;
-  // JS thread only. A handle is index | generation << 24; a slot's generation changes when it is freed, so a
-  // stale handle never reaches another object.
-  struct Slot {
-    Core* core = nullptr;
-    uint32_t gen = 0;
-  };
-  std::vector<Slot> slots;
-  std::vector<uint32_t> freeSlots;
-
-  double Allocate(Core* core) {
-    uint32_t index;
-    if (!freeSlots.empty()) {
-      index = freeSlots.back();
-      freeSlots.pop_back();
-    } else {
-      index = static_cast<uint32_t>(slots.size());
-      slots.emplace_back();
-    }
-    slots[index].core = core;
-    return static_cast<double>(index) + static_cast<double>(slots[index].gen) * kHandleIndexSpan;
-  }
-
-  void Free(double handle) {
-    uint32_t index = static_cast<uint32_t>(std::fmod(handle, kHandleIndexSpan));
-    Slot& slot = slots[index];
-    slot.core = nullptr;
-    slot.gen = (slot.gen + 1) & kHandleGenMask;
-    freeSlots.push_back(index);
-  }
-
-  static constexpr double kHandleIndexSpan = 16777216.0;  // 2^24 live objects per environment
-  static constexpr uint32_t kHandleGenMask = (1u << 28) - 1;  // handles stay below 2^52
-};
-
-void UnpinLocked(Waiter* w) {  // with g_mu held; returns the region to unpin outside the lock
-  if (w->pinned) {
-    w->pinned = false;
-    g_live->erase(w);
-  }
-}
-
-// Records the outcome of a wait and wakes the JS thread. Runs in the waiting thread, also during the forced
-// unwind of pthread_cancel (hence a destructor: it must not throw, and it disables cancellation first).
-struct Finisher {
-  std::shared_ptr<Waiter>* self;
-  Outcome result = kNone;
-  int err = 0;
-
-  explicit Finisher(std::shared_ptr<Waiter>* s) : self(s) {}
-  ~Finisher() {
-    int old;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-    Waiter* w = self->get();
-    {
-      std::lock_guard<std::mutex> lock(g_mu);
-      if (w->cancel != kNoCancel) {
-        // Cancelled: if the wait succeeded before the request was seen, give the token back.
-        if (result == kAcquired && w->sem != nullptr) sem_post(w->sem);
-        result = w->cancel == kAbort ? kCancelled : kClosed;
-      } else if (result == kNone) {
-        result = kCancelled;  // unwound by a cancel request we did not make (cannot happen; be safe)
-      }
-      w->result = result;
-      w->err = err;
-      w->state = kDone;
-      Manager* m = w->mgr.get();
-      if (!m->closing) {
-        m->done.push_back(*self);
-        if (!m->scheduled) {
-          m->scheduled = true;
-          napi_call_threadsafe_function(m->tsfn, nullptr, napi_tsfn_nonblocking);
-        }
-      }
-    }
-    delete self;
-  }
-};
-
-void* SemWaitThread(void* arg) {
-  Finisher fin(static_cast<std::shared_ptr<Waiter>*>(arg));
-  Waiter* w = fin.self->get();
-  int old;
-  for (;;) {
-    timespec slice = AddMs(Now(), kSliceMs);
-    bool last = !w->infinite && !Before(slice, w->deadline);
-    if (last) slice = w->deadline;
-    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
-    int rc = sem_clockwait(w->sem, CLOCK_MONOTONIC, &slice);  // cancellation point
-    int e = errno;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-    if (rc == 0) {
-      fin.result = kAcquired;
-      break;
-    }
-    if (e == EINTR) continue;
-    if (e != ETIMEDOUT) {
-      fin.result = kFailed;
-      fin.err = e;
-      break;
-    }
-    if (last) {
-      fin.result = kTimeout;
-      break;
-    }
-    if (w->region && w->region->closed.load()) {
-      fin.result = kMappingClosed;
-      break;
-    }
-  }
-  return nullptr;
-}
-
-void* BarrierWaitThread(void* arg) {
-  int old;
-  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-  Finisher fin(static_cast<std::shared_ptr<Waiter>*>(arg));
-  Waiter* w = fin.self->get();
-  int rc = pthread_barrier_wait(w->bar);  // not a cancellation point; cancellation stays disabled anyway
-  if (rc == PTHREAD_BARRIER_SERIAL_THREAD) {
-    fin.result = kSerial;
-  } else if (rc == 0) {
-    fin.result = kNotSerial;
-  } else {
-    fin.result = kFailed;
-    fin.err = rc;
-  }
-  return nullptr;
-}
-
-void JoinOnce(Waiter* w) {  // JS thread
-  if (!w->joined) {
-    pthread_join(w->thread, nullptr);
-    w->joined = true;
-  }
-}
-
-void ReleasePin(Waiter* w) {  // JS thread
-  bool unpin;
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    unpin = w->pinned;
-    UnpinLocked(w);
-  }
-  if (unpin) w->region->Unpin();
-}
-
-// Calls the JS callback of a finished wait: callback(err, result) with result 1 (acquired / the serial
-// process of a barrier cycle), 0 (timeout / not serial) or 2 (cancelled through cancelAsync: consumed nothing).
-void Complete(Napi::Env env, Waiter* w, Napi::FunctionReference& callback) {
-  Napi::HandleScope scope(env);
-  Napi::Value err = env.Null();
-  int value = 0;
-  switch (w->result) {
-    case kAcquired:
-    case kSerial: value = 1; break;
-    case kTimeout:
-    case kNotSerial: value = 0; break;
-    case kCancelled: value = 2; break;
-    case kClosed:
-      err = CodedError(env, "ERR_MULTIPROC_CLOSED",
-                       w->barrier ? "The barrier was destroyed while waiting" : "The semaphore was closed while waiting")
-                .Value();
-      break;
-    case kMappingClosed:
-      err = CodedError(env, "ERR_MULTIPROC_CLOSED", "The mapping that holds the semaphore was closed while waiting")
-                .Value();
-      break;
-    default:
-      err = ErrnoError(env, w->err != 0 ? w->err : EIO, w->barrier ? "pthread_barrier_wait" : "sem_clockwait").Value();
-      break;
-  }
-  try {
-    callback.Value().Call({err, err.IsNull() ? Napi::Number::New(env, value) : env.Undefined()});
-  } catch (const Napi::Error& e) {
-    napi_fatal_exception(env, e.Value());
-  }
-}
-
-void Deliver(napi_env rawEnv, napi_value, void* context, void*) {
-  if (rawEnv == nullptr) return;  // environment tearing down
-  Manager* m = static_cast<Manager*>(context);
-  if (m->owner != getpid()) return;  // a forked child's copy of the parent's manager
-  std::deque<std::shared_ptr<Waiter>> batch;
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    batch.swap(m->done);
-    m->scheduled = false;
-  }
-  Napi::Env env(rawEnv);
-  for (auto& w : batch) {
-    auto it = m->pending.find(w->id);
-    if (it == m->pending.end()) continue;
-    Pending p = std::move(it->second);
-    m->pending.erase(it);
-    JoinOnce(w.get());
-    ReleasePin(w.get());
-    w->mgr.reset();
-    Complete(env, w.get(), p.callback);
-  }
-  m->UpdateRef(rawEnv);
-}
-
-// The wait manager of this environment in this process (created on first use, and again in a forked child).
-std::shared_ptr<Manager> GetManager(Napi::Env env, EnvState* es) {
-  if (es->mgr && es->mgr->owner != getpid()) {
-    // Forked child: the parent's threads do not exist here and its pending waits are not ours. Let go of its
-    // thread-safe function's hold on the loop and abandon the rest (the pins were dropped at fork).
-    if (es->mgr->refed) napi_unref_threadsafe_function(env, es->mgr->tsfn);
-    for (auto& [id, p] : es->mgr->pending) {
-      p.callback.SuppressDestruct();
-      p.self.SuppressDestruct();
-    }
-    new std::shared_ptr<Manager>(std::move(es->mgr));  // leaked on purpose: nothing of it may run here
-    es->mgr = nullptr;
-  }
-  if (!es->mgr) {
-    auto m = std::make_shared<Manager>();
-    m->owner = getpid();
-    napi_value name = Napi::String::New(env, "multiproc.sync");
-    napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, m.get(),
-                                                     &Deliver, &m->tsfn);
-    if (st != napi_ok) throw Napi::Error::New(env, "multiproc: could not create the sync thread-safe function");
-    napi_unref_threadsafe_function(env, m->tsfn);
-    es->mgr = m;
-  }
-  return es->mgr;
-}
-
-// Starts a waiting thread for `w`; registers the callback. Returns the wait id.
-uint64_t StartWait(Napi::Env env, EnvState* es, std::shared_ptr<Waiter> w, Napi::Function callback,
-                   Napi::Object self) {
-  std::shared_ptr<Manager> m = GetManager(env, es);
-  if (w->region) {
-    if (!w->region->Pin()) ThrowUseAfter(env, "The mapping is closed");
-    std::lock_guard<std::mutex> lock(g_mu);
-    w->pinned = true;
-    g_live->insert(w.get());
-  }
-  w->id = m->nextId++;
-  w->mgr = m;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, kWaiterStack);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);  // signals belong to the main thread (libuv's handlers)
-  auto* arg = new std::shared_ptr<Waiter>(w);
-  int err = pthread_create(&w->thread, &attr, w->barrier ? &BarrierWaitThread : &SemWaitThread, arg);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  pthread_attr_destroy(&attr);
-  if (err != 0) {
-    delete arg;
-    ReleasePin(w.get());
-    w->mgr.reset();
-    ThrowErrno(env, err, "pthread_create");
-  }
-  m->pending.emplace(w->id, Pending{w, Napi::Persistent(callback), Napi::Persistent(self)});
-  m->UpdateRef(env);
-  return w->id;
-}
-
-// Cancels (and joins) this process's pending sem waits that match; used by destroy() and close().
-template <typename Match>
-void CancelWaits(EnvState* es, Match match) {
-  std::shared_ptr<Manager> m = es->mgr;
-  if (!m || m->owner != getpid()) return;
-  std::vector<std::shared_ptr<Waiter>> victims;
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    for (auto& [id, p] : m->pending) {
-      Waiter* w = p.waiter.get();
-      if (w->barrier || !match(*w)) continue;
-      if (w->state == kPending && w->cancel == kNoCancel) {
-        w->cancel = kClose;
-        pthread_cancel(w->thread);
-      }
-      victims.push_back(p.waiter);
-    }
-  }
-  for (auto& w : victims) JoinOnce(w.get());  // prompt: the thread was blocked in a cancellation point
-}
-
-bool HasPendingBarrierWait(EnvState* es, pthread_barrier_t* b) {
-  std::shared_ptr<Manager> m = es->mgr;
-  if (!m || m->owner != getpid()) return false;
-  std::lock_guard<std::mutex> lock(g_mu);
-  for (auto& [id, p] : m->pending) {
-    if (p.waiter->bar == b && p.waiter->state == kPending) return true;
-  }
-  return false;
-}
-
-// Environment teardown (worker exit, process teardown): cancel what can be cancelled, detach barrier waits.
-void CleanupEnv(void* arg) {
-  auto* es = static_cast<EnvState*>(arg);
-  std::shared_ptr<Manager> m = es->mgr;
-  if (m && m->owner == getpid()) {
-    std::vector<std::shared_ptr<Waiter>> join, detach;
-    {
-      std::lock_guard<std::mutex> lock(g_mu);
-      m->closing = true;
-      for (auto& [id, p] : m->pending) {
-        Waiter* w = p.waiter.get();
-        if (w->state == kPending && !w->barrier) {
-          w->cancel = kClose;
-          pthread_cancel(w->thread);
-        }
-        (w->state == kPending && w->barrier ? detach : join).push_back(p.waiter);
-      }
-    }
-    for (auto& w : join) {
-      JoinOnce(w.get());
-      ReleasePin(w.get());
-    }
-    for (auto& w : detach) pthread_detach(w->thread);  // still blocked in a barrier: it keeps its pin
-    for (auto& [id, p] : m->pending) {
-      p.callback.SuppressDestruct();
-      p.self.SuppressDestruct();
-    }
-    m->pending.clear();
-    napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
-  }
-  es->mgr = nullptr;
-  es->semCtor.SuppressDestruct();
-  es->mutexCtor.SuppressDestruct();
-  es->condCtor.SuppressDestruct();
-  es->barrierCtor.SuppressDestruct();
-  // es itself stays: wraps finalized later release their handles into it.
-}
-
-void AtForkPrepare() { g_mu.lock(); }
-void AtForkParent() { g_mu.unlock(); }
-void AtForkChild() {
-  // The waiting threads are not in the child: the pins they held would keep closed mappings mapped for ever.
-  for (Waiter* w : *g_live) {
-    w->pinned = false;
-    w->region->Unpin();
-  }
-  g_live->clear();
-  g_mu.unlock();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -540,9 +84,11 @@ const Placement& ArgPlacement(const Napi::CallbackInfo& info, const char* what) 
   return *info[0].As<Napi::External<Placement>>().Data();
 }
 
-// The state of one object, shared by its wrap and by its fast functions (below), which may outlive the wrap.
-// JS-thread only.
-struct Core {
+}  // namespace
+
+// The state of one object, shared by its wrap, by its fast functions (below) and by its async waits, which may
+// outlive the wrap. JS-thread only.
+struct SyncCore {
   const char* what;
   uint8_t* addr;
   RegionPtr region;              // unnamed objects
@@ -583,6 +129,10 @@ struct Core {
     }
   }
 };
+
+namespace {
+
+using Core = SyncCore;
 
 // ---- the operations, shared by the ObjectWrap methods and the fast functions ----
 
@@ -652,6 +202,137 @@ napi_value BarrierWaitOp(Napi::Env env, Core& c) {  // true in exactly one proce
   return Napi::Boolean::New(env, rc == PTHREAD_BARRIER_SERIAL_THREAD);
 }
 
+// ---- async waits (native/async/waiters.h) ----
+
+constexpr char kSyncFamily[] = "sync";  // PendingThreadWaits(..., "sync"): pendingWaits('sync')
+
+enum Outcome { kNone, kTimeout, kAcquired, kSerial, kNotSerial, kCancelled, kClosed, kMappingClosed, kFailed };
+
+// What semaphore and barrier waits share: what they wait on, and how the outcome becomes callback(err, value)
+// with value 1 (acquired / the serial process of a barrier cycle), 0 (timeout / not serial) or 2 (cancelled
+// through cancelWait: consumed nothing).
+class SyncJob : public WaitJob {
+ public:
+  SyncJob(bool barrier, const void* object, const void* owner)
+      : WaitJob(kSyncFamily, !barrier), barrier(barrier), object(object), owner(owner) {}
+
+  const bool barrier;
+  const void* const object;  // the sem_t or pthread_barrier_t
+  const void* const owner;   // the wrap that started it (close() of a named semaphore)
+
+  // Whether `job` is a wait on `object` (any owner: nullptr) started by `owner` (any: nullptr).
+  static bool Matches(const WaitJob& job, bool barrier, const void* object, const void* owner) {
+    if (job.family() != kSyncFamily) return false;
+    const auto& j = static_cast<const SyncJob&>(job);
+    return j.barrier == barrier && (object == nullptr || j.object == object) && (owner == nullptr || j.owner == owner);
+  }
+
+  std::pair<Napi::Value, Napi::Value> Arguments(Napi::Env env) override {
+    Napi::Value err = env.Null();
+    int value = 0;
+    switch (result_) {
+      case kAcquired:
+      case kSerial: value = 1; break;
+      case kTimeout:
+      case kNotSerial: value = 0; break;
+      case kCancelled: value = 2; break;
+      case kClosed:
+        err = CodedError(env, "ERR_MULTIPROC_CLOSED",
+                         barrier ? "The barrier was destroyed while waiting" : "The semaphore was closed while waiting")
+                  .Value();
+        break;
+      case kMappingClosed:
+        err = CodedError(env, "ERR_MULTIPROC_CLOSED", "The mapping that holds the semaphore was closed while waiting")
+                  .Value();
+        break;
+      default:
+        err = ErrnoError(env, err_ != 0 ? err_ : EIO, barrier ? "pthread_barrier_wait" : "sem_clockwait").Value();
+        break;
+    }
+    return {err, err.IsNull() ? Napi::Number::New(env, value) : env.Undefined()};
+  }
+
+ protected:
+  Outcome result_ = kNone;
+  int err_ = 0;
+};
+
+// sem_clockwait on a thread of its own, interrupted by pthread_cancel (see the top of this file).
+class SemJob : public SyncJob {
+ public:
+  SemJob(sem_t* sem, const void* owner, std::shared_ptr<Core> core, Deadline deadline)
+      : SyncJob(false, sem, owner), sem_(sem), core_(std::move(core)), keep_(core_->named), deadline_(deadline) {}
+
+  void Block(const WaitThread& t) override {
+    int e = 0;
+    auto wait = [this](const timespec& end) {
+      int old;
+      pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+      int rc = sem_clockwait(sem_, CLOCK_MONOTONIC, &end);  // cancellation point
+      int err = errno;
+      pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+      return rc == 0 ? 0 : err;
+    };
+    switch (t.WaitInSlices(deadline_, wait, &e)) {
+      case WaitThread::kReturned:
+        result_ = e == 0 ? kAcquired : kFailed;
+        err_ = e;
+        break;
+      case WaitThread::kTimedOut: result_ = kTimeout; break;
+      case WaitThread::kMappingClosed: result_ = kMappingClosed; break;
+      case WaitThread::kStopped: break;  // Settle reports the stop
+    }
+  }
+
+  void Interrupt(pthread_t thread) override { pthread_cancel(thread); }
+
+  void Settle(StopReason why) override {
+    if (why != StopReason::kNone) {
+      // Stopped: if the wait succeeded before the request was seen, give the token back.
+      if (result_ == kAcquired) sem_post(sem_);
+      result_ = why == StopReason::kCancel ? kCancelled : kClosed;
+    } else if (result_ == kNone) {
+      result_ = kCancelled;  // unwound by a cancel request we did not make (cannot happen; be safe)
+    }
+  }
+
+  void CancelFinished() override {
+    if (result_ == kAcquired || result_ == kTimeout) {
+      // The bytes are still pinned (or the named semaphore held by keep_); a destroyed semaphore gets nothing
+      // back.
+      if (result_ == kAcquired && !core_->done) sem_post(sem_);
+      result_ = kCancelled;
+    }
+  }
+
+ private:
+  sem_t* sem_;
+  std::shared_ptr<Core> core_;  // JS thread only (CancelFinished)
+  std::shared_ptr<sem_t> keep_;  // named semaphores: keeps sem_close away until the callback ran
+  Deadline deadline_;
+};
+
+// pthread_barrier_wait on a thread of its own: not a cancellation point, so not cancellable.
+class BarrierJob : public SyncJob {
+ public:
+  BarrierJob(pthread_barrier_t* bar, const void* owner) : SyncJob(true, bar, owner), bar_(bar) {}
+
+  void Block(const WaitThread&) override {
+    int rc = pthread_barrier_wait(bar_);
+    if (rc == PTHREAD_BARRIER_SERIAL_THREAD) {
+      result_ = kSerial;
+    } else if (rc == 0) {
+      result_ = kNotSerial;
+    } else {
+      result_ = kFailed;
+      err_ = rc;
+    }
+  }
+
+ private:
+  pthread_barrier_t* bar_;
+};
+
 // ---- fast functions ----
 //
 // The hot operations are also module-level functions that take the object's handle (a number) instead of
@@ -663,7 +344,7 @@ napi_value BarrierWaitOp(Napi::Env env, Core& c) {  // true in exactly one proce
 
 using Op = napi_value (*)(Napi::Env, Core&);
 
-Core& LookupHandle(Napi::Env env, EnvState* es, size_t argc, napi_value arg, const char* kind) {
+Core& LookupHandle(Napi::Env env, const SyncState& sync, size_t argc, napi_value arg, const char* kind) {
   double h;
   if (argc < 1 || napi_get_value_double(env, arg, &h) != napi_ok) {
     ThrowTypeError(env, std::string("The \"handle\" argument must be of type number. Received ") +
@@ -673,12 +354,12 @@ Core& LookupHandle(Napi::Env env, EnvState* es, size_t argc, napi_value arg, con
     ThrowRangeError(env, "The value of \"handle\" is out of range. It must be a handle of a multiproc " +
                              std::string(kind));
   }
-  uint32_t index = static_cast<uint32_t>(std::fmod(h, EnvState::kHandleIndexSpan));
-  uint32_t gen = static_cast<uint32_t>(std::floor(h / EnvState::kHandleIndexSpan));
-  if (index >= es->slots.size() || es->slots[index].gen != gen || es->slots[index].core == nullptr) {
+  uint32_t index = static_cast<uint32_t>(std::fmod(h, SyncState::kHandleIndexSpan));
+  uint32_t gen = static_cast<uint32_t>(std::floor(h / SyncState::kHandleIndexSpan));
+  if (index >= sync.slots.size() || sync.slots[index].gen != gen || sync.slots[index].core == nullptr) {
     ThrowUseAfter(env, std::string("No live ") + kind + " has this handle (it was collected)");
   }
-  Core& core = *es->slots[index].core;
+  Core& core = *sync.slots[index].core;
   if (core.what != kind) {
     ThrowTypeError(env, std::string("The \"handle\" argument must be the handle of a ") + kind + ", not of a " +
                             core.what);
@@ -693,7 +374,7 @@ napi_value Fast(napi_env env, napi_callback_info info) {
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, &arg, nullptr, &data);
   try {
-    return op(Napi::Env(env), LookupHandle(Napi::Env(env), static_cast<EnvState*>(data), argc, arg, kind));
+    return op(Napi::Env(env), LookupHandle(Napi::Env(env), static_cast<AddonData*>(data)->sync, argc, arg, kind));
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();
     return nullptr;
@@ -791,12 +472,12 @@ class Placed : public Napi::ObjectWrap<T> {
     core_->named = p.named;
     core_->isNamed = p.named != nullptr;
     if (p.mapping != nullptr) mapping_ = Napi::Persistent(Napi::Value(info.Env(), p.mapping).As<Napi::Object>());
-    es_ = static_cast<EnvState*>(info.Data());
+    sync_ = &static_cast<AddonData*>(info.Data())->sync;
     this->Value().TypeTag(&tag);
-    handle_ = es_->Allocate(core_.get());
+    handle_ = sync_->Allocate(core_.get());
   }
 
-  ~Placed() override { es_->Free(handle_); }
+  ~Placed() override { sync_->Free(handle_); }
 
   Core& core() { return *core_; }
 
@@ -811,21 +492,27 @@ class Placed : public Napi::ObjectWrap<T> {
     if (!mapping_.IsEmpty()) mapping_.Reset();
   }
 
+  // Starts an async wait on this object (the mapping pinned, the object referenced until the callback ran).
+  Napi::Value StartAsync(Napi::Env env, std::unique_ptr<WaitJob> job, Napi::Function callback) {
+    uint64_t id = StartWait(env, std::move(job), core_->region, callback, this->Value());
+    return Napi::Number::New(env, static_cast<double>(id));
+  }
+
   Napi::Value GetClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), core_->Closed()); }
   Napi::Value GetHandle(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), handle_); }
 
   std::shared_ptr<Core> core_;
   double handle_ = 0;
   Napi::ObjectReference mapping_;
-  EnvState* es_ = nullptr;
+  SyncState* sync_ = nullptr;  // AddonData::sync, which outlives every wrap
 };
 
 // ---- Semaphore ----
 
 class SemWrap : public Placed<SemWrap> {
  public:
-  static Napi::Function Define(Napi::Env env, EnvState* es) {
-    Napi::Function cls = DefineClass(env, "Semaphore", {}, es);
+  static Napi::Function Define(Napi::Env env, AddonData* data) {
+    Napi::Function cls = DefineClass(env, "Semaphore", {}, data);
     CheckedGetter<SemWrap, &SemWrap::Handle>(cls, "handle");
     CheckedGetter<SemWrap, &SemWrap::Closed>(cls, "closed");
     CheckedGetter<SemWrap, &SemWrap::GetName>(cls, "name");
@@ -835,7 +522,6 @@ class SemWrap : public Placed<SemWrap> {
     CheckedMethod<SemWrap, &SemWrap::Post>(cls, "post");
     CheckedMethod<SemWrap, &SemWrap::GetValue>(cls, "value");
     CheckedMethod<SemWrap, &SemWrap::WaitAsync>(cls, "waitAsync");
-    CheckedMethod<SemWrap, &SemWrap::CancelAsync>(cls, "cancelAsync");
     CheckedMethod<SemWrap, &SemWrap::Destroy>(cls, "destroy");
     CheckedMethod<SemWrap, &SemWrap::Close>(cls, "close");
     return cls;
@@ -857,7 +543,7 @@ class SemWrap : public Placed<SemWrap> {
   // timedWait(ms) -> false on timeout. sem_clockwait(3) on CLOCK_MONOTONIC; EINTR resumes with the same deadline.
   Napi::Value TimedWait(const Napi::CallbackInfo& info) {
     RequireArgs(info, 1);
-    double ms = ArgTimeout(info, 0, "timeout");
+    double ms = ArgTimeoutMs(info, 0, "timeout");
     sem_t* s = Use<sem_t>(info.Env());
     int rc;
     if (ms < 0) {
@@ -865,7 +551,7 @@ class SemWrap : public Placed<SemWrap> {
       if (rc != 0) ThrowErrno(info.Env(), errno, "sem_wait");
       return Napi::Boolean::New(info.Env(), true);
     }
-    timespec deadline = AddMs(Now(), ms);
+    timespec deadline = DeadlineAfter(ms);
     MP_RETRY_EINTR(rc, sem_clockwait(s, CLOCK_MONOTONIC, &deadline));
     if (rc == 0) return Napi::Boolean::New(info.Env(), true);
     if (errno == ETIMEDOUT) return Napi::Boolean::New(info.Env(), false);
@@ -879,12 +565,12 @@ class SemWrap : public Placed<SemWrap> {
   }
 
   // waitAsync(timeoutMs, callback(err, result)) -> 0 if acquired at once (no callback), -1 if timed out at
-  // once (timeout 0; no callback), else a wait id for cancelAsync; the callback gets 1 (acquired), 0
-  // (timeout) or 2 (cancelled: nothing consumed).
+  // once (timeout 0; no callback), else a wait id for cancelWait; the callback gets 1 (acquired), 0
+  // (timeout) or 2 (cancelled: nothing consumed, the count is as before the wait).
   Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
     RequireArgs(info, 2);
     Napi::Env env = info.Env();
-    double ms = ArgTimeout(info, 0, "timeout");
+    double ms = ArgTimeoutMs(info, 0, "timeout");
     Napi::Function callback = ArgFunction(info, 1, "callback");
     sem_t* s = Use<sem_t>(env);
     int rc;
@@ -892,39 +578,8 @@ class SemWrap : public Placed<SemWrap> {
     if (rc == 0) return Napi::Number::New(env, 0);
     if (errno != EAGAIN) ThrowErrno(env, errno, "sem_trywait");
     if (ms == 0) return Napi::Number::New(env, -1);
-    auto w = std::make_shared<Waiter>();
-    w->sem = s;
-    w->owner = this;
-    w->region = core_->region;
-    w->keep = core_->named;
-    w->infinite = ms < 0;
-    if (!w->infinite) w->deadline = AddMs(Now(), ms);
-    return Napi::Number::New(env, static_cast<double>(StartWait(env, es_, w, callback, Value())));
-  }
-
-  // cancelAsync(id) -> true if the wait was still pending: its callback will report 2 (cancelled) and the
-  // count is as before the wait (a token taken in the meantime is posted back).
-  Napi::Value CancelAsync(const Napi::CallbackInfo& info) {
-    RequireArgs(info, 1);
-    int64_t id = ArgInteger(info, 0, "id", 1, int64_t(1) << 53);
-    std::shared_ptr<Manager> m = es_->mgr;
-    if (!m || m->owner != getpid()) return Napi::Boolean::New(info.Env(), false);
-    auto it = m->pending.find(uint64_t(id));
-    if (it == m->pending.end() || it->second.waiter->owner != this) return Napi::Boolean::New(info.Env(), false);
-    Waiter* w = it->second.waiter.get();
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (w->state == kPending) {
-      if (w->cancel == kNoCancel) {
-        w->cancel = kAbort;
-        pthread_cancel(w->thread);
-      }
-    } else if (w->result == kAcquired || w->result == kTimeout) {
-      // Finished but not yet delivered: JS has not seen it, so the abort wins. The bytes are still pinned
-      // (or the named semaphore held by the waiter); a destroyed semaphore gets nothing back.
-      if (w->result == kAcquired && !core_->done) sem_post(w->sem);
-      w->result = kCancelled;
-    }
-    return Napi::Boolean::New(info.Env(), true);
+    auto job = std::make_unique<SemJob>(s, this, core_, Deadline::After(ms));
+    return StartAsync(env, std::move(job), callback);
   }
 
   // destroy(): sem_destroy(3) of an unnamed semaphore. This process's pending async waits on it end first
@@ -937,7 +592,7 @@ class SemWrap : public Placed<SemWrap> {
     }
     if (core_->done) return env.Undefined();
     sem_t* s = Use<sem_t>(env);
-    CancelWaits(es_, [s](const Waiter& w) { return w.sem == s; });
+    StopWaits(env, [s](const WaitJob& j) { return SyncJob::Matches(j, false, s, nullptr); });
     if (sem_destroy(s) != 0) ThrowErrno(env, errno, "sem_destroy");
     MarkDone();
     return env.Undefined();
@@ -952,7 +607,7 @@ class SemWrap : public Placed<SemWrap> {
                        "An unnamed semaphore is not closed: destroy() it once no process uses it any more");
     }
     if (core_->done) return env.Undefined();
-    CancelWaits(es_, [this](const Waiter& w) { return w.owner == this; });
+    StopWaits(env, [this](const WaitJob& j) { return SyncJob::Matches(j, false, nullptr, this); });
     MarkDone();
     core_->named.reset();  // sem_close once no undelivered wait holds it
     return env.Undefined();
@@ -969,8 +624,8 @@ class SemWrap : public Placed<SemWrap> {
 
 class MutexWrap : public Placed<MutexWrap> {
  public:
-  static Napi::Function Define(Napi::Env env, EnvState* es) {
-    Napi::Function cls = DefineClass(env, "Mutex", {}, es);
+  static Napi::Function Define(Napi::Env env, AddonData* data) {
+    Napi::Function cls = DefineClass(env, "Mutex", {}, data);
     CheckedGetter<MutexWrap, &MutexWrap::Handle>(cls, "handle");
     CheckedGetter<MutexWrap, &MutexWrap::GetOwnerDied>(cls, "ownerDied");
     CheckedGetter<MutexWrap, &MutexWrap::Closed>(cls, "closed");
@@ -1000,10 +655,10 @@ class MutexWrap : public Placed<MutexWrap> {
   Napi::Value TimedLock(const Napi::CallbackInfo& info) {
     RequireArgs(info, 1);
     Napi::Env env = info.Env();
-    double ms = ArgTimeout(info, 0, "timeout");
+    double ms = ArgTimeoutMs(info, 0, "timeout");
     pthread_mutex_t* m = Use<pthread_mutex_t>(env);
     if (ms < 0) return Napi::Number::New(env, Acquired(env, *core_, m, pthread_mutex_lock(m), 0, "pthread_mutex_lock"));
-    timespec deadline = AddMs(Now(), ms);
+    timespec deadline = DeadlineAfter(ms);
     int rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &deadline);
     return Napi::Number::New(env, Acquired(env, *core_, m, rc, ETIMEDOUT, "pthread_mutex_clocklock"));
   }
@@ -1025,8 +680,8 @@ class MutexWrap : public Placed<MutexWrap> {
 
 class CondWrap : public Placed<CondWrap> {
  public:
-  static Napi::Function Define(Napi::Env env, EnvState* es) {
-    Napi::Function cls = DefineClass(env, "Cond", {}, es);
+  static Napi::Function Define(Napi::Env env, AddonData* data) {
+    Napi::Function cls = DefineClass(env, "Cond", {}, data);
     CheckedGetter<CondWrap, &CondWrap::Closed>(cls, "closed");
     CheckedGetter<CondWrap, &CondWrap::Handle>(cls, "handle");
     CheckedMethod<CondWrap, &CondWrap::Wait>(cls, "wait");
@@ -1052,14 +707,14 @@ class CondWrap : public Placed<CondWrap> {
       ThrowTypeError(env, "The \"mutex\" argument must be a Mutex. Received " + Describe(mv));
     }
     Core& mc = MutexWrap::Unwrap(mv.As<Napi::Object>())->core();
-    double ms = info.Length() > 1 && !info[1].IsUndefined() ? ArgTimeout(info, 1, "timeout") : -1;
+    double ms = ArgTimeoutMsOr(info, 1, "timeout");
     pthread_cond_t* c = Use<pthread_cond_t>(env);
     pthread_mutex_t* m = mc.Use<pthread_mutex_t>(env);
     int rc;
     if (ms < 0) {
       rc = pthread_cond_wait(c, m);
     } else {
-      timespec deadline = AddMs(Now(), ms);
+      timespec deadline = DeadlineAfter(ms);
       rc = pthread_cond_clockwait(c, m, CLOCK_MONOTONIC, &deadline);
     }
     if (rc == ETIMEDOUT) {
@@ -1095,8 +750,8 @@ class CondWrap : public Placed<CondWrap> {
 
 class BarrierWrap : public Placed<BarrierWrap> {
  public:
-  static Napi::Function Define(Napi::Env env, EnvState* es) {
-    Napi::Function cls = DefineClass(env, "Barrier", {}, es);
+  static Napi::Function Define(Napi::Env env, AddonData* data) {
+    Napi::Function cls = DefineClass(env, "Barrier", {}, data);
     CheckedGetter<BarrierWrap, &BarrierWrap::Handle>(cls, "handle");
     CheckedGetter<BarrierWrap, &BarrierWrap::Closed>(cls, "closed");
     CheckedMethod<BarrierWrap, &BarrierWrap::Wait>(cls, "wait");
@@ -1120,19 +775,17 @@ class BarrierWrap : public Placed<BarrierWrap> {
     RequireArgs(info, 1);
     Napi::Env env = info.Env();
     Napi::Function callback = ArgFunction(info, 0, "callback");
-    auto w = std::make_shared<Waiter>();
-    w->barrier = true;
-    w->bar = Use<pthread_barrier_t>(env);
-    w->owner = this;
-    w->region = core_->region;
-    return Napi::Number::New(env, static_cast<double>(StartWait(env, es_, w, callback, Value())));
+    auto job = std::make_unique<BarrierJob>(Use<pthread_barrier_t>(env), this);
+    return StartAsync(env, std::move(job), callback);
   }
 
   // destroy(): pthread_barrier_destroy(3); EBUSY while this process has a waitAsync pending on it.
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     if (core_->done) return info.Env().Undefined();
     pthread_barrier_t* b = Use<pthread_barrier_t>(info.Env());
-    if (HasPendingBarrierWait(es_, b)) ThrowErrno(info.Env(), EBUSY, "pthread_barrier_destroy");
+    if (AnyBlocked(info.Env(), [b](const WaitJob& j) { return SyncJob::Matches(j, true, b, nullptr); })) {
+      ThrowErrno(info.Env(), EBUSY, "pthread_barrier_destroy");
+    }
     int rc = pthread_barrier_destroy(b);
     if (rc != 0) ThrowErrno(info.Env(), rc, "pthread_barrier_destroy");
     MarkDone();
@@ -1143,7 +796,7 @@ class BarrierWrap : public Placed<BarrierWrap> {
 // ---------------------------------------------------------------------------------------------------------
 // factories
 
-EnvState* Es(const Napi::CallbackInfo& info) { return static_cast<EnvState*>(info.Data()); }
+SyncState& Sync(const Napi::CallbackInfo& info) { return static_cast<AddonData*>(info.Data())->sync; }
 
 // (mapping, offset) -> the placement of an object of `size` bytes; RangeError when misaligned or outside.
 Placement Place(const Napi::CallbackInfo& info, size_t size, size_t align, bool writable) {
@@ -1176,13 +829,13 @@ Napi::Value SemInit(const Napi::CallbackInfo& info) {
   Placement p = Place(info, sizeof(sem_t), alignof(sem_t), true);
   unsigned value = static_cast<unsigned>(ArgInteger(info, 2, "value", 0, SEM_VALUE_MAX));
   if (sem_init(reinterpret_cast<sem_t*>(p.addr), 1, value) != 0) ThrowErrno(info.Env(), errno, "sem_init");
-  return Make(info.Env(), Es(info)->semCtor, p);
+  return Make(info.Env(), Sync(info).semCtor, p);
 }
 
 // semAttach(mapping, offset) -> Semaphore   one that some process initialised there
 Napi::Value SemAttach(const Napi::CallbackInfo& info) {
   Placement p = Place(info, sizeof(sem_t), alignof(sem_t), true);
-  return Make(info.Env(), Es(info)->semCtor, p);
+  return Make(info.Env(), Sync(info).semCtor, p);
 }
 
 std::string ArgSemName(const Napi::CallbackInfo& info, size_t i) {
@@ -1211,7 +864,7 @@ Napi::Value SemOpen(const Napi::CallbackInfo& info) {
   p.addr = reinterpret_cast<uint8_t*>(s);
   p.named = std::shared_ptr<sem_t>(s, [](sem_t* x) { sem_close(x); });
   p.name = name;
-  return Make(env, Es(info)->semCtor, p);
+  return Make(env, Sync(info).semCtor, p);
 }
 
 Napi::Value SemUnlink(const Napi::CallbackInfo& info) {
@@ -1233,12 +886,12 @@ Napi::Value MutexInit(const Napi::CallbackInfo& info) {
   if (rc == 0) rc = pthread_mutex_init(reinterpret_cast<pthread_mutex_t*>(p.addr), &a);
   pthread_mutexattr_destroy(&a);
   if (rc != 0) ThrowErrno(env, rc, "pthread_mutex_init");
-  return Make(env, Es(info)->mutexCtor, p);
+  return Make(env, Sync(info).mutexCtor, p);
 }
 
 Napi::Value MutexAttach(const Napi::CallbackInfo& info) {
   Placement p = Place(info, sizeof(pthread_mutex_t), alignof(pthread_mutex_t), true);
-  return Make(info.Env(), Es(info)->mutexCtor, p);
+  return Make(info.Env(), Sync(info).mutexCtor, p);
 }
 
 // condInit(mapping, offset) -> Cond   PTHREAD_PROCESS_SHARED, clock CLOCK_MONOTONIC
@@ -1252,12 +905,12 @@ Napi::Value CondInit(const Napi::CallbackInfo& info) {
   if (rc == 0) rc = pthread_cond_init(reinterpret_cast<pthread_cond_t*>(p.addr), &a);
   pthread_condattr_destroy(&a);
   if (rc != 0) ThrowErrno(env, rc, "pthread_cond_init");
-  return Make(env, Es(info)->condCtor, p);
+  return Make(env, Sync(info).condCtor, p);
 }
 
 Napi::Value CondAttach(const Napi::CallbackInfo& info) {
   Placement p = Place(info, sizeof(pthread_cond_t), alignof(pthread_cond_t), true);
-  return Make(info.Env(), Es(info)->condCtor, p);
+  return Make(info.Env(), Sync(info).condCtor, p);
 }
 
 // barrierInit(mapping, offset, count) -> Barrier   PTHREAD_PROCESS_SHARED
@@ -1272,19 +925,12 @@ Napi::Value BarrierInit(const Napi::CallbackInfo& info) {
   if (rc == 0) rc = pthread_barrier_init(reinterpret_cast<pthread_barrier_t*>(p.addr), &a, count);
   pthread_barrierattr_destroy(&a);
   if (rc != 0) ThrowErrno(env, rc, "pthread_barrier_init");
-  return Make(env, Es(info)->barrierCtor, p);
+  return Make(env, Sync(info).barrierCtor, p);
 }
 
 Napi::Value BarrierAttach(const Napi::CallbackInfo& info) {
   Placement p = Place(info, sizeof(pthread_barrier_t), alignof(pthread_barrier_t), true);
-  return Make(info.Env(), Es(info)->barrierCtor, p);
-}
-
-// syncPending() -> number of async waits of this environment not yet delivered (tests, leak checks).
-Napi::Value SyncPending(const Napi::CallbackInfo& info) {
-  EnvState* es = Es(info);
-  size_t n = es->mgr && es->mgr->owner == getpid() ? es->mgr->pending.size() : 0;
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  return Make(info.Env(), Sync(info).barrierCtor, p);
 }
 
 Napi::Object Layout(Napi::Env env, bool align) {
@@ -1301,41 +947,36 @@ Napi::Object Layout(Napi::Env env, bool align) {
 }  // namespace
 
 void InitSync(Napi::Env env, Napi::Object exports) {
-  static std::once_flag atfork;
-  std::call_once(atfork, [] { pthread_atfork(&AtForkPrepare, &AtForkParent, &AtForkChild); });
-
-  auto* es = new EnvState();
-  napi_add_env_cleanup_hook(env, &CleanupEnv, es);
-  Napi::Function sem = SemWrap::Define(env, es);
-  Napi::Function mutex = MutexWrap::Define(env, es);
-  Napi::Function cond = CondWrap::Define(env, es);
-  Napi::Function barrier = BarrierWrap::Define(env, es);
-  es->semCtor = Napi::Persistent(sem);
-  es->mutexCtor = Napi::Persistent(mutex);
-  es->condCtor = Napi::Persistent(cond);
-  es->barrierCtor = Napi::Persistent(barrier);
+  AddonData* data = GetAddonData(env);
+  SyncState& sync = data->sync;
+  Napi::Function sem = SemWrap::Define(env, data);
+  Napi::Function mutex = MutexWrap::Define(env, data);
+  Napi::Function cond = CondWrap::Define(env, data);
+  Napi::Function barrier = BarrierWrap::Define(env, data);
+  sync.semCtor = Napi::Persistent(sem);
+  sync.mutexCtor = Napi::Persistent(mutex);
+  sync.condCtor = Napi::Persistent(cond);
+  sync.barrierCtor = Napi::Persistent(barrier);
   exports.Set("Semaphore", sem);
   exports.Set("Mutex", mutex);
   exports.Set("Cond", cond);
   exports.Set("Barrier", barrier);
 
-  auto fn = [&](const char* name, Napi::Function::Callback cb) {
-    exports.Set(name, Napi::Function::New(env, cb, name, es));
-  };
-  fn("semInit", SemInit);
-  fn("semAttach", SemAttach);
-  fn("semOpen", SemOpen);
-  fn("semUnlink", SemUnlink);
-  fn("mutexInit", MutexInit);
-  fn("mutexAttach", MutexAttach);
-  fn("condInit", CondInit);
-  fn("condAttach", CondAttach);
-  fn("barrierInit", BarrierInit);
-  fn("barrierAttach", BarrierAttach);
-  fn("syncPending", SyncPending);
+  ExportFunctions(env, exports, {
+      {"semInit", SemInit},
+      {"semAttach", SemAttach},
+      {"semOpen", SemOpen},
+      {"semUnlink", SemUnlink},
+      {"mutexInit", MutexInit},
+      {"mutexAttach", MutexAttach},
+      {"condInit", CondInit},
+      {"condAttach", CondAttach},
+      {"barrierInit", BarrierInit},
+      {"barrierAttach", BarrierAttach},
+  }, data);
   auto fast = [&](const char* name, napi_callback cb) {
     napi_value f;
-    NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, es, &f));
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &f));
     exports.Set(name, Napi::Value(env, f));
   };
   fast("semWaitFast", &Fast<SemWaitOp, kSemKind>);

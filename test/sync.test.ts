@@ -593,7 +593,7 @@ describe('sync (single process)', () => {
   });
 
   it('a worker_thread torn down with async futex waits pending: they end (no crash) and its mappings are unmapped', async () => {
-    // The environment cleanup hook of native/futex.cc cancels and joins the waits' threads; nothing of the waits
+    // The environment cleanup hook of the addon (native/async/waiters.cc) cancels and joins the waits' threads; nothing of the waits
     // may keep the worker's mappings (one of them closed while pinned) alive after it.
     const root = path.resolve(here, '..');
     const addon = process.env.MULTIPROC_ADDON_DIR
@@ -605,7 +605,7 @@ describe('sync (single process)', () => {
       const m = native.mmap(8192), m2 = native.mmap(4096);
       for (let i = 0; i < 8; i++) native.futexWaitAsync(i % 2 ? m : m2, i * 4, 0, i % 4 ? undefined : 60000, () => {});
       if (workerData.close) native.mappingClose(m); // pinned: unmapped when its waits let go
-      parentPort.postMessage(native.futexPending());
+      parentPort.postMessage(native.pendingWaits('futex'));
       if (workerData.exit) setTimeout(() => process.exit(0), 1);`;
     // Shared mappings of this process, but a worker's libuv io_uring rings (Node 22+: libuv >= 1.45), which live
     // and die with the worker's loop and are no concern of the waits.

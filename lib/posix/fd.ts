@@ -12,7 +12,6 @@ interface NativeFdExtras {
   sendFds(sock: number, fds: number[], data?: Uint8Array): number;
   recvFds(sock: number, maxFds?: number, maxBytes?: number): ReceivedFds;
   recvFdsAsync(sock: number, maxFds: number | undefined, maxBytes: number | undefined, cb: (err: Error | null, result?: ReceivedFds) => void): number;
-  ioCancel(id: number): boolean;
   waitReady(fd: number, writable: boolean, cb: (err: null, events: number) => void): number;
   pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number;
   unixConnect(path: string): number;
@@ -179,7 +178,7 @@ export function pollAsync(fd: number, events: { readable?: boolean; writable?: b
     }
     if (signal) {
       onAbort = () => {
-        nx.ioCancel(id);
+        native.cancelWait(id);
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -235,7 +234,7 @@ export function recvFdsAsync(sock: number, maxFds = 16, maxBytes = 4096, opts: {
   return new Promise<ReceivedFds>((resolve, reject) => {
     let id = 0;
     const onAbort = (): void => {
-      if (id !== 0) nx.ioCancel(id);
+      if (id !== 0) native.cancelWait(id);
       reject(signal!.reason);
     };
     const attempt = (): void => {

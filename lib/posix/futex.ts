@@ -16,8 +16,6 @@ interface NativeFutex {
   futexWait(m: Mapping, offset: number, expected: number, timeoutMs?: number): 0 | 1 | 2;
   futexWake(m: Mapping, offset: number, count?: number): number;
   futexWaitAsync(m: Mapping, offset: number, expected: number, timeoutMs: number, cb: (err: Error | null, r?: number) => void): number;
-  futexCancel(id: number): boolean;
-  futexPending(): number;
 }
 
 const n = native as unknown as NativeFutex;
@@ -68,7 +66,7 @@ export function futexWaitAsync(
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('opts.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) return Promise.resolve('cancelled');
   return new Promise((resolve, reject) => {
-    const onAbort = () => n.futexCancel(id);
+    const onAbort = () => native.cancelWait(id);
     const id = n.futexWaitAsync(m, offset, expected, opts.timeout ?? Infinity, (err, r) => {
       signal?.removeEventListener('abort', onAbort);
       if (err) reject(err);
@@ -92,10 +90,10 @@ export const futexWaitAsyncRaw: (
 
 /** Cancels a futexWaitAsyncRaw wait; true if it was still pending (its callback then gets 3). */
 export function futexCancel(id: number): boolean {
-  return n.futexCancel(id);
+  return native.cancelWait(id);
 }
 
 /** The number of this process's async futex waits not yet settled; for tests and leak checks. */
 export function pendingFutexWaits(): number {
-  return n.futexPending();
+  return native.pendingWaits('futex');
 }

@@ -31,7 +31,6 @@ interface NativeMq {
   mqTimedReceive(mqd: number, buf: Uint8Array, timeoutMs: number, priorityOut?: Uint32Array): number | null;
   mqSendAsync(mqd: number, data: Uint8Array, priority: number, cb: NativeCallback): number;
   mqReceiveAsync(mqd: number, buf: Uint8Array, cb: NativeCallback): number;
-  mqCancel(id: number): boolean;
   mqPingPongBench(receiveMqd: number, sendMqd: number, iterations: number, initiator: boolean): number;
   mqConstants: Record<string, number>;
 }
@@ -426,7 +425,7 @@ export class MessageQueue implements Disposable {
         reject(e);
       };
       const onAbort = (): void => {
-        if (id !== 0) n.mqCancel(id);
+        if (id !== 0) native.cancelWait(id);
         fail(signal!.reason);
       };
       const attempt = (): void => {
@@ -511,7 +510,7 @@ export class MessageQueue implements Disposable {
   close(): void {
     if (this.#mqd < 0) return;
     for (const [id, fail] of [...this.#pending]) {
-      n.mqCancel(id);
+      native.cancelWait(id);
       fail(closedError());
     }
     this.#pending.clear();

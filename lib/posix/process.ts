@@ -352,7 +352,7 @@ export function waitpidAsync(pid: number, opts: { signal?: AbortSignal } = {}): 
     debug('waitpidAsync(%d) watch %d', pid, id);
     if (signal) {
       onAbort = () => {
-        native.waitCancel(id);
+        native.cancelWait(id);
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });

@@ -34,9 +34,8 @@ interface NativeSemaphore {
   timedWait(ms: number): boolean;
   post(): void;
   value(): number;
-  /** 0: acquired at once; -1: timed out at once; else a wait id (callback: 1 acquired, 0 timeout, 2 cancelled). */
+  /** 0: acquired at once; -1: timed out at once; else a wait id for cancelWait (callback: 1 acquired, 0 timeout, 2 cancelled). */
   waitAsync(ms: number, cb: AsyncCallback): number;
-  cancelAsync(id: number): boolean;
   destroy(): void;
   close(): void;
   readonly closed: boolean;
@@ -91,7 +90,6 @@ interface NativeSync {
   condAttach(m: Mapping, offset: number): NativeCond;
   barrierInit(m: Mapping, offset: number, count: number): NativeBarrier;
   barrierAttach(m: Mapping, offset: number): NativeBarrier;
-  syncPending(): number;
   // The hot operations as module-level functions of an object's handle (native/sync.cc "fast functions"):
   // they skip the ObjectWrap unwrap, most of the cost of a call into the addon, and one function for all
   // objects keeps each call site monomorphic.
@@ -119,7 +117,7 @@ export const SEM_VALUE_MAX: number = n.syncConstants.SEM_VALUE_MAX;
 
 /** The number of this process's async waits (waitAsync) not yet settled; for tests and leak checks. */
 export function pendingAsyncWaits(): number {
-  return n.syncPending();
+  return native.pendingWaits('sync');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -295,7 +293,7 @@ export class Semaphore {
       if (signal) {
         onAbort = () => {
           // true: the native side will call back with 2 once nothing is held; false: not ours any more.
-          if (!h.cancelAsync(id)) reject(signal.reason);
+          if (!native.cancelWait(id)) reject(signal.reason);
         };
         signal.addEventListener('abort', onAbort, { once: true });
       }

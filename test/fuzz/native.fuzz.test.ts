@@ -732,12 +732,12 @@ class Fuzzer {
 
   /** What a re-entrant callback does: use the reactor from inside a delivery (cancel a watch, add one). */
   reenter(): void {
-    native.reactorPending();
+    native.pendingWaits();
     if (this.cleaning) return;
     const ids = [...this.pending.keys()];
     if (ids.length > 0 && this.chance(0.5)) {
       const id = this.pick(ids);
-      if (native.waitCancel(id)) this.pending.delete(id);
+      if (native.cancelWait(id)) this.pending.delete(id);
     }
     const pipes = this.ownedFds(['pipe', 'socket']);
     if (pipes.length > 0 && this.chance(0.3) && this.pending.size < 64) {
@@ -792,7 +792,7 @@ class Fuzzer {
     if (!isInt(fd, 0, FD_MAX)) return;
     for (const [id, p] of this.pending) {
       if (p.fd === fd) {
-        native.waitCancel(id);
+        native.cancelWait(id);
         this.pending.delete(id);
       }
     }
@@ -1152,10 +1152,15 @@ class Fuzzer {
     if (rec) rec.onFire = () => this.syncWaits.delete(id);
   }
 
-  /** An id for the reactor's cancel functions (waitCancel, ioCancel, mqCancel): mostly one of a pending watch. */
-  watchId(): Arg {
-    const ids = [...this.pending.keys(), ...this.recentIds];
-    return A(ids.length > 0 && this.chance(0.7) ? this.pick(ids) : this.pick([1, 2, 2 ** 53, 1 + this.int(100000)]));
+  /**
+   * An id for cancelWait: mostly one of a pending (or recent) reactor watch or thread wait (Semaphore/Barrier,
+   * futex: one id space), else any.
+   */
+  waitId(): Arg {
+    const watches = [...this.pending.keys(), ...this.recentIds];
+    const waits = [...this.syncWaits.keys(), ...this.recentSyncIds];
+    const ids = this.chance(0.5) ? watches : waits;
+    return A(ids.length > 0 && this.chance(0.7) ? this.pick(ids) : this.pick([1, 2, 3, 2 ** 53, 1 + this.int(100000)]));
   }
 
   // ---- message queues ----
@@ -1657,18 +1662,6 @@ export const schemas: Record<string, Schema> = {
     after: (a, f, out) => f.afterAsync('waitpidAsync', a, 1, undefined, out),
     noConstruct: true,
   },
-  waitCancel: {
-    params: [
-      P('id', (f) => {
-        const ids = [...f.pending.keys(), ...f.recentIds];
-        return A(ids.length > 0 && f.chance(0.7) ? f.pick(ids) : f.pick([1, 2, 2 ** 53, 1 + f.int(100000)]));
-      }, (f) => A(f.pick([0, -1, 2 ** 53 + 2, 1.5]))),
-    ],
-    after: (a, f, out) => {
-      if (out.ok && out.value === true && typeof a[0] === 'number') f.pending.delete(a[0]);
-    },
-    noConstruct: true,
-  },
   pidfdOpen: { params: [pidParam(positivePids)], guard: (a, f) => pidUnsafe(a[0], positivePids(f)), after: ownResult, noConstruct: true },
   kill: {
     params: [
@@ -1733,7 +1726,6 @@ export const schemas: Record<string, Schema> = {
     params: [P('code', (f) => A(f.pick([256, -1, 255.5, 1000, '0', NaN, 2 ** 31])))],
     guard: (a) => (a.length >= 1 && isInt(a[0], 0, 255) ? '_exit with a valid code would end the sandbox' : undefined),
   },
-  reactorPending: none,
 
   // ---- fd family ----
   pipe: {
@@ -2049,13 +2041,6 @@ export const schemas: Record<string, Schema> = {
     after: (a, f, out) => f.afterAsync('waitReady', a, 2, a[0], out),
     noConstruct: true,
   },
-  ioCancel: {
-    params: [P('id', (f) => f.watchId(), (f) => A(f.pick([0, -1, 2 ** 53 + 2, 1.5])))],
-    after: (a, f, out) => {
-      if (out.ok && out.value === true && typeof a[0] === 'number') f.pending.delete(a[0]);
-    },
-    noConstruct: true,
-  },
   pingPongBench: {
     // Owned fds are O_NONBLOCK (EAGAIN instead of a sleep); one iteration at most.
     params: [fdParam('readFd'), fdParam('writeFd'), iterationsParam, boolParam('initiator')],
@@ -2142,13 +2127,6 @@ export const schemas: Record<string, Schema> = {
     after: (a, f, out) => f.afterAsync('mqReceiveAsync', a, 2, a[0], out),
     noConstruct: true,
   },
-  mqCancel: {
-    params: [P('id', (f) => f.watchId(), (f) => A(f.pick([0, -1, 2 ** 53 + 2, 1.5])))],
-    after: (a, f, out) => {
-      if (out.ok && out.value === true && typeof a[0] === 'number') f.pending.delete(a[0]);
-    },
-    noConstruct: true,
-  },
   mqPingPongBench: {
     params: [mqFdParam('receiveMqd'), mqFdParam('sendMqd'), iterationsParam, boolParam('initiator')],
     guard: (a, f) => {
@@ -2217,7 +2195,6 @@ export const schemas: Record<string, Schema> = {
     },
   },
   barrierAttach: { params: placeParams('barrier'), guard: (a, f) => placeGuard('barrier', a, f), after: recordPlaced('barrier') },
-  syncPending: none,
 
   // ---- Semaphore ----
   Semaphore: syncCtor('sem'),
@@ -2248,16 +2225,6 @@ export const schemas: Record<string, Schema> = {
     },
     after: (a, f, out) => f.syncWaitStarted('sem', a[0], a[2], out),
     noConstruct: true,
-  }),
-  'Semaphore.prototype.cancelAsync': syncMethod('sem', {
-    params: [
-      P('id', (f, prev) => {
-        const mine = [...f.syncWaits].filter(([, w]) => w.obj === prev[0]?.v).map(([id]) => id);
-        if (mine.length > 0 && f.chance(0.7)) return A(f.pick(mine));
-        const ids = [...f.syncWaits.keys(), ...f.recentSyncIds];
-        return A(ids.length > 0 && f.chance(0.7) ? f.pick(ids) : 1 + f.int(1000));
-      }, (f) => A(f.pick([0, -1, 2 ** 53 + 2, 1.5]))),
-    ],
   }),
   'Semaphore.prototype.destroy': syncMethod('sem'),
   'Semaphore.prototype.close': syncMethod('sem'),
@@ -2517,15 +2484,24 @@ export const schemas: Record<string, Schema> = {
       if (typeof a[4] !== 'function') return undefined; // ArgFunction throws
       if (timeoutOf(a[3], 20) === undefined) return timeoutOf(a[3]) !== undefined || a[3] === undefined ? 'a futex wait without a short timeout could outlive the run' : undefined;
       if (!f.ours.has(a[4])) return 'an unrecognised callback would hide the end of the wait';
-      return Number(mainFn('futexPending')?.() ?? 0) >= SYNC_WAITS_MAX ? 'enough futex waits are pending' : undefined;
+      return Number(mainFn('pendingWaits')?.('futex') ?? 0) >= SYNC_WAITS_MAX ? 'enough futex waits are pending' : undefined;
     },
     noConstruct: true,
   },
-  futexCancel: {
-    params: [P('id', (f) => A(f.pick([1, 2, 3, 1 + f.int(1000), 2 ** 53])), (f) => A(f.pick([0, -1, 0.5, 2 ** 53 + 2])))],
+
+  // ---- every async wait (native/addon.cc): one id space, one cancel ----
+  cancelWait: {
+    params: [P('id', (f) => f.waitId(), (f) => A(f.pick([0, -1, 0.5, 1.5, 2 ** 53 + 2])))],
+    after: (a, f, out) => {
+      // A reactor watch never calls back once cancelled; a thread wait calls back (2 or 3) and ends itself.
+      if (out.ok && out.value === true && typeof a[0] === 'number') f.pending.delete(a[0]);
+    },
     noConstruct: true,
   },
-  futexPending: none,
+  pendingWaits: {
+    params: [P('kind', (f) => A(f.pick([undefined, 'reactor', 'futex', 'sync'])), (f) => A(f.pick(['', 'Reactor', 'all', 1, null])))],
+    noConstruct: true,
+  },
 
   // ---- namespace family (native/ns.cc): nothing outside the sandbox may change ----
   unshare: {
@@ -2702,25 +2678,17 @@ async function sandbox(o: SandboxOptions): Promise<Report> {
   // Deliveries already queued when the cancelling starts still run (and re-entrant ones, before `cleaning`,
   // may have added work): cancel, let the loop turn, until nothing of ours is pending.
   for (let round = 0; round < 20; round++) {
-    for (const id of [...f.pending.keys()]) native.waitCancel(id);
+    for (const id of [...f.pending.keys()]) native.cancelWait(id);
     f.pending.clear();
     await tick();
     if (f.pending.size === 0) break;
   }
   // Async sync waits: cancel the semaphore ones (barrier ones, count 1, end by themselves), then let every
   // callback run.
-  for (const [id, w] of f.syncWaits) {
-    if (w.kind !== 'sem') continue;
-    try {
-      (w.obj as { cancelAsync(id: number): boolean }).cancelAsync(id);
-    } catch {
-      /* destroyed or closed: its waits were cancelled then */
-    }
-  }
-  const syncPending = mainFn('syncPending');
+  for (const [id, w] of f.syncWaits) if (w.kind === 'sem') native.cancelWait(id);
   for (let i = 0; i < 3 || (f.syncWaits.size > 0 && i < 600); i++) await new Promise((resolve) => setTimeout(resolve, i < 3 ? 0 : 5));
-  f.report.syncPendingAtEnd = Number(syncPending?.() ?? 0);
-  f.report.pendingAtEnd = native.reactorPending();
+  f.report.syncPendingAtEnd = native.pendingWaits('sync');
+  f.report.pendingAtEnd = native.pendingWaits('reactor');
   f.progress('cleanup: closing fds, killing and reaping children');
   for (const fd of f.ownedFds()) f.closeOwned(fd);
   for (const fd of [...f.owned.keys()]) f.closeOwned(fd);

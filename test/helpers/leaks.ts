@@ -90,6 +90,6 @@ export function checkLeaks(): void {
     expect([...after.shm].filter((n) => !before.shm.has(n) && !foreign(n)), '/dev/shm names left behind').toEqual([]);
     expect([...after.mqueue].filter((n) => !before.mqueue.has(n) && !foreign(n)), '/dev/mqueue names left behind').toEqual([]);
     expect([...after.sharedMaps].filter((m) => !before.sharedMaps.has(m)), 'shared mappings left').toEqual([]);
-    expect(native.reactorPending(), 'async waits still pending').toBe(0);
+    expect(native.pendingWaits(), 'async waits still pending (reactor watches, futex and sync waits)').toBe(0);
   });
 }

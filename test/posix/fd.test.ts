@@ -200,7 +200,7 @@ describe('readAsync / writeAsync (reactor, no threadpool)', () => {
     try {
       const bufs = pipes.map(() => Buffer.alloc(8));
       const reads = pipes.map(([r], i) => posix.readAsync(r, bufs[i]!));
-      expect(native.reactorPending()).toBeGreaterThanOrEqual(100);
+      expect(native.pendingWaits('reactor')).toBeGreaterThanOrEqual(100);
       let timer: NodeJS.Timeout | undefined;
       const text = await Promise.race([
         fsp.readFile(fileURLToPath(import.meta.url), 'utf8'),
@@ -647,12 +647,12 @@ describe('SCM_RIGHTS: passing fds over a Unix socket', () => {
   it('end of stream: no fds and empty data; recvFdsAsync can be aborted', async () => {
     const [a, b] = posix.socketpair();
     const ac = new AbortController();
-    const watches = native.reactorPending();
+    const watches = native.pendingWaits('reactor');
     const pending = posix.recvFdsAsync(a, 16, 4096, { signal: ac.signal });
-    expect(native.reactorPending()).toBe(watches + 1);
+    expect(native.pendingWaits('reactor')).toBe(watches + 1);
     ac.abort(new Error('stop'));
     await expect(pending).rejects.toThrow('stop');
-    expect(native.reactorPending()).toBe(watches);
+    expect(native.pendingWaits('reactor')).toBe(watches);
     posix.close(b);
     expect(posix.recvFds(a)).toEqual({ fds: [], data: new Uint8Array(0) });
     expect(await posix.recvFdsAsync(a)).toEqual({ fds: [], data: new Uint8Array(0) });
@@ -766,8 +766,8 @@ describe('argument errors (checked in the native layer too; never a crash)', () 
       expect(thrown(() => raw.sendFds!())).toMatchObject({ name: 'TypeError', code: 'ERR_MISSING_ARGS' });
       expect(thrown(() => raw.recvFdsAsync!(r, 1, 1, 'not a function'))).toMatchObject(typeErr);
       expect(thrown(() => raw.pingPongBench!(r, w, 1))).toMatchObject({ code: 'ERR_MISSING_ARGS' });
-      expect(thrown(() => raw.ioCancel!(0))).toMatchObject(rangeErr);
-      expect(raw.ioCancel!(12345)).toBe(false);
+      expect(thrown(() => raw.cancelWait!(0))).toMatchObject(rangeErr);
+      expect(raw.cancelWait!(12345)).toBe(false);
     } finally {
       closeAll(r, w);
     }

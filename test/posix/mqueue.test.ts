@@ -239,9 +239,9 @@ describe('async forms (reactor, no threadpool)', () => {
 
   it('100 pending receiveAsync leave the threadpool free (readFile completes); 100 messages, each received once', async () => {
     await withQueues([{ maxMessages: 10, messageSize: 16 }], async (q) => {
-      const watches = native.reactorPending();
+      const watches = native.pendingWaits('reactor');
       const receives = Array.from({ length: 100 }, () => q.receiveAsync());
-      expect(native.reactorPending()).toBe(watches + 100);
+      expect(native.pendingWaits('reactor')).toBe(watches + 100);
       let timer: NodeJS.Timeout | undefined;
       const file = await Promise.race([
         fsp.readFile(fileURLToPath(import.meta.url), 'utf8'),
@@ -257,7 +257,7 @@ describe('async forms (reactor, no threadpool)', () => {
       expect(new Set(got).size).toBe(100);
       expect(got.sort()).toEqual(Array.from({ length: 100 }, (_, i) => `#${i}`).sort());
       expect(await reap(pid)).toEqual({ kind: 'exited', pid, code: 0 });
-      expect(native.reactorPending()).toBe(watches);
+      expect(native.pendingWaits('reactor')).toBe(watches);
     });
   });
 
@@ -539,7 +539,7 @@ describe('argument errors (checked in the native layer too; never a crash)', () 
       expect(thrown(() => q.receive(new Uint16Array(8) as unknown as Uint8Array))).toMatchObject(typeErr);
       await expect(q.sendAsync('x', 40_000)).rejects.toMatchObject(rangeErr);
       await expect(q.sendAsync(null as unknown as string)).rejects.toMatchObject(typeErr);
-      expect(native.reactorPending()).toBe(0);
+      expect(native.pendingWaits('reactor')).toBe(0);
     });
     // the raw binding checks its own arguments: no crash whatever comes
     const raw = native as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -558,8 +558,8 @@ describe('argument errors (checked in the native layer too; never a crash)', () 
       raw.mqSend!(q.fd, new Uint8Array([7]), 3);
       expect(raw.mqReceive!(q.fd, buf)).toBe(1); // priorityOut is optional
     });
-    expect(thrown(() => raw.mqCancel!(0))).toMatchObject(rangeErr);
-    expect(raw.mqCancel!(123_456)).toBe(false);
+    expect(thrown(() => raw.cancelWait!(0))).toMatchObject(rangeErr);
+    expect(raw.cancelWait!(123_456)).toBe(false);
     expect(thrown(() => raw.mqPingPongBench!(999_999, 999_999, 1, true))).toMatchObject({ code: 'EBADF', syscall: 'mq_getattr' });
   });
 });

@@ -712,6 +712,81 @@ describe('Semaphore.waitAsync', () => {
   });
 });
 
+describe('every async wait: one id space, one cancelWait, one pendingWaits', () => {
+  type Callback = (err: Error | null, value?: number) => void;
+  interface Raw {
+    semInit(m: posix.Mapping, offset: number, value: number): { waitAsync(ms: number, cb: Callback): number; value(): number; destroy(): void };
+    barrierInit(m: posix.Mapping, offset: number, count: number): { waitAsync(cb: Callback): number; wait(): boolean; destroy(): void };
+    futexWaitAsync(m: posix.Mapping, offset: number, expected: number, ms: number, cb: Callback): number;
+  }
+  const raw = native as unknown as Raw;
+  /** A callback and the promise of its (err, value). */
+  function settles(): [Promise<[Error | null, number | undefined]>, Callback] {
+    let cb!: Callback;
+    const p = new Promise<[Error | null, number | undefined]>((resolve) => (cb = (err, value) => resolve([err, value])));
+    return [p, cb];
+  }
+
+  it('a reactor watch, a futex, a semaphore and a barrier wait: distinct ids, counted by kind, each cancelled its own way', async () => {
+    using m = posix.mmap(4096);
+    const [r, w] = posix.pipe();
+    try {
+      const sem = raw.semInit(m, 0, 0);
+      const bar = raw.barrierInit(m, 64, 2);
+      let readCalled = false;
+      const read = native.readAsync(r, new Uint8Array(1), undefined, undefined, () => {
+        readCalled = true;
+      });
+      const [futex, onFutex] = settles();
+      const futexId = raw.futexWaitAsync(m, 128, 0, Infinity, onFutex);
+      const [semWait, onSem] = settles();
+      const semId = sem.waitAsync(Infinity, onSem);
+      const [barWait, onBar] = settles();
+      const barId = bar.waitAsync(onBar);
+
+      const ids = [read, futexId, semId, barId];
+      expect(ids.every((id) => Number.isInteger(id) && id > 0)).toBe(true);
+      expect(new Set(ids).size).toBe(4);
+      expect([native.pendingWaits('reactor'), native.pendingWaits('futex'), native.pendingWaits('sync'), native.pendingWaits()]).toEqual([1, 1, 2, 4]);
+
+      expect(native.cancelWait(barId)).toBe(false); // pthread_barrier_wait cannot be cancelled
+      expect(native.cancelWait(read)).toBe(true); // a reactor watch: its callback never runs
+      expect(native.cancelWait(futexId)).toBe(true); // reports 3
+      expect(native.cancelWait(semId)).toBe(true); // reports 2, nothing consumed
+      expect(native.pendingWaits('reactor')).toBe(0);
+      expect(await futex).toEqual([null, 3]);
+      expect(await semWait).toEqual([null, 2]);
+      expect(sem.value()).toBe(0);
+      for (const id of [read, futexId, semId]) expect(native.cancelWait(id)).toBe(false); // settled: nothing to cancel
+      expect(native.pendingWaits()).toBe(1); // the barrier wait
+
+      const serialHere = bar.wait(); // the second party: the async one goes through too
+      const [err, serialThere] = await barWait;
+      expect(err).toBeNull();
+      expect([serialHere ? 1 : 0, serialThere].sort()).toEqual([0, 1]); // exactly one is the serial one
+      expect(native.pendingWaits()).toBe(0);
+      posix.write(w, new Uint8Array([1])); // what the cancelled read would have taken stays in the pipe
+      expect(posix.read(r, new Uint8Array(4))).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(readCalled).toBe(false);
+      sem.destroy();
+      bar.destroy();
+    } finally {
+      posix.close(r);
+      posix.close(w);
+    }
+  });
+
+  it('pendingWaits and cancelWait check their arguments', () => {
+    const raw2 = native as unknown as Record<string, (...a: unknown[]) => unknown>;
+    expect(() => raw2.pendingWaits!('all')).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => raw2.pendingWaits!(1)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => raw2.cancelWait!(0)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => raw2.cancelWait!('1')).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(raw2.cancelWait!(2 ** 53)).toBe(false);
+  });
+});
+
 describe('named semaphores', () => {
   it('open (create, exclusive, mode 0600 by default) in one process, open by name and post in another; close vs unlink', async () => {
     const name = semName('a');

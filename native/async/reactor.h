@@ -26,7 +26,8 @@ using ReadyFdCallback = std::function<void(Napi::Env env, uint32_t events, int f
 // The reactor of this environment (created on first use, and again in a forked child).
 Reactor* GetReactor(Napi::Env env);
 
-// Watches `fd` once for `events` (EPOLLIN/EPOLLOUT). Returns an id for ReactorCancel. With `adopt` the
+// Watches `fd` once for `events` (EPOLLIN/EPOLLOUT). Returns an id (from the environment's one counter of async
+// waits, AddonData::NextWaitId) for ReactorCancel. With `adopt` the
 // reactor owns `fd` and closes it when the watch ends; otherwise it registers a private duplicate, so the
 // same fd may be watched twice and closing the caller's fd early cannot confuse epoll.
 uint64_t ReactorWatch(Napi::Env env, int fd, uint32_t events, ReadyCallback callback, bool adopt = false);
@@ -35,7 +36,7 @@ uint64_t ReactorWatchFd(Napi::Env env, int fd, uint32_t events, ReadyFdCallback 
 bool ReactorCancel(Napi::Env env, uint64_t id);
 // Number of pending watches (for tests and leak checks).
 size_t ReactorPending(Napi::Env env);
-
-void InitReactor(Napi::Env env, Napi::Object exports);
+// Stops the reactor's thread and closes its fds (when the environment goes).
+void DestroyReactor(Reactor* r);
 
 }  // namespace mp

@@ -13,8 +13,8 @@
 #include <vector>
 #include <utility>
 
-#include "addon.h"
-#include "errors.h"
+#include "../addon.h"
+#include "../core/errors.h"
 
 namespace mp {
 
@@ -46,7 +46,6 @@ class Reactor {
 
   // JS-thread only:
   std::unordered_map<uint64_t, Watch> watches;
-  uint64_t nextId = 1;
 
   static void* Run(void* arg);
   static void Deliver(napi_env env, napi_value, void* context, void*);
@@ -251,7 +250,7 @@ uint64_t ReactorWatchFd(Napi::Env env, int fd, uint32_t events, ReadyFdCallback 
     watched = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     if (watched < 0) ThrowErrno(env, errno, "fcntl");
   }
-  uint64_t id = r->nextId++;
+  uint64_t id = GetAddonData(env)->NextWaitId();
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.u64 = id;
@@ -289,14 +288,6 @@ void DestroyReactor(Reactor* r) {
   Unregister(r);
   StopReactor(r);
   if (r->owner == getpid()) delete r;
-}
-
-static Napi::Value PendingWatches(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(ReactorPending(info.Env())));
-}
-
-void InitReactor(Napi::Env env, Napi::Object exports) {
-  exports.Set("reactorPending", Napi::Function::New(env, PendingWatches, "reactorPending"));
 }
 
 }  // namespace mp

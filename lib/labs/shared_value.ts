@@ -6,7 +6,7 @@
 // in turn (each holds it a moment, so that it can be seen), and then the race slowed down: two processes
 // that read, wait 10 ms, and write, without the lock — each write that overwrites another's is marked lost.
 import * as posix from '../posix/index.js';
-import { RawValue, Value } from '../shared.js';
+import { RawArray, RawValue, Value } from '../shared.js';
 import { Barrier } from '../sync.js';
 import { type Lab, type LabContext, sleepSync } from './common.js';
 
@@ -92,7 +92,9 @@ const lab: Lab = {
 
     // ---- 2. the race, slowed down to be seen: read, wait, write ----
     out.step(`The race slowed down: ${SLOW.racers} processes × ${SLOW.increments} increments, each read → wait ${SLOW.windowMs} ms → write, no lock`);
-    const slow = new RawValue<number>('i', 0);
+    // One shared int. The write is an atomic exchange: still a blind overwrite (the race is the same), but it
+    // also returns exactly what it overwrote, so a write that loses an update is always caught.
+    const slow = new RawArray('i', 1);
     ctx.defer(() => slow.close());
     const slowStart = new Barrier(SLOW.racers);
     const slowLog = new Int32Array(m.buffer, 0, SLOW.racers * SLOW.increments * 3); // per increment: read, wrote, found
@@ -103,13 +105,12 @@ const lab: Lab = {
         const me = posix.getpid();
         slowStart.waitSync();
         for (let i = 0; i < SLOW.increments; i++) {
-          const v = slow.value; // read
+          const v = slow.view[0]!; // read
           tl.mark(me, `reads ${v}`);
           tl.state(me, 'sleeping');
           sleepSync(SLOW.windowMs); // the window in which another process can cut in
           tl.state(me, 'running');
-          const found = slow.value; // what is there now (only to say whether this write loses an update)
-          slow.value = v + 1; // write
+          const found = Atomics.exchange(slow.view as Int32Array, 0, v + 1); // write v + 1; what it overwrote
           tl.mark(me, found === v ? `writes ${v + 1}` : `writes ${v + 1} over ${found}: an update lost`);
           slowLog.set([v, v + 1, found], (k * SLOW.increments + i) * 3);
         }
@@ -117,7 +118,7 @@ const lab: Lab = {
       true,
     );
     slowStart.close();
-    const slowValue = slow.value;
+    const slowValue = slow.view[0]!;
     const slowWrites = Array.from({ length: SLOW.racers * SLOW.increments }, (_, j) => ({ racer: Math.floor(j / SLOW.increments) + 1, read: slowLog[j * 3]!, wrote: slowLog[j * 3 + 1]!, found: slowLog[j * 3 + 2]! }));
     const slowLost = SLOW.racers * SLOW.increments - slowValue;
     out.say(`value ${slowValue} after ${SLOW.racers * SLOW.increments} increments: ${slowLost} lost; ${slowWrites.filter((x) => x.found !== x.read).length} writes overwrote a value another process had written meanwhile.`);

@@ -2,11 +2,11 @@
 //   import { Process, currentProcess } from 'multiproc'     the multiprocessing API (Python's, Node's conventions)
 //   import { posix } from 'multiproc'                       the C API (also: import * as posix from 'multiproc/posix')
 export * as posix from './posix/index.js';
-export { Process, type ProcessOptions, type StartMethod } from './process.js';
-export { checkSendable, markNotSendable } from './sendable.js';
-export { Empty, Full, JoinableQueue, Queue, type QueueOptions, SimpleQueue } from './queue.js';
-export { registerShareable } from './reduction.js';
-export { Connection, type ConnectionOptions, DEFAULT_MAX_MESSAGE_BYTES, EOFError, Pipe, TimeoutError } from './connection.js';
+export { Process, type ProcessOptions, type StartMethod } from './mp/process/process.js';
+export { checkSendable, markNotSendable } from './mp/core/sendable.js';
+export { Empty, Full, JoinableQueue, Queue, type QueueOptions, SimpleQueue } from './mp/queue.js';
+export { registerShareable } from './mp/core/reduction.js';
+export { Connection, type ConnectionOptions, DEFAULT_MAX_MESSAGE_BYTES, EOFError, Pipe, TimeoutError } from './mp/connection.js';
 export {
   activeChildren,
   type Context,
@@ -18,7 +18,7 @@ export {
   parentProcess,
   processCpuCount,
   setStartMethod,
-} from './context.js';
+} from './mp/process/context.js';
 export {
   BaseProxy,
   type ConnectOptions,
@@ -35,8 +35,8 @@ export {
   QueueProxy,
   rebuildProxy,
   ValueProxy,
-} from './manager.js';
-export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './sync.js';
-export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './shared.js';
-export { arenaStats } from './arena.js';
-export { type MapOptions, Pool, type PoolFunction, type PoolOptions, type PoolStats, type TimeSummary, WorkerDiedError } from './pool.js';
+} from './mp/manager/manager.js';
+export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './mp/sync/sync.js';
+export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './mp/shared/shared.js';
+export { arenaStats } from './mp/shared/arena.js';
+export { type MapOptions, Pool, type PoolFunction, type PoolOptions, type PoolStats, type TimeSummary, WorkerDiedError } from './mp/pool/pool.js';

@@ -1,4 +1,4 @@
-// The bench family: pure-native loops that are the baselines of lib/bench/. Each runs, entirely in C, the
+// The bench family: pure-native loops that are the baselines of lib/tools/bench/. Each runs, entirely in C, the
 // same loop a benchmark drives from JavaScript through the addon, on objects that JS placed in a shared
 // Mapping (posix.Semaphore.init & co.), and returns the elapsed nanoseconds (CLOCK_MONOTONIC) of the loop.
 // The region is pinned for the duration, so a Mapping.close() during the loop cannot unmap it.

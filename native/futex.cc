@@ -1,5 +1,5 @@
 // The futex family: futex(2) waits and wakes on a 32-bit word inside a shared Mapping, the building block of
-// the multiprocessing layer's Lock, RLock, Semaphore, Condition, Event and Barrier (lib/sync.ts), which keep
+// the multiprocessing layer's Lock, RLock, Semaphore, Condition, Event and Barrier (lib/mp/sync/sync.ts), which keep
 // their state in such words and change it with JS Atomics; only a process that must sleep, or wake sleepers,
 // calls in here.
 //

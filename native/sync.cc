@@ -339,7 +339,7 @@ class BarrierJob : public SyncJob {
 // being ObjectWrap methods: semWaitFast(handle), semPostFast, semTryWaitFast, mutexLockFast, mutexUnlockFast,
 // mutexTryLockFast, barrierWaitFast. A call then costs napi_get_cb_info, one number and a table lookup,
 // where an ObjectWrap method also pays napi_unwrap (a TryCatch and a private-symbol lookup, ~40 ns: most of
-// the difference to a native loop, measured in lib/bench/sync.ts). One function for all objects keeps every
+// the difference to a native loop, measured in lib/tools/bench/sync.ts). One function for all objects keeps every
 // JS call site monomorphic (a function per object would make them polymorphic: ~20 ns more per call).
 
 using Op = napi_value (*)(Napi::Env, Core&);

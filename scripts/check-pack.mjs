@@ -43,7 +43,7 @@ try {
     const abi = execFileSync(path.join(nodeLine(major), 'bin', 'node'), ['-p', 'process.versions.modules'], { encoding: 'utf8' }).trim();
     check(files.includes(`native/fork/prebuilds/linux-x64/multiproc_fork.abi${abi}.node`), `the fork addon prebuild for Node ${major} (ABI ${abi})`);
   }
-  const unexpected = files.filter((f) => !/^(dist\/.*\.(js|d\.ts)|native\/.*\.(cc|h|gyp)|binding\.gyp|CMakeLists\.txt|prebuilds\/.*\.node|native\/fork\/prebuilds\/.*\.node|scripts\/install\.mjs|lib\/bench\/multiprocessing_bench\.py|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f));
+  const unexpected = files.filter((f) => !/^(dist\/.*\.(js|d\.ts)|native\/.*\.(cc|h|gyp)|binding\.gyp|CMakeLists\.txt|prebuilds\/.*\.node|native\/fork\/prebuilds\/.*\.node|scripts\/install\.mjs|lib\/tools\/bench\/multiprocessing_bench\.py|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f));
   check(unexpected.length === 0, `only dist/, sources, build files and prebuilds${unexpected.length ? `: also ${unexpected.join(', ')}` : ''}`);
 
   // ---- 3. install without a compiler, per line ----

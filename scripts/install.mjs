@@ -18,7 +18,7 @@ if (process.platform !== 'linux') {
   process.exit(1);
 }
 
-/** Whether the addon in `dir` loads in this Node: the main one by node-gyp-build, the fork one as lib/native.ts finds it. */
+/** Whether the addon in `dir` loads in this Node: the main one by node-gyp-build, the fork one as lib/binding/addon.ts finds it. */
 function loads(dir, fork) {
   const candidates = fork
     ? [path.join(dir, 'build', 'Release', 'multiproc_fork.node'), path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`, `multiproc_fork.abi${process.versions.modules}.node`)]

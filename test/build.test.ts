@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { native } from '../lib/native.js';
+import { native } from '../lib/binding/addon.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (p: string) => readFileSync(path.join(root, p), 'utf8');
@@ -40,7 +40,7 @@ describe('build', () => {
     const pkg = JSON.parse(read('package.json'));
     expect(pkg.type).toBe('module');
     expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './posix']));
-    expect(pkg.bin).toEqual({ multiproc: './dist/cli.js' });
+    expect(pkg.bin).toEqual({ multiproc: './dist/tools/cli.js' });
     expect(pkg.os).toEqual(['linux']);
     expect(pkg.scripts.install).toMatch(/install\.mjs/);
     expect(pkg.dependencies).toHaveProperty('node-addon-api');
@@ -50,7 +50,7 @@ describe('build', () => {
 
 describe('loading', () => {
   it('an addon that cannot be loaded is a clear error that says what to do', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./lib/native.ts').catch((e) => { console.log(JSON.stringify({ code: e.code, message: e.message })); })"], {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./lib/binding/addon.ts').catch((e) => { console.log(JSON.stringify({ code: e.code, message: e.message })); })"], {
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, MULTIPROC_ADDON_DIR: '/nonexistent-multiproc-build' },

@@ -1,4 +1,4 @@
-// The multiproc command (lib/cli.ts), run as a program.
+// The multiproc command (lib/tools/cli.ts), run as a program.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ checkLeaks();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib/cli.ts'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib/tools/cli.ts'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 
 describe('multiproc ps', () => {
   it('prints the tree under a pid with states, a zombie child included', async () => {

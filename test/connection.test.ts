@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Connection, EOFError, Pipe, TimeoutError } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
-import { childExecArgv } from '../lib/process.js';
+import { childExecArgv } from '../lib/mp/process/process.js';
 import { forkRun, reap } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 

@@ -2,7 +2,7 @@
 // checks its own arguments even when called directly, and says what it expected and what it got.
 import { describe, expect, it } from 'vitest';
 import { getStartMethod, Pipe, Process, setStartMethod } from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { native } from '../lib/binding/addon.js';
 import * as posix from '../lib/posix/index.js';
 import { checkLeaks } from './helpers/leaks.js';
 import { thrown } from './helpers/child.js';
@@ -65,7 +65,7 @@ describe('syscall failures', () => {
   });
 });
 
-// The public API's own errors (lib/validate.ts): every error has a code; a value of the wrong type is a
+// The public API's own errors (lib/posix/errors.ts): every error has a code; a value of the wrong type is a
 // TypeError ERR_INVALID_ARG_TYPE, a value of the right type that is not one of the accepted ones (an enum)
 // ERR_INVALID_ARG_VALUE, as Node's own validators do (fs.open(p, 'bogus'), new Blob([], { endings: 'x' })).
 describe('error conventions of the public API', () => {

@@ -1,4 +1,4 @@
-// The labs (lib/labs), each run as `multiproc demo <lab> --json --svg FILE` in its own process: exit status 0,
+// The labs (lib/tools/labs), each run as `multiproc demo <lab> --json --svg FILE` in its own process: exit status 0,
 // the facts it reports, nothing left behind, and a picture whose labels do not overlap (checked on the SVG's
 // geometry). The zombie, orphan, deadlock, signals, namespaces and scaling labs are also held at their key
 // moment (--hold / MULTIPROC_LAB_HOLD_MS) so that this test looks with the real `ps`, then interrupted with
@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { labsMarkdown } from '../lib/labs/guide.js';
-import { renderSvg } from '../lib/labs/svg.js';
-import type { TimelineEvent } from '../lib/labs/timeline.js';
+import { labsMarkdown } from '../lib/tools/labs/guide.js';
+import { renderSvg } from '../lib/tools/labs/svg.js';
+import type { TimelineEvent } from '../lib/tools/labs/timeline.js';
 import * as posix from '../lib/posix/index.js';
 import { until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
@@ -20,7 +20,7 @@ import { problems } from './helpers/svg-geometry.js';
 checkLeaks();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cliArgs = (...args: string[]) => ['--import', 'tsx', path.join(root, 'lib/cli.ts'), ...args];
+const cliArgs = (...args: string[]) => ['--import', 'tsx', path.join(root, 'lib/tools/cli.ts'), ...args];
 const pictures = mkdtempSync(path.join(os.tmpdir(), 'multiproc-labs-'));
 afterAll(() => rmSync(pictures, { recursive: true, force: true }));
 
@@ -83,7 +83,7 @@ describe('multiproc demo (list)', () => {
 
 describe('output', () => {
   it('a reader that goes away (| head): no EPIPE error, no stack trace', () => {
-    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" --import tsx lib/cli.ts demo zombie | head -2`], {
+    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" --import tsx lib/tools/cli.ts demo zombie | head -2`], {
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, NO_COLOR: '1' },

@@ -19,10 +19,10 @@ import {
   rebuildProxy,
   type StartMethod,
 } from '../lib/index.js';
-import { frame, HEADER } from '../lib/manager-wire.js';
-import { native } from '../lib/native.js';
+import { frame, HEADER } from '../lib/mp/manager/wire.js';
+import { native } from '../lib/binding/addon.js';
 import * as posix from '../lib/posix/index.js';
-import { childExecArgv } from '../lib/process.js';
+import { childExecArgv } from '../lib/mp/process/process.js';
 import { reap, runInChild, until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 import * as targets from './helpers/manager-targets.js';

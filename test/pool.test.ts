@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Pool, type PoolFunction, type StartMethod, WorkerDiedError } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
-import { childExecArgv } from '../lib/process.js';
+import { childExecArgv } from '../lib/mp/process/process.js';
 import { until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 import * as tasks from './helpers/pool-tasks.js';

@@ -1,4 +1,4 @@
-// The resource tracker (lib/resource-tracker.ts): named objects a process tree created and left behind are
+// The resource tracker (lib/mp/shared/tracker.ts): named objects a process tree created and left behind are
 // removed without waiting for another creation — after their creator died, as soon as no live process uses
 // them; what is left when the whole tree is gone, at the end, with Python's warning — and nothing a live
 // process still maps is ever removed. The tracker itself ends with its tree and is reaped.
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedMemory } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
-import { resourceTracker, stopResourceTracker } from '../lib/resource-tracker.js';
+import { resourceTracker, stopResourceTracker } from '../lib/mp/shared/tracker.js';
 import { forkRun, reap, until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 

@@ -18,7 +18,7 @@ import {
   type StartMethod,
   Value,
 } from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { native } from '../lib/binding/addon.js';
 import * as posix from '../lib/posix/index.js';
 import { reap, runInChild, thrown } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';

@@ -1,6 +1,6 @@
 // Every public function, method and constructor that takes a timeout, a size or a count, fed the same five
 // hostile values: -1, NaN, a string, Infinity and 2^53. One table; each row states the documented outcome
-// (lib/validate.ts): a timeout accepts Infinity and 2^53 (no timeout) and refuses -1/NaN (RangeError
+// (lib/posix/errors.ts): a timeout accepts Infinity and 2^53 (no timeout) and refuses -1/NaN (RangeError
 // ERR_OUT_OF_RANGE) and a string (TypeError ERR_INVALID_ARG_TYPE); a size or count refuses all five but the
 // string with a RangeError. Rows where the API documents something else say so (poll's C-style -1, Python's
 // maxsize <= 0).

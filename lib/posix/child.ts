@@ -2,7 +2,7 @@
 // (The native side, native/fork/fork.cc, already repaired the event loop and made the parent's I/O handles
 // inert.) See README "Fork safety" for the list of what a child inherits and what it does not.
 import crypto from 'node:crypto';
-import { loadForkAddon, native } from '../native.js';
+import { loadForkAddon, native } from '../binding/addon.js';
 
 // ---- timers: the parent's pending timeouts, intervals and immediates must not fire in the child ----
 //

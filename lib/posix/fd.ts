@@ -2,12 +2,12 @@
 // dup2(2), fcntl(2) (O_NONBLOCK, FD_CLOEXEC, F_SETPIPE_SZ), poll(2), and fd passing over Unix sockets
 // (sendmsg(2)/recvmsg(2) with SCM_RIGHTS, unix(7)).
 // Async forms wait for readiness in the addon's reactor (epoll), never in libuv's threadpool.
-import { native } from '../native.js';
-import { invalidType, invalidValue, timeout } from '../validate.js';
+import { native } from '../binding/addon.js';
+import { invalidType, invalidValue, timeout } from './errors.js';
 
 const C = native.fdConstants;
 
-/** The raw types of the fd functions that lib/native.ts does not declare. */
+/** The raw types of the fd functions that lib/binding/addon.ts does not declare. */
 interface NativeFdExtras {
   sendFds(sock: number, fds: number[], data?: Uint8Array): number;
   recvFds(sock: number, maxFds?: number, maxBytes?: number): ReceivedFds;
@@ -136,7 +136,7 @@ export function getPipeSize(fd: number): number {
 
 /**
  * poll(2) on one fd: the returned events ({ readable, writable, hup, error }), all false on timeout. Blocks.
- * `timeoutMs`: as in C, -1 (the default) waits for ever; so do Infinity and null (lib/validate.ts).
+ * `timeoutMs`: as in C, -1 (the default) waits for ever; so do Infinity and null (lib/posix/errors.ts).
  */
 export function poll(fd: number, events: { readable?: boolean; writable?: boolean }, timeoutMs: number | null = -1) {
   const ms = timeoutMs === -1 ? Infinity : timeout('timeoutMs', timeoutMs);
@@ -264,7 +264,7 @@ export function recvFdsAsync(sock: number, maxFds = 16, maxBytes = 4096, opts: {
 
 /**
  * One side of a 1-byte ping-pong run entirely in C with blocking read(2)/write(2) — the native baseline of
- * the pipe and socketpair benchmarks (lib/bench/pipe.ts). The initiator writes first; the other side answers
+ * the pipe and socketpair benchmarks (lib/tools/bench/pipe.ts). The initiator writes first; the other side answers
  * every byte. Returns the elapsed nanoseconds. Throws ERR_MULTIPROC_EOF if the other side closes early.
  */
 export function pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number {

@@ -1,5 +1,5 @@
 // The futex family of the posix layer: futex(2) FUTEX_WAIT / FUTEX_WAKE on a 32-bit word inside a shared
-// Mapping (process-shared futexes: no FUTEX_PRIVATE_FLAG), the primitive lib/sync.ts builds its locks on.
+// Mapping (process-shared futexes: no FUTEX_PRIVATE_FLAG), the primitive lib/mp/sync/sync.ts builds its locks on.
 //
 // The word is changed with JS Atomics on an Int32Array over the mapping (atomic across processes: V8 emits
 // the same locked instructions for a non-shared ArrayBuffer); a process calls futexWait only to sleep while
@@ -8,9 +8,9 @@
 //
 // The offset must be a multiple of 4 inside the mapping (RangeError otherwise); a closed mapping is
 // ERR_MULTIPROC_CLOSED. Timeouts are in milliseconds on CLOCK_MONOTONIC.
-import { native } from '../native.js';
+import { native } from '../binding/addon.js';
 import type { Mapping } from './shm.js';
-import { invalidType } from '../validate.js';
+import { invalidType } from './errors.js';
 
 interface NativeFutex {
   futexWait(m: Mapping, offset: number, expected: number, timeoutMs?: number): 0 | 1 | 2;

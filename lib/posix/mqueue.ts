@@ -10,8 +10,8 @@
 // The kernel's limits (Linux defaults, also in most containers: 10 messages, 8,192 bytes each, 256 queues,
 // 819,200 bytes per user) are in /proc/sys/fs/mqueue and RLIMIT_MSGQUEUE; an error caused by one names it.
 import { readdirSync, readFileSync } from 'node:fs';
-import { native } from '../native.js';
-import { rangeError, timeout as checkTimeout, typeError } from '../validate.js';
+import { native } from '../binding/addon.js';
+import { rangeError, timeout as checkTimeout, typeError } from './errors.js';
 
 /** What the addon takes as "no deadline" for the timed calls (~31 years). */
 const MQ_FOREVER_MS = 1e12;

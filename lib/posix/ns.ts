@@ -9,7 +9,7 @@
 // new mount namespace only stays private after mount(null, '/', null, ['rec', 'private']): a namespace
 // copied from a shared mount tree would otherwise propagate new mounts back to the host.
 import { readFileSync, readlinkSync } from 'node:fs';
-import { native } from '../native.js';
+import { native } from '../binding/addon.js';
 import { typeError } from './process.js';
 
 const C = native.nsConstants;

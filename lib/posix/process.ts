@@ -3,8 +3,8 @@
 // Names and semantics are C's; each function links its man page.
 import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import { loadForkAddon, native, type RawStatus } from '../native.js';
-import { describe, integer, invalidType, invalidValue, rangeError, typeError } from '../validate.js';
+import { loadForkAddon, native, type RawStatus } from '../binding/addon.js';
+import { describe, integer, invalidType, invalidValue, rangeError, typeError } from './errors.js';
 import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, repairChild, resetAsyncContext } from './child.js';
 
 const debug = debuglog('multiproc');
@@ -469,9 +469,9 @@ export function setrlimit(resource: Resource, limits: { soft: number; hard: numb
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// argument helpers: lib/validate.ts (the native layer checks again; these give the same messages earlier)
+// argument helpers: lib/posix/errors.ts (the native layer checks again; these give the same messages earlier)
 
-export { rangeError, typeError } from '../validate.js';
+export { rangeError, typeError } from './errors.js';
 
 export function checkInt(name: string, v: unknown, min: number, max: number): asserts v is number {
   integer(name, v, min, max);

@@ -1,6 +1,6 @@
 // /proc readers (proc(5)): a process's state as `ps` shows it, and its children. Plain file reads, no addon.
 import { readdirSync, readFileSync } from 'node:fs';
-import { integer } from '../validate.js';
+import { integer } from './errors.js';
 
 /** proc(5) /proc/[pid]/stat field 3, by name. */
 export type ProcessState =

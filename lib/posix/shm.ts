@@ -2,8 +2,8 @@
 // ftruncate(2), posix_fallocate(3). A Mapping exposes the shared bytes as an ArrayBuffer without copying;
 // Atomics on an Int32Array/BigInt64Array view are atomic across processes (but Atomics.wait/notify are not:
 // V8 keeps its waiter lists per process — block through the sync family instead).
-import { native } from '../native.js';
-import { typeError } from '../validate.js';
+import { native } from '../binding/addon.js';
+import { typeError } from './errors.js';
 
 interface NativeShm {
   mmap(length: number, fd?: number, offset?: number, readOnly?: boolean): { buffer: ArrayBuffer; shared: boolean };

@@ -11,8 +11,8 @@
 // that is the process's mask, as in C; in a running Node, signals directed at the process may still be
 // delivered to one of Node's other threads.
 import { readFileSync } from 'node:fs';
-import { native } from '../native.js';
-import { timeout as checkTimeout } from '../validate.js';
+import { native } from '../binding/addon.js';
+import { timeout as checkTimeout } from './errors.js';
 import { type Signal, signalName, signalNumber, typeError } from './process.js';
 
 const C = native.signalConstants;
@@ -104,7 +104,7 @@ export function sigpending(): string[] {
  * no fds, which swaps the mask just as atomically. Signals that are ignored or blocked do not wake it.
  */
 export function sigsuspend(mask: Signal[] = [], timeout?: number | null): boolean {
-  const ms = checkTimeout('timeout', timeout); // lib/validate.ts: undefined, null, Infinity: none
+  const ms = checkTimeout('timeout', timeout); // lib/posix/errors.ts: undefined, null, Infinity: none
   return native.sigsuspend(signalList('mask', mask), ms === Infinity ? undefined : ms);
 }
 

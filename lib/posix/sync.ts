@@ -16,8 +16,8 @@
 // any number of them can be pending while fs and crypto work goes on.
 import { debuglog } from 'node:util';
 import type { Mapping } from './shm.js';
-import { native } from '../native.js';
-import { invalidType, timeout, waitOptions } from '../validate.js';
+import { native } from '../binding/addon.js';
+import { invalidType, timeout, waitOptions } from './errors.js';
 
 const debug = debuglog('multiproc');
 
@@ -166,7 +166,7 @@ export interface SemOpenOptions {
   track?: boolean;
 }
 
-/** @internal What the resource tracker (lib/resource-tracker.ts) installs: the posix layer does not import it. */
+/** @internal What the resource tracker (lib/mp/shared/tracker.ts) installs: the posix layer does not import it. */
 export const semaphoreTracking: { created?(name: string): void; unlinked?(name: string): void } = {};
 
 /**

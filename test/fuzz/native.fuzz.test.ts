@@ -56,7 +56,7 @@ import v8 from 'node:v8';
 import { types } from 'node:util';
 import vm from 'node:vm';
 import { expect, test } from 'vitest';
-import { loadForkAddon, native } from '../../lib/native.js';
+import { loadForkAddon, native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
 import { forkRun, readAll, reap } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
@@ -100,7 +100,7 @@ const INT_MAX = 2 ** 31 - 1;
 const SHM_LEN_MAX = 2 ** 46; // native/shm.cc kMaxLength
 /** Valid mapping lengths and file sizes stay at or below this. */
 const SMALL = 1 << 20;
-/** The main addon, untyped: new functions are called before lib/native.ts declares them. */
+/** The main addon, untyped: new functions are called before lib/binding/addon.ts declares them. */
 const mainAddon = native as unknown as Record<string, unknown>;
 const mainFn = (name: string): AnyFn | undefined => {
   const v = mainAddon[name];

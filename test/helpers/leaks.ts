@@ -2,9 +2,9 @@
 // shared mapping, /dev/shm or /dev/mqueue name that the file created may be left.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { native } from '../../lib/native.js';
+import { native } from '../../lib/binding/addon.js';
 import { children, processInfo } from '../../lib/posix/procfs.js';
-import { stopResourceTracker } from '../../lib/resource-tracker.js';
+import { stopResourceTracker } from '../../lib/mp/shared/tracker.js';
 
 interface Snapshot {
   fds: Map<string, string>;

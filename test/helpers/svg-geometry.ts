@@ -1,8 +1,8 @@
 // Reads a lab picture's geometry back from the SVG text: every <text> (position, size, weight, anchor,
-// content) as the box its glyphs occupy (DejaVu Sans metrics, lib/labs/text-metrics.ts), and every state bar.
+// content) as the box its glyphs occupy (DejaVu Sans metrics, lib/tools/labs/text-metrics.ts), and every state bar.
 // problems() lists what a reader would see as broken: two texts that overlap, a text outside the canvas,
 // a text over a state bar (other than the labels drawn inside a bar on purpose, which must stay inside it).
-import { type Box, textBox } from '../../lib/labs/svg.js';
+import { type Box, textBox } from '../../lib/tools/labs/svg.js';
 
 export interface SvgText extends Box {
   text: string;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { native } from '../../lib/native.js';
+import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
 import { forkRun, readAll, reap, thrown } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
@@ -708,7 +708,7 @@ describe('dup / dup2', () => {
   });
 });
 
-describe('pingPongBench (the native side of lib/bench/pipe.ts)', () => {
+describe('pingPongBench (the native side of lib/tools/bench/pipe.ts)', () => {
   it('runs a 1-byte ping-pong with a forked child; EOF from the other side is an error', async () => {
     const [aR, aW] = posix.pipe();
     const [bR, bW] = posix.pipe();

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import * as posix from '../../lib/posix/index.js';
 import { timersTracked } from '../../lib/posix/child.js';
-import { forkAddonPath } from '../../lib/native.js';
+import { forkAddonPath } from '../../lib/binding/addon.js';
 import { createRequire } from 'node:module';
 import { childNeverReturns, forkRun, readAll, reap, runInChild } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';

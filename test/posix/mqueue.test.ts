@@ -10,7 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { native } from '../../lib/native.js';
+import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
 import { forkRun, reap, thrown } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';

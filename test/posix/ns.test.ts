@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { native } from '../../lib/native.js';
+import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
 import { runInChild, thrown } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';

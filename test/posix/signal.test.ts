@@ -1,7 +1,7 @@
 // The signal family (native/signal.cc, lib/posix/signal.ts). Everything that changes a disposition or a mask
 // runs in a forked child (one thread: its mask is the process's), never in the vitest worker.
 import { describe, expect, it } from 'vitest';
-import { native } from '../../lib/native.js';
+import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
 import { reap, runInChild, thrown, until } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';

@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { native } from '../../lib/native.js';
+import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
 import { forkRun, reap } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
@@ -931,7 +931,7 @@ describe('errors: never a crash', () => {
   });
 
   it('the fast functions (semPostFast(handle) & co.) check their handle', async () => {
-    const { native } = await import('../../lib/native.js');
+    const { native } = await import('../../lib/binding/addon.js');
     const raw = native as unknown as Record<string, (...a: unknown[]) => unknown> & {
       mutexInit(m: posix.Mapping, offset: number): { handle: number };
       semInit(m: posix.Mapping, offset: number, value: number): { handle: number };
@@ -958,7 +958,7 @@ describe('errors: never a crash', () => {
   });
 
   it('native objects cannot be constructed from JavaScript', async () => {
-    const { native } = await import('../../lib/native.js');
+    const { native } = await import('../../lib/binding/addon.js');
     const ctor = (native as unknown as { Semaphore: new (...a: unknown[]) => unknown }).Semaphore;
     expectCode(() => new ctor(), TypeError, 'ERR_ILLEGAL_CONSTRUCTOR');
     expectCode(() => new ctor({}), TypeError, 'ERR_ILLEGAL_CONSTRUCTOR');

@@ -1,7 +1,7 @@
 // Property tests: Pipe / Connection carry every value (send/recv) and every byte string (sendBytes/recvBytes)
 // unchanged, in one process and to a forked echo peer and back (values, equality and seed: ./values.ts).
 //
-// Fast paths and thresholds of this channel (lib/connection.ts, lib/codec.ts), each crossed by the examples:
+// Fast paths and thresholds of this channel (lib/mp/connection.ts, lib/mp/core/codec.ts), each crossed by the examples:
 // - a frame is [kind u8][length u32 LE][body]; bodies are the codec's (Number 8 bytes, String UTF-8 — a lone
 //   surrogate makes it a Clone —, True/False/Null/Undefined empty, BigInt digits, Bytes for a plain Uint8Array
 //   and for sendBytes, Json for plain data with no shared object, Clone for the rest).
@@ -17,7 +17,7 @@
 // - sizes: 0, 1, 255, 256, 4 KiB±1, 64 KiB±1, 256 KiB±1 and 3 MiB + 1 bytes of body, every shape of value.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encode } from '../../lib/codec.js';
+import { encode } from '../../lib/mp/core/codec.js';
 import { type Connection, Pipe } from '../../lib/index.js';
 import { forkRun, reap } from '../helpers/child.js';
 import { anyValue, boundaries, type Channel, check, COMMON_SIZES, count, difference, endMarker, hostileValues, HUGE, propertyFile, randomSizes, randomValues, runs } from './values.js';

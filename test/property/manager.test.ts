@@ -2,7 +2,7 @@
 // the async and the …Sync clients, and through a forked child's own connection (values, equality and seed:
 // ./values.ts). Every call crosses to the server process and back.
 //
-// Fast paths and thresholds of this channel (lib/manager-wire.ts, lib/manager.ts, lib/manager-server.ts):
+// Fast paths and thresholds of this channel (lib/mp/manager/wire.ts, lib/mp/manager/manager.ts, lib/mp/manager/server.ts):
 // - a frame is [u32 big-endian length][kind][body]: kind JSON for plain data with no shared object
 //   (codec.jsonSafe: finite numbers but -0, strings, booleans, null, plain objects, dense arrays), else a
 //   structured clone (v8 serializer). A request [id, oid, method, args] and a reply [id, ok, value] are each one
@@ -19,7 +19,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DictProxy, type ListProxy, Manager, type NamespaceProxy, type QueueProxy, type ValueProxy } from '../../lib/index.js';
-import { encode } from '../../lib/manager-wire.js';
+import { encode } from '../../lib/mp/manager/wire.js';
 import { forkRun, reap } from '../helpers/child.js';
 import { anyValue, boundaries, type Channel, check, count, difference, endMarker, exactSizes, hostileValues, propertyFile, randomSizes, randomValues, runs, text } from './values.js';
 

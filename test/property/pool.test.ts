@@ -1,7 +1,7 @@
 // Property tests: a Pool's arguments reach its workers unchanged and their results come back unchanged
 // (values, equality and seed: ./values.ts). A Pool is between processes by nature: its workers are forked.
 //
-// Fast paths and thresholds of this channel (lib/pool-protocol.ts, lib/pool-channel.ts, lib/pool-worker.ts):
+// Fast paths and thresholds of this channel (lib/mp/pool/protocol.ts, lib/mp/pool/channel.ts, lib/mp/pool/worker.ts):
 // - a payload (a chunk's arguments, or its results) is one of three encodings: every item a number → packed
 //   float64 (8 bytes each; -0 and NaN must survive); every item undefined → just a count; anything else → one
 //   v8.serialize of the whole array (structured clone). map() over numbers, over undefineds and over mixes
@@ -20,7 +20,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from '../../lib/index.js';
-import { FrameWriter } from '../../lib/pool-protocol.js';
+import { FrameWriter } from '../../lib/mp/pool/protocol.js';
 import { anyValue, boundaries, type Channel, check, count, difference, exactSizes, hostileValues, number, propertyFile, randomSizes, randomValues, runs } from './values.js';
 
 propertyFile('pool');

@@ -1,7 +1,7 @@
 // Property tests: Queue, SimpleQueue, JoinableQueue carry every value unchanged, in one process and to a
 // forked echo peer and back (values, equality and seed: ./values.ts).
 //
-// Fast paths and thresholds of this channel (lib/queue.ts, lib/codec.ts), each crossed by the boundary examples:
+// Fast paths and thresholds of this channel (lib/mp/queue.ts, lib/mp/core/codec.ts), each crossed by the boundary examples:
 // - codec kinds: Number (8-byte float64 body), String (UTF-8), True/False/Null/Undefined (no body), BigInt
 //   (decimal digits), Bytes (a plain Uint8Array only; a Buffer or any other view is cloned), Json (plain objects
 //   and dense arrays of JSON-exact leaves, at most 32 deep), Clone (v8.serialize) for everything else.
@@ -17,7 +17,7 @@
 // - sizes: 0, 1, 255, 256, 4 KiB±1, 64 KiB±1, 256 KiB±1 and 3 MiB + 1 bytes of body, for every shape of value
 //   (ASCII / 2-, 3-, 4-byte UTF-8 strings, Uint8Array, Buffer, JSON object, cloned Map, Float64Array).
 import { describe, expect, it } from 'vitest';
-import { encode } from '../../lib/codec.js';
+import { encode } from '../../lib/mp/core/codec.js';
 import { JoinableQueue, Queue, SimpleQueue } from '../../lib/index.js';
 import { forkRun, reap } from '../helpers/child.js';
 import { boundaries, type Channel, endMarker, exactSizes, hostileValues, propertyFile, randomSizes, randomValues } from './values.js';

@@ -20,7 +20,7 @@
 // objects), functions and symbols (refused: see the hostile values), boxed primitives, errors.
 //
 // Lone surrogates: a string with a UTF-16 surrogate that has no partner has no UTF-8 form. It must arrive
-// unchanged on every channel (lib/codec.ts sends such a top-level string as a structured clone; inside objects
+// unchanged on every channel (lib/mp/core/codec.ts sends such a top-level string as a structured clone; inside objects
 // JSON escapes it as \udXXX).
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';

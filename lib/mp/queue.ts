@@ -1,0 +1,776 @@
+// Queue, SimpleQueue, JoinableQueue: multi-producer, multi-consumer FIFO queues between processes.
+//
+// Shape: a ring buffer in a shared memfd mapping. Producers serialise on one robust mutex (wlock) and consumers
+// on another (rlock); between the wlock holder and the rlock holder the ring is single-producer single-consumer,
+// so a producer and a consumer never wait for each other's lock. Critical sections never block: a producer
+// takes wlock only once its record fits, a consumer takes rlock only to copy one record out — which is why
+// the async forms may take these locks on the JS thread (a pthread mutex belongs to the thread that locked it,
+// so it cannot be taken off-thread). Waiting for data or space happens outside the locks on two process-shared
+// semaphores, posted only when a waiter has announced itself (Atomics on shared words; V8's Atomics on a
+// mapping's typed array are real lock-prefixed instructions, tested across processes). The semaphores are only
+// wake-up hints: every waiter re-checks the ring and waits in bounded slices, so a waiter that died after taking
+// a wake-up, or a lost post, delays the others by at most one slice — it never wedges the queue.
+//
+// Records: u32 body length, u8 kind, body (lib/mp/core/codec.ts encodings: numbers, strings, booleans, null, undefined,
+// bigints and bytes compactly, everything else structured clone). A record that would take more than a quarter
+// of the ring goes through a side channel instead: its bytes in a memfd whose fd travels over a SOCK_SEQPACKET
+// socketpair shared by the queue's users (SCM_RIGHTS), and the ring carries a small reference with a sequence
+// number — so one huge item never needs the ring to be huge, and the ring's order is the queue's order.
+// Both kinds of record are decoded by lib/mp/core/codec.ts's decode(), the one the Connection uses too (a large one from
+// the memfd's mapping: the reference's 13 bytes are never the item).
+//
+// Process death (tested with SIGKILL):
+// - a consumer killed inside get(): before it advanced the ring's tail the item stays in the queue; after, the
+//   item is gone with it (as in Python, where an item a killed consumer had read is lost). The next consumer
+//   inherits rlock (robust mutex: EOWNERDEAD), recounts the items, and goes on.
+// - a producer killed inside put(): its record is either committed whole or not at all (the head advances
+//   after the copy). A side-channel fd it sent without committing is skipped by sequence number.
+// - qsize() is exact except across such a death, where the recovering process recounts the ring.
+import { decode, EMPTY, encode, encodeShortInto, Kind } from './core/codec.js';
+import * as posix from '../posix/index.js';
+import { registerShareable } from './core/reduction.js';
+import { allocation, integer, options, outOfRange, type ParsedWait, stateError, waitOptions } from '../posix/errors.js';
+
+/** Raised by get() when no item arrives in time, and by getNowait() on an empty queue (Python's queue.Empty). */
+export class Empty extends Error {
+  readonly code = 'ERR_MULTIPROC_EMPTY';
+  constructor(message = 'the queue is empty') {
+    super(message);
+    this.name = 'Empty';
+  }
+}
+
+/** Raised by put() when no space frees in time, and by putNowait() on a full queue (Python's queue.Full). */
+export class Full extends Error {
+  readonly code = 'ERR_MULTIPROC_FULL';
+  constructor(message = 'the queue is full') {
+    super(message);
+    this.name = 'Full';
+  }
+}
+
+export interface QueueOptions {
+  /** Ring buffer bytes (a power of two, 4 KiB … 1 GiB; default 1 MiB). Larger records use the side channel. */
+  bufferBytes?: number;
+}
+
+export type WaitOptions = number | null | { timeout?: number | null; signal?: AbortSignal; block?: boolean } | undefined;
+
+// Control words (Int32 indexes into the first page).
+const W_MAGIC = 0;
+const W_CAPACITY = 1;
+const W_HEAD = 2; // bytes written (free-running u32), advanced by the wlock holder after the copy
+const W_TAIL = 3; // bytes read, advanced by the rlock holder
+const W_COUNT = 4; // items in the ring
+const W_MAXSIZE = 5; // 0 = unbounded
+const W_ITEM_WAITERS = 6;
+const W_SPACE_WAITERS = 7;
+const W_SEND_SEQ = 8; // side-channel sequence (wlock)
+const W_UNFINISHED = 9; // JoinableQueue
+const W_JOIN_WAITERS = 10;
+const MAGIC = 0x4d505131; // 'MPQ1'
+// Sync objects in the first page.
+const OFF_WLOCK = 256;
+const OFF_RLOCK = 512;
+const OFF_ITEMS = 768;
+const OFF_SPACE = 1024;
+const OFF_JOIN = 1280;
+const DATA = 4096;
+
+const RECORD_HEADER = 5;
+const KIND_LARGE = 255;
+const LARGE_BODY = 13; // u32 seq, u8 kind, f64 length
+/** Waits are cut in slices this long (ms): a wake-up lost to a dead process costs at most this much. */
+const SLICE_MS = 100;
+/** Checks of the ring before a consumer goes to sleep (~10 µs; a cross-CPU wake-up costs 60+ µs on this VM). */
+const SPIN = 2000;
+
+const DEFAULT_BUFFER = 2 ** 20;
+const ATTACH = Symbol('attach');
+
+function closedError(): Error {
+  return Object.assign(new Error('The queue is closed in this process'), { code: 'ERR_MULTIPROC_CLOSED' });
+}
+
+/** Python's maxsize: an integer; 0 or less (or undefined) means unbounded. */
+function checkMaxsize(maxsize: unknown): number {
+  if (maxsize === undefined) return 0;
+  const n = integer('maxsize', maxsize, Number.MIN_SAFE_INTEGER, 2 ** 31 - 1, 'an integer <= 2147483647 (0 or less: unbounded)');
+  return n <= 0 ? 0 : n;
+}
+
+/** bufferBytes: a power of two in [4096, 2^30], and no more than the machine can back. */
+function checkBufferBytes(v: unknown): number {
+  if (v === undefined) return DEFAULT_BUFFER;
+  const n = integer('options.bufferBytes', v, 4096, 2 ** 30, 'a power of two >= 4096 && <= 1073741824');
+  if ((n & (n - 1)) !== 0) throw outOfRange('options.bufferBytes', 'a power of two >= 4096 && <= 1073741824', n);
+  allocation('options.bufferBytes', n, 'a Queue ring buffer');
+  return n;
+}
+
+function parseWait(t: WaitOptions): ParsedWait {
+  return waitOptions(t, Infinity, { block: true });
+}
+
+interface Large {
+  fd: number;
+  kind: number;
+  length: number;
+}
+
+interface Handles {
+  memfd: number;
+  sendSock: number; // producers write side-channel fds here
+  recvSock: number; // consumers read them here
+}
+
+const finalizer = new FinalizationRegistry<{ h: Handles; map: posix.Mapping; pid: number }>((r) => {
+  if (r.pid !== process.pid) return;
+  r.map.close();
+  for (const fd of [r.h.memfd, r.h.sendSock, r.h.recvSock]) {
+    try {
+      posix.close(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+});
+
+let largeReceived = 0;
+
+/**
+ * A FIFO queue between processes (Python's multiprocessing.Queue). Items are copied: numbers, strings,
+ * booleans, null, undefined, bigints and Uint8Arrays compactly, anything else by structured clone. Shared
+ * objects (locks, Values, other queues, Connections) are refused: they travel by inheritance.
+ * Created before fork (or passed in Process args to a spawned child), it is the same queue in both processes.
+ */
+export class Queue<T = unknown> {
+  #map!: posix.Mapping;
+  #w!: Int32Array;
+  #u8!: Uint8Array;
+  #cap!: number;
+  #mask!: number;
+  #wlock!: posix.Mutex;
+  #rlock!: posix.Mutex;
+  #items!: posix.Semaphore;
+  #space!: posix.Semaphore;
+  #join!: posix.Semaphore;
+  #h!: Handles;
+  #closed = false;
+  #wbuf = new Uint8Array(256); // the record being put
+  #wdv = new DataView(this.#wbuf.buffer);
+  #rbuf = new Uint8Array(256); // the record being taken
+  #rdv = new DataView(this.#rbuf.buffer);
+  #token = {};
+
+  constructor(maxsize?: number, opts: QueueOptions = {}) {
+    if ((opts as { [ATTACH]?: number[] })[ATTACH]) {
+      const [memfd, s, r] = (opts as { [ATTACH]: number[] })[ATTACH];
+      this.#attach(memfd!, s!, r!);
+      return;
+    }
+    const max = checkMaxsize(maxsize);
+    const cap = checkBufferBytes(options('options', opts).bufferBytes);
+    const memfd = posix.memfdCreate('multiproc-queue');
+    let map: posix.Mapping | undefined;
+    let socks: [number, number] | undefined;
+    try {
+      posix.ftruncate(memfd, DATA + cap);
+      map = posix.mmap(DATA + cap, { fd: memfd });
+      socks = posix.socketpair('seqpacket');
+      const w = new Int32Array(map.buffer, 0, 1024);
+      w[W_CAPACITY] = cap;
+      w[W_MAXSIZE] = max;
+      posix.Mutex.init(map, OFF_WLOCK);
+      posix.Mutex.init(map, OFF_RLOCK);
+      posix.Semaphore.init(map, OFF_ITEMS, 0);
+      posix.Semaphore.init(map, OFF_SPACE, 0);
+      posix.Semaphore.init(map, OFF_JOIN, 0);
+      Atomics.store(w, W_MAGIC, MAGIC);
+    } catch (e) {
+      map?.close();
+      if (socks) for (const fd of socks) posix.close(fd);
+      posix.close(memfd);
+      throw e;
+    }
+    this.#attach(memfd, socks[0], socks[1], map);
+  }
+
+  #attach(memfd: number, sendSock: number, recvSock: number, mapped?: posix.Mapping): void {
+    const map = mapped ?? posix.mmap(posix.fdSize(memfd), { fd: memfd });
+    const w = new Int32Array(map.buffer, 0, 1024);
+    if (Atomics.load(w, W_MAGIC) !== MAGIC) {
+      map.close();
+      throw stateError('ERR_INVALID_STATE', 'Not a multiproc queue');
+    }
+    this.#h = { memfd, sendSock, recvSock };
+    this.#map = map;
+    this.#cap = w[W_CAPACITY]!;
+    this.#mask = this.#cap - 1;
+    this.#w = w;
+    this.#u8 = new Uint8Array(map.buffer, DATA, this.#cap);
+    this.#wlock = posix.Mutex.attach(map, OFF_WLOCK);
+    this.#rlock = posix.Mutex.attach(map, OFF_RLOCK);
+    this.#items = posix.Semaphore.attach(map, OFF_ITEMS);
+    this.#space = posix.Semaphore.attach(map, OFF_SPACE);
+    this.#join = posix.Semaphore.attach(map, OFF_JOIN);
+    finalizer.register(this, { h: this.#h, map, pid: process.pid }, this.#token);
+  }
+
+  static {
+    registerShareable(
+      Queue,
+      'Queue',
+      (q: Queue) => {
+        q.#check();
+        const cls = q instanceof JoinableQueue ? 'JoinableQueue' : q instanceof SimpleQueue ? 'SimpleQueue' : 'Queue';
+        return { fds: [q.#h.memfd, q.#h.sendSock, q.#h.recvSock], data: cls };
+      },
+      // Rebuilds the queue in a spawned child from the fds passed at start.
+      (fds: number[], cls: 'Queue' | 'SimpleQueue' | 'JoinableQueue') => {
+        const opts = { [ATTACH]: fds } as QueueOptions;
+        return cls === 'JoinableQueue' ? new JoinableQueue(0, opts) : cls === 'SimpleQueue' ? new SimpleQueue(opts) : new Queue(0, opts);
+      },
+      import.meta.url,
+    );
+  }
+
+  /** The maximum number of items (0: unbounded). */
+  get maxsize(): number {
+    this.#check();
+    return this.#w[W_MAXSIZE]!;
+  }
+
+  /** The number of items in the queue (a snapshot: other processes may change it at once). */
+  qsize(): number {
+    this.#check();
+    return Atomics.load(this.#w, W_COUNT);
+  }
+
+  empty(): boolean {
+    this.#check();
+    return Atomics.load(this.#w, W_HEAD) === Atomics.load(this.#w, W_TAIL);
+  }
+
+  full(): boolean {
+    this.#check();
+    const max = this.#w[W_MAXSIZE]!;
+    return max > 0 && Atomics.load(this.#w, W_COUNT) >= max;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // --- put ---------------------------------------------------------------------------------------------
+
+  /** Puts an item, waiting for space in a bounded queue; rejects with Full after `timeout` ms. */
+  async put(obj: T, opts?: WaitOptions): Promise<void> {
+    const o = parseWait(opts);
+    const n = this.#encode(obj);
+    const large = this.#takeLarge();
+    try {
+      if (this.#tryPut(n, large)) return;
+      if (!o.block) throw new Full();
+      // While we wait, other calls in this process may reuse the write buffer: keep our record aside.
+      const record = this.#wbuf.slice(0, n);
+      const deadline = performance.now() + o.timeout;
+      for (;;) {
+        o.signal?.throwIfAborted();
+        const left = deadline - performance.now();
+        if (left <= 0) throw new Full();
+        Atomics.add(this.#w, W_SPACE_WAITERS, 1);
+        try {
+          if (!this.#hasSpace(n)) await this.#space.waitAsync({ timeout: Math.min(SLICE_MS, left), signal: o.signal });
+        } finally {
+          if (!this.#closed) Atomics.sub(this.#w, W_SPACE_WAITERS, 1);
+        }
+        this.#check();
+        this.#wbuf.set(record);
+        if (this.#tryPut(n, large)) return;
+      }
+    } finally {
+      if (large) posix.close(large.fd); // sendFds sent a duplicate
+    }
+  }
+
+  /** Puts an item, blocking this thread while a bounded queue is full; throws Full after `timeout` ms. */
+  putSync(obj: T, opts?: WaitOptions): void {
+    const o = parseWait(opts);
+    if (o.signal) throw Object.assign(new TypeError('putSync: use put() for an AbortSignal'), { code: 'ERR_INVALID_ARG_TYPE' });
+    const n = this.#encode(obj);
+    const large = this.#takeLarge();
+    try {
+      if (this.#tryPut(n, large)) return;
+      if (!o.block) throw new Full();
+      const deadline = performance.now() + o.timeout;
+      for (;;) {
+        const left = deadline - performance.now();
+        if (left <= 0) throw new Full();
+        Atomics.add(this.#w, W_SPACE_WAITERS, 1);
+        try {
+          if (!this.#hasSpace(n)) this.#space.timedWait(Math.min(SLICE_MS, left));
+        } finally {
+          Atomics.sub(this.#w, W_SPACE_WAITERS, 1);
+        }
+        if (this.#tryPut(n, large)) return;
+      }
+    } finally {
+      if (large) posix.close(large.fd);
+    }
+  }
+
+  /** Puts an item if there is space now; throws Full otherwise. */
+  putNowait(obj: T): void {
+    this.putSync(obj, { block: false });
+  }
+
+  /** Encodes obj into the scratch buffer as a ring record (or a side-channel reference); returns its length. */
+  #encode(obj: unknown): number {
+    this.#check();
+    const short = encodeShortInto(obj, this.#wbuf, this.#wdv, RECORD_HEADER);
+    if (short >= 0) {
+      this.#wdv.setUint32(0, short, true);
+      this.#wbuf[4] = typeof obj === 'number' ? Kind.Number : Kind.String;
+      return RECORD_HEADER + short;
+    }
+    const [kind, body] = encode(obj);
+    const n = RECORD_HEADER + body.byteLength;
+    if (n > this.#cap / 4) return this.#encodeLarge(kind, body);
+    this.#ensureW(n);
+    this.#wdv.setUint32(0, body.byteLength, true);
+    this.#wbuf[4] = kind;
+    this.#wbuf.set(body, RECORD_HEADER);
+    return n;
+  }
+
+  /** A large item: its bytes go to a memfd now; the fd is sent at commit time (#tryPut) with the sequence. */
+  #pendingLarge: Large | undefined;
+
+  #takeLarge(): Large | undefined {
+    const l = this.#pendingLarge;
+    this.#pendingLarge = undefined;
+    return l;
+  }
+
+  #encodeLarge(kind: number, body: Uint8Array): number {
+    const fd = posix.memfdCreate('multiproc-queue-item');
+    try {
+      posix.writeAll(fd, body);
+    } catch (e) {
+      posix.close(fd);
+      throw e;
+    }
+    this.#pendingLarge = { fd, kind, length: body.byteLength };
+    this.#wdv.setUint32(0, LARGE_BODY, true);
+    this.#wbuf[4] = KIND_LARGE;
+    return RECORD_HEADER + LARGE_BODY;
+  }
+
+  #ensureW(n: number): void {
+    if (this.#wbuf.byteLength >= n) return;
+    const b = new Uint8Array(Math.max(n, this.#wbuf.byteLength * 2));
+    b.set(this.#wbuf);
+    this.#wbuf = b;
+    this.#wdv = new DataView(b.buffer);
+  }
+
+  #ensureR(n: number): void {
+    if (this.#rbuf.byteLength >= n) return;
+    this.#rbuf = new Uint8Array(Math.max(n, this.#rbuf.byteLength * 2));
+    this.#rdv = new DataView(this.#rbuf.buffer);
+  }
+
+  #hasSpace(n: number): boolean {
+    const w = this.#w;
+    const used = (Atomics.load(w, W_HEAD) - Atomics.load(w, W_TAIL)) >>> 0;
+    const max = w[W_MAXSIZE]!;
+    return used + n <= this.#cap && (max === 0 || Atomics.load(w, W_COUNT) < max);
+  }
+
+  #lockW(): void {
+    if (this.#wlock.lock()) this.#recover(true);
+  }
+
+  #lockR(): void {
+    if (this.#rlock.lock()) this.#recover(false);
+  }
+
+  /** After inheriting a lock from a dead process: recount the items (its count update may be missing). */
+  #recover(holdingW: boolean): void {
+    // Lock order is always rlock then wlock.
+    if (holdingW) {
+      this.#wlock.unlock();
+      this.#rlock.lock();
+      this.#wlock.lock();
+    } else {
+      this.#wlock.lock();
+    }
+    const w = this.#w;
+    let t = w[W_TAIL]!;
+    const h = w[W_HEAD]!;
+    let count = 0;
+    while (t !== h && count < 2 ** 30) {
+      t = (t + RECORD_HEADER + this.#peekU32(t)) | 0;
+      count++;
+    }
+    Atomics.store(w, W_COUNT, count);
+    process.emitWarning(
+      `A process died inside a Queue operation; ${process.pid} recovered the queue (${count} item(s) in it). ` +
+        'An item the dead process was taking out is lost with it.',
+      { code: 'MULTIPROC_OWNER_DIED' },
+    );
+    if (holdingW) this.#rlock.unlock();
+    else this.#wlock.unlock();
+  }
+
+  #tryPut(n: number, large: Large | undefined): boolean {
+    const w = this.#w;
+    if (!this.#hasSpace(n)) return false;
+    this.#lockW();
+    try {
+      if (!this.#hasSpace(n)) return false;
+      if (large) {
+        const seq = (w[W_SEND_SEQ]! + 1) | 0;
+        w[W_SEND_SEQ] = seq;
+        const meta = new Uint8Array(4);
+        new DataView(meta.buffer).setInt32(0, seq, true);
+        posix.sendFds(this.#h.sendSock, [large.fd], meta);
+        this.#wdv.setInt32(RECORD_HEADER, seq, true);
+        this.#wbuf[RECORD_HEADER + 4] = large.kind;
+        this.#wdv.setFloat64(RECORD_HEADER + 5, large.length, true);
+      }
+      const head = w[W_HEAD]!;
+      this.#copyIn(head, n);
+      Atomics.store(w, W_HEAD, (head + n) | 0);
+      Atomics.add(w, W_COUNT, 1);
+    } finally {
+      this.#wlock.unlock();
+    }
+    if (Atomics.load(w, W_ITEM_WAITERS) > 0) this.#items.post();
+    return true;
+  }
+
+  #copyIn(pos: number, n: number): void {
+    const at = pos & this.#mask;
+    const first = Math.min(n, this.#cap - at);
+    if (n <= 16) {
+      const u8 = this.#u8;
+      const s = this.#wbuf;
+      for (let i = 0; i < n; i++) u8[(at + i) & this.#mask] = s[i]!;
+      return;
+    }
+    this.#u8.set(this.#wbuf.subarray(0, first), at);
+    if (first < n) this.#u8.set(this.#wbuf.subarray(first, n), 0);
+  }
+
+  // --- get ---------------------------------------------------------------------------------------------
+
+  /** Removes and returns an item, waiting for one; rejects with Empty after `timeout` ms. */
+  async get(opts?: WaitOptions): Promise<T> {
+    const o = parseWait(opts);
+    this.#check();
+    const deadline = performance.now() + o.timeout;
+    for (;;) {
+      const r = this.#tryGet();
+      if (r !== NOTHING) return r as T;
+      if (!o.block) throw new Empty();
+      o.signal?.throwIfAborted();
+      if (this.#spinForItem()) continue;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Empty();
+      Atomics.add(this.#w, W_ITEM_WAITERS, 1);
+      try {
+        if (!this.empty()) continue;
+        await this.#items.waitAsync({ timeout: Math.min(SLICE_MS, left), signal: o.signal });
+      } finally {
+        Atomics.sub(this.#w, W_ITEM_WAITERS, 1);
+      }
+    }
+  }
+
+  /** Removes and returns an item, blocking this thread until one arrives; throws Empty after `timeout` ms. */
+  getSync(opts?: WaitOptions): T {
+    const o = parseWait(opts);
+    if (o.signal) throw Object.assign(new TypeError('getSync: use get() for an AbortSignal'), { code: 'ERR_INVALID_ARG_TYPE' });
+    this.#check();
+    const deadline = performance.now() + o.timeout;
+    for (;;) {
+      const r = this.#tryGet();
+      if (r !== NOTHING) return r as T;
+      if (!o.block) throw new Empty();
+      if (this.#spinForItem()) continue;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Empty();
+      Atomics.add(this.#w, W_ITEM_WAITERS, 1);
+      try {
+        if (!this.empty()) continue;
+        this.#items.timedWait(Math.min(SLICE_MS, left));
+      } finally {
+        Atomics.sub(this.#w, W_ITEM_WAITERS, 1);
+      }
+    }
+  }
+
+  /** Removes and returns an item if there is one now; throws Empty otherwise. */
+  getNowait(): T {
+    return this.getSync({ block: false });
+  }
+
+  /**
+   * Before sleeping, watch the head for a few microseconds: a producer on the other CPU is usually about to
+   * commit, and a sleep + wake-up costs tens of microseconds on both sides.
+   */
+  #spinForItem(): boolean {
+    if (!spinWorthIt()) return false;
+    const w = this.#w;
+    for (let i = 0; i < SPIN; i++) if (Atomics.load(w, W_HEAD) !== Atomics.load(w, W_TAIL)) return true;
+    return false;
+  }
+
+  #peekU32(pos: number): number {
+    const u8 = this.#u8;
+    const m = this.#mask;
+    return (u8[pos & m]! | (u8[(pos + 1) & m]! << 8) | (u8[(pos + 2) & m]! << 16) | (u8[(pos + 3) & m]! << 24)) >>> 0;
+  }
+
+  #tryGet(): unknown {
+    const w = this.#w;
+    if (Atomics.load(w, W_HEAD) === Atomics.load(w, W_TAIL)) return NOTHING;
+    let kind: number;
+    let len: number;
+    let largeFd = -1;
+    this.#lockR();
+    try {
+      const tail = w[W_TAIL]!;
+      if (Atomics.load(w, W_HEAD) === tail) return NOTHING;
+      len = this.#peekU32(tail);
+      kind = this.#u8[(tail + 4) & this.#mask]!;
+      this.#ensureR(len);
+      this.#copyOut(tail + RECORD_HEADER, len);
+      // A large item's record is a reference: consume it first, so that a consumer killed after this line
+      // takes the item with it and the next one skips its fd by sequence number.
+      Atomics.store(w, W_TAIL, (tail + RECORD_HEADER + len) | 0);
+      Atomics.sub(w, W_COUNT, 1);
+      if (kind === KIND_LARGE) {
+        kind = this.#rbuf[4]!;
+        len = this.#rdv.getFloat64(5, true);
+        largeFd = this.#receiveLarge(this.#rdv.getInt32(0, true));
+      }
+    } finally {
+      this.#rlock.unlock();
+    }
+    if (Atomics.load(w, W_SPACE_WAITERS) > 0) this.#space.post();
+    if (largeFd < 0) return decode(kind as Kind, this.#rbuf, true, len);
+    // The fd is ours now: map and decode it outside the lock, straight from the mapping.
+    try {
+      largeReceived++;
+      if (len === 0) return decode(kind as Kind, EMPTY);
+      const m = posix.mmap(len, { fd: largeFd, readOnly: true });
+      try {
+        return decode(kind as Kind, new Uint8Array(m.buffer, 0, len), true);
+      } finally {
+        m.close();
+      }
+    } finally {
+      posix.close(largeFd);
+    }
+  }
+
+  #copyOut(pos: number, n: number): void {
+    const at = pos & this.#mask;
+    const first = Math.min(n, this.#cap - at);
+    if (n <= 16) {
+      const u8 = this.#u8;
+      const s = this.#rbuf;
+      for (let i = 0; i < n; i++) s[i] = u8[(at + i) & this.#mask]!;
+      return;
+    }
+    this.#rbuf.set(this.#u8.subarray(at, at + first), 0);
+    if (first < n) this.#rbuf.set(this.#u8.subarray(0, n - first), first);
+  }
+
+  /** Receives the side-channel fd with sequence `seq` (older ones belong to dead processes: dropped). */
+  #receiveLarge(seq: number): number {
+    for (;;) {
+      const r = posix.recvFds(this.#h.recvSock, 1, 16);
+      const got = r.data.byteLength >= 4 ? new DataView(r.data.buffer, r.data.byteOffset).getInt32(0, true) : NaN;
+      if (got === seq && r.fds.length === 1) return r.fds[0]!;
+      for (const fd of r.fds) posix.close(fd);
+    }
+  }
+
+  // --- lifetime ----------------------------------------------------------------------------------------
+
+  #check(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  /**
+   * Closes this process's handle: unmaps the ring and closes its fds. The queue lives on in the other
+   * processes that have it. Idempotent. (Python's close() also stops the feeder thread; there is none here:
+   * put() has finished copying when it returns.)
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    finalizer.unregister(this.#token);
+    this.#map.close();
+    for (const fd of [this.#h.memfd, this.#h.sendSock, this.#h.recvSock]) posix.close(fd);
+  }
+
+  /** Python compatibility: nothing to wait for (no feeder thread). */
+  joinThread(): void {}
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // --- JoinableQueue support (words present in every queue) --------------------------------------------
+
+  /** @internal */
+  get _words(): Int32Array {
+    this.#check();
+    return this.#w;
+  }
+
+  /** @internal */
+  get _joinSem(): posix.Semaphore {
+    this.#check();
+    return this.#join;
+  }
+
+  /** @internal tests: take the consumers' ('r') or producers' ('w') lock and keep it (to die holding it). */
+  _holdLock(which: 'r' | 'w'): void {
+    this.#check();
+    if (which === 'r') this.#lockR();
+    else this.#lockW();
+  }
+
+  /** @internal number of large items received by this process (tests). */
+  static get _largeReceived(): number {
+    return largeReceived;
+  }
+}
+
+const NOTHING = Symbol('nothing');
+
+// Spinning only pays when the producer can run at the same time on another CPU: a process pinned to one CPU
+// would only delay its partner there (measured: a same-CPU Queue ping-pong went from ~2 to 54 µs). The
+// affinity is re-read every 256 spins (it can change; a syscall each time would cost more than it saves).
+let spinChecks = 0;
+let spinAllowed = true;
+function spinWorthIt(): boolean {
+  if ((spinChecks++ & 255) === 0) {
+    try {
+      spinAllowed = posix.getAffinity(0).length > 1;
+    } catch {
+      spinAllowed = true;
+    }
+  }
+  return spinAllowed;
+}
+
+/** A simpler unbounded queue (Python's SimpleQueue): put, get, empty, close. */
+export class SimpleQueue<T = unknown> extends Queue<T> {
+  constructor(opts: QueueOptions = {}) {
+    super(0, opts);
+  }
+}
+
+/** A Queue whose consumers confirm each item with taskDone(); join() waits until every item is done. */
+export class JoinableQueue<T = unknown> extends Queue<T> {
+  constructor(maxsize?: number, opts: QueueOptions = {}) {
+    super(maxsize, opts);
+  }
+
+  override async put(obj: T, opts?: WaitOptions): Promise<void> {
+    Atomics.add(this._words, W_UNFINISHED, 1);
+    try {
+      await super.put(obj, opts);
+    } catch (e) {
+      this.#done(1);
+      throw e;
+    }
+  }
+
+  override putSync(obj: T, opts?: WaitOptions): void {
+    Atomics.add(this._words, W_UNFINISHED, 1);
+    try {
+      super.putSync(obj, opts);
+    } catch (e) {
+      this.#done(1);
+      throw e;
+    }
+  }
+
+  #done(n: number): number {
+    const w = this._words;
+    const left = Atomics.sub(w, W_UNFINISHED, n) - n;
+    if (left === 0) {
+      const waiters = Atomics.load(w, W_JOIN_WAITERS);
+      for (let i = 0; i < waiters; i++) this._joinSem.post();
+    }
+    return left;
+  }
+
+  /** Marks one item taken with get() as processed. More calls than items is an error (Python's ValueError). */
+  taskDone(): void {
+    const w = this._words;
+    for (;;) {
+      const v = Atomics.load(w, W_UNFINISHED);
+      if (v <= 0) throw Object.assign(new RangeError('taskDone() called too many times'), { code: 'ERR_MULTIPROC_TASK_DONE' });
+      if (Atomics.compareExchange(w, W_UNFINISHED, v, v - 1) === v) {
+        if (v === 1) {
+          const waiters = Atomics.load(w, W_JOIN_WAITERS);
+          for (let i = 0; i < waiters; i++) this._joinSem.post();
+        }
+        return;
+      }
+    }
+  }
+
+  /** Items put and not yet marked done. */
+  get unfinishedTasks(): number {
+    return Atomics.load(this._words, W_UNFINISHED);
+  }
+
+  /** Resolves when every item put has been marked done (true), or false after `timeout` ms. */
+  async join(opts?: WaitOptions): Promise<boolean> {
+    const o = parseWait(opts);
+    const w = this._words;
+    const deadline = performance.now() + o.timeout;
+    while (Atomics.load(w, W_UNFINISHED) > 0) {
+      o.signal?.throwIfAborted();
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.add(w, W_JOIN_WAITERS, 1);
+      try {
+        if (Atomics.load(w, W_UNFINISHED) <= 0) break;
+        await this._joinSem.waitAsync({ timeout: Math.min(SLICE_MS, left), signal: o.signal });
+      } finally {
+        Atomics.sub(w, W_JOIN_WAITERS, 1);
+      }
+    }
+    return true;
+  }
+
+  /** join() that blocks this thread. */
+  joinSync(timeout?: number | null): boolean {
+    const o = parseWait(timeout);
+    const w = this._words;
+    const deadline = performance.now() + o.timeout;
+    while (Atomics.load(w, W_UNFINISHED) > 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.add(w, W_JOIN_WAITERS, 1);
+      try {
+        if (Atomics.load(w, W_UNFINISHED) <= 0) break;
+        this._joinSem.timedWait(Math.min(SLICE_MS, left));
+      } finally {
+        Atomics.sub(w, W_JOIN_WAITERS, 1);
+      }
+    }
+    return true;
+  }
+}

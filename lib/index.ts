@@ -1,6 +1,14 @@
-// multiproc: real POSIX multiprocessing for Node.js.
-//   import { Process, currentProcess } from 'multiproc'     the multiprocessing API (Python's, Node's conventions)
-//   import { posix } from 'multiproc'                       the C API (also: import * as posix from 'multiproc/posix')
+/**
+ * multiproc: real POSIX multiprocessing for Node.js — Python's `multiprocessing` API with Node's conventions
+ * (`Process`, `Pipe`, `Queue`, `Value`, `SharedArray`, `SharedMemory`, `Lock` … `Barrier`, `Pool`, `Manager`),
+ * over real processes and kernel objects.
+ *
+ * ```ts
+ * import { Process, Queue } from 'multiproc';      // the multiprocessing API
+ * import { posix } from 'multiproc';               // the C API (also: import * as posix from 'multiproc/posix')
+ * ```
+ * @module multiproc
+ */
 export * as posix from './posix/index.js';
 export { Process, type ProcessOptions, type StartMethod } from './mp/process/process.js';
 export { checkSendable, markNotSendable } from './mp/core/sendable.js';

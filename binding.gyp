@@ -23,6 +23,9 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
+      # Bind every symbol at load (-z now): a forked child then resolves no PLT entry lazily, each of which
+      # writes the GOT (a copy-on-write fault) and walks the symbol tables the first time it is called there.
+      "ldflags": ["-Wl,-z,now"],
       "cflags_cc": ["-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
     }
   ]

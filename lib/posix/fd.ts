@@ -59,9 +59,9 @@ export function write(fd: number, data: Uint8Array | string, offset?: number, le
 }
 
 /** Writes all of `data`, waiting (poll) while a non-blocking fd is full. */
-export function writeAll(fd: number, data: Uint8Array | string): number {
+export function writeAll(fd: number, data: Uint8Array | string, offset?: number, length?: number): number {
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  return native.writeAllSync(fd, buf);
+  return offset === undefined && length === undefined ? native.writeAllSync(fd, buf) : native.writeAllSync(fd, buf, offset, length);
 }
 
 function ioAsync(

@@ -3,8 +3,9 @@
 // here), and must be exactly what the addons export — functions as functions, the sync classes with exactly
 // the declared prototype methods and accessors, constant tables with exactly the declared names, returned
 // objects with the declared fields. The fuzz test's schema list (test/fuzz/native.fuzz.test.ts) is checked
-// against the same declarations. Also: every public name of lib/posix carries a doc comment.
-import { readFileSync } from 'node:fs';
+// against the same declarations. Also: the layering rule that only lib/posix imports lib/binding, and that
+// every public name of lib/posix carries a doc comment.
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -239,6 +240,43 @@ describe('lib/binding/types.ts is the contract of both addons', () => {
     for (const m of membersOf(declaredType('ForkAddon'))) if (isCallable(m.type)) declared.push(`fork.${m.name}`);
     expect(sorted(declared.filter((n) => !schemas!.includes(n))), 'declared without a fuzz schema').toEqual([]);
     expect(sorted(schemas!.filter((n) => !declared.includes(n))), 'fuzz schemas of undeclared functions').toEqual([]);
+  });
+});
+
+describe('layering', () => {
+  /** Every .ts file under lib/, relative to the package root. */
+  function libFiles(dir = 'lib'): string[] {
+    return readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? libFiles(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : [],
+    );
+  }
+
+  /** The relative module specifiers a file imports or re-exports, resolved to paths under the package root. */
+  function importsOf(file: string): string[] {
+    const sf = ts.createSourceFile(file, readFileSync(path.join(root, file), 'utf8'), ts.ScriptTarget.Latest, true);
+    const out: string[] = [];
+    const visit = (n: ts.Node): void => {
+      const spec =
+        (ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)
+          ? n.moduleSpecifier.text
+          : ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])
+            ? n.arguments[0].text
+            : undefined;
+      if (spec?.startsWith('.')) out.push(path.posix.join(path.posix.dirname(file), spec));
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+    return out;
+  }
+
+  it('only lib/posix imports lib/binding', () => {
+    const files = libFiles();
+    expect(files.length).toBeGreaterThan(50);
+    expect(importsOf('lib/posix/shm.ts')).toContain('lib/binding/addon.js'); // the reader sees imports
+    const offenders = files
+      .filter((f) => !f.startsWith('lib/posix/') && !f.startsWith('lib/binding/'))
+      .flatMap((f) => importsOf(f).filter((i) => i.startsWith('lib/binding/')).map((i) => `${f} imports ${i}`));
+    expect(offenders).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
-// Loads the addons and declares their raw types. Everything above this file calls the typed posix layer.
+// Loads the addons as the types of lib/binding/types.ts (the one contract of both). Only lib/posix imports
+// this module; everything above calls the typed posix layer.
 //
 //   main addon  (Node-API, ABI-stable)  build/Release/multiproc.node or prebuilds/linux-x64/multiproc.napi.node
 //   fork addon  (node.h/v8.h, per ABI)  native/fork/...; loaded only by posix.fork()
@@ -6,115 +7,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ForkAddon, MainAddon } from './types.js';
+
+export type * from './types.js';
 
 const require = createRequire(import.meta.url);
 /** The package root (lib/ and dist/ are both one level below it). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** [pid, kind, value, coreDumped]; kind: 0 exited, 1 signaled, 2 stopped, 3 continued, 4 running. */
-export type RawStatus = [pid: number, kind: 0 | 1 | 2 | 3 | 4, value: number, core: boolean];
-
-export interface MainAddon {
-  abi: 'napi';
-  waitpid(pid: number, flags: number): RawStatus;
-  waitpidAsync(pid: number, cb: (err: Error | null, status?: RawStatus) => void): number;
-  pidfdOpen(pid: number): number;
-  kill(pid: number, signal: number): void;
-  getpid(): number;
-  getppid(): number;
-  gettid(): number;
-  setsid(): number;
-  getsid(pid: number): number;
-  setpgid(pid: number, pgid: number): void;
-  getpgid(pid: number): number;
-  setSubreaper(on: boolean): void;
-  isSubreaper(): boolean;
-  setPdeathsig(signal: number): void;
-  getPdeathsig(): number;
-  setAffinity(pid: number, cpus: number[]): void;
-  getAffinity(pid: number): number[];
-  getcpu(): number;
-  getrlimit(resource: number): [soft: number, hard: number];
-  setrlimit(resource: number, soft: number, hard: number): void;
-  _exit(code: number): never;
-  spawn(file: string, argv: string[], env: string[] | undefined, fds: [childFd: number, parentFd: number][], newGroup: boolean): number;
-  signals: Record<string, number>;
-  processConstants: Record<string, number>;
-  // every async wait (reactor watches: waitpidAsync, readAsync/writeAsync/recvFdsAsync/waitReady, mq async;
-  // thread waits: futexWaitAsync, Semaphore/Barrier waitAsync) has an id from one space:
-  /**
-   * Cancels a pending async wait: true if it was pending. A reactor watch's callback then never runs; a futex
-   * wait calls back with 3, a semaphore wait with 2 (nothing consumed); a barrier wait cannot be cancelled.
-   */
-  cancelWait(id: number): boolean;
-  /** Async waits not yet called back: all, or of one kind. */
-  pendingWaits(kind?: 'reactor' | 'futex' | 'sync'): number;
-  // fd family
-  pipe(flags?: number): [number, number];
-  socketpair(type?: number, nonBlocking?: boolean): [number, number];
-  mkfifo(path: string, mode: number): void;
-  open(path: string, flags: number, mode?: number): number;
-  close(fd: number): void;
-  read(fd: number, buf: Uint8Array, offset?: number, length?: number): number;
-  write(fd: number, buf: Uint8Array, offset?: number, length?: number): number;
-  writeAllSync(fd: number, buf: Uint8Array, offset?: number, length?: number): number;
-  readAsync(fd: number, buf: Uint8Array, offset: number | undefined, length: number | undefined, cb: (err: Error | null, n: number) => void): number;
-  writeAsync(fd: number, buf: Uint8Array, offset: number | undefined, length: number | undefined, cb: (err: Error | null, n: number) => void): number;
-  dup(fd: number): number;
-  dup2(from: number, to: number): void;
-  setNonBlocking(fd: number, on: boolean): void;
-  getFlags(fd: number): { nonBlocking: boolean; cloexec: boolean; accessMode: number };
-  setCloexec(fd: number, on: boolean): void;
-  setPipeSize(fd: number, size: number): number;
-  getPipeSize(fd: number): number;
-  poll(fd: number, events: number, timeoutMs: number): number;
-  fdConstants: Record<string, number>;
-  // namespace family (native/ns.cc)
-  unshare(flags: number): void;
-  setns(fd: number, nstype: number): void;
-  sethostname(name: string): void;
-  gethostname(): string;
-  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
-  umount2(target: string, flags?: number): void;
-  nsConstants: Record<string, number>;
-  // signal family (native/signal.cc)
-  sigprocmask(how: number, signals: number[] | null): number[];
-  sigpending(): number[];
-  /** disposition: 0 default, 1 ignore, 2 record, 3 original → [previous: 0 default, 1 ignore, 2 record, 3 other, its flags] */
-  sigaction(signal: number, disposition: number, flags?: number, mask?: number[]): [previous: number, flags: number];
-  sigsuspend(mask: number[], timeoutMs?: number): boolean;
-  sigqueue(pid: number, signal: number, value: number): void;
-  /** [seq, signo, si_code, si_pid, si_uid, si_value, si_status, time (ms, CLOCK_MONOTONIC)][] */
-  signalRecords(fromSeq?: number): [number, number, number, number, number, number, number, number][];
-  signalCount(signal: number): number;
-  signalSeq(): number;
-  signalConstants: Record<string, number>;
-}
-
-export interface ForkAddon {
-  abi: number;
-  fork(onDry: (exiting: boolean) => number | undefined, quiesceTimeoutMs: number): number;
-  fork(
-    onDry: (exiting: boolean) => number | undefined,
-    quiesceTimeoutMs: number,
-    repair: () => void,
-    entry: () => void,
-    tick: () => void,
-    resetAsync: () => void,
-  ): number;
-  probes(): { name: string; ok: boolean; detail: string }[];
-  stats(): {
-    workers: number;
-    quiesceNs: number;
-    remarkNs: number;
-    forkNs: number;
-    remarkedMappings: number;
-    forks: number;
-    /** The last child's phases, ns after the fork() call began (0: not reached). */
-    child?: { start: number; pool: number; loopFork: number; handles: number; repairStart: number; repairEnd: number; exit: number };
-  };
-  mark(phase: number): void;
-}
 
 function platformCheck(): void {
   if (process.platform !== 'linux') {
@@ -153,6 +52,7 @@ function loadMain(): MainAddon {
   }
 }
 
+/** The main addon. */
 export const native: MainAddon = loadMain();
 
 let forkAddon: ForkAddon | undefined;

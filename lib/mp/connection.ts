@@ -9,7 +9,6 @@
 // refused before anything is allocated. Timeouts wait for the first byte and then read whole frames, so a
 // timeout never cuts a message in half.
 import v8 from 'node:v8';
-import { native } from '../binding/addon.js';
 import * as posix from '../posix/index.js';
 import { decode, encode, Kind, LAST_KIND } from './core/codec.js';
 import { registerShareable } from './core/reduction.js';
@@ -41,10 +40,6 @@ export class EOFError extends Error {
     this.name = 'EOFError';
   }
 }
-
-const nativeIo = native as unknown as {
-  waitReady(fd: number, writable: boolean, cb: (err: Error | null, events: number) => void): number;
-};
 
 // Posix objects that live in shared memory or own kernel objects travel by inheritance, never inside a message.
 for (const cls of [posix.Mapping, posix.Semaphore, posix.Mutex, posix.Cond, posix.Barrier, posix.MessageQueue]) markNotSendable(cls);
@@ -226,7 +221,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     for (const [id, reject] of this.#waits) {
-      native.cancelWait(id);
+      posix.cancelWait(id);
       reject(coded(new Error('The connection was closed while a receive was waiting'), 'ERR_MULTIPROC_CLOSED'));
     }
     this.#waits.clear();
@@ -253,11 +248,11 @@ export class Connection {
         signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = (): void => {
-        native.cancelWait(id);
+        posix.cancelWait(id);
         done();
         reject(signal!.reason);
       };
-      const id = nativeIo.waitReady(this.#fd, false, () => {
+      const id = posix.pollAsyncRaw(this.#fd, false, () => {
         done();
         resolve(true);
       });
@@ -267,7 +262,7 @@ export class Connection {
       });
       if (timeout !== Infinity) {
         timer = setTimeout(() => {
-          native.cancelWait(id);
+          posix.cancelWait(id);
           done();
           resolve(false);
         }, timeout);

@@ -23,14 +23,16 @@ import { native } from '../binding/addon.js';
 
 /** Gives `e` a Node-style `code` and returns it. */
 export function coded<E extends Error>(e: E, code: string): E {
-  (e as unknown as { code: string }).code = code;
+  (e as E & { code: string }).code = code;
   return e;
 }
 
+/** A TypeError with a Node-style `code` (default ERR_INVALID_ARG_TYPE). */
 export function typeError(message: string, code = 'ERR_INVALID_ARG_TYPE'): TypeError {
   return coded(new TypeError(message), code);
 }
 
+/** A RangeError with a Node-style `code` (default ERR_OUT_OF_RANGE). */
 export function rangeError(message: string, code = 'ERR_OUT_OF_RANGE'): RangeError {
   return coded(new RangeError(message), code);
 }
@@ -109,6 +111,7 @@ export interface WaitSpec {
   block?: boolean;
 }
 
+/** What {@link waitOptions} makes of an async wait's argument. */
 export interface ParsedWait {
   /** ms, Infinity for none */
   timeout: number;
@@ -181,14 +184,10 @@ export interface MemoryLimit {
   source: string;
 }
 
-interface NativeLimit {
-  memoryLimit(): { limit: number; ram: number; swap: number; cgroup: number; source: string };
-}
-const nl = native as unknown as NativeLimit;
 
 /** The machine's limit for shared memory (computed by the addon: the same figure its own checks use). */
 export function memoryLimit(): MemoryLimit {
-  const m = nl.memoryLimit();
+  const m = native.memoryLimit();
   return { ...m, cgroup: m.cgroup < 0 ? null : m.cgroup };
 }
 

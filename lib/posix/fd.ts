@@ -7,17 +7,8 @@ import { invalidType, invalidValue, timeout } from './errors.js';
 
 const C = native.fdConstants;
 
-/** The raw types of the fd functions that lib/binding/addon.ts does not declare. */
-interface NativeFdExtras {
-  sendFds(sock: number, fds: number[], data?: Uint8Array): number;
-  recvFds(sock: number, maxFds?: number, maxBytes?: number): ReceivedFds;
-  recvFdsAsync(sock: number, maxFds: number | undefined, maxBytes: number | undefined, cb: (err: Error | null, result?: ReceivedFds) => void): number;
-  waitReady(fd: number, writable: boolean, cb: (err: null, events: number) => void): number;
-  pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number;
-  unixConnect(path: string): number;
-}
-const nx = native as unknown as NativeFdExtras;
 
+/** Options of {@link pipe}: pipe2(2) flags. */
 export interface PipeOptions {
   /** O_NONBLOCK on both ends. */
   nonBlocking?: boolean;
@@ -27,9 +18,10 @@ export interface PipeOptions {
 
 /** pipe2(2) with O_CLOEXEC: `[readFd, writeFd]`. The fds are inherited by fork(), not by exec. */
 export function pipe(opts: PipeOptions = {}): [readFd: number, writeFd: number] {
-  return native.pipe((opts.nonBlocking ? C.O_NONBLOCK! : 0) | (opts.direct ? C.O_DIRECT! : 0));
+  return native.pipe((opts.nonBlocking ? C.O_NONBLOCK : 0) | (opts.direct ? C.O_DIRECT : 0));
 }
 
+/** The socket type of {@link socketpair}: SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET. */
 export type SocketType = 'stream' | 'dgram' | 'seqpacket';
 
 /** socketpair(2): AF_UNIX, SOCK_STREAM by default, with SOCK_CLOEXEC. */
@@ -44,6 +36,40 @@ export function socketpair(type: SocketType = 'stream', opts: { nonBlocking?: bo
 /** mkfifo(3): a named pipe at `path`, mode 0o600 unless given. */
 export function mkfifo(path: string, mode = 0o600): void {
   native.mkfifo(path, mode);
+}
+
+/** Options of {@link open}. */
+export interface OpenOptions {
+  /** O_RDONLY ('read', the default), O_WRONLY ('write') or O_RDWR ('readwrite'). */
+  access?: 'read' | 'write' | 'readwrite';
+  /** O_CREAT: create the file if it does not exist. */
+  create?: boolean;
+  /** O_EXCL: with `create`, fail (EEXIST) if it exists. */
+  exclusive?: boolean;
+  /** O_TRUNC: truncate it to 0 bytes. */
+  truncate?: boolean;
+  /** O_APPEND: every write goes to the end. */
+  append?: boolean;
+  /** O_NONBLOCK (a FIFO then opens without waiting for the other end, and reads never block). */
+  nonBlocking?: boolean;
+  /** Permission bits when created (default 0o600). */
+  mode?: number;
+}
+
+/** open(2) with O_CLOEXEC: an fd for the file at `path`, read-only unless `access` says otherwise. */
+export function open(path: string, opts: OpenOptions = {}): number {
+  if (opts === null || typeof opts !== 'object') throw invalidType('opts', 'of type object', opts);
+  const access = opts.access ?? 'read';
+  const modes = { read: C.O_RDONLY, write: C.O_WRONLY, readwrite: C.O_RDWR };
+  if (!Object.hasOwn(modes, access)) throw invalidValue('opts.access', access, "must be 'read', 'write' or 'readwrite'");
+  const flags =
+    modes[access] |
+    (opts.create ? C.O_CREAT : 0) |
+    (opts.exclusive ? C.O_EXCL : 0) |
+    (opts.truncate ? C.O_TRUNC : 0) |
+    (opts.append ? C.O_APPEND : 0) |
+    (opts.nonBlocking ? C.O_NONBLOCK : 0);
+  return native.open(path, flags, opts.mode ?? 0o600);
 }
 
 /** read(2) into `buf[offset, offset + length)`. Returns the byte count, 0 at end of file. Blocks unless O_NONBLOCK. */
@@ -141,13 +167,13 @@ export function getPipeSize(fd: number): number {
 export function poll(fd: number, events: { readable?: boolean; writable?: boolean }, timeoutMs: number | null = -1) {
   const ms = timeoutMs === -1 ? Infinity : timeout('timeoutMs', timeoutMs);
   if (events === null || typeof events !== 'object') throw invalidType('events', 'of type object', events);
-  const want = (events.readable ? C.POLLIN! : 0) | (events.writable ? C.POLLOUT! : 0);
+  const want = (events.readable ? C.POLLIN : 0) | (events.writable ? C.POLLOUT : 0);
   const r = native.poll(fd, want, ms === Infinity ? -1 : Math.ceil(ms));
   return {
-    readable: (r & C.POLLIN!) !== 0,
-    writable: (r & C.POLLOUT!) !== 0,
-    hup: (r & C.POLLHUP!) !== 0,
-    error: (r & (C.POLLERR! | C.POLLNVAL!)) !== 0,
+    readable: (r & C.POLLIN) !== 0,
+    writable: (r & C.POLLOUT) !== 0,
+    hup: (r & C.POLLHUP) !== 0,
+    error: (r & (C.POLLERR | C.POLLNVAL)) !== 0,
   };
 }
 
@@ -163,13 +189,13 @@ export function pollAsync(fd: number, events: { readable?: boolean; writable?: b
     let onAbort: (() => void) | undefined;
     let id: number;
     try {
-      id = nx.waitReady(fd, !events.readable && !!events.writable, (_err, r) => {
+      id = native.waitReady(fd, !events.readable && !!events.writable, (_err, r) => {
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         resolve({
-          readable: (r & C.POLLIN!) !== 0,
-          writable: (r & C.POLLOUT!) !== 0,
-          hup: (r & C.POLLHUP!) !== 0,
-          error: (r & (C.POLLERR! | C.POLLNVAL!)) !== 0,
+          readable: (r & C.POLLIN) !== 0,
+          writable: (r & C.POLLOUT) !== 0,
+          hup: (r & C.POLLHUP) !== 0,
+          error: (r & (C.POLLERR | C.POLLNVAL)) !== 0,
         });
       });
     } catch (e) {
@@ -184,6 +210,37 @@ export function pollAsync(fd: number, events: { readable?: boolean; writable?: b
       signal.addEventListener('abort', onAbort, { once: true });
     }
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The raw async forms, for hot paths (a message layer that keeps one wait armed per fd): callbacks instead of
+// promises, and an id that cancelWait drops. They wait in the addon's reactor (epoll) like the forms above.
+
+/**
+ * The raw form of {@link readAsync}: read(2) once `fd` is readable, then `cb(err, n)` — n is the byte count (0
+ * at EOF), or -1 when the readiness was spurious (call again). Returns a wait id for {@link cancelWait}, or 0
+ * when the read was done at once (the callback has already run). `buf` is referenced until the callback.
+ */
+export const readAsyncRaw: (fd: number, buf: Uint8Array, offset: number | undefined, length: number | undefined, cb: (err: Error | null, n: number) => void) => number =
+  native.readAsync;
+
+/** The raw form of {@link writeAsync}: as {@link readAsyncRaw}, for write(2) once `fd` is writable. */
+export const writeAsyncRaw: (fd: number, buf: Uint8Array, offset: number | undefined, length: number | undefined, cb: (err: Error | null, n: number) => void) => number =
+  native.writeAsync;
+
+/**
+ * The raw form of {@link pollAsync}: `cb(null, events)` once `fd` is readable (or, with `writable`, writable),
+ * with the poll(2) bits that fired (POLLIN, POLLOUT, POLLHUP, POLLERR); nothing is read or written. Returns a
+ * wait id for {@link cancelWait}.
+ */
+export const pollAsyncRaw: (fd: number, writable: boolean, cb: (err: null, events: number) => void) => number = native.waitReady;
+
+/**
+ * Cancels a pending raw async wait by its id (readAsyncRaw, writeAsyncRaw, pollAsyncRaw; futexWaitAsyncRaw as
+ * futexCancel does): true if it was still pending. A cancelled fd wait never calls back.
+ */
+export function cancelWait(id: number): boolean {
+  return native.cancelWait(id);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -209,7 +266,7 @@ export const SCM_MAX_FD: number = C.SCM_MAX_FD ?? 253;
  */
 export function sendFds(sock: number, fds: number[], data?: Uint8Array | string): number {
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  return nx.sendFds(sock, fds, buf);
+  return native.sendFds(sock, fds, buf);
 }
 
 /**
@@ -220,7 +277,7 @@ export function sendFds(sock: number, fds: number[], data?: Uint8Array | string)
  * did arrive: nothing leaks. On a stream socket a receive may return fewer bytes than were sent with the fds.
  */
 export function recvFds(sock: number, maxFds = 16, maxBytes = 4096): ReceivedFds {
-  return nx.recvFds(sock, maxFds, maxBytes);
+  return native.recvFds(sock, maxFds, maxBytes);
 }
 
 /**
@@ -240,7 +297,7 @@ export function recvFdsAsync(sock: number, maxFds = 16, maxBytes = 4096, opts: {
     const attempt = (): void => {
       id = 0;
       try {
-        const got = nx.recvFdsAsync(sock, maxFds, maxBytes, (err, result) => {
+        const got = native.recvFdsAsync(sock, maxFds, maxBytes, (err, result) => {
           if (err) {
             signal?.removeEventListener('abort', onAbort);
             reject(err);
@@ -268,7 +325,7 @@ export function recvFdsAsync(sock: number, maxFds = 16, maxBytes = 4096, opts: {
  * every byte. Returns the elapsed nanoseconds. Throws ERR_MULTIPROC_EOF if the other side closes early.
  */
 export function pingPongBench(readFd: number, writeFd: number, iterations: number, initiator: boolean): number {
-  return nx.pingPongBench(readFd, writeFd, iterations, initiator);
+  return native.pingPongBench(readFd, writeFd, iterations, initiator);
 }
 
 /**
@@ -277,5 +334,5 @@ export function pingPongBench(readFd: number, writeFd: number, iterations: numbe
  * synchronous client (the Manager's ...Sync calls) uses.
  */
 export function unixConnect(path: string): number {
-  return nx.unixConnect(path);
+  return native.unixConnect(path);
 }

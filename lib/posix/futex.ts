@@ -12,14 +12,6 @@ import { native } from '../binding/addon.js';
 import type { Mapping } from './shm.js';
 import { invalidType } from './errors.js';
 
-interface NativeFutex {
-  futexWait(m: Mapping, offset: number, expected: number, timeoutMs?: number): 0 | 1 | 2;
-  futexWake(m: Mapping, offset: number, count?: number): number;
-  futexWaitAsync(m: Mapping, offset: number, expected: number, timeoutMs: number, cb: (err: Error | null, r?: number) => void): number;
-}
-
-const n = native as unknown as NativeFutex;
-
 /** What a futex wait ended with. 'woken' includes spurious wake-ups and signals. */
 export type FutexWaitResult = 'woken' | 'not-equal' | 'timed-out';
 const RESULTS: readonly FutexWaitResult[] = ['woken', 'not-equal', 'timed-out'];
@@ -29,20 +21,21 @@ const RESULTS: readonly FutexWaitResult[] = ['woken', 'not-equal', 'timed-out'];
  * (from any process), `timeout` ms (default: none), or a signal. Blocks this thread.
  */
 export function futexWait(m: Mapping, offset: number, expected: number, timeout?: number): FutexWaitResult {
-  return RESULTS[n.futexWait(m, offset, expected, timeout)]!;
+  return RESULTS[native.futexWait(m, offset, expected, timeout)]!;
 }
 
 /** The raw form of futexWait for hot paths: 0 woken, 1 not equal, 2 timed out. */
-export const futexWaitRaw: (m: Mapping, offset: number, expected: number, timeout?: number) => 0 | 1 | 2 = n.futexWait;
+export const futexWaitRaw: (m: Mapping, offset: number, expected: number, timeout?: number) => 0 | 1 | 2 = native.futexWait;
 
 /** The native futexWake, without a wrapper frame (hot paths). */
-export const futexWakeRaw: (m: Mapping, offset: number, count?: number) => number = n.futexWake;
+export const futexWakeRaw: (m: Mapping, offset: number, count?: number) => number = native.futexWake;
 
 /** futex(2) FUTEX_WAKE: wakes up to `count` (default 1) waiters of the word; returns how many were woken. */
 export function futexWake(m: Mapping, offset: number, count = 1): number {
-  return n.futexWake(m, offset, count);
+  return native.futexWake(m, offset, count);
 }
 
+/** Options of {@link futexWaitAsync}. */
 export interface FutexWaitAsyncOptions {
   /** Milliseconds (default: none). */
   timeout?: number;
@@ -67,7 +60,7 @@ export function futexWaitAsync(
   if (signal?.aborted) return Promise.resolve('cancelled');
   return new Promise((resolve, reject) => {
     const onAbort = () => native.cancelWait(id);
-    const id = n.futexWaitAsync(m, offset, expected, opts.timeout ?? Infinity, (err, r) => {
+    const id = native.futexWaitAsync(m, offset, expected, opts.timeout ?? Infinity, (err, r) => {
       signal?.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve(r === 3 ? 'cancelled' : RESULTS[r!]!);
@@ -86,7 +79,7 @@ export const futexWaitAsyncRaw: (
   expected: number,
   timeoutMs: number,
   cb: (err: Error | null, r?: number) => void,
-) => number = n.futexWaitAsync;
+) => number = native.futexWaitAsync;
 
 /** Cancels a futexWaitAsyncRaw wait; true if it was still pending (its callback then gets 3). */
 export function futexCancel(id: number): boolean {

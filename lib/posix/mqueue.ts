@@ -10,38 +10,18 @@
 // The kernel's limits (Linux defaults, also in most containers: 10 messages, 8,192 bytes each, 256 queues,
 // 819,200 bytes per user) are in /proc/sys/fs/mqueue and RLIMIT_MSGQUEUE; an error caused by one names it.
 import { readdirSync, readFileSync } from 'node:fs';
-import { native } from '../binding/addon.js';
+import { native, type MqCallback } from '../binding/addon.js';
 import { rangeError, timeout as checkTimeout, typeError } from './errors.js';
 
 /** What the addon takes as "no deadline" for the timed calls (~31 years). */
 const MQ_FOREVER_MS = 1e12;
 
-type NativeCallback = (err: Error | null, n: number, priority: number) => void;
-
-interface NativeMq {
-  mqOpen(name: string, oflag: number, mode: number, maxMessages?: number, messageSize?: number): number;
-  mqUnlink(name: string): void;
-  mqClose(mqd: number): void;
-  mqGetattr(mqd: number): MqAttr;
-  mqSetNonBlocking(mqd: number, on: boolean): void;
-  mqSend(mqd: number, data: Uint8Array, priority: number): void;
-  mqTimedSend(mqd: number, data: Uint8Array, priority: number, timeoutMs: number): boolean;
-  /** The priority goes to priorityOut[0]. */
-  mqReceive(mqd: number, buf: Uint8Array, priorityOut?: Uint32Array): number;
-  mqTimedReceive(mqd: number, buf: Uint8Array, timeoutMs: number, priorityOut?: Uint32Array): number | null;
-  mqSendAsync(mqd: number, data: Uint8Array, priority: number, cb: NativeCallback): number;
-  mqReceiveAsync(mqd: number, buf: Uint8Array, cb: NativeCallback): number;
-  mqPingPongBench(receiveMqd: number, sendMqd: number, iterations: number, initiator: boolean): number;
-  mqConstants: Record<string, number>;
-}
-
-const n = native as unknown as NativeMq;
-const C = n.mqConstants;
+const C = native.mqConstants;
 /** Where the sync receives put the priority (single-threaded: read right after the call). */
 const priorityOut = new Uint32Array(1);
 
 /** sysconf(_SC_MQ_PRIO_MAX): priorities are 0 ..= MQ_PRIO_MAX - 1 (32767 on Linux); higher is received first. */
-export const MQ_PRIO_MAX: number = C.MQ_PRIO_MAX!;
+export const MQ_PRIO_MAX: number = C.MQ_PRIO_MAX;
 
 /** mq_getattr(3): a queue's attributes. */
 export interface MqAttr {
@@ -62,6 +42,7 @@ export interface MqMessage {
   priority: number;
 }
 
+/** Options of {@link mqOpen}: mq_open(3)'s oflag, mode and attributes. */
 export interface MqOpenOptions {
   /** O_CREAT: create the queue if it does not exist. */
   create?: boolean;
@@ -226,7 +207,7 @@ function optInt(opts: object, key: string, min: number, max: number): number | u
 const finalizer = new FinalizationRegistry<{ mqd: number; pid: number }>(({ mqd, pid }) => {
   if (pid !== process.pid) return;
   try {
-    n.mqClose(mqd);
+    native.mqClose(mqd);
   } catch {
     /* already gone */
   }
@@ -252,9 +233,9 @@ export class MessageQueue implements Disposable {
   private constructor(mqd: number, name: string | undefined) {
     let attr: MqAttr;
     try {
-      attr = n.mqGetattr(mqd);
+      attr = native.mqGetattr(mqd);
     } catch (e) {
-      if (name !== undefined) n.mqClose(mqd);
+      if (name !== undefined) native.mqClose(mqd);
       throw e;
     }
     this.#mqd = mqd;
@@ -282,10 +263,10 @@ export class MessageQueue implements Disposable {
       maxMessages ??= L.msgDefault ?? 10;
       messageSize ??= L.msgsizeDefault ?? 8192;
     }
-    const oflag = acc | (create ? C.O_CREAT! : 0) | (exclusive ? C.O_EXCL! : 0) | (nonBlocking ? C.O_NONBLOCK! : 0);
+    const oflag = acc | (create ? C.O_CREAT : 0) | (exclusive ? C.O_EXCL : 0) | (nonBlocking ? C.O_NONBLOCK : 0);
     let mqd: number;
     try {
-      mqd = create && maxMessages !== undefined ? n.mqOpen(name, oflag, mode, maxMessages, messageSize) : n.mqOpen(name, oflag, mode);
+      mqd = create && maxMessages !== undefined ? native.mqOpen(name, oflag, mode, maxMessages, messageSize) : native.mqOpen(name, oflag, mode);
     } catch (e) {
       throw amend(e, openDetail(e, name, create, maxMessages, messageSize));
     }
@@ -343,7 +324,7 @@ export class MessageQueue implements Disposable {
   send(data: Uint8Array | string, priority = 0): void {
     const buf = bytesOf(data);
     try {
-      n.mqSend(this.fd, buf, priority);
+      native.mqSend(this.fd, buf, priority);
     } catch (e) {
       throw this.#explain('send', e, buf.length);
     }
@@ -357,7 +338,7 @@ export class MessageQueue implements Disposable {
     const t = Math.min(checkTimeout('ms', ms), MQ_FOREVER_MS);
     const buf = bytesOf(data);
     try {
-      return n.mqTimedSend(this.fd, buf, priority, t);
+      return native.mqTimedSend(this.fd, buf, priority, t);
     } catch (e) {
       throw this.#explain('send', e, buf.length);
     }
@@ -381,7 +362,7 @@ export class MessageQueue implements Disposable {
   receive(buf?: Uint8Array): MqMessage {
     const target = this.#buffer(buf);
     try {
-      const length = n.mqReceive(this.fd, target, priorityOut);
+      const length = native.mqReceive(this.fd, target, priorityOut);
       return MessageQueue.#message(buf, target, length, priorityOut[0]!);
     } catch (e) {
       throw this.#explain('receive', e, target.length);
@@ -396,7 +377,7 @@ export class MessageQueue implements Disposable {
     const t = Math.min(checkTimeout('ms', ms), MQ_FOREVER_MS);
     const target = this.#buffer(buf);
     try {
-      const length = n.mqTimedReceive(this.fd, target, t, priorityOut);
+      const length = native.mqTimedReceive(this.fd, target, t, priorityOut);
       return length === null ? null : MessageQueue.#message(buf, target, length, priorityOut[0]!);
     } catch (e) {
       throw this.#explain('receive', e, target.length);
@@ -406,7 +387,7 @@ export class MessageQueue implements Disposable {
   #whenReady<T>(
     op: 'send' | 'receive',
     length: number,
-    start: (mqd: number, cb: NativeCallback) => number,
+    start: (mqd: number, cb: MqCallback) => number,
     finish: (n: number, priority: number) => T,
     signal: AbortSignal | undefined,
   ): Promise<T> {
@@ -471,7 +452,7 @@ export class MessageQueue implements Disposable {
     return this.#whenReady(
       'send',
       buf.length,
-      (mqd, cb) => n.mqSendAsync(mqd, buf, priority, cb),
+      (mqd, cb) => native.mqSendAsync(mqd, buf, priority, cb),
       () => undefined,
       opts.signal,
     );
@@ -487,7 +468,7 @@ export class MessageQueue implements Disposable {
     return this.#whenReady(
       'receive',
       target.length,
-      (mqd, cb) => n.mqReceiveAsync(mqd, target, cb),
+      (mqd, cb) => native.mqReceiveAsync(mqd, target, cb),
       (length, priority) => MessageQueue.#message(buf, target, length, priority),
       opts.signal,
     );
@@ -495,12 +476,12 @@ export class MessageQueue implements Disposable {
 
   /** mq_getattr(3). */
   getattr(): MqAttr {
-    return n.mqGetattr(this.fd);
+    return native.mqGetattr(this.fd);
   }
 
   /** mq_setattr(3) of O_NONBLOCK (for this descriptor and its duplicates, e.g. in forked children). */
   setNonBlocking(on = true): void {
-    n.mqSetNonBlocking(this.fd, on);
+    native.mqSetNonBlocking(this.fd, on);
   }
 
   /**
@@ -517,7 +498,7 @@ export class MessageQueue implements Disposable {
     const mqd = this.#mqd;
     this.#mqd = -1;
     finalizer.unregister(this);
-    n.mqClose(mqd);
+    native.mqClose(mqd);
   }
 
   [Symbol.dispose](): void {
@@ -544,7 +525,7 @@ export function mqOpen(name: string, opts: MqOpenOptions = {}): MessageQueue {
 /** mq_unlink(3): removes the name; descriptors already open keep working, the queue goes with the last one. */
 export function mqUnlink(name: string): void {
   try {
-    n.mqUnlink(name);
+    native.mqUnlink(name);
   } catch (e) {
     throw amend(e, codeOf(e) === 'ENOENT' ? `there is no queue named '${name}'` : undefined);
   }
@@ -555,5 +536,5 @@ export function mqUnlink(name: string): void {
  * on `receiveQueue`, send on `sendQueue`, `iterations` times; the initiator sends first. Returns elapsed ns.
  */
 export function mqPingPongBench(receiveQueue: MessageQueue, sendQueue: MessageQueue, iterations: number, initiator: boolean): number {
-  return n.mqPingPongBench(receiveQueue.fd, sendQueue.fd, iterations, initiator);
+  return native.mqPingPongBench(receiveQueue.fd, sendQueue.fd, iterations, initiator);
 }

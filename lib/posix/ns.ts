@@ -9,15 +9,16 @@
 // new mount namespace only stays private after mount(null, '/', null, ['rec', 'private']): a namespace
 // copied from a shared mount tree would otherwise propagate new mounts back to the host.
 import { readFileSync, readlinkSync } from 'node:fs';
-import { native } from '../binding/addon.js';
-import { typeError } from './process.js';
+import { native, type NsConstants } from '../binding/addon.js';
+import { typeError } from './errors.js';
 
 const C = native.nsConstants;
+const byName: Readonly<Record<string, number>> = C;
 
 /** The kinds of namespace, as in /proc/[pid]/ns/ (mount is 'mnt' there). */
 export type Namespace = 'mount' | 'uts' | 'ipc' | 'net' | 'pid' | 'user' | 'cgroup' | 'time';
 
-const CLONE: Record<Namespace, string> = {
+const CLONE: Record<Namespace, keyof NsConstants> = {
   mount: 'CLONE_NEWNS',
   uts: 'CLONE_NEWUTS',
   ipc: 'CLONE_NEWIPC',
@@ -35,7 +36,7 @@ function cloneFlags(namespaces: Namespace[]): number {
   for (const ns of namespaces) {
     const name = CLONE[ns];
     if (name === undefined) throw typeError(`Unknown namespace: ${String(ns)} (expected one of ${Object.keys(CLONE).join(', ')})`);
-    flags |= C[name]!;
+    flags |= C[name];
   }
   return flags;
 }
@@ -73,7 +74,7 @@ function mountFlags(flags: MountFlag[]): number {
   if (!Array.isArray(flags)) throw typeError(`The "flags" argument must be an array of mount flags. Received ${typeof flags}`);
   let bits = 0;
   for (const f of flags) {
-    const v = typeof f === 'string' ? C[`MS_${f.toUpperCase()}`] : undefined;
+    const v = typeof f === 'string' ? byName[`MS_${f.toUpperCase()}`] : undefined;
     if (v === undefined) throw typeError(`Unknown mount flag: ${String(f)}`);
     bits |= v;
   }

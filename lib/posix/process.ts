@@ -1,11 +1,10 @@
-// The process family of the posix layer: fork(2), _exit(2), waitpid(2), kill(2), getpid(2), setsid(2),
-// setpgid(2), prctl(2) PR_SET_CHILD_SUBREAPER / PR_SET_PDEATHSIG, sched_setaffinity(2), getrlimit(2).
+// The process family of the posix layer: posix_spawn(3), waitpid(2), pidfd_open(2), kill(2), getpid(2),
+// setsid(2), setpgid(2), prctl(2) PR_SET_CHILD_SUBREAPER / PR_SET_PDEATHSIG, sched_setaffinity(2),
+// getrlimit(2), and signal names (signal(7)). fork(2) and _exit(2) are lib/posix/fork.ts.
 // Names and semantics are C's; each function links its man page.
 import { debuglog } from 'node:util';
-import { isMainThread } from 'node:worker_threads';
-import { loadForkAddon, native, type RawStatus } from '../binding/addon.js';
+import { native, type RawStatus, type SignalTable } from '../binding/addon.js';
 import { describe, integer, invalidType, invalidValue, rangeError, typeError } from './errors.js';
-import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, repairChild, resetAsyncContext } from './child.js';
 
 const debug = debuglog('multiproc');
 
@@ -16,17 +15,16 @@ const debug = debuglog('multiproc');
 export type Signal = string | number;
 
 /** Signal names → numbers on this system (from the C library, including the real-time range). */
-export const signals: Readonly<Record<string, number>> = Object.freeze({ ...native.signals });
+export const signals: Readonly<SignalTable> = Object.freeze({ ...native.signals });
 const signalNames = new Map<number, string>();
 for (const [name, num] of Object.entries(signals)) if (!signalNames.has(num)) signalNames.set(num, name);
-signalNames.set(signals.SIGABRT!, 'SIGABRT'); // not SIGIOT
-signalNames.set(signals.SIGCHLD!, 'SIGCHLD'); // not SIGCLD
-signalNames.set(signals.SIGIO!, 'SIGIO'); // not SIGPOLL
+signalNames.set(signals.SIGABRT, 'SIGABRT'); // not SIGIOT
+signalNames.set(signals.SIGCHLD, 'SIGCHLD'); // not SIGCLD
 
 /** The number of a signal given by name or number; throws TypeError/RangeError for anything else. */
 export function signalNumber(signal: Signal, allowZero = false): number {
   if (typeof signal === 'number') {
-    if (!Number.isInteger(signal) || signal < (allowZero ? 0 : 1) || signal > signals.SIGRTMAX!) {
+    if (!Number.isInteger(signal) || signal < (allowZero ? 0 : 1) || signal > signals.SIGRTMAX) {
       throw rangeError(`The value of "signal" is out of range. It must be an integer >= ${allowZero ? 0 : 1} && <= ${signals.SIGRTMAX}. Received ${String(signal)}`);
     }
     return signal;
@@ -46,216 +44,18 @@ export function signalName(num: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// fork
-
-interface AtForkHooks {
-  prepare?(): void;
-  parent?(): void;
-  child?(): void;
-}
-const hooks: AtForkHooks[] = [];
-
-/**
- * Registers functions to run around every fork(), like pthread_atfork(3): `prepare` in the parent before
- * the fork (last registered first), `parent` in the parent after it and `child` in the child (first
- * registered first). Use `child` to re-seed generators or drop state that must not be shared. An exception
- * in `prepare` aborts the fork; exceptions in `parent`/`child` are printed to stderr and otherwise ignored.
- * Returns a function that unregisters the hooks.
- */
-export function atFork(h: AtForkHooks): () => void {
-  if (h === null || typeof h !== 'object') throw typeError(`The "hooks" argument must be an object. Received ${describe(h)}`);
-  for (const k of ['prepare', 'parent', 'child'] as const) {
-    if (h[k] !== undefined && typeof h[k] !== 'function') throw typeError(`The "hooks.${k}" property must be a function`);
-  }
-  const entry = { ...h };
-  hooks.push(entry);
-  return () => {
-    const i = hooks.indexOf(entry);
-    if (i >= 0) hooks.splice(i, 1);
-  };
-}
-
-function runHooks(kind: 'parent' | 'child'): void {
-  for (const h of [...hooks]) {
-    try {
-      h[kind]?.();
-    } catch (e) {
-      process.stderr.write(`multiproc: an atFork ${kind} hook threw: ${(e as Error)?.stack ?? String(e)}\n`);
-    }
-  }
-}
-
-/** Milliseconds fork() waits for V8's background threads to become idle before giving up. */
-export let forkQuiesceTimeout = 10_000;
-export function setForkQuiesceTimeout(ms: number): void {
-  if (!Number.isFinite(ms) || ms < 1 || ms > 600_000) throw rangeError('The quiesce timeout must be between 1 and 600000 ms');
-  forkQuiesceTimeout = ms;
-}
-
-/** What the child's loop calls when it has nothing left to do (see native/fork/fork.cc). */
-function onChildLoopDry(exiting: boolean): number | undefined {
-  const code = exitCodeOf(process.exitCode);
-  if (!exiting) {
-    process.emit('beforeExit', code);
-    return undefined;
-  }
-  (process as unknown as { _exiting: boolean })._exiting = true;
-  process.emit('exit', code);
-  return exitCodeOf(process.exitCode);
-}
-
-
-/**
- * fork(2): creates a child process that is a copy of this one. Returns the child's pid in the parent and 0
- * in the child. See fork(2).
- *
- * # Safety (what a forked Node child is; README "Fork safety")
- * The child has one thread (this one) and a repaired event loop: it may run any JavaScript, sync or async
- * (promises, timers, fs, child_process, net), allocate, print, and use pipes and shared memory. It must end
- * with {@link exit}, `process.exit()`, an uncaught exception or by running out of work, all of which end in
- * `_exit` after flushing stdout/stderr (Node's teardown never runs in a child). It does not service the
- * parent's sockets, servers, watchers or timers, and it drops the parent's 'exit', 'beforeExit',
- * 'uncaughtException', 'unhandledRejection' and signal listeners. It cannot use worker_threads (the V8
- * platform has no threads in the child). fork() from a worker_thread is an error.
- */
-export function fork(): number {
-  return forkWith();
-}
-
-/**
- * Forks, and runs `entry` in the child; returns the child's pid in the parent and never returns in the
- * child. This is fork() for code that must not continue in the child (the code after the call is the
- * parent's): no code after the call, no `catch` and no `finally` of the caller runs in the child. The child
- * ends with status 0 when `entry` (or the promise it returns) succeeds, 1 when it throws (the stack goes to
- * stderr), whatever it passes to exit()/process.exit(), or 0 when its event loop runs out of work.
- * Everything {@link fork} says about the child applies. How the child leaves the caller's stack depends on
- * where the call is made (see native/fork/fork.cc): inside a running microtask checkpoint (after an await)
- * the microtasks the parent had queued are dropped in the child; elsewhere they run in the child, as any
- * state copied at the fork instant.
- */
-export function forkAndRun(entry: () => unknown): number {
-  if (typeof entry !== 'function') throw typeError(`The "entry" argument must be of type function. Received ${describe(entry)}`);
-  const resetsBefore = asyncResets();
-  const run = (): void => {
-    if (asyncResets() === resetsBefore && !process.hasUncaughtExceptionCaptureCallback()) {
-      // internals.h #8 no longer holds on this Node: the child's async-context stack may be corrupt.
-      process.stderr.write(`multiproc: the forked child could not reset its async context on ${process.version} (probe 'async-reset'); exiting\n`);
-      return exit(70);
-    }
-    let result: unknown;
-    try {
-      result = entry();
-    } catch (e) {
-      return childFailed(e);
-    }
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(
-        () => exit(0),
-        (e) => childFailed(e),
-      );
-    } else {
-      exit(0);
-    }
-  };
-  return forkWith(run);
-}
-
-function childFailed(e: unknown): never {
-  process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
-  return exit(1);
-}
-
-/** Node's own nextTick + microtask pass (a forkAndRun child whose loop runs nested drains with it). */
-const runTicks = (): void => (process as unknown as { _tickCallback: () => void })._tickCallback();
-
-/** The child's side of every fork: repair, then the registered child hooks. */
-function inChild(): void {
-  repairChild();
-  debug('fork: child %d of %d', process.pid, process.ppid);
-  runHooks('child');
-}
-
-/** The child's side of forkAndRun: also drops the ticks its parent had queued. */
-function inChildRun(): void {
-  dropInheritedTicks();
-  inChild();
-}
-
-/**
- * The probes of what fork() assumes about Node, V8 and libuv (native/fork/internals.h): native ones, run when
- * the fork addon loads, and the JS ones of lib/posix/child.ts. fork() refuses, naming the probe, if one failed.
- */
-export function forkProbes(): { name: string; ok: boolean; detail: string }[] {
-  return [...loadForkAddon().probes(), ...jsProbes];
-}
-
-/** fork() and forkAndRun(): with `entry`, the child runs it and never returns from here. */
-function forkWith(entry?: () => void): number {
-  if (!isMainThread) {
-    const err = new Error('fork() must be called from the main thread, not a worker_thread: the child would have no main thread. Use the spawn start method from workers.');
-    (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_FORK_THREAD';
-    throw err;
-  }
-  const addon = loadForkAddon();
-  const failed = jsProbes.find((p) => !p.ok);
-  if (failed) {
-    const err = new Error(`fork() is not safe on this Node (${process.version}): the probe '${failed.name}' of lib/posix/child.ts failed (${failed.detail}). Supported Node lines: 20, 22, 24, 26; use the spawn start method here.`);
-    (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_FORK_PROBE';
-    throw err;
-  }
-  for (let i = hooks.length - 1; i >= 0; i--) hooks[i]!.prepare?.();
-  let pid: number;
-  try {
-    pid = entry
-      ? addon.fork(onChildLoopDry, forkQuiesceTimeout, inChildRun, entry, runTicks, resetAsyncContext)
-      : addon.fork(onChildLoopDry, forkQuiesceTimeout);
-  } catch (e) {
-    runHooks('parent');
-    throw e;
-  }
-  if (pid === 0) {
-    inChild(); // plain fork(): the child returns 0 to its caller, as in C
-    return 0;
-  }
-  debug('fork: parent %d forked child %d', process.pid, pid);
-  runHooks('parent');
-  return pid;
-}
-
-/** True in a process created by {@link fork} (not in one started any other way). */
-export function isForkedChild(): boolean {
-  return forkState.isChild;
-}
-
-/** Timings of the last fork() (quiesce, MADV_DOFORK re-marking, fork itself), for benchmarks. */
-export function forkStats(): ReturnType<ReturnType<typeof loadForkAddon>['stats']> {
-  return loadForkAddon().stats();
-}
-
-/**
- * Ends this process at once with `code` (0–255), like _exit(2), after flushing stdout and stderr. No 'exit'
- * listeners run and Node's teardown is skipped: this is how a forked child must leave.
- */
-export function exit(code = 0): never {
-  if (!Number.isInteger(code) || code < 0 || code > 255) {
-    throw rangeError(`The value of "code" is out of range. It must be an integer >= 0 && <= 255. Received ${String(code)}`);
-  }
-  debug('exit(%d) in %d', code, process.pid);
-  if (forkState.isChild) loadForkAddon().mark(PHASE_EXIT);
-  return native._exit(code);
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // posix_spawn
 
+/** Options of {@link spawn}. */
 export interface SpawnOptions {
   /** The environment as NAME=value strings (default: this process's). */
   env?: Record<string, string | undefined>;
   /**
-   * fds for the child: `{ 3: fd }` makes this process's `fd` the child's fd 3. The child's fds are 0, 1, 2
-   * (inherited unless mapped here) and these; every other fd of this library is close-on-exec.
+   * fds for the child: `{ 3: fd }` (or the pairs `[[3, fd]]`) makes this process's `fd` the child's fd 3. The
+   * child's fds are 0, 1, 2 (inherited unless mapped here) and these; every other fd of this library is
+   * close-on-exec.
    */
-  fds?: Record<number, number>;
+  fds?: Record<number, number> | readonly (readonly [childFd: number, parentFd: number])[];
   /** Start a new process group led by the child (setpgid(0, 0)), e.g. to signal it as a group. */
   newGroup?: boolean;
 }
@@ -267,7 +67,9 @@ export interface SpawnOptions {
  */
 export function spawn(file: string, argv: string[], opts: SpawnOptions = {}): number {
   const env = opts.env === undefined ? undefined : Object.entries(opts.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
-  const fds = Object.entries(opts.fds ?? {}).map(([child, parent]) => [Number(child), parent] as [number, number]);
+  const fds: [number, number][] = Array.isArray(opts.fds)
+    ? opts.fds.map(([child, parent]) => [child, parent])
+    : Object.entries(opts.fds ?? {}).map(([child, parent]) => [Number(child), parent]);
   const pid = native.spawn(file, argv, env, fds, opts.newGroup ?? false);
   debug('spawn(%s) -> %d', file, pid);
   return pid;
@@ -289,6 +91,7 @@ export type WaitStatus =
   /** Only with `noHang`: the child exists and has not changed state. */
   | { kind: 'running'; pid: number };
 
+/** Options of {@link waitpid}: waitpid(2) flags. */
 export interface WaitpidOptions {
   /** WNOHANG: return `{ kind: 'running' }` at once if no child has changed state. */
   noHang?: boolean;
@@ -322,7 +125,7 @@ function decode(raw: RawStatus, requested: number): WaitStatus {
 export function waitpid(pid: number, opts: WaitpidOptions = {}): WaitStatus {
   checkInt('pid', pid, -2147483647, 2147483647);
   const c = native.processConstants;
-  const flags = (opts.noHang ? c.WNOHANG! : 0) | (opts.untraced ? c.WUNTRACED! : 0) | (opts.continued ? c.WCONTINUED! : 0);
+  const flags = (opts.noHang ? c.WNOHANG : 0) | (opts.untraced ? c.WUNTRACED : 0) | (opts.continued ? c.WCONTINUED : 0);
   debug('waitpid(%d, %d)', pid, flags);
   return decode(native.waitpid(pid, flags), pid);
 }
@@ -448,11 +251,13 @@ export function getcpu(): number {
   return native.getcpu();
 }
 
+/** A resource of getrlimit(2)/setrlimit(2): RLIMIT_CORE, RLIMIT_NPROC… in lower case without the prefix. */
 export type Resource = 'core' | 'nproc' | 'nofile' | 'as' | 'cpu' | 'data' | 'fsize' | 'stack' | 'memlock';
 const RESOURCES: readonly Resource[] = ['core', 'nproc', 'nofile', 'as', 'cpu', 'data', 'fsize', 'stack', 'memlock'];
+const RLIMITS: Readonly<Record<string, number>> = native.processConstants;
 function resourceNumber(r: Resource): number {
   if (typeof r !== 'string') throw invalidType('resource', 'of type string', r);
-  const n = RESOURCES.includes(r) ? native.processConstants[`RLIMIT_${r.toUpperCase()}`] : undefined;
+  const n = RESOURCES.includes(r) ? RLIMITS[`RLIMIT_${r.toUpperCase()}`] : undefined;
   if (n === undefined) throw invalidValue('resource', r, `must be one of ${RESOURCES.map((x) => `'${x}'`).join(', ')}`);
   return n;
 }
@@ -471,8 +276,7 @@ export function setrlimit(resource: Resource, limits: { soft: number; hard: numb
 // ---------------------------------------------------------------------------------------------------------
 // argument helpers: lib/posix/errors.ts (the native layer checks again; these give the same messages earlier)
 
-export { rangeError, typeError } from './errors.js';
-
+/** Throws TypeError/RangeError (Node's codes) unless `v` is an integer in [min, max]; `name` is the parameter. */
 export function checkInt(name: string, v: unknown, min: number, max: number): asserts v is number {
   integer(name, v, min, max);
 }

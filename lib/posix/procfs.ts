@@ -28,6 +28,7 @@ const STATES: Record<string, ProcessState> = {
   K: 'sleeping', // wakekill (old kernels)
 };
 
+/** What /proc/[pid]/stat says about a process (proc_pid_stat(5)). */
 export interface ProcessInfo {
   pid: number;
   ppid: number;
@@ -99,6 +100,7 @@ export function children(pid: number = process.pid): number[] {
     .sort((a, b) => a - b);
 }
 
+/** A row of {@link processTree}: a process and its depth in the tree. */
 export interface TreeRow extends ProcessInfo {
   depth: number;
 }

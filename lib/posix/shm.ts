@@ -5,24 +5,7 @@
 import { native } from '../binding/addon.js';
 import { typeError } from './errors.js';
 
-interface NativeShm {
-  mmap(length: number, fd?: number, offset?: number, readOnly?: boolean): { buffer: ArrayBuffer; shared: boolean };
-  mappingClose(m: object): void;
-  mappingState(m: object): [length: number, closed: boolean];
-  mappingMsync(m: object, offset?: number, length?: number): void;
-  shmOpen(name: string, flags: number, mode?: number): number;
-  shmUnlink(name: string): void;
-  memfdCreate(name: string, allowSealing?: boolean): number;
-  ftruncate(fd: number, size: number): void;
-  fallocate(fd: number, offset: number, length: number): void;
-  fdSize(fd: number): number;
-  pageSize(): number;
-  fillBench(m: object, bytes: number, iterations: number): void;
-  shmConstants: Record<string, number>;
-}
-
-const n = native as unknown as NativeShm;
-const C = n.shmConstants;
+const C = native.shmConstants;
 
 /**
  * A shared mapping, from {@link mmap}. Instances are the addon's own handles (type-tagged, so that native
@@ -40,11 +23,12 @@ export class Mapping {
 
   /** The mapped length in bytes (0 after close). */
   get length(): number {
-    return n.mappingState(this)[0];
+    return native.mappingState(this)[0];
   }
 
+  /** true after close(). */
   get closed(): boolean {
-    return n.mappingState(this)[1];
+    return native.mappingState(this)[1];
   }
 
   /**
@@ -52,12 +36,12 @@ export class Mapping {
    * memory. Native objects still blocked inside the mapping keep it mapped until they return.
    */
   close(): void {
-    n.mappingClose(this);
+    native.mappingClose(this);
   }
 
   /** msync(2) MS_SYNC of a range (file-backed mappings). */
   msync(offset?: number, length?: number): void {
-    n.mappingMsync(this, offset, length);
+    native.mappingMsync(this, offset, length);
   }
 
   [Symbol.dispose](): void {
@@ -65,6 +49,7 @@ export class Mapping {
   }
 }
 
+/** Options of {@link mmap}. */
 export interface MmapOptions {
   /** Map this file (a memfd, a shmOpen fd, a regular file) instead of anonymous shared memory. */
   fd?: number;
@@ -80,10 +65,11 @@ export interface MmapOptions {
  * posix_fallocate first, so a full /dev/shm is an ENOSPC error, never a crash.
  */
 export function mmap(length: number, opts: MmapOptions = {}): Mapping {
-  const handle = n.mmap(length, opts.fd ?? -1, opts.offset ?? 0, opts.readOnly ?? false);
+  const handle = native.mmap(length, opts.fd ?? -1, opts.offset ?? 0, opts.readOnly ?? false);
   return Object.setPrototypeOf(handle, Mapping.prototype) as Mapping;
 }
 
+/** Options of {@link shmOpen}: shm_open(3)'s flags and mode, and an initial size. */
 export interface ShmOpenOptions {
   /** O_CREAT: create it if it does not exist. */
   create?: boolean;
@@ -100,17 +86,17 @@ export interface ShmOpenOptions {
 /** shm_open(3): an fd for the POSIX shared memory object `name` ('/name'), with FD_CLOEXEC. */
 export function shmOpen(name: string, opts: ShmOpenOptions = {}): number {
   const flags =
-    (opts.readOnly ? C.O_RDONLY! : C.O_RDWR!) | (opts.create ? C.O_CREAT! : 0) | (opts.exclusive ? C.O_EXCL! : 0);
-  const fd = n.shmOpen(name, flags, opts.mode ?? 0o600);
+    (opts.readOnly ? C.O_RDONLY : C.O_RDWR) | (opts.create ? C.O_CREAT : 0) | (opts.exclusive ? C.O_EXCL : 0);
+  const fd = native.shmOpen(name, flags, opts.mode ?? 0o600);
   if (opts.size !== undefined) {
     try {
-      n.ftruncate(fd, opts.size);
-      if (opts.size > 0) n.fallocate(fd, 0, opts.size);
+      native.ftruncate(fd, opts.size);
+      if (opts.size > 0) native.fallocate(fd, 0, opts.size);
     } catch (e) {
       native.close(fd);
       if (opts.create) {
         try {
-          n.shmUnlink(name);
+          native.shmUnlink(name);
         } catch {
           /* already gone */
         }
@@ -123,28 +109,28 @@ export function shmOpen(name: string, opts: ShmOpenOptions = {}): number {
 
 /** shm_unlink(3): removes the name; mappings and fds already open stay valid. */
 export function shmUnlink(name: string): void {
-  n.shmUnlink(name);
+  native.shmUnlink(name);
 }
 
 /** memfd_create(2) with MFD_CLOEXEC: an anonymous file in memory; size it with ftruncate. */
 export function memfdCreate(name: string, opts: { allowSealing?: boolean } = {}): number {
-  return n.memfdCreate(name, opts.allowSealing ?? false);
+  return native.memfdCreate(name, opts.allowSealing ?? false);
 }
 
 /** ftruncate(2). */
 export function ftruncate(fd: number, size: number): void {
-  n.ftruncate(fd, size);
+  native.ftruncate(fd, size);
 }
 
 /** posix_fallocate(3): reserves [offset, offset + length) for real (ENOSPC now rather than SIGBUS later). */
 export function fallocate(fd: number, offset: number, length: number): void {
-  n.fallocate(fd, offset, length);
+  native.fallocate(fd, offset, length);
 }
 
 /** fstat(2)'s st_size. */
 export function fdSize(fd: number): number {
-  return n.fdSize(fd);
+  return native.fdSize(fd);
 }
 
 /** sysconf(_SC_PAGESIZE). */
-export const pageSize: number = n.pageSize();
+export const pageSize: number = native.pageSize();

@@ -11,9 +11,9 @@
 // that is the process's mask, as in C; in a running Node, signals directed at the process may still be
 // delivered to one of Node's other threads.
 import { readFileSync } from 'node:fs';
-import { native } from '../binding/addon.js';
-import { timeout as checkTimeout } from './errors.js';
-import { type Signal, signalName, signalNumber, typeError } from './process.js';
+import { native, type SignalConstants } from '../binding/addon.js';
+import { timeout as checkTimeout, typeError } from './errors.js';
+import { type Signal, signalName, signalNumber } from './process.js';
 
 const C = native.signalConstants;
 
@@ -34,6 +34,7 @@ export interface SigactionFlags {
   noChildWait?: boolean;
 }
 
+/** Options of {@link sigaction}: SA_* flags and the mask blocked while the handler runs. */
 export interface SigactionOptions extends SigactionFlags {
   /** sa_mask: signals blocked while the handler runs (the signal itself too, unless noDefer). */
   mask?: Signal[];
@@ -45,7 +46,7 @@ export interface PreviousAction {
   flags: SigactionFlags;
 }
 
-const FLAG_BITS: [keyof SigactionFlags, string][] = [
+const FLAG_BITS: [keyof SigactionFlags, keyof SignalConstants][] = [
   ['restart', 'SA_RESTART'],
   ['noDefer', 'SA_NODEFER'],
   ['resetHand', 'SA_RESETHAND'],
@@ -73,10 +74,10 @@ export function sigaction(signal: Signal, disposition: SignalDisposition, opts: 
   if (d < 0) throw typeError(`The "disposition" argument must be one of ${DISPOSITIONS.map((x) => `'${x}'`).join(', ')}. Received ${String(disposition)}`);
   if (opts === null || typeof opts !== 'object') throw typeError('The "options" argument must be an object');
   let flags = 0;
-  for (const [key, name] of FLAG_BITS) if (opts[key]) flags = (flags | C[name]!) >>> 0; // unsigned: SA_RESETHAND is bit 31
+  for (const [key, name] of FLAG_BITS) if (opts[key]) flags = (flags | C[name]) >>> 0; // unsigned: SA_RESETHAND is bit 31
   const [prev, prevFlags] = native.sigaction(signalNumber(signal), d, flags, signalList('mask', opts.mask));
   const out: SigactionFlags = {};
-  for (const [key, name] of FLAG_BITS) if (prevFlags & C[name]!) out[key] = true;
+  for (const [key, name] of FLAG_BITS) if (prevFlags & C[name]) out[key] = true;
   return { disposition: PREVIOUS[prev] ?? 'other', flags: out };
 }
 

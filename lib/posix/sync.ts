@@ -16,104 +16,21 @@
 // any number of them can be pending while fs and crypto work goes on.
 import { debuglog } from 'node:util';
 import type { Mapping } from './shm.js';
-import { native } from '../binding/addon.js';
+import { native, type RawBarrier, type RawCond, type RawMutex, type RawSemaphore, type SyncLayout } from '../binding/addon.js';
 import { invalidType, timeout, waitOptions } from './errors.js';
 
 const debug = debuglog('multiproc');
 
-// ---------------------------------------------------------------------------------------------------------
-// the raw native interface (native/sync.cc)
+export type { SyncLayout } from '../binding/addon.js';
 
-type AsyncCallback = (err: Error | null, result?: number) => void;
-
-interface NativeSemaphore {
-  /** The number the fast functions take. */
-  readonly handle: number;
-  wait(): void;
-  tryWait(): boolean;
-  timedWait(ms: number): boolean;
-  post(): void;
-  value(): number;
-  /** 0: acquired at once; -1: timed out at once; else a wait id for cancelWait (callback: 1 acquired, 0 timeout, 2 cancelled). */
-  waitAsync(ms: number, cb: AsyncCallback): number;
-  destroy(): void;
-  close(): void;
-  readonly closed: boolean;
-  readonly name: string | undefined;
-}
-
-interface NativeMutex {
-  readonly handle: number;
-  /** 1 acquired, 2 acquired from a dead owner (made consistent). */
-  lock(): 1 | 2;
-  /** 0 busy, 1 acquired, 2 acquired from a dead owner. */
-  tryLock(): 0 | 1 | 2;
-  timedLock(ms: number): 0 | 1 | 2;
-  unlock(): void;
-  destroy(): void;
-  readonly ownerDied: boolean;
-  readonly closed: boolean;
-}
-
-interface NativeCond {
-  /** 0 timed out, 1 woken, 2 woken and the mutex inherited from a dead owner. */
-  wait(mx: NativeMutex, ms?: number): 0 | 1 | 2;
-  signal(): void;
-  broadcast(): void;
-  destroy(): void;
-  readonly closed: boolean;
-}
-
-interface NativeBarrier {
-  readonly handle: number;
-  wait(): boolean;
-  waitAsync(cb: AsyncCallback): number;
-  destroy(): void;
-  readonly closed: boolean;
-}
-
-interface Layout {
-  sem: number;
-  mutex: number;
-  cond: number;
-  barrier: number;
-}
-
-interface NativeSync {
-  semInit(m: Mapping, offset: number, value: number): NativeSemaphore;
-  semAttach(m: Mapping, offset: number): NativeSemaphore;
-  semOpen(name: string, flags: number, mode: number, value: number): NativeSemaphore;
-  semUnlink(name: string): void;
-  mutexInit(m: Mapping, offset: number): NativeMutex;
-  mutexAttach(m: Mapping, offset: number): NativeMutex;
-  condInit(m: Mapping, offset: number): NativeCond;
-  condAttach(m: Mapping, offset: number): NativeCond;
-  barrierInit(m: Mapping, offset: number, count: number): NativeBarrier;
-  barrierAttach(m: Mapping, offset: number): NativeBarrier;
-  // The hot operations as module-level functions of an object's handle (native/sync.cc "fast functions"):
-  // they skip the ObjectWrap unwrap, most of the cost of a call into the addon, and one function for all
-  // objects keeps each call site monomorphic.
-  semWaitFast(handle: number): void;
-  semPostFast(handle: number): void;
-  semTryWaitFast(handle: number): boolean;
-  mutexLockFast(handle: number): 1 | 2;
-  mutexUnlockFast(handle: number): void;
-  mutexTryLockFast(handle: number): 0 | 1 | 2;
-  barrierWaitFast(handle: number): boolean;
-  syncSizes: Layout;
-  syncAlign: Layout;
-  syncConstants: { O_CREAT: number; O_EXCL: number; SEM_VALUE_MAX: number };
-}
-
-const n = native as unknown as NativeSync;
-const { semWaitFast, semPostFast, semTryWaitFast, mutexLockFast, mutexUnlockFast, mutexTryLockFast, barrierWaitFast } = n;
+const { semWaitFast, semPostFast, semTryWaitFast, mutexLockFast, mutexUnlockFast, mutexTryLockFast, barrierWaitFast } = native;
 
 /** sizeof(sem_t), sizeof(pthread_mutex_t), sizeof(pthread_cond_t), sizeof(pthread_barrier_t) in bytes. */
-export const SIZEOF: Readonly<Layout> = Object.freeze({ ...n.syncSizes });
+export const SIZEOF: Readonly<SyncLayout> = Object.freeze({ ...native.syncSizes });
 /** The alignment each object needs: its offset in the mapping must be a multiple of this (8 on 64-bit Linux). */
-export const ALIGNOF: Readonly<Layout> = Object.freeze({ ...n.syncAlign });
+export const ALIGNOF: Readonly<SyncLayout> = Object.freeze({ ...native.syncAlign });
 /** The largest value a semaphore can hold (SEM_VALUE_MAX). */
-export const SEM_VALUE_MAX: number = n.syncConstants.SEM_VALUE_MAX;
+export const SEM_VALUE_MAX: number = native.syncConstants.SEM_VALUE_MAX;
 
 /** The number of this process's async waits (waitAsync) not yet settled; for tests and leak checks. */
 export function pendingAsyncWaits(): number {
@@ -166,7 +83,11 @@ export interface SemOpenOptions {
   track?: boolean;
 }
 
-/** @internal What the resource tracker (lib/mp/shared/tracker.ts) installs: the posix layer does not import it. */
+/**
+ * Hooks told of every named semaphore created and unlinked: what the resource tracker (lib/mp/shared/tracker.ts)
+ * installs, so that the posix layer does not import it.
+ * @internal
+ */
 export const semaphoreTracking: { created?(name: string): void; unlinked?(name: string): void } = {};
 
 /**
@@ -174,10 +95,10 @@ export const semaphoreTracking: { created?(name: string): void; unlinked?(name: 
  * or named ({@link Semaphore.open}, a file /dev/shm/sem.NAME).
  */
 export class Semaphore {
-  readonly #h: NativeSemaphore;
+  readonly #h: RawSemaphore;
   readonly #id: number;
 
-  private constructor(h: NativeSemaphore) {
+  private constructor(h: RawSemaphore) {
     this.#h = h;
     this.#id = h.handle;
   }
@@ -188,14 +109,14 @@ export class Semaphore {
    * Safety: initialise once; re-initialising a semaphore that some process waits on is undefined behaviour.
    */
   static init(m: Mapping, offset: number, value: number): Semaphore {
-    const h = n.semInit(m, offset, value);
+    const h = native.semInit(m, offset, value);
     debug('Semaphore.init(offset %d, value %d) in %d', offset, value, process.pid);
     return new Semaphore(h);
   }
 
   /** A semaphore that another process initialised with {@link Semaphore.init} at `offset` of the same memory. */
   static attach(m: Mapping, offset: number): Semaphore {
-    return new Semaphore(n.semAttach(m, offset));
+    return new Semaphore(native.semAttach(m, offset));
   }
 
   /**
@@ -204,22 +125,22 @@ export class Semaphore {
    * until {@link Semaphore.unlink}.
    */
   static open(name: string, opts: SemOpenOptions = {}): Semaphore {
-    const c = n.syncConstants;
+    const c = native.syncConstants;
     const mode = opts.mode ?? 0o600;
     const value = opts.value ?? 0;
-    let h: NativeSemaphore;
+    let h: RawSemaphore;
     let created = false;
     if (opts.create && !opts.exclusive && semaphoreTracking.created && opts.track !== false) {
       // Did this call create it? Only then is it ours to track: try exclusively first.
       try {
-        h = n.semOpen(name, c.O_CREAT | c.O_EXCL, mode, value);
+        h = native.semOpen(name, c.O_CREAT | c.O_EXCL, mode, value);
         created = true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        h = n.semOpen(name, c.O_CREAT, mode, value);
+        h = native.semOpen(name, c.O_CREAT, mode, value);
       }
     } else {
-      h = n.semOpen(name, (opts.create ? c.O_CREAT : 0) | (opts.exclusive ? c.O_EXCL : 0), mode, value);
+      h = native.semOpen(name, (opts.create ? c.O_CREAT : 0) | (opts.exclusive ? c.O_EXCL : 0), mode, value);
       created = !!opts.create && !!opts.exclusive;
     }
     if (created && opts.track !== false) semaphoreTracking.created?.(name);
@@ -229,7 +150,7 @@ export class Semaphore {
 
   /** sem_unlink(3): removes the name; processes that have it open keep using it until they close it. */
   static unlink(name: string): void {
-    n.semUnlink(name);
+    native.semUnlink(name);
     semaphoreTracking.unlinked?.(name);
     debug('Semaphore.unlink(%s) in %d', name, process.pid);
   }
@@ -334,7 +255,7 @@ export class Semaphore {
 // Mutex
 
 /** The native handle of a Mutex (for Cond.wait); set by Mutex's static block. */
-let mutexHandle: (mx: Mutex) => NativeMutex;
+let mutexHandle: (mx: Mutex) => RawMutex;
 
 /**
  * A process-shared, robust, error-checking pthread mutex (pthread_mutex_lock(3), pthread_mutexattr_setrobust(3)).
@@ -343,10 +264,10 @@ let mutexHandle: (mx: Mutex) => NativeMutex;
  * pthread mutex belongs to the thread that locked it (an await could resume the "owner" anywhere).
  */
 export class Mutex {
-  readonly #h: NativeMutex;
+  readonly #h: RawMutex;
   readonly #id: number;
 
-  private constructor(h: NativeMutex) {
+  private constructor(h: RawMutex) {
     this.#h = h;
     this.#id = h.handle;
   }
@@ -357,14 +278,14 @@ export class Mutex {
    * Safety: initialise once; re-initialising a mutex in use is undefined behaviour.
    */
   static init(m: Mapping, offset: number): Mutex {
-    const h = n.mutexInit(m, offset);
+    const h = native.mutexInit(m, offset);
     debug('Mutex.init(offset %d) in %d', offset, process.pid);
     return new Mutex(h);
   }
 
   /** A mutex that another process initialised with {@link Mutex.init} at `offset` of the same memory. */
   static attach(m: Mapping, offset: number): Mutex {
-    return new Mutex(n.mutexAttach(m, offset));
+    return new Mutex(native.mutexAttach(m, offset));
   }
 
   static {
@@ -430,9 +351,9 @@ export class Mutex {
  * Use it with a {@link Mutex}: lock, check the predicate in a loop around wait(), unlock.
  */
 export class Cond {
-  readonly #h: NativeCond;
+  readonly #h: RawCond;
 
-  private constructor(h: NativeCond) {
+  private constructor(h: RawCond) {
     this.#h = h;
   }
 
@@ -441,14 +362,14 @@ export class Cond {
    * ALIGNOF.cond), PTHREAD_PROCESS_SHARED, clock CLOCK_MONOTONIC. Safety: initialise once.
    */
   static init(m: Mapping, offset: number): Cond {
-    const h = n.condInit(m, offset);
+    const h = native.condInit(m, offset);
     debug('Cond.init(offset %d) in %d', offset, process.pid);
     return new Cond(h);
   }
 
   /** A condition variable that another process initialised with {@link Cond.init} at `offset` of the same memory. */
   static attach(m: Mapping, offset: number): Cond {
-    return new Cond(n.condAttach(m, offset));
+    return new Cond(native.condAttach(m, offset));
   }
 
   /** True after destroy() or once the mapping that holds it is closed. */
@@ -490,10 +411,10 @@ export class Cond {
 
 /** A process-shared barrier (pthread_barrier_wait(3)): `count` waits release them all, cycle after cycle. */
 export class Barrier {
-  readonly #h: NativeBarrier;
+  readonly #h: RawBarrier;
   readonly #id: number;
 
-  private constructor(h: NativeBarrier) {
+  private constructor(h: RawBarrier) {
     this.#h = h;
     this.#id = h.handle;
   }
@@ -503,14 +424,14 @@ export class Barrier {
    * (SIZEOF.barrier bytes, offset a multiple of ALIGNOF.barrier), PTHREAD_PROCESS_SHARED. Safety: initialise once.
    */
   static init(m: Mapping, offset: number, count: number): Barrier {
-    const h = n.barrierInit(m, offset, count);
+    const h = native.barrierInit(m, offset, count);
     debug('Barrier.init(offset %d, count %d) in %d', offset, count, process.pid);
     return new Barrier(h);
   }
 
   /** A barrier that another process initialised with {@link Barrier.init} at `offset` of the same memory. */
   static attach(m: Mapping, offset: number): Barrier {
-    return new Barrier(n.barrierAttach(m, offset));
+    return new Barrier(native.barrierAttach(m, offset));
   }
 
   /** True after destroy() or once the mapping that holds it is closed. */

@@ -6,8 +6,8 @@
 //   multiproc --version    the package's version, Node's, and the addon's ABI
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { native, packageRoot } from '../binding/addon.js';
 import * as posix from '../posix/index.js';
+import { addonAbi, packageRoot } from '../posix/install.js';
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: string, s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -91,7 +91,7 @@ function ps(args: string[]): number {
 /** "multiproc 0.1.0 (Node v20.17.0, addon napi, linux x64)". */
 function version(): string {
   const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
-  return `multiproc ${pkg.version} (Node ${process.version}, addon ${native.abi}, ${process.platform} ${process.arch})`;
+  return `multiproc ${pkg.version} (Node ${process.version}, addon ${addonAbi}, ${process.platform} ${process.arch})`;
 }
 
 function main(argv: string[]): number {

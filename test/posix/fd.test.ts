@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, readAll, reap, thrown } from '../helpers/child.js';
+import { forkRun, readAll, reap, thrown, until } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
@@ -321,6 +321,132 @@ describe('mkfifo', () => {
       expect(fs.statSync(path.join(dir, 'fifo2')).mode & 0o777).toBe(0o640 & ~process.umask());
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('open', () => {
+  it('creates, truncates, appends and refuses as open(2) does; close-on-exec; read-only by default', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'multiproc-open-'));
+    try {
+      const file = path.join(dir, 'f');
+      const w = posix.open(file, { access: 'write', create: true, exclusive: true, mode: 0o640 });
+      expect(fs.statSync(file).mode & 0o777).toBe(0o640 & ~process.umask());
+      expect(posix.fdFlags(w)).toEqual({ nonBlocking: false, cloexec: true, accessMode: fs.constants.O_WRONLY });
+      posix.writeAll(w, 'first');
+      posix.close(w);
+      expect(thrown(() => posix.open(file, { create: true, exclusive: true }))).toMatchObject({ code: 'EEXIST', syscall: 'open' });
+      const a = posix.open(file, { access: 'write', append: true });
+      posix.writeAll(a, '+second');
+      posix.close(a);
+      expect(fs.readFileSync(file, 'utf8')).toBe('first+second');
+      const r = posix.open(file);
+      expect(posix.fdFlags(r).accessMode).toBe(fs.constants.O_RDONLY);
+      expect(thrown(() => posix.write(r, 'x'))).toMatchObject({ code: 'EBADF', syscall: 'write' });
+      const buf = Buffer.alloc(64);
+      expect(buf.subarray(0, posix.read(r, buf)).toString()).toBe('first+second');
+      posix.close(r);
+      const rw = posix.open(file, { access: 'readwrite', truncate: true });
+      expect(posix.fdFlags(rw).accessMode).toBe(fs.constants.O_RDWR);
+      expect(fs.statSync(file).size).toBe(0);
+      posix.close(rw);
+      expect(thrown(() => posix.open(path.join(dir, 'missing')))).toMatchObject({ code: 'ENOENT', syscall: 'open' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('nonBlocking opens a FIFO without waiting for a writer; bad options are TypeErrors', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'multiproc-open-'));
+    try {
+      const fifo = path.join(dir, 'fifo');
+      posix.mkfifo(fifo);
+      // fifo(7): a non-blocking open for writing fails with ENXIO while no process has the FIFO open for reading
+      expect(thrown(() => posix.open(fifo, { access: 'write', nonBlocking: true }))).toMatchObject({ code: 'ENXIO', syscall: 'open' });
+      const r = posix.open(fifo, { nonBlocking: true }); // blocking, this would wait for a writer for ever
+      try {
+        expect(posix.fdFlags(r).nonBlocking).toBe(true);
+        expect(posix.read(r, Buffer.alloc(1))).toBe(0); // no writer: end of file, at once
+      } finally {
+        posix.close(r);
+      }
+      expect(thrown(() => posix.open(fifo, { access: 'append' as 'read' }))).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+      expect(thrown(() => posix.open(fifo, null as unknown as {}))).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the raw async forms (readAsyncRaw, writeAsyncRaw, pollAsyncRaw, cancelWait)', () => {
+  it('readAsyncRaw calls back once data comes, or at once (id 0) when it is there', async () => {
+    const [r, w] = posix.pipe();
+    try {
+      const buf = Buffer.alloc(16);
+      const got = new Promise<[Error | null, number]>((resolve) => {
+        const id = posix.readAsyncRaw(r, buf, 0, 16, (err, n) => resolve([err, n]));
+        expect(id).toBeGreaterThan(0); // pending: the pipe is empty
+      });
+      posix.write(w, 'raw');
+      expect(await got).toEqual([null, 3]);
+      expect(buf.subarray(0, 3).toString()).toBe('raw');
+      posix.write(w, 'now');
+      let inline: [Error | null, number] | undefined;
+      expect(posix.readAsyncRaw(r, buf, 4, 8, (err, n) => (inline = [err, n]))).toBe(0);
+      expect(inline).toEqual([null, 3]);
+      expect(buf.subarray(4, 7).toString()).toBe('now');
+    } finally {
+      closeAll(r, w);
+    }
+  });
+
+  it('cancelWait drops a pending wait: its callback never runs; a second cancel is false', async () => {
+    const [r, w] = posix.pipe();
+    try {
+      const before = native.pendingWaits('reactor');
+      let called = 0;
+      const id = posix.readAsyncRaw(r, Buffer.alloc(4), undefined, undefined, () => called++);
+      const poll = posix.pollAsyncRaw(r, false, () => called++);
+      expect(native.pendingWaits('reactor')).toBe(before + 2);
+      expect(posix.cancelWait(id)).toBe(true);
+      expect(posix.cancelWait(poll)).toBe(true);
+      expect(posix.cancelWait(id)).toBe(false);
+      expect(native.pendingWaits('reactor')).toBe(before);
+      posix.write(w, 'late');
+      await sleep(50);
+      expect(called).toBe(0);
+      expect(posix.read(r, Buffer.alloc(8))).toBe(4); // the data is still there: nothing read it
+    } finally {
+      closeAll(r, w);
+    }
+  });
+
+  it('pollAsyncRaw reports readiness with the poll bits and reads nothing; writeAsyncRaw waits for room', async () => {
+    const [r, w] = posix.pipe({ nonBlocking: true });
+    try {
+      const C = native.fdConstants;
+      const readable = new Promise<number>((resolve) => posix.pollAsyncRaw(r, false, (_err, events) => resolve(events)));
+      posix.write(w, 'x');
+      expect((await readable) & C.POLLIN).toBe(C.POLLIN);
+      const writable = await new Promise<number>((resolve) => posix.pollAsyncRaw(w, true, (_err, events) => resolve(events)));
+      expect(writable & C.POLLOUT).toBe(C.POLLOUT);
+      expect(posix.read(r, Buffer.alloc(4))).toBe(1); // pollAsyncRaw left the byte in the pipe
+      const filled = fill(w);
+      let wrote: number | undefined;
+      const id = posix.writeAsyncRaw(w, Buffer.alloc(100, 1), undefined, undefined, (err, n) => {
+        expect(err).toBeNull();
+        wrote = n;
+      });
+      expect(id).toBeGreaterThan(0); // the pipe is full: it waits
+      await sleep(20);
+      expect(wrote).toBeUndefined();
+      const drain = Buffer.alloc(65536);
+      let drained = 0;
+      while (drained < filled) drained += posix.read(r, drain);
+      await until(() => wrote !== undefined, 'the raw write to call back');
+      expect(wrote).toBe(100);
+    } finally {
+      closeAll(r, w);
     }
   });
 });

@@ -200,6 +200,24 @@ describe('spawn (posix_spawn)', () => {
     expect(ignored & bit('SIGXFSZ')).toBe(0n);
   });
 
+  it('fds may be given as [childFd, parentFd] pairs as well', async () => {
+    const [r, w] = posix.pipe();
+    const [r2, w2] = posix.pipe();
+    const pid = posix.spawn('/bin/sh', ['sh', '-c', 'echo three >&3; echo five >&5'], { fds: [[3, w], [5, w2]] });
+    posix.close(w);
+    posix.close(w2);
+    const read = async (fd: number): Promise<string> => {
+      const buf = Buffer.alloc(64);
+      let text = '';
+      for (let n; (n = await posix.readAsync(fd, buf)) > 0; ) text += buf.toString('utf8', 0, n);
+      posix.close(fd);
+      return text;
+    };
+    expect(await Promise.all([read(r), read(r2)])).toEqual(['three\n', 'five\n']);
+    expect(await reap(pid)).toEqual({ kind: 'exited', pid, code: 0 });
+    expect(() => posix.spawn('/bin/true', ['true'], { fds: [[3, 987654]] })).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
   it('fds 0-2 are inherited unless mapped (Node marks them close-on-exec); a parent fd that is not open is EBADF', async () => {
     const pid = posix.spawn('/bin/sh', ['sh', '-c', 'test -e /proc/$$/fd/0 && test -e /proc/$$/fd/1 && test -e /proc/$$/fd/2']);
     expect(await reap(pid)).toEqual({ kind: 'exited', pid, code: 0 });

@@ -1,6 +1,5 @@
 // The parent's side of a worker's channel: non-blocking batched writes (what cannot be written now waits for
 // the socket to drain, in the addon's reactor) and reads of as much as is there, parsed into frames.
-import { native } from '../../binding/addon.js';
 import { FrameParser, FrameWriter } from './protocol.js';
 import * as posix from '../../posix/index.js';
 
@@ -40,7 +39,7 @@ export class Channel {
   disarmRead(): void {
     if (!this.#reading) return;
     this.#reading = false;
-    if (this.#readId) native.cancelWait(this.#readId);
+    if (this.#readId) posix.cancelWait(this.#readId);
     this.#readId = 0;
   }
 
@@ -49,7 +48,7 @@ export class Channel {
       const [buf, off, len] = this.parser.space();
       let inline = true;
       let got: [Error | null, number] | undefined;
-      const id = native.readAsync(this.fd, buf, off, len, (err, n) => {
+      const id = posix.readAsyncRaw(this.fd, buf, off, len, (err, n) => {
         if (inline) {
           got = [err, n];
           return;
@@ -122,7 +121,7 @@ export class Channel {
     for (;;) {
       let inline = true;
       let got: [Error | null, number] | undefined;
-      const id = native.writeAsync(this.fd, buf, off, end - off, (err, n) => {
+      const id = posix.writeAsyncRaw(this.fd, buf, off, end - off, (err, n) => {
         if (inline) {
           got = [err, n];
           return;
@@ -172,7 +171,7 @@ export class Channel {
   close(): void {
     if (this.closed) return;
     this.disarmRead();
-    if (this.#writeId) native.cancelWait(this.#writeId);
+    if (this.#writeId) posix.cancelWait(this.#writeId);
     this.#writeId = 0;
     this.#writing = false;
     this.closed = true;

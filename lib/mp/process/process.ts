@@ -13,8 +13,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import v8 from 'node:v8';
-import { native, packageRoot } from '../../binding/addon.js';
 import * as posix from '../../posix/index.js';
+import { packageRoot } from '../../posix/install.js';
 import { reduceArgs } from '../core/reduction.js';
 import { invalidType, invalidValue, stateError, timeout as checkTimeout, waitOptions } from '../../posix/errors.js';
 
@@ -243,12 +243,12 @@ export class Process {
     }
     // The payload travels in a memfd (fd 3 in the child): writing it never blocks, whatever its size.
     const fd = posix.memfdCreate('multiproc-spawn');
-    const devnull = native.open('/dev/null', native.fdConstants.O_RDONLY!);
+    const devnull = posix.open('/dev/null');
     try {
       posix.writeAll(fd, bytes);
       const argv = [process.execPath, ...childExecArgv(), spawnMainPath()];
       const fdMap: [number, number][] = [[0, devnull], [3, fd], ...reduced.fds.map((f, i): [number, number] => [4 + i, f])];
-      return native.spawn(process.execPath, argv, undefined, fdMap, false);
+      return posix.spawn(process.execPath, argv, { fds: fdMap });
     } finally {
       posix.close(fd);
       posix.close(devnull);
@@ -393,7 +393,7 @@ export function reportFailure(name: string, e: unknown): void {
 
 /** stdin from /dev/null (as Python does), and a daemon dies with its parent. */
 export function childSetup(daemon: boolean, parentPid: number): void {
-  const devnull = native.open('/dev/null', native.fdConstants.O_RDONLY!);
+  const devnull = posix.open('/dev/null');
   posix.dup2(devnull, 0);
   posix.close(devnull);
   if (daemon) {

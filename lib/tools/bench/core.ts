@@ -1,7 +1,6 @@
 // The bench framework: result records, statistics, placements, time budgets and the process harnesses that
 // every suite (lib/tools/bench/suite-*.ts) shares. A suite runs in a fresh process (lib/tools/bench/index.ts spawns
 // `multiproc bench --child --suite NAME`); inside it, every trial forks fresh processes.
-import { native } from '../../binding/addon.js';
 import * as posix from '../../posix/index.js';
 
 /** How a figure was obtained: the three ways of one mechanism, plus the comparisons. */
@@ -360,17 +359,8 @@ export async function timeEach(
 // ---------------------------------------------------------------------------------------------------------
 // the native loops of native/bench.cc, fd.cc and mqueue.cc
 
-export interface NativeBench {
-  semPingPongBench(m: posix.Mapping, pingOffset: number, pongOffset: number, iterations: number, side: 0 | 1): number;
-  barrierBench(m: posix.Mapping, offset: number, iterations: number): number;
-  mutexBench(m: posix.Mapping, mutexOffset: number, counterOffset: number, iterations: number): number;
-  futexPingPongBench(m: posix.Mapping, offset: number, iterations: number, side: 0 | 1): number;
-  streamBench(fd: number, totalBytes: number, chunkBytes: number, side: 0 | 1): number;
-  forkWaitBench(iterations: number): number;
-  spawnWaitBench(path: string, iterations: number): number;
-  copyBench(m: posix.Mapping, bytes: number, iterations: number): number;
-}
-export const nb = native as unknown as NativeBench;
+/** The loops in C (the native baselines), from the posix layer. */
+export const nb = posix;
 
 /** The multiprocessing API (the package's public index), for suites that measure it. */
 export async function optionalModule(_rel: string): Promise<Record<string, unknown> | null> {

@@ -3,9 +3,8 @@
 // before timing (first-touch faults are not what this measures).
 // Run: npx tsx lib/tools/bench/shm.ts [--json]
 import * as posix from '../../posix/index.js';
-import { native } from '../../binding/addon.js';
 
-const fill = (native as unknown as { fillBench(m: object, bytes: number, iterations: number): void }).fillBench;
+const fill = posix.fillBench;
 
 export interface BandwidthRow {
   bytes: number;

@@ -5,7 +5,6 @@ import { unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection, Pipe } from '../../mp/connection.js';
-import { native } from '../../binding/addon.js';
 import * as posix from '../../posix/index.js';
 import { type Ctx, nb, nowNs, optionalModule, type PairLoop, pairLatency, type Suite, type Way } from './core.js';
 
@@ -115,7 +114,7 @@ function fifoChannel(): FdChannel {
     const p = `${base}-${suffix}`;
     posix.mkfifo(p, 0o600);
     try {
-      fds.push(native.open(p, native.fdConstants.O_RDWR!));
+      fds.push(posix.open(p, { access: 'readwrite' }));
     } finally {
       unlinkSync(p);
     }

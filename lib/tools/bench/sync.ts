@@ -15,16 +15,9 @@
 //
 // Run: npx tsx lib/tools/bench/sync.ts [--quick] [--reps N] [--json] [--cold] [--only pingpong,barrier,mutex,calls]
 // The `multiproc bench` suite can reuse measureSyncSuite().
-import { native } from '../../binding/addon.js';
 import * as posix from '../../posix/index.js';
 
-interface NativeBench {
-  semPingPongBench(m: posix.Mapping, pingOffset: number, pongOffset: number, iterations: number, side: 0 | 1): number;
-  semUncontendedBench(m: posix.Mapping, offset: number, iterations: number): number;
-  barrierBench(m: posix.Mapping, offset: number, iterations: number): number;
-  mutexBench(m: posix.Mapping, mutexOffset: number, counterOffset: number, iterations: number): number;
-}
-const nb = native as unknown as NativeBench;
+const nb = posix; // the loops in C
 
 export type Driver = 'js' | 'native';
 export type Placement = 'same CPU' | 'different CPUs' | 'unpinned';

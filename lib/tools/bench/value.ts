@@ -9,17 +9,12 @@
 // forked child cannot optimise code itself: see lib/tools/bench/sync.ts).
 //
 // Run: npx tsx lib/tools/bench/value.ts [--quick] [--reps N] [--json] [--only value,barrier]
-import { native } from '../../binding/addon.js';
 import * as posix from '../../posix/index.js';
 import { Value } from '../../mp/shared/shared.js';
 import { Barrier, Lock, type RLock } from '../../mp/sync/sync.js';
 import { type SyncResult, syncTable } from './sync.js';
 
-interface NativeBench {
-  barrierBench(m: posix.Mapping, offset: number, iterations: number): number;
-  mutexBench(m: posix.Mapping, mutexOffset: number, counterOffset: number, iterations: number): number;
-}
-const nb = native as unknown as NativeBench;
+const nb = posix; // the loops in C
 
 export type Placement = 'same CPU' | 'different CPUs';
 

@@ -34,7 +34,7 @@ function cloneFlags(namespaces: Namespace[]): number {
   if (!Array.isArray(namespaces)) throw typeError(`The "namespaces" argument must be an array of namespace kinds. Received ${typeof namespaces}`);
   let flags = 0;
   for (const ns of namespaces) {
-    const name = CLONE[ns];
+    const name = Object.hasOwn(CLONE, ns) ? CLONE[ns] : undefined; // not 'constructor' & co. from the prototype
     if (name === undefined) throw typeError(`Unknown namespace: ${String(ns)} (expected one of ${Object.keys(CLONE).join(', ')})`);
     flags |= C[name];
   }

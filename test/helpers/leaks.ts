@@ -55,11 +55,20 @@ export function describeChildren(pid: number): string {
 // Test names embed the creating pid (multiproc-<what>-<pid>-…). /dev/shm and /dev/mqueue are machine-wide: a
 // name that another live process outside this file's process tree is using (a concurrent test run) is not ours.
 const OWNER = /multiproc-[a-z]+-(\d+)-/;
+// SharedMemory's own names: /mp-<creator pid in base 36>-<random> (lib/mp/shared).
+const SHM_OWNER = /^mp-([0-9a-z]+)-/;
+
+function ownerPid(name: string): number | undefined {
+  const m = OWNER.exec(name);
+  if (m) return Number(m[1]);
+  const s = SHM_OWNER.exec(name);
+  return s ? parseInt(s[1]!, 36) : undefined;
+}
 
 function foreign(name: string): boolean {
-  const m = OWNER.exec(name);
-  if (!m) return false;
-  let pid = Number(m[1]);
+  const owner = ownerPid(name);
+  if (owner === undefined) return false;
+  let pid = owner;
   if (pid === process.pid) return false;
   const info = processInfo(pid);
   if (!info || info.stateCode === 'Z') return false; // its creator is gone: a leak, whoever it was

@@ -317,7 +317,7 @@ const rows: Row[] = [
       }
     },
   },
-  ...(['read', 'write', 'readAsync', 'writeAsync'] as const).flatMap((name) =>
+  ...(['read', 'write', 'writeAll', 'readAsync', 'writeAsync'] as const).flatMap((name) =>
     (['offset', 'length'] as const).map(
       (param): Row => ({
         api: `${name}(${param})`,

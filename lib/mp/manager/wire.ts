@@ -39,6 +39,9 @@ const FAILURE = Buffer.from('#FAILURE#');
 const NONCE = 32;
 const DIGEST = 32;
 
+/** The kinds of object a manager makes (a proxy's `kind`, the first argument of a create request). */
+export type ProxyKind = 'dict' | 'list' | 'Namespace' | 'Value' | 'Queue' | 'Lock';
+
 export type Request = [id: number, oid: number, method: string, args: unknown[]];
 export type Reply = [id: number, ok: boolean, value: unknown];
 

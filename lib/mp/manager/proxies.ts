@@ -189,24 +189,28 @@ const NOWAIT = { block: false };
 // ---------------------------------------------------------------------------------------------------------
 // the proxies: each interface declares the methods (async and …Sync), each class's table makes them
 
+/** What a dict and a namespace have alike: values by key (a namespace's keys are its attribute names). */
+export interface KeyedOps<K, V> {
+  /** Sets the value at `key`. */
+  set(key: K, value: V): Promise<void>;
+  /** {@link KeyedOps.set}, blocking the thread until the reply. */
+  setSync(key: K, value: V): void;
+  /** Whether there is a value at `key`. */
+  has(key: K): Promise<boolean>;
+  /** {@link KeyedOps.has}, blocking. */
+  hasSync(key: K): boolean;
+  /** Removes the value at `key`; true if there was one. */
+  delete(key: K): Promise<boolean>;
+  /** {@link KeyedOps.delete}, blocking. */
+  deleteSync(key: K): boolean;
+}
+
 /** A dict in the manager (a Map; keys are primitives). Every method has a …Sync twin that blocks the thread. */
-export interface DictProxy<V = unknown> {
+export interface DictProxy<V = unknown> extends KeyedOps<DictKey, V> {
   /** The value at `key`, or `dflt` when there is none. */
   get(key: DictKey, dflt?: V): Promise<V | undefined>;
   /** {@link DictProxy.get}, blocking the thread until the reply. */
   getSync(key: DictKey, dflt?: V): V | undefined;
-  /** Sets the value at `key`. */
-  set(key: DictKey, value: V): Promise<void>;
-  /** {@link DictProxy.set}, blocking. */
-  setSync(key: DictKey, value: V): void;
-  /** Whether there is a value at `key`. */
-  has(key: DictKey): Promise<boolean>;
-  /** {@link DictProxy.has}, blocking. */
-  hasSync(key: DictKey): boolean;
-  /** Removes the entry at `key`; true if there was one. */
-  delete(key: DictKey): Promise<boolean>;
-  /** {@link DictProxy.delete}, blocking. */
-  deleteSync(key: DictKey): boolean;
   /** The keys, in insertion order. */
   keys(): Promise<DictKey[]>;
   /** {@link DictProxy.keys}, blocking. */
@@ -296,23 +300,11 @@ export class ListProxy<T = unknown> extends BaseProxy {
 }
 
 /** A namespace in the manager: named attributes. Every method has a …Sync twin that blocks the thread. */
-export interface NamespaceProxy {
+export interface NamespaceProxy extends KeyedOps<string, unknown> {
   /** The attribute's value (undefined when there is none). */
   get(name: string): Promise<unknown>;
   /** {@link NamespaceProxy.get}, blocking. */
   getSync(name: string): unknown;
-  /** Sets an attribute. */
-  set(name: string, value: unknown): Promise<void>;
-  /** {@link NamespaceProxy.set}, blocking. */
-  setSync(name: string, value: unknown): void;
-  /** Whether the attribute exists. */
-  has(name: string): Promise<boolean>;
-  /** {@link NamespaceProxy.has}, blocking. */
-  hasSync(name: string): boolean;
-  /** Removes an attribute; true if it existed. */
-  delete(name: string): Promise<boolean>;
-  /** {@link NamespaceProxy.delete}, blocking. */
-  deleteSync(name: string): boolean;
   /** A local copy, as a plain object. */
   toObject(): Promise<Record<string, unknown>>;
   /** {@link NamespaceProxy.toObject}, blocking. */

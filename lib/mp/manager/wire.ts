@@ -1,5 +1,5 @@
 // The Manager's wire: length-prefixed frames on a Unix stream socket, the HMAC handshake, and the message
-// encodings shared by the server (lib/mp/manager/server.ts) and its clients (lib/mp/manager/manager.ts).
+// encodings shared by the server (lib/mp/manager/server.ts) and its clients (lib/mp/manager/client.ts).
 //
 //   frame     [length: u32 big-endian][body: length bytes]
 //   handshake server → client   "#CHALLENGE#" + 32 random bytes (nonceS)

@@ -74,6 +74,7 @@ export abstract class BaseProxy {
     return { ...this.#data, authkey: Buffer.from(this.#key) };
   }
 
+  /** `<DictProxy id=… manager=…>`. */
   toString(): string {
     return `<${this.constructor.name} id=${this.#data.oid} manager=${this.#data.address}>`;
   }
@@ -133,27 +134,33 @@ type Table<P, Served extends string, Skip extends string> = {
 /** An untyped row, as the generator reads it. */
 type AnyRow = OpRow<(...a: unknown[]) => Promise<unknown>, string, BaseProxy>;
 
-/** Trailing undefined arguments are left out (the server sees them as undefined all the same): most requests stay plain JSON. */
+/** Leaves out trailing undefined arguments (the server sees them as undefined all the same): most requests stay plain JSON. */
 function trim(args: unknown[]): unknown[] {
   let n = args.length;
   while (n > 0 && args[n - 1] === undefined) n--;
   return n === args.length ? args : args.slice(0, n);
 }
 
+/** Defines a method as a class body would (not enumerable), with its name. */
 function method(proto: object, name: string, fn: (...a: unknown[]) => unknown): void {
   Object.defineProperty(fn, 'name', { value: name });
   Object.defineProperty(proto, name, { value: fn, writable: true, enumerable: false, configurable: true });
 }
 
+/** The proxy class of each kind (what rebuildProxy makes), as defineOps registers them. */
+const PROXY_CLASSES = new Map<ProxyKind, new (data: ProxyData) => BaseProxy>();
+
 /**
- * Defines, for each row of the table, the async method on cls.prototype and its …Sync twin. The methods'
- * types and docs are in the interface that merges with cls.
+ * Makes cls the proxy of `kind`: defines, for each row of the table, the async method on cls.prototype and its
+ * …Sync twin (their types and docs are in the interface that merges with cls), and registers cls as what
+ * rebuildProxy makes for that kind.
  */
 function defineOps<P extends BaseProxy, K extends ProxyKind, Skip extends string = never>(
-  cls: abstract new (data: ProxyData) => P,
+  cls: new (data: ProxyData) => P,
   kind: K,
   table: Table<P, ServedOps[K] & string, Skip>,
 ): void {
+  PROXY_CLASSES.set(kind, cls);
   for (const [name, row] of Object.entries(table) as [string, AnyRow][]) {
     const op = row.op ?? name;
     const prepare = (a: unknown[]): { args: unknown[]; signal: AbortSignal | undefined } => {
@@ -464,21 +471,11 @@ export class LockProxy extends BaseProxy {
   }
 }
 
-const PROXY_CLASSES: Record<ProxyKind, new (d: ProxyData) => BaseProxy> = {
-  dict: DictProxy,
-  list: ListProxy,
-  Namespace: NamespaceProxy,
-  Value: ValueProxy,
-  Queue: QueueProxy,
-  Lock: LockProxy,
-};
-
 /** Rebuilds a proxy from {@link BaseProxy.toProxyData} (in any process that may reach the socket). */
 export function rebuildProxy(data: ProxyData): BaseProxy {
-  if (data === null || typeof data !== 'object' || !Object.hasOwn(PROXY_CLASSES, data.kind)) {
-    throw coded(new TypeError('rebuildProxy: not the data of a Manager proxy'), 'ERR_INVALID_ARG_TYPE');
-  }
-  return new PROXY_CLASSES[data.kind](data);
+  const cls = data !== null && typeof data === 'object' ? PROXY_CLASSES.get(data.kind) : undefined;
+  if (!cls) throw coded(new TypeError('rebuildProxy: not the data of a Manager proxy'), 'ERR_INVALID_ARG_TYPE');
+  return new cls(data);
 }
 
 // Proxies reach spawned children in Process args (lib/mp/core/reduction.ts) as their ProxyData (address, object

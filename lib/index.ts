@@ -43,7 +43,7 @@ export {
   QueueProxy,
   rebuildProxy,
   ValueProxy,
-} from './mp/manager/manager.js';
+} from './mp/manager/index.js';
 export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './mp/sync/sync.js';
 export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './mp/shared/shared.js';
 export { arenaStats } from './mp/shared/arena.js';

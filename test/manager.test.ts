@@ -12,12 +12,16 @@ import {
   Empty,
   Full,
   ListProxy,
+  LockProxy,
   Manager,
+  NamespaceProxy,
   Pipe,
   Process,
   type ProxyData,
+  QueueProxy,
   rebuildProxy,
   type StartMethod,
+  ValueProxy,
 } from '../lib/index.js';
 import { frame, HEADER } from '../lib/mp/manager/wire.js';
 import { native } from '../lib/binding/addon.js';
@@ -271,6 +275,124 @@ for (const serverMethod of METHODS) {
       expect(lock.withLockSync(() => 'inside sync')).toBe('inside sync');
       expect(await lock.locked()).toBe(false);
       expect(lock.ownerDied).toBe(false);
+    });
+
+    it('every proxy method and its …Sync twin (both made from one table row): the same request, the same answer', async () => {
+      type Step = [method: string, args: unknown[], expected: unknown, throws?: undefined] | [method: string, args: unknown[], expected: new (...a: never[]) => Error, 'throws'];
+      // per kind: how to make a fresh object, and steps run in order on one object with the async methods and on
+      // another with the …Sync twins
+      const kinds: [cls: { prototype: object; name: string }, make: () => Promise<object>, steps: Step[]][] = [
+        [
+          DictProxy,
+          () => m.dict({ a: 1 }),
+          [
+            ['get', ['a'], 1],
+            ['get', ['zz', 'dflt'], 'dflt'],
+            ['set', ['b', 2], undefined],
+            ['has', ['b'], true],
+            ['delete', ['a'], true],
+            ['keys', [], ['b']],
+            ['values', [], [2]],
+            ['entries', [], [['b', 2]]],
+            ['update', [[['c', 3]]], undefined],
+            ['increment', ['n', 2, 10], 12],
+            ['increment', ['n'], 13],
+            ['toMap', [], new Map<unknown, number>([['b', 2], ['c', 3], ['n', 13]])],
+            ['clear', [], undefined],
+            ['size', [], 0],
+          ],
+        ],
+        [
+          ListProxy,
+          () => m.list([1, 2]),
+          [
+            ['get', [-1], 2],
+            ['set', [0, 10], undefined],
+            ['push', [3, undefined], 4], // a trailing undefined is a value to store
+            ['pop', [], undefined],
+            ['pop', [0], 10],
+            ['length', [], 2],
+            ['toArray', [], [2, 3]],
+            ['get', [5], RangeError, 'throws'],
+          ],
+        ],
+        [
+          NamespaceProxy,
+          () => m.Namespace({ x: 1 }),
+          [
+            ['get', ['x'], 1],
+            ['set', ['y', 2], undefined],
+            ['has', ['y'], true],
+            ['delete', ['x'], true],
+            ['toObject', [], { y: 2 }],
+          ],
+        ],
+        [
+          ValueProxy,
+          () => m.Value('i', 5),
+          [
+            ['get', [], 5],
+            ['set', [6], undefined],
+            ['get', [], 6],
+          ],
+        ],
+        [
+          QueueProxy,
+          () => m.Queue(2),
+          [
+            ['put', [1], undefined],
+            ['putNowait', [2], undefined],
+            ['full', [], true],
+            ['putNowait', [3], Full, 'throws'],
+            ['put', [3, { timeout: 10 }], Full, 'throws'],
+            ['qsize', [], 2],
+            ['get', [], 1],
+            ['getNowait', [], 2],
+            ['empty', [], true],
+            ['getNowait', [], Empty, 'throws'],
+            ['get', [{ block: false }], Empty, 'throws'],
+          ],
+        ],
+        [
+          LockProxy,
+          () => m.Lock(),
+          [
+            ['acquire', [], true],
+            ['locked', [], true],
+            ['acquire', [{ block: false }], false],
+            ['release', [], undefined],
+            ['locked', [], false],
+            ['release', [], Error, 'throws'],
+          ],
+        ],
+      ];
+      const HAND_WRITTEN = new Set(['withLock']); // not a request: acquire, run fn, release
+      for (const [cls, make, steps] of kinds) {
+        const proto = cls.prototype;
+        const twinned = Object.getOwnPropertyNames(proto).filter((n) => !n.endsWith('Sync') && typeof Reflect.get(proto, `${n}Sync`) === 'function');
+        expect(twinned.filter((n) => !HAND_WRITTEN.has(n)).sort(), `${cls.name}: every method with a twin has a step`).toEqual([...new Set(steps.map((s) => s[0]))].sort());
+        const [a, b] = [await make(), await make()];
+        for (const [name, args, expected, throws] of steps) {
+          const fa: (...x: unknown[]) => Promise<unknown> = Reflect.get(a, name);
+          const fb: (...x: unknown[]) => unknown = Reflect.get(b, `${name}Sync`);
+          const where = `${String(a)}.${name}(${args.map((x) => JSON.stringify(x)).join(', ')})`;
+          if (throws) {
+            expect(await rejection(fa.apply(a, args)), where).toBeInstanceOf(expected);
+            expect(syncError(() => fb.apply(b, args)), `${where}, Sync`).toBeInstanceOf(expected);
+          } else {
+            expect(await fa.apply(a, args), where).toEqual(expected);
+            expect(fb.apply(b, args), `${where}, Sync`).toEqual(expected);
+          }
+        }
+      }
+    });
+
+    it('rebuildProxy refuses what is not the data of a proxy', () => {
+      const data = { address: m.address, authkey: m.authkey, oid: 1, maxMessageBytes: 1 << 20 };
+      for (const bad of [null, 'dict', { ...data, kind: 'Set' }, { ...data, kind: 'toString' }, { ...data, kind: '__proto__' }]) {
+        expect(syncError(() => rebuildProxy(bad as ProxyData)), JSON.stringify(bad)).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+      }
+      expect(rebuildProxy({ ...data, kind: 'Queue' })).toBeInstanceOf(QueueProxy);
     });
 
     it('a connection from Manager.connect sees the same objects; a proxy by id', async () => {

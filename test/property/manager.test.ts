@@ -2,7 +2,7 @@
 // the async and the …Sync clients, and through a forked child's own connection (values, equality and seed:
 // ./values.ts). Every call crosses to the server process and back.
 //
-// Fast paths and thresholds of this channel (lib/mp/manager/wire.ts, lib/mp/manager/manager.ts, lib/mp/manager/server.ts):
+// Fast paths and thresholds of this channel (lib/mp/manager/wire.ts, lib/mp/manager/client.ts, lib/mp/manager/server.ts):
 // - a frame is [u32 big-endian length][kind][body]: kind JSON for plain data with no shared object
 //   (codec.jsonSafe: finite numbers but -0, strings, booleans, null, plain objects, dense arrays), else a
 //   structured clone (v8 serializer). A request [id, oid, method, args] and a reply [id, ok, value] are each one

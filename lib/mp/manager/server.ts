@@ -23,6 +23,7 @@ import {
   serverChallenge,
   serverRefusal,
   serverVerify,
+  type ProxyKind,
   type Reply,
   type Request,
 } from './wire.js';
@@ -171,7 +172,7 @@ class DictObj extends Managed {
       this.map.set(dictKey(e[0]), e[1]);
     }
   }
-  readonly methods: Record<string, Method> = {
+  readonly methods = {
     get: ([k, dflt]) => {
       const key = dictKey(k);
       return this.map.has(key) ? this.map.get(key) : dflt;
@@ -196,7 +197,7 @@ class DictObj extends Managed {
       this.map.set(key, cur + by);
       return cur + by;
     },
-  };
+  } satisfies Record<string, Method>;
 }
 
 function listIndex(a: unknown[], i: unknown, what: string): number {
@@ -213,7 +214,7 @@ class ListObj extends Managed {
     if (init !== undefined && init !== null && !Array.isArray(init)) throw argError('A list is made from an array');
     this.items = init ? [...(init as unknown[])] : [];
   }
-  readonly methods: Record<string, Method> = {
+  readonly methods = {
     get: ([i]) => this.items[listIndex(this.items, i, 'get')],
     set: ([i, v]) => {
       this.items[listIndex(this.items, i, 'assignment')] = v;
@@ -226,7 +227,7 @@ class ListObj extends Managed {
     },
     length: () => this.items.length,
     toArray: () => this.items,
-  };
+  } satisfies Record<string, Method>;
 }
 
 class NamespaceObj extends Managed {
@@ -242,7 +243,7 @@ class NamespaceObj extends Managed {
     if (typeof n !== 'string') throw argError('A Namespace attribute name must be a string');
     return n;
   }
-  readonly methods: Record<string, Method> = {
+  readonly methods = {
     get: ([n]) => this.attrs.get(this.#name(n)),
     set: ([n, v]) => {
       this.attrs.set(this.#name(n), v);
@@ -250,7 +251,7 @@ class NamespaceObj extends Managed {
     has: ([n]) => this.attrs.has(this.#name(n)),
     delete: ([n]) => this.attrs.delete(this.#name(n)),
     toObject: () => Object.fromEntries(this.attrs),
-  };
+  } satisfies Record<string, Method>;
 }
 
 class ValueObj extends Managed {
@@ -259,13 +260,13 @@ class ValueObj extends Managed {
     super();
     this.value = init;
   }
-  readonly methods: Record<string, Method> = {
+  readonly methods = {
     get: () => this.value,
     set: ([v]) => {
       this.value = v;
     },
     typecode: () => this.typecode,
-  };
+  } satisfies Record<string, Method>;
 }
 
 /** Python's queue.Queue as the manager serves it: put/get block (here, in the server) with timeouts. */
@@ -301,7 +302,7 @@ class QueueObj extends Managed {
       return;
     }
   }
-  readonly methods: Record<string, Method> = {
+  readonly methods = {
     put: ([item, block = true, t], ctx) => {
       const timeout = block ? timeoutArg(t) : 0;
       if (!this.#full()) {
@@ -330,7 +331,7 @@ class QueueObj extends Managed {
     empty: () => this.items.length === 0,
     full: () => this.#full(),
     maxsize: () => this.maxsize,
-  };
+  } satisfies Record<string, Method>;
 }
 
 /** A lock owned by the session that acquired it; owner death frees it and tells the next owner. */
@@ -355,7 +356,7 @@ class LockObj extends Managed {
     const w = nextWaiter(this.waiters);
     if (w) w.resolve(this.#take(w.session));
   }
-  readonly methods: Record<string, Method> = {
+  readonly methods = {
     acquire: ([block = true, t], ctx) => {
       const timeout = block ? timeoutArg(t) : 0;
       if (this.owner === null) return this.#take(ctx.session);
@@ -371,17 +372,24 @@ class LockObj extends Managed {
     },
     locked: () => this.owner !== null,
     owned: (_a, ctx) => this.owner === ctx.session,
-  };
+  } satisfies Record<string, Method>;
 }
 
-const KINDS: Record<string, (args: unknown[]) => Managed> = {
+/** Each kind of object a manager makes, from the arguments of its create request. */
+const KINDS = {
   dict: ([init]) => new DictObj(init),
   list: ([init]) => new ListObj(init),
   Namespace: ([init]) => new NamespaceObj(init),
   Value: ([typecode, init]) => new ValueObj(typecode, init),
   Queue: ([maxsize]) => new QueueObj(maxsize),
   Lock: () => new LockObj(),
-};
+} satisfies Record<ProxyKind, (args: unknown[]) => Managed>;
+
+/**
+ * The requests each kind of object serves, and the manager's own (id 0): what a proxy's method table
+ * (lib/mp/manager/proxies.ts) may name. A type only: the client never loads this module.
+ */
+export type ServedOps = { [K in ProxyKind]: keyof ReturnType<(typeof KINDS)[K]>['methods'] } & { manager: keyof ManagerServer['methods'] };
 
 // ---------------------------------------------------------------------------------------------------------
 // the server
@@ -586,38 +594,34 @@ class ManagerServer {
     s.locks.clear();
   }
 
-  dispatch(oid: number, method: string, args: unknown[], ctx: Ctx): unknown {
-    if (oid === 0) return this.#managerCall(method, args, ctx);
-    const obj = this.objects.get(oid);
-    if (!obj) throw coded(new Error(`the Manager has no object with id ${oid}`), 'ERR_MULTIPROC_NO_OBJECT');
-    const fn = Object.hasOwn(obj.methods, method) ? obj.methods[method] : undefined;
-    if (!fn) throw coded(new TypeError(`${obj.constructor.name.replace(/Obj$/, '')} proxy has no method "${method}"`), 'ERR_INVALID_ARG_VALUE');
-    return fn(args, ctx);
-  }
+  /** The manager's own requests (object id 0). */
+  readonly methods = {
+    create: ([kind, kargs]) => {
+      const make = typeof kind === 'string' && Object.hasOwn(KINDS, kind) ? KINDS[kind as ProxyKind] : undefined;
+      if (!make || !Array.isArray(kargs)) throw argError(`unknown Manager object kind ${String(kind)}`);
+      const oid = this.#nextOid++;
+      this.objects.set(oid, make(kargs));
+      return oid;
+    },
+    ping: () => process.pid,
+    // an AbortSignal fired in the client: true if the request was still waiting (it is rejected)
+    cancel: ([id], ctx) => ctx.conn.waiting.get(id as number)?.(abortError()) ?? false,
+    stats: () => ({ pid: process.pid, objects: this.objects.size, connections: this.conns.size, authenticating: this.pendingAuth, sessions: this.sessions.size }),
+    shutdown: () => {
+      // the reply is written now; stop() ends (flushes) every connection after it
+      setImmediate(() => this.stop());
+    },
+  } satisfies Record<string, Method>;
 
-  #managerCall(method: string, args: unknown[], ctx: Ctx): unknown {
-    switch (method) {
-      case 'create': {
-        const [kind, kargs] = args as [string, unknown[]];
-        const make = typeof kind === 'string' && Object.hasOwn(KINDS, kind) ? KINDS[kind] : undefined;
-        if (!make || !Array.isArray(kargs)) throw argError(`unknown Manager object kind ${String(kind)}`);
-        const oid = this.#nextOid++;
-        this.objects.set(oid, make(kargs));
-        return oid;
-      }
-      case 'ping':
-        return process.pid;
-      case 'cancel': // an AbortSignal fired in the client: true if the request was still waiting (it is rejected)
-        return ctx.conn.waiting.get(args[0] as number)?.(abortError()) ?? false;
-      case 'stats':
-        return { pid: process.pid, objects: this.objects.size, connections: this.conns.size, authenticating: this.pendingAuth, sessions: this.sessions.size };
-      case 'shutdown':
-        // the reply is written now; stop() ends (flushes) every connection after it
-        setImmediate(() => this.stop());
-        return undefined;
-      default:
-        throw argError(`unknown Manager request ${method}`);
-    }
+  /** Runs one request: a method from the table of the object it names (id 0: the manager's own). */
+  dispatch(oid: number, method: string, args: unknown[], ctx: Ctx): unknown {
+    const obj = oid === 0 ? this : this.objects.get(oid);
+    if (!obj) throw coded(new Error(`the Manager has no object with id ${oid}`), 'ERR_MULTIPROC_NO_OBJECT');
+    const methods: Record<string, Method> = obj.methods;
+    const fn = Object.hasOwn(methods, method) ? methods[method] : undefined;
+    if (fn) return fn(args, ctx);
+    if (oid === 0) throw argError(`unknown Manager request ${method}`);
+    throw coded(new TypeError(`${obj.constructor.name.replace(/Obj$/, '')} proxy has no method "${method}"`), 'ERR_INVALID_ARG_VALUE');
   }
 
   /** Closes every connection and the listener, removes the socket and its directory. */

@@ -1,5 +1,5 @@
 // The Manager's wire: length-prefixed frames on a Unix stream socket, the HMAC handshake, and the message
-// encodings shared by the server (lib/mp/manager/server.ts) and its clients (lib/mp/manager/manager.ts).
+// encodings shared by the server (lib/mp/manager/server.ts) and its clients (lib/mp/manager/client.ts).
 //
 //   frame     [length: u32 big-endian][body: length bytes]
 //   handshake server → client   "#CHALLENGE#" + 32 random bytes (nonceS)
@@ -38,6 +38,9 @@ const WELCOME = Buffer.from('#WELCOME#');
 const FAILURE = Buffer.from('#FAILURE#');
 const NONCE = 32;
 const DIGEST = 32;
+
+/** The kinds of object a manager makes (a proxy's `kind`, the first argument of a create request). */
+export type ProxyKind = 'dict' | 'list' | 'Namespace' | 'Value' | 'Queue' | 'Lock';
 
 export type Request = [id: number, oid: number, method: string, args: unknown[]];
 export type Reply = [id: number, ok: boolean, value: unknown];

@@ -7,7 +7,7 @@
 // Run: npx tsx lib/tools/bench/manager.ts [--iterations N] [--reps N] [--spawn] [--json]   (--spawn: spawned children)
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { type DictProxy, Manager, type QueueProxy } from '../../mp/manager/manager.js';
+import { type DictProxy, Manager, type QueueProxy } from '../../mp/manager/index.js';
 import { Process } from '../../mp/process/process.js';
 
 export interface ManagerLatency {

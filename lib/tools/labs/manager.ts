@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import { Pipe } from '../../mp/connection.js';
-import { Manager } from '../../mp/manager/manager.js';
+import { Manager } from '../../mp/manager/index.js';
 import { Process } from '../../mp/process/process.js';
 import * as posix from '../../posix/index.js';
 import { type Lab, type LabContext, printProcTable, procRow } from './common.js';

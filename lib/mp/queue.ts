@@ -28,26 +28,12 @@
 // - qsize() is exact except across such a death, where the recovering process recounts the ring.
 import { decode, EMPTY, encode, encodeShortInto, Kind } from './core/codec.js';
 import * as posix from '../posix/index.js';
+import { closedError, Empty, Full } from './core/errors.js';
 import { registerShareable } from './core/reduction.js';
 import { allocation, integer, options, outOfRange, type ParsedWait, stateError, waitOptions } from '../posix/errors.js';
 
-/** Raised by get() when no item arrives in time, and by getNowait() on an empty queue (Python's queue.Empty). */
-export class Empty extends Error {
-  readonly code = 'ERR_MULTIPROC_EMPTY';
-  constructor(message = 'the queue is empty') {
-    super(message);
-    this.name = 'Empty';
-  }
-}
-
-/** Raised by put() when no space frees in time, and by putNowait() on a full queue (Python's queue.Full). */
-export class Full extends Error {
-  readonly code = 'ERR_MULTIPROC_FULL';
-  constructor(message = 'the queue is full') {
-    super(message);
-    this.name = 'Full';
-  }
-}
+/** The errors of a Queue (lib/mp/core/errors.ts; exported here too, where they always were). */
+export { Empty, Full };
 
 export interface QueueOptions {
   /** Ring buffer bytes (a power of two, 4 KiB … 1 GiB; default 1 MiB). Larger records use the side channel. */
@@ -87,10 +73,6 @@ const SPIN = 2000;
 
 const DEFAULT_BUFFER = 2 ** 20;
 const ATTACH = Symbol('attach');
-
-function closedError(): Error {
-  return Object.assign(new Error('The queue is closed in this process'), { code: 'ERR_MULTIPROC_CLOSED' });
-}
 
 /** Python's maxsize: an integer; 0 or less (or undefined) means unbounded. */
 function checkMaxsize(maxsize: unknown): number {
@@ -603,7 +585,7 @@ export class Queue<T = unknown> {
   // --- lifetime ----------------------------------------------------------------------------------------
 
   #check(): void {
-    if (this.#closed) throw closedError();
+    if (this.#closed) throw closedError('The queue is closed in this process');
   }
 
   /**

@@ -45,7 +45,8 @@ import {
 } from './wire.js';
 import * as posix from '../../posix/index.js';
 import { Process, type StartMethod } from '../process/process.js';
-import { Empty, Full } from '../queue.js';
+import { closedError } from '../core/errors.js';
+import { errorFromRecord } from '../core/remote-error.js';
 import { registerShareable } from '../core/reduction.js';
 import { allocation, integer, integerOr, timeout as checkTimeout, waitOptions } from '../../posix/errors.js';
 
@@ -96,21 +97,12 @@ type DictKey = string | number | bigint | boolean | null | undefined;
 /** A timeout in ms, or options: `block: false` is Python's block=False; `signal` (async forms) cancels the wait. */
 type Timeout = number | null | { timeout?: number | null; block?: boolean; signal?: AbortSignal };
 
-function closedError(what: string): Error {
-  return coded(new Error(what), 'ERR_MULTIPROC_CLOSED');
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // per-process clients
 
-function rebuildError(r: ErrorRecord): Error {
-  if (r.name === 'Empty') return new Empty(r.message);
-  if (r.name === 'Full') return new Full(r.message);
-  const C = r.name === 'TypeError' ? TypeError : r.name === 'RangeError' ? RangeError : Error;
-  const e = new C(r.message);
-  if (r.code) coded(e, r.code);
-  if (r.stack) e.stack = `${e.stack}\n    --- in the Manager server ---\n${r.stack}`;
-  return e;
+/** A server's error, rebuilt (lib/mp/core/remote-error.ts): the caller's stack, then the server's. */
+function rebuildError(r: ErrorRecord): unknown {
+  return errorFromRecord(r, { where: 'the Manager server', localStack: true });
 }
 
 interface Pending {

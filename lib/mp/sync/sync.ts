@@ -32,6 +32,7 @@
 import { debuglog } from 'node:util';
 import { allocate, ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle, myPid, myStartTime } from '../shared/arena.js';
 import * as posix from '../../posix/index.js';
+import { BrokenBarrierError } from '../core/errors.js';
 import { registerShareable } from '../core/reduction.js';
 import { markNotSendable } from '../core/sendable.js';
 import { integer, invalidType, stateError, timeout, typeError, waitOptions } from '../../posix/errors.js';
@@ -824,14 +825,7 @@ export class Event extends SyncObject {
 // ---------------------------------------------------------------------------------------------------------
 // Barrier: [lock word ×4][generation, arrived, broken, brokenGeneration, parties, sleepers, -, -]
 
-/** Thrown by Barrier.wait when the barrier is broken (timeout, abort, reset, or a failed action). */
-export class BrokenBarrierError extends Error {
-  constructor(message = 'The barrier is broken') {
-    super(message);
-    this.name = 'BrokenBarrierError';
-    (this as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_BROKEN_BARRIER';
-  }
-}
+export { BrokenBarrierError };
 
 export interface BarrierOptions {
   /** Run by the last process to arrive, before the others are released; if it throws, the barrier breaks. */

@@ -1,0 +1,98 @@
+// The multiprocessing layer's error classes, in one place (DESIGN.md "Errors"):
+//
+//   class               code                           thrown by
+//   TimeoutError        ERR_MULTIPROC_TIMEOUT          recv/poll and Manager calls that waited too long; hold/withLock
+//   EOFError            ERR_MULTIPROC_EOF              recv on a Connection whose other end is closed
+//   Empty               ERR_MULTIPROC_EMPTY            Queue.get/getNowait with nothing to take (Python's queue.Empty)
+//   Full                ERR_MULTIPROC_FULL             Queue.put/putNowait with no space (Python's queue.Full)
+//   BrokenBarrierError  ERR_MULTIPROC_BROKEN_BARRIER   Barrier.wait on a broken barrier
+//   WorkerDiedError     ERR_MULTIPROC_WORKER_DIED      a Pool task whose worker died
+//
+// Use after close is a plain Error with code ERR_MULTIPROC_CLOSED: closedError() (lib/posix/errors.ts: the
+// posix layer throws it too). Argument errors (TypeError/RangeError with Node's codes) and the timeout
+// validators are lib/posix/errors.ts's. Errors that cross a process boundary: lib/mp/core/remote-error.ts.
+export { closedError } from '../../posix/errors.js';
+
+/**
+ * A wait that took longer than its timeout where no return value can say so (Python has no convention for
+ * recv): Connection.recv/recvSync, Manager calls, and Lock.hold/withLock.
+ */
+export class TimeoutError extends Error {
+  readonly code = 'ERR_MULTIPROC_TIMEOUT';
+  constructor(message = 'timed out') {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** The other end of a Connection was closed (Python's EOFError). */
+export class EOFError extends Error {
+  readonly code = 'ERR_MULTIPROC_EOF';
+  constructor(message = 'the other end of the connection is closed') {
+    super(message);
+    this.name = 'EOFError';
+  }
+}
+
+/** Raised by get() when no item arrives in time, and by getNowait() on an empty queue (Python's queue.Empty). */
+export class Empty extends Error {
+  readonly code = 'ERR_MULTIPROC_EMPTY';
+  constructor(message = 'the queue is empty') {
+    super(message);
+    this.name = 'Empty';
+  }
+}
+
+/** Raised by put() when no space frees in time, and by putNowait() on a full queue (Python's queue.Full). */
+export class Full extends Error {
+  readonly code = 'ERR_MULTIPROC_FULL';
+  constructor(message = 'the queue is full') {
+    super(message);
+    this.name = 'Full';
+  }
+}
+
+/** Thrown by Barrier.wait when the barrier is broken (timeout, abort, reset, or a failed action). */
+export class BrokenBarrierError extends Error {
+  readonly code = 'ERR_MULTIPROC_BROKEN_BARRIER';
+  constructor(message = 'The barrier is broken') {
+    super(message);
+    this.name = 'BrokenBarrierError';
+  }
+}
+
+/** A Pool task whose worker died (killed, crashed, exit() inside a task) before it finished. */
+export class WorkerDiedError extends Error {
+  readonly code = 'ERR_MULTIPROC_WORKER_DIED';
+  readonly pid: number;
+  /** The exit status, or null when a signal ended the worker. */
+  readonly exitCode: number | null;
+  /** The signal's name ('SIGKILL'), or null when the worker exited. */
+  readonly signal: string | null;
+  /**
+   * @param pid the worker's pid
+   * @param exitCode its exit status (null: a signal ended it)
+   * @param signal the signal's name (null: it exited)
+   * @param tasks how many tasks it held (for the message)
+   */
+  constructor(pid: number, exitCode: number | null, signal: string | null, tasks: number) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
+    super(`Pool worker ${pid} ${how} while it held ${tasks} task${tasks === 1 ? '' : 's'}`);
+    this.name = 'WorkerDiedError';
+    this.pid = pid;
+    this.exitCode = exitCode;
+    this.signal = signal;
+  }
+}
+
+/**
+ * The classes above by name, with a one-argument (message) constructor: what lib/mp/core/remote-error.ts
+ * rebuilds an error of the same class from.
+ */
+export const MESSAGE_ERRORS: Readonly<Record<string, new (message?: string) => Error>> = {
+  TimeoutError,
+  EOFError,
+  Empty,
+  Full,
+  BrokenBarrierError,
+};

@@ -13,7 +13,7 @@ import * as posix from '../../posix/index.js';
 import { registerShareable } from '../core/reduction.js';
 import { register, unregister } from './tracker.js';
 import { markNotSendable } from '../core/sendable.js';
-import { Lock, reduceSync, rebuildSync, RLock, type SyncReduced } from '../sync/sync.js';
+import { Lock, reduceSync, rebuildSync, RLock, type SyncReduced } from '../sync/index.js';
 import { allocation, integer, invalidType, outOfRange, stateError, typeError } from '../../posix/errors.js';
 
 const debug = debuglog('multiproc');

@@ -23,7 +23,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import { myPid, myStartTime } from './arena.js';
-import { native } from '../../binding/addon.js';
 import { childExecArgv } from '../process/process.js';
 import * as posix from '../../posix/index.js';
 
@@ -127,7 +126,7 @@ export function stopResourceTracker(waitMs = 2000): boolean {
   if (spawner !== myPid() || pid <= 0) return false;
   let pidfd: number;
   try {
-    pidfd = native.pidfdOpen(pid);
+    pidfd = posix.pidfdOpen(pid);
   } catch {
     return false; // already reaped
   }

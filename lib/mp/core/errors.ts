@@ -13,56 +13,50 @@
 // validators are lib/posix/errors.ts's. Errors that cross a process boundary: lib/mp/core/remote-error.ts.
 export { closedError } from '../../posix/errors.js';
 
+/** The base of the classes below: `name` is the class's name, `code` its ERR_MULTIPROC_… code. */
+export abstract class MultiprocError extends Error {
+  abstract readonly code: string;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 /**
  * A wait that took longer than its timeout where no return value can say so (Python has no convention for
  * recv): Connection.recv/recvSync, Manager calls, and Lock.hold/withLock.
  */
-export class TimeoutError extends Error {
+export class TimeoutError extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_TIMEOUT';
-  constructor(message = 'timed out') {
-    super(message);
-    this.name = 'TimeoutError';
-  }
+  constructor(message = 'timed out') { super(message); }
 }
 
 /** The other end of a Connection was closed (Python's EOFError). */
-export class EOFError extends Error {
+export class EOFError extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_EOF';
-  constructor(message = 'the other end of the connection is closed') {
-    super(message);
-    this.name = 'EOFError';
-  }
+  constructor(message = 'the other end of the connection is closed') { super(message); }
 }
 
 /** Raised by get() when no item arrives in time, and by getNowait() on an empty queue (Python's queue.Empty). */
-export class Empty extends Error {
+export class Empty extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_EMPTY';
-  constructor(message = 'the queue is empty') {
-    super(message);
-    this.name = 'Empty';
-  }
+  constructor(message = 'the queue is empty') { super(message); }
 }
 
 /** Raised by put() when no space frees in time, and by putNowait() on a full queue (Python's queue.Full). */
-export class Full extends Error {
+export class Full extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_FULL';
-  constructor(message = 'the queue is full') {
-    super(message);
-    this.name = 'Full';
-  }
+  constructor(message = 'the queue is full') { super(message); }
 }
 
 /** Thrown by Barrier.wait when the barrier is broken (timeout, abort, reset, or a failed action). */
-export class BrokenBarrierError extends Error {
+export class BrokenBarrierError extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_BROKEN_BARRIER';
-  constructor(message = 'The barrier is broken') {
-    super(message);
-    this.name = 'BrokenBarrierError';
-  }
+  constructor(message = 'The barrier is broken') { super(message); }
 }
 
 /** A Pool task whose worker died (killed, crashed, exit() inside a task) before it finished. */
-export class WorkerDiedError extends Error {
+export class WorkerDiedError extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_WORKER_DIED';
   readonly pid: number;
   /** The exit status, or null when a signal ended the worker. */
@@ -78,7 +72,6 @@ export class WorkerDiedError extends Error {
   constructor(pid: number, exitCode: number | null, signal: string | null, tasks: number) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
     super(`Pool worker ${pid} ${how} while it held ${tasks} task${tasks === 1 ? '' : 's'}`);
-    this.name = 'WorkerDiedError';
     this.pid = pid;
     this.exitCode = exitCode;
     this.signal = signal;

@@ -1,7 +1,7 @@
 // SharedArray and RawArray (Python's multiprocessing.Array/RawArray, sharedctypes): elements in the shared
 // arena (lib/mp/shared/arena.ts), with a typed array over them as the fast path. Types, checked stores and the
 // lock: typed.ts.
-import { allocate, ArenaObject } from './arena.js';
+import { allocate } from './arena.js';
 import { registerShareable } from '../core/reduction.js';
 import type { Lock, RLock } from '../sync/index.js';
 import { allocation, integer, invalidType, outOfRange } from '../../posix/errors.js';
@@ -15,6 +15,7 @@ import {
   type LockOption,
   reduceShared,
   resolveType,
+  SharedData,
   SharedLock,
   type SharedReduced,
   type TypeCode,
@@ -23,7 +24,7 @@ import {
 } from './typed.js';
 
 /** A shared array without a lock (Python's RawArray). `view` is a typed array over the shared bytes. */
-export class RawArray<T extends number | bigint = number> extends ArenaObject {
+export class RawArray<T extends number | bigint = number> extends SharedData {
   /** The readable type name ('int32', 'float64', …). */
   readonly typeCode: string;
   /** The number of elements. */
@@ -105,17 +106,10 @@ export class RawArray<T extends number | bigint = number> extends ArenaObject {
     this._check();
     return Array.from(this.#view as ArrayLike<number | bigint>) as T[];
   }
-
-  /** @internal The lock a spawned child gets with it (none for a RawArray). */
-  _sharedLock(): Lock | RLock | undefined {
-    return undefined;
-  }
 }
 
 /** A shared array with a lock (Python's Array; the default lock is a new RLock, as in Python). */
 export class SharedArray<T extends number | bigint = number> extends RawArray<T> {
-  readonly #lock: SharedLock;
-
   /**
    * @param type a type code (see RawArray)
    * @param sizeOrValues the number of elements, or the initial values
@@ -124,21 +118,12 @@ export class SharedArray<T extends number | bigint = number> extends RawArray<T>
   constructor(type: TypeCode | Attached, sizeOrValues?: number | Iterable<T>, opts: { lock?: LockOption } = {}) {
     checkLockOption(opts?.lock);
     super(type, sizeOrValues);
-    this.#lock = new SharedLock(isAttached(type) ? type : opts.lock);
+    this._lock = new SharedLock(isAttached(type) ? type : opts.lock);
   }
 
   /** The lock to hold around read-modify-write (Python's get_lock()). */
   getLock(): Lock | RLock {
-    this._check();
-    return this.#lock.get('SharedArray');
-  }
-
-  override _sharedLock(): Lock | RLock | undefined {
-    return this.#lock.lock;
-  }
-
-  override _onClose(): void {
-    this.#lock.close();
+    return this._getLock('SharedArray');
   }
 }
 
@@ -147,7 +132,7 @@ export class SharedArray<T extends number | bigint = number> extends RawArray<T>
 registerShareable(
   RawArray,
   'multiproc.RawArray',
-  (o: RawArray<number | bigint>) => reduceShared(o, o.typeCode, o.length, o._sharedLock()),
+  (o: RawArray<number | bigint>) => reduceShared(o, o.typeCode, o.length),
   (fds: number[], data: SharedReduced) =>
     data.kind === 'SharedArray' ? new SharedArray(attachShared(fds, data)) : new RawArray(attachShared(fds, data)),
   import.meta.url,

@@ -5,7 +5,7 @@
 // included, on x86-64 and arm64); a read-modify-write (`v.value += 1`) is not: hold getLock() around it, as in
 // Python. Unlike Python's synchronized wrappers, `.value` does not take the lock by itself (it would make every
 // access pay for it and still not make `+=` safe).
-import { attachBlock, type ArenaObject, type Block, type BlockHandle, blockHandle } from './arena.js';
+import { ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle } from './arena.js';
 import type { Reduced } from '../core/reduction.js';
 import { Lock, rebuildSync, reduceSync, RLock, type SyncReduced } from '../sync/index.js';
 import { invalidType, outOfRange, stateError, typeError } from '../../posix/errors.js';
@@ -126,6 +126,30 @@ export class SharedLock {
   }
 }
 
+/**
+ * The base of RawValue and RawArray: an arena block and, for Value and SharedArray, the lock (set by their
+ * constructors): closed with the object if it made it, and passed with it to a spawned child.
+ */
+export class SharedData extends ArenaObject {
+  /** @internal Value/SharedArray: their lock (undefined in the Raw classes). */
+  protected _lock: SharedLock | undefined;
+
+  /** @internal The lock a spawned child gets with it. */
+  _sharedLock(): Lock | RLock | undefined {
+    return this._lock?.lock;
+  }
+
+  /** @internal getLock() of Value and SharedArray (`what` names the class in the no-lock error). */
+  protected _getLock(what: string): Lock | RLock {
+    this._check();
+    return this._lock!.get(what);
+  }
+
+  override _onClose(): void {
+    this._lock?.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // spawned children
 
@@ -149,10 +173,11 @@ export interface SharedReduced {
 }
 
 /** @internal (fds, data) for a spawned child: the block's region and offset, and the lock's. */
-export function reduceShared(obj: ArenaObject, type: string, length: number, lock: Lock | RLock | undefined): Reduced {
+export function reduceShared(obj: SharedData, type: string, length: number): Reduced {
   obj._check();
   const data: SharedReduced = { kind: obj.constructor.name as SharedReduced['kind'], type, length, block: blockHandle(obj._block) };
   const fds = [obj._block.region.fd];
+  const lock = obj._sharedLock();
   if (lock) {
     const l = reduceSync(lock);
     data.lock = l.data;

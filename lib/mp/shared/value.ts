@@ -1,6 +1,6 @@
 // Value and RawValue (Python's multiprocessing.Value/RawValue, sharedctypes): one element in the shared arena
 // (lib/mp/shared/arena.ts). Types, checked stores and the lock: typed.ts.
-import { allocate, ArenaObject } from './arena.js';
+import { allocate } from './arena.js';
 import { registerShareable } from '../core/reduction.js';
 import type { Lock, RLock } from '../sync/index.js';
 import {
@@ -13,6 +13,7 @@ import {
   type LockOption,
   reduceShared,
   resolveType,
+  SharedData,
   SharedLock,
   type SharedReduced,
   type TypeCode,
@@ -21,7 +22,7 @@ import {
 } from './typed.js';
 
 /** One shared value without a lock (Python's RawValue). */
-export class RawValue<T extends number | bigint = number> extends ArenaObject {
+export class RawValue<T extends number | bigint = number> extends SharedData {
   /** The readable type name ('int32', 'float64', …). */
   readonly typeCode: string;
   /** @internal */ readonly _view: TypedArray;
@@ -57,17 +58,10 @@ export class RawValue<T extends number | bigint = number> extends ArenaObject {
     this._check();
     this._view[0] = checkElement(this._view.constructor as TypedArrayCtor, v, 'value') as never;
   }
-
-  /** @internal The lock a spawned child gets with it (none for a RawValue). */
-  _sharedLock(): Lock | RLock | undefined {
-    return undefined;
-  }
 }
 
 /** One shared value with a lock (Python's Value; the default lock is a new RLock, as in Python). */
 export class Value<T extends number | bigint = number> extends RawValue<T> {
-  readonly #lock: SharedLock;
-
   /**
    * @param type a type code (see RawValue)
    * @param init the initial value (default 0)
@@ -76,21 +70,12 @@ export class Value<T extends number | bigint = number> extends RawValue<T> {
   constructor(type: TypeCode | Attached, init?: T, opts: { lock?: LockOption } = {}) {
     checkLockOption(opts?.lock);
     super(type, init);
-    this.#lock = new SharedLock(isAttached(type) ? type : opts.lock);
+    this._lock = new SharedLock(isAttached(type) ? type : opts.lock);
   }
 
   /** The lock to hold around read-modify-write (Python's get_lock()). */
   getLock(): Lock | RLock {
-    this._check();
-    return this.#lock.get('Value');
-  }
-
-  override _sharedLock(): Lock | RLock | undefined {
-    return this.#lock.lock;
-  }
-
-  override _onClose(): void {
-    this.#lock.close();
+    return this._getLock('Value');
   }
 }
 
@@ -99,7 +84,7 @@ export class Value<T extends number | bigint = number> extends RawValue<T> {
 registerShareable(
   RawValue,
   'multiproc.RawValue',
-  (o: RawValue<number | bigint>) => reduceShared(o, o.typeCode, 1, o._sharedLock()),
+  (o: RawValue<number | bigint>) => reduceShared(o, o.typeCode, 1),
   (fds: number[], data: SharedReduced) => (data.kind === 'Value' ? new Value(attachShared(fds, data)) : new RawValue(attachShared(fds, data))),
   import.meta.url,
 );

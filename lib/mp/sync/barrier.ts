@@ -20,14 +20,10 @@ export interface BarrierOptions {
   timeout?: number;
 }
 
-const GEN = 4;
-const ARRIVED = 5;
-const BROKEN = 6;
-const BROKEN_GEN = 7;
-const PARTIES = 8;
-const SLEEPERS = 9;
-const BARRIER_SPIN_MAX = 8192;
-const BARRIER_SPIN_MIN = 8;
+// The words after the internal lock's four (indexes from the block's first word).
+const [GEN, ARRIVED, BROKEN, BROKEN_GEN, PARTIES, SLEEPERS] = [4, 5, 6, 7, 8, 9] as const;
+/** Bounds of the adaptive spin of waitSync (checks of the generation word before sleeping). */
+const [BARRIER_SPIN_MIN, BARRIER_SPIN_MAX] = [8, 8192] as const;
 
 /**
  * A barrier for `parties` processes (Python's threading/multiprocessing Barrier): wait() returns the arrival

@@ -15,7 +15,8 @@
 // bigints and bytes compactly, everything else structured clone). A record that would take more than a quarter
 // of the ring goes through a side channel instead: its bytes in a memfd whose fd travels over a SOCK_SEQPACKET
 // socketpair shared by the queue's users (SCM_RIGHTS), and the ring carries a small reference with a sequence
-// number — so one huge item never needs the ring to be huge, and the ring's order is the queue's order.
+// number — so one huge item never needs the ring to be huge, and the ring's order is the queue's order
+// (lib/mp/queue-large.ts).
 // Both kinds of record are decoded by lib/mp/core/codec.ts's decode(), the one the Connection uses too (a large one from
 // the memfd's mapping: the reference's 13 bytes are never the item).
 //
@@ -26,7 +27,8 @@
 // - a producer killed inside put(): its record is either committed whole or not at all (the head advances
 //   after the copy). A side-channel fd it sent without committing is skipped by sequence number.
 // - qsize() is exact except across such a death, where the recovering process recounts the ring.
-import { decode, EMPTY, encode, encodeShortInto, Kind } from './core/codec.js';
+import { decode, encode, encodeShortInto, Kind } from './core/codec.js';
+import { decodeLarge, type Large, largeItemsReceived, receiveLarge, sendLarge, writeLarge } from './queue-large.js';
 import * as posix from '../posix/index.js';
 import { closedError, Empty, Full } from './core/errors.js';
 import { registerShareable } from './core/reduction.js';
@@ -116,12 +118,6 @@ function putFailed(w: Int32Array, joinSem: posix.Semaphore): void {
   if (Atomics.sub(w, W_UNFINISHED, 1) === 1) wakeJoiners(w, joinSem);
 }
 
-interface Large {
-  fd: number;
-  kind: number;
-  length: number;
-}
-
 interface Handles {
   memfd: number;
   sendSock: number; // producers write side-channel fds here
@@ -139,8 +135,6 @@ const finalizer = new FinalizationRegistry<{ h: Handles; map: posix.Mapping; pid
     }
   }
 });
-
-let largeReceived = 0;
 
 /**
  * A FIFO queue between processes (Python's multiprocessing.Queue). Items are copied: numbers, strings,
@@ -362,14 +356,7 @@ export class Queue<T = unknown> {
   }
 
   #encodeLarge(kind: number, body: Uint8Array): number {
-    const fd = posix.memfdCreate('multiproc-queue-item');
-    try {
-      posix.writeAll(fd, body);
-    } catch (e) {
-      posix.close(fd);
-      throw e;
-    }
-    this.#pendingLarge = { fd, kind, length: body.byteLength };
+    this.#pendingLarge = writeLarge(kind, body);
     this.#wdv.setUint32(0, LARGE_BODY, true);
     this.#wbuf[4] = KIND_LARGE;
     return RECORD_HEADER + LARGE_BODY;
@@ -441,9 +428,7 @@ export class Queue<T = unknown> {
       if (large) {
         const seq = (w[W_SEND_SEQ]! + 1) | 0;
         w[W_SEND_SEQ] = seq;
-        const meta = new Uint8Array(4);
-        new DataView(meta.buffer).setInt32(0, seq, true);
-        posix.sendFds(this.#h.sendSock, [large.fd], meta);
+        sendLarge(this.#h.sendSock, large, seq);
         this.#wdv.setInt32(RECORD_HEADER, seq, true);
         this.#wbuf[RECORD_HEADER + 4] = large.kind;
         this.#wdv.setFloat64(RECORD_HEADER + 5, large.length, true);
@@ -556,26 +541,14 @@ export class Queue<T = unknown> {
       if (kind === KIND_LARGE) {
         kind = this.#rbuf[4]!;
         len = this.#rdv.getFloat64(5, true);
-        largeFd = this.#receiveLarge(this.#rdv.getInt32(0, true));
+        largeFd = receiveLarge(this.#h.recvSock, this.#rdv.getInt32(0, true));
       }
     } finally {
       this.#rlock.unlock();
     }
     if (Atomics.load(w, W_SPACE_WAITERS) > 0) this.#space.post();
     if (largeFd < 0) return decode(kind as Kind, this.#rbuf, true, len);
-    // The fd is ours now: map and decode it outside the lock, straight from the mapping.
-    try {
-      largeReceived++;
-      if (len === 0) return decode(kind as Kind, EMPTY);
-      const m = posix.mmap(len, { fd: largeFd, readOnly: true });
-      try {
-        return decode(kind as Kind, new Uint8Array(m.buffer, 0, len), true);
-      } finally {
-        m.close();
-      }
-    } finally {
-      posix.close(largeFd);
-    }
+    return decodeLarge(largeFd, kind as Kind, len); // outside the lock: the fd is ours now
   }
 
   #copyOut(pos: number, n: number): void {
@@ -591,15 +564,6 @@ export class Queue<T = unknown> {
     if (first < n) this.#rbuf.set(this.#u8.subarray(0, n - first), first);
   }
 
-  /** Receives the side-channel fd with sequence `seq` (older ones belong to dead processes: dropped). */
-  #receiveLarge(seq: number): number {
-    for (;;) {
-      const r = posix.recvFds(this.#h.recvSock, 1, 16);
-      const got = r.data.byteLength >= 4 ? new DataView(r.data.buffer, r.data.byteOffset).getInt32(0, true) : NaN;
-      if (got === seq && r.fds.length === 1) return r.fds[0]!;
-      for (const fd of r.fds) posix.close(fd);
-    }
-  }
 
   // --- lifetime ----------------------------------------------------------------------------------------
 
@@ -650,7 +614,7 @@ export class Queue<T = unknown> {
 
   /** @internal number of large items received by this process (tests). */
   static get _largeReceived(): number {
-    return largeReceived;
+    return largeItemsReceived();
   }
 }
 

@@ -59,12 +59,9 @@ const W_SEND_SEQ = 8; // side-channel sequence (wlock)
 const W_UNFINISHED = 9; // JoinableQueue
 const W_JOIN_WAITERS = 10;
 const MAGIC = 0x4d505131; // 'MPQ1'
-// Sync objects in the first page.
-const OFF_WLOCK = 256;
-const OFF_RLOCK = 512;
-const OFF_ITEMS = 768;
-const OFF_SPACE = 1024;
-const OFF_JOIN = 1280;
+// Sync objects in the first page (byte offsets): the two robust mutexes, then the three semaphores.
+const [OFF_WLOCK, OFF_RLOCK, OFF_ITEMS, OFF_SPACE, OFF_JOIN] = [256, 512, 768, 1024, 1280] as const;
+/** Where the ring starts. */
 const DATA = 4096;
 
 const RECORD_HEADER = 5;

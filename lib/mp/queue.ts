@@ -38,6 +38,7 @@ import { allocation, integer, options, outOfRange, type ParsedWait, stateError }
 /** The errors of a Queue (lib/mp/core/errors.ts; exported here too, where they always were). */
 export { Empty, Full };
 
+/** Options of a Queue. */
 export interface QueueOptions {
   /** Ring buffer bytes (a power of two, 4 KiB … 1 GiB; default 1 MiB). Larger records use the side channel. */
   bufferBytes?: number;
@@ -244,17 +245,20 @@ export class Queue<T = unknown> {
     return Atomics.load(this.#w, W_COUNT);
   }
 
+  /** Is the queue empty now? (a snapshot, as qsize()) */
   empty(): boolean {
     this.#check();
     return Atomics.load(this.#w, W_HEAD) === Atomics.load(this.#w, W_TAIL);
   }
 
+  /** Is a bounded queue full now? (a snapshot; always false when unbounded) */
   full(): boolean {
     this.#check();
     const max = this.#w[W_MAXSIZE]!;
     return max > 0 && Atomics.load(this.#w, W_COUNT) >= max;
   }
 
+  /** Was this process's handle closed? */
   get closed(): boolean {
     return this.#closed;
   }
@@ -584,6 +588,7 @@ export class Queue<T = unknown> {
   /** Python compatibility: nothing to wait for (no feeder thread). */
   joinThread(): void {}
 
+  /** close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

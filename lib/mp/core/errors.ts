@@ -15,6 +15,7 @@ export { closedError } from '../../posix/errors.js';
 
 /** The base of the classes below: `name` is the class's name, `code` its ERR_MULTIPROC_… code. */
 export abstract class MultiprocError extends Error {
+  /** ERR_MULTIPROC_… */
   abstract readonly code: string;
   constructor(message: string) {
     super(message);
@@ -58,6 +59,7 @@ export class BrokenBarrierError extends MultiprocError {
 /** A Pool task whose worker died (killed, crashed, exit() inside a task) before it finished. */
 export class WorkerDiedError extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_WORKER_DIED';
+  /** The worker's pid. */
   readonly pid: number;
   /** The exit status, or null when a signal ended the worker. */
   readonly exitCode: number | null;

@@ -66,16 +66,22 @@ export function abortReason(signal: AbortSignal): unknown {
 
 /** How a sleep ended: woken (or spuriously: re-check), the word did not hold the value, the time ran out. */
 export const WOKEN = 0;
+/** See WOKEN. */
 export const NOT_EQUAL = 1;
+/** See WOKEN. */
 export const TIMED_OUT = 2;
 /** futexWaitAsyncRaw's result for a cancelled wait (never sent into a generator: the abort is thrown). */
 const CANCELLED = 3;
 
 /** One sleep a generator asks for: on a futex word (`m`, byte `offset`, while it holds `value`) or a semaphore. */
 export interface Sleep {
+  /** The mapping of the futex word (undefined: a semaphore sleep). */
   m: posix.Mapping | undefined;
+  /** The word's byte offset in `m`. */
   offset: number;
+  /** Sleep while the word holds this. */
   value: number;
+  /** The semaphore to wait on (undefined: a futex sleep). */
   sem: posix.Semaphore | undefined;
   /** ms (finite, >= 0; Infinity for none on a futex word) */
   ms: number;

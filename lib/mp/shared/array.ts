@@ -97,6 +97,7 @@ export class RawArray<T extends number | bigint = number> extends SharedData {
     return integer(name, i, 0, this.length - 1);
   }
 
+  /** The elements, read one by one (each checked as get() does). */
   *[Symbol.iterator](): IterableIterator<T> {
     for (let i = 0; i < this.length; i++) yield this.get(i);
   }

@@ -20,6 +20,7 @@ const debug = debuglog('multiproc');
 const HEADER = 64;
 const MAGIC = Buffer.from('MPSHM\0v1', 'latin1');
 
+/** Options of a SharedMemory. */
 export interface SharedMemoryOptions {
   /** '/name' or 'name' (a '/' is prepended). Default with create: a random name. */
   name?: string;
@@ -49,7 +50,9 @@ function normalise(name: string): string {
  * attach to it by name from any process. close() closes this handle; unlink() removes the name (once).
  */
 export class SharedMemory {
+  /** Its name ('/mp-…'). */
   readonly name: string;
+  /** Its size in bytes (of buf). */
   readonly size: number;
   #mapping: posix.Mapping | undefined;
   #buf: Uint8Array;
@@ -114,6 +117,7 @@ export class SharedMemory {
     return this.#buf;
   }
 
+  /** Was this handle closed? */
   get closed(): boolean {
     return this.#mapping === undefined;
   }
@@ -133,6 +137,7 @@ export class SharedMemory {
     unregister('shared_memory', this.name);
   }
 
+  /** close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

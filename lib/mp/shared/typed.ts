@@ -100,6 +100,7 @@ export function checkLockOption(opt: LockOption): void {
 
 /** The lock of a Value or SharedArray: one it made (and closes with it), one it was given, or none. */
 export class SharedLock {
+  /** The lock (undefined: made with { lock: false }). */
   readonly lock: Lock | RLock | undefined;
   readonly #owns: boolean;
 

@@ -121,11 +121,13 @@ export class Lock extends LockBase {
     super(attach, 'Lock');
   }
 
+  /** Blocks until acquired; false if `timeout` ms elapsed first (0: just try). */
   acquireSync(timeout?: number): boolean {
     this._check();
     return this._core.acquireSync(checkTimeout('timeout', timeout));
   }
 
+  /** Resolves true once acquired, false on timeout; waits off the JS thread. Aborting rejects (nothing held). */
   acquire(t?: number | WaitOptions): Promise<boolean> {
     try {
       this._check();
@@ -156,6 +158,7 @@ export class RLock extends LockBase {
     this._core.onTook = () => void (i32[w + COUNT] = 1);
   }
 
+  /** Blocks until acquired (at once when this process holds it: counted); false after `timeout` ms. */
   acquireSync(timeout?: number): boolean {
     this._check();
     const ms = checkTimeout('timeout', timeout);
@@ -172,6 +175,7 @@ export class RLock extends LockBase {
     return this._core.acquireSync(ms);
   }
 
+  /** acquireSync, waiting off the JS thread. Aborting rejects (nothing held). */
   acquire(t?: number | WaitOptions): Promise<boolean> {
     try {
       this._check();

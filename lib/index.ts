@@ -44,7 +44,7 @@ export {
   rebuildProxy,
   ValueProxy,
 } from './mp/manager/index.js';
-export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './mp/sync/sync.js';
-export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './mp/shared/shared.js';
+export { BoundedSemaphore, Barrier, type BarrierOptions, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore, type WaitOptions } from './mp/sync/index.js';
+export { RawArray, RawValue, reapSharedMemory, SharedArray, SharedMemory, type SharedMemoryOptions, type TypeCode, Value } from './mp/shared/index.js';
 export { arenaStats } from './mp/shared/arena.js';
 export { type MapOptions, Pool, type PoolFunction, type PoolOptions, type PoolStats, type TimeSummary, WorkerDiedError } from './mp/pool/pool.js';

@@ -249,6 +249,39 @@ describe('Queue in one process', () => {
     expect(await joined).toBe(true);
     expect(thrown(() => j.taskDone()).code).toBe('ERR_MULTIPROC_TASK_DONE');
   });
+
+  it('JoinableQueue: a put that fails (Full, timeout, abort, not cloneable) leaves no unfinished task behind', async () => {
+    const j = track(new JoinableQueue<unknown>(1));
+    j.putSync(1);
+    expect(() => j.putNowait(2)).toThrow(Full);
+    expect(() => j.putSync(2, 10)).toThrow(Full);
+    await expect(j.put(2, 10)).rejects.toBeInstanceOf(Full);
+    await expect(j.put(2, { signal: AbortSignal.timeout(10) })).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(thrown(() => j.putSync(() => 1)).code).toBe('ERR_MULTIPROC_NOT_CLONEABLE');
+    expect(j.unfinishedTasks).toBe(1);
+    const joined = j.join(30_000);
+    j.getSync();
+    j.taskDone();
+    expect(await joined).toBe(true);
+    expect(j.unfinishedTasks).toBe(0);
+  });
+
+  it('the Sync forms refuse a signal; a get or put waiting when its queue is closed here ends with ERR_MULTIPROC_CLOSED', async () => {
+    const q = new Queue<number>(1);
+    const signal = new AbortController().signal;
+    expect(thrown(() => q.getSync({ signal } as never))).toMatchObject({ name: 'TypeError', message: 'getSync: use get() for an AbortSignal' });
+    expect(thrown(() => q.putSync(1, { signal } as never))).toMatchObject({ name: 'TypeError', message: 'putSync: use put() for an AbortSignal' });
+    const getting = q.get();
+    await new Promise((r) => setTimeout(r, 20));
+    q.close();
+    await expect(getting).rejects.toMatchObject({ code: 'ERR_MULTIPROC_CLOSED' });
+    const r = new Queue<number>(1);
+    r.putSync(1);
+    const putting = r.put(2);
+    await new Promise((res) => setTimeout(res, 20));
+    r.close();
+    await expect(putting).rejects.toMatchObject({ code: 'ERR_MULTIPROC_CLOSED' });
+  });
 });
 
 for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {

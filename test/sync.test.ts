@@ -543,7 +543,7 @@ describe('sync (single process)', () => {
   it('futexCancel on a pending wait: its callback reports 3 (cancelled), whatever the wait itself ended with', async () => {
     // Batches of waits that end at once by themselves (timeout 0, or a word that does not hold `expected`), each
     // cancelled right after the batch started: a wait's thread that is between its cancel check and its report
-    // when futexCancel runs must report 3 too (before the fix: its own 0/1/2, about 1 in 100 here, and lib/mp/sync/sync.ts
+    // when futexCancel runs must report 3 too (before the fix: its own 0/1/2, about 1 in 100 here, and lib/mp/sync/
     // then waited again with an already aborted signal).
     const m = posix.mmap(4096);
     try {

@@ -11,6 +11,7 @@
 import v8 from 'node:v8';
 import * as posix from '../posix/index.js';
 import { decode, encode, Kind, LAST_KIND } from './core/codec.js';
+import { closedError, EOFError, TimeoutError } from './core/errors.js';
 import { registerShareable } from './core/reduction.js';
 import { markNotSendable } from './core/sendable.js';
 import { allocation, coded, integer, invalidType, options, type ParsedWait, timeout as checkTimeout, waitOptions } from '../posix/errors.js';
@@ -23,23 +24,8 @@ const READ_BUFFER = 65536;
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 2 ** 20;
 const MAX_FRAME = 2 ** 32 - 1;
 
-/** A recv/poll that waited longer than its timeout (Python has no such convention for recv). */
-export class TimeoutError extends Error {
-  readonly code = 'ERR_MULTIPROC_TIMEOUT';
-  constructor(message = 'timed out') {
-    super(message);
-    this.name = 'TimeoutError';
-  }
-}
-
-/** The other end was closed (Python's EOFError). */
-export class EOFError extends Error {
-  readonly code = 'ERR_MULTIPROC_EOF';
-  constructor(message = 'the other end of the connection is closed') {
-    super(message);
-    this.name = 'EOFError';
-  }
-}
+/** The errors of a Connection (lib/mp/core/errors.ts; exported here too, where they always were). */
+export { EOFError, TimeoutError };
 
 // Posix objects that live in shared memory or own kernel objects travel by inheritance, never inside a message.
 for (const cls of [posix.Mapping, posix.Semaphore, posix.Mutex, posix.Cond, posix.Barrier, posix.MessageQueue]) markNotSendable(cls);
@@ -104,7 +90,7 @@ export class Connection {
   }
 
   #check(): void {
-    if (this.#closed) throw coded(new Error('The connection is closed'), 'ERR_MULTIPROC_CLOSED');
+    if (this.#closed) throw closedError('The connection is closed');
   }
 
   // ---- sending ----
@@ -222,7 +208,7 @@ export class Connection {
     this.#closed = true;
     for (const [id, reject] of this.#waits) {
       posix.cancelWait(id);
-      reject(coded(new Error('The connection was closed while a receive was waiting'), 'ERR_MULTIPROC_CLOSED'));
+      reject(closedError('The connection was closed while a receive was waiting'));
     }
     this.#waits.clear();
     posix.close(this.#fd);

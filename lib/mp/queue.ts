@@ -15,7 +15,8 @@
 // bigints and bytes compactly, everything else structured clone). A record that would take more than a quarter
 // of the ring goes through a side channel instead: its bytes in a memfd whose fd travels over a SOCK_SEQPACKET
 // socketpair shared by the queue's users (SCM_RIGHTS), and the ring carries a small reference with a sequence
-// number — so one huge item never needs the ring to be huge, and the ring's order is the queue's order.
+// number — so one huge item never needs the ring to be huge, and the ring's order is the queue's order
+// (lib/mp/queue-large.ts).
 // Both kinds of record are decoded by lib/mp/core/codec.ts's decode(), the one the Connection uses too (a large one from
 // the memfd's mapping: the reference's 13 bytes are never the item).
 //
@@ -26,35 +27,25 @@
 // - a producer killed inside put(): its record is either committed whole or not at all (the head advances
 //   after the copy). A side-channel fd it sent without committing is skipped by sequence number.
 // - qsize() is exact except across such a death, where the recovering process recounts the ring.
-import { decode, EMPTY, encode, encodeShortInto, Kind } from './core/codec.js';
+import { decode, encode, encodeShortInto, Kind } from './core/codec.js';
+import { decodeLarge, type Large, largeItemsReceived, receiveLarge, sendLarge, writeLarge } from './queue-large.js';
 import * as posix from '../posix/index.js';
+import { closedError, Empty, Full } from './core/errors.js';
 import { registerShareable } from './core/reduction.js';
-import { allocation, integer, options, outOfRange, type ParsedWait, stateError, waitOptions } from '../posix/errors.js';
+import { now, parseSyncWait, parseWait, runAsync, runSync, semSleep, type WaitOptions, type Waits } from './core/wait.js';
+import { allocation, integer, options, outOfRange, type ParsedWait, stateError } from '../posix/errors.js';
 
-/** Raised by get() when no item arrives in time, and by getNowait() on an empty queue (Python's queue.Empty). */
-export class Empty extends Error {
-  readonly code = 'ERR_MULTIPROC_EMPTY';
-  constructor(message = 'the queue is empty') {
-    super(message);
-    this.name = 'Empty';
-  }
-}
+/** The errors of a Queue (lib/mp/core/errors.ts; exported here too, where they always were). */
+export { Empty, Full };
 
-/** Raised by put() when no space frees in time, and by putNowait() on a full queue (Python's queue.Full). */
-export class Full extends Error {
-  readonly code = 'ERR_MULTIPROC_FULL';
-  constructor(message = 'the queue is full') {
-    super(message);
-    this.name = 'Full';
-  }
-}
-
+/** Options of a Queue. */
 export interface QueueOptions {
   /** Ring buffer bytes (a power of two, 4 KiB … 1 GiB; default 1 MiB). Larger records use the side channel. */
   bufferBytes?: number;
 }
 
-export type WaitOptions = number | null | { timeout?: number | null; signal?: AbortSignal; block?: boolean } | undefined;
+/** A timeout in ms, or options: `block: false` is Python's block=False; `signal` (Promise forms) cancels the wait. */
+export type QueueWait = number | null | (WaitOptions & { block?: boolean }) | undefined;
 
 // Control words (Int32 indexes into the first page).
 const W_MAGIC = 0;
@@ -69,12 +60,9 @@ const W_SEND_SEQ = 8; // side-channel sequence (wlock)
 const W_UNFINISHED = 9; // JoinableQueue
 const W_JOIN_WAITERS = 10;
 const MAGIC = 0x4d505131; // 'MPQ1'
-// Sync objects in the first page.
-const OFF_WLOCK = 256;
-const OFF_RLOCK = 512;
-const OFF_ITEMS = 768;
-const OFF_SPACE = 1024;
-const OFF_JOIN = 1280;
+// Sync objects in the first page (byte offsets): the two robust mutexes, then the three semaphores.
+const [OFF_WLOCK, OFF_RLOCK, OFF_ITEMS, OFF_SPACE, OFF_JOIN] = [256, 512, 768, 1024, 1280] as const;
+/** Where the ring starts. */
 const DATA = 4096;
 
 const RECORD_HEADER = 5;
@@ -87,10 +75,6 @@ const SPIN = 2000;
 
 const DEFAULT_BUFFER = 2 ** 20;
 const ATTACH = Symbol('attach');
-
-function closedError(): Error {
-  return Object.assign(new Error('The queue is closed in this process'), { code: 'ERR_MULTIPROC_CLOSED' });
-}
 
 /** Python's maxsize: an integer; 0 or less (or undefined) means unbounded. */
 function checkMaxsize(maxsize: unknown): number {
@@ -108,14 +92,28 @@ function checkBufferBytes(v: unknown): number {
   return n;
 }
 
-function parseWait(t: WaitOptions): ParsedWait {
-  return waitOptions(t, Infinity, { block: true });
+/**
+ * Sleeps on `sem` (one slice at most) counted in the waiters word `word` (a waker posts only when it is > 0),
+ * unless ready() already: the waiter re-checks the queue after it counted itself.
+ */
+function* sleepOn(w: Int32Array, word: number, sem: posix.Semaphore, ready: () => boolean, left: number): Waits<void> {
+  Atomics.add(w, word, 1);
+  try {
+    if (!ready()) yield semSleep(sem, Math.min(SLICE_MS, left));
+  } finally {
+    if (w.length !== 0) Atomics.sub(w, word, 1); // (length 0: the queue was closed meanwhile, its mapping is gone)
+  }
 }
 
-interface Large {
-  fd: number;
-  kind: number;
-  length: number;
+/** JoinableQueue: wakes the processes waiting in join() (the last unfinished task is done). */
+function wakeJoiners(w: Int32Array, joinSem: posix.Semaphore): void {
+  const waiters = Atomics.load(w, W_JOIN_WAITERS);
+  for (let i = 0; i < waiters; i++) joinSem.post();
+}
+
+/** JoinableQueue: a put that failed was not a task after all. */
+function putFailed(w: Int32Array, joinSem: posix.Semaphore): void {
+  if (Atomics.sub(w, W_UNFINISHED, 1) === 1) wakeJoiners(w, joinSem);
 }
 
 interface Handles {
@@ -135,8 +133,6 @@ const finalizer = new FinalizationRegistry<{ h: Handles; map: posix.Mapping; pid
     }
   }
 });
-
-let largeReceived = 0;
 
 /**
  * A FIFO queue between processes (Python's multiprocessing.Queue). Items are copied: numbers, strings,
@@ -162,6 +158,8 @@ export class Queue<T = unknown> {
   #rbuf = new Uint8Array(256); // the record being taken
   #rdv = new DataView(this.#rbuf.buffer);
   #token = {};
+  /** @internal JoinableQueue: every put counts an unfinished task (until taskDone). */
+  protected _countsTasks = false;
 
   constructor(maxsize?: number, opts: QueueOptions = {}) {
     if ((opts as { [ATTACH]?: number[] })[ATTACH]) {
@@ -247,17 +245,20 @@ export class Queue<T = unknown> {
     return Atomics.load(this.#w, W_COUNT);
   }
 
+  /** Is the queue empty now? (a snapshot, as qsize()) */
   empty(): boolean {
     this.#check();
     return Atomics.load(this.#w, W_HEAD) === Atomics.load(this.#w, W_TAIL);
   }
 
+  /** Is a bounded queue full now? (a snapshot; always false when unbounded) */
   full(): boolean {
     this.#check();
     const max = this.#w[W_MAXSIZE]!;
     return max > 0 && Atomics.load(this.#w, W_COUNT) >= max;
   }
 
+  /** Was this process's handle closed? */
   get closed(): boolean {
     return this.#closed;
   }
@@ -265,64 +266,66 @@ export class Queue<T = unknown> {
   // --- put ---------------------------------------------------------------------------------------------
 
   /** Puts an item, waiting for space in a bounded queue; rejects with Full after `timeout` ms. */
-  async put(obj: T, opts?: WaitOptions): Promise<void> {
-    const o = parseWait(opts);
-    const n = this.#encode(obj);
-    const large = this.#takeLarge();
-    try {
-      if (this.#tryPut(n, large)) return;
-      if (!o.block) throw new Full();
-      // While we wait, other calls in this process may reuse the write buffer: keep our record aside.
-      const record = this.#wbuf.slice(0, n);
-      const deadline = performance.now() + o.timeout;
-      for (;;) {
-        o.signal?.throwIfAborted();
-        const left = deadline - performance.now();
-        if (left <= 0) throw new Full();
-        Atomics.add(this.#w, W_SPACE_WAITERS, 1);
-        try {
-          if (!this.#hasSpace(n)) await this.#space.waitAsync({ timeout: Math.min(SLICE_MS, left), signal: o.signal });
-        } finally {
-          if (!this.#closed) Atomics.sub(this.#w, W_SPACE_WAITERS, 1);
-        }
-        this.#check();
-        this.#wbuf.set(record);
-        if (this.#tryPut(n, large)) return;
-      }
-    } finally {
-      if (large) posix.close(large.fd); // sendFds sent a duplicate
-    }
+  async put(obj: T, opts?: QueueWait): Promise<void> {
+    const o = parseWait(opts, Infinity, true);
+    const waits = this.#put(obj, o);
+    if (waits) await runAsync(waits, o.signal);
   }
 
   /** Puts an item, blocking this thread while a bounded queue is full; throws Full after `timeout` ms. */
-  putSync(obj: T, opts?: WaitOptions): void {
-    const o = parseWait(opts);
-    if (o.signal) throw Object.assign(new TypeError('putSync: use put() for an AbortSignal'), { code: 'ERR_INVALID_ARG_TYPE' });
-    const n = this.#encode(obj);
-    const large = this.#takeLarge();
-    try {
-      if (this.#tryPut(n, large)) return;
-      if (!o.block) throw new Full();
-      const deadline = performance.now() + o.timeout;
-      for (;;) {
-        const left = deadline - performance.now();
-        if (left <= 0) throw new Full();
-        Atomics.add(this.#w, W_SPACE_WAITERS, 1);
-        try {
-          if (!this.#hasSpace(n)) this.#space.timedWait(Math.min(SLICE_MS, left));
-        } finally {
-          Atomics.sub(this.#w, W_SPACE_WAITERS, 1);
-        }
-        if (this.#tryPut(n, large)) return;
-      }
-    } finally {
-      if (large) posix.close(large.fd);
-    }
+  putSync(obj: T, opts?: QueueWait): void {
+    const waits = this.#put(obj, parseSyncWait(opts, 'putSync'));
+    if (waits) runSync(waits);
   }
 
   /** Puts an item if there is space now; throws Full otherwise. */
   putNowait(obj: T): void {
     this.putSync(obj, { block: false });
+  }
+
+  /** Puts obj now if there is space (→ undefined); else the waits that put it (Full without `block`). */
+  #put(obj: T, o: ParsedWait): Waits<void> | undefined {
+    this.#check();
+    const counted = this._countsTasks;
+    if (counted) Atomics.add(this.#w, W_UNFINISHED, 1);
+    let large: Large | undefined;
+    try {
+      const n = this.#encode(obj);
+      large = this.#takeLarge();
+      if (this.#tryPut(n, large)) return undefined;
+      if (!o.block) throw new Full();
+      const waits = this.#putWaits(n, large, o.timeout, counted);
+      large = undefined; // the waits own it now
+      return waits;
+    } catch (e) {
+      if (counted) putFailed(this.#w, this.#join);
+      throw e;
+    } finally {
+      if (large) posix.close(large.fd); // sendFds sent a duplicate
+    }
+  }
+
+  /** Waits for space (in slices), then puts the record #put encoded; Full after `ms`. */
+  *#putWaits(n: number, large: Large | undefined, ms: number, counted: boolean): Waits<void> {
+    // While it waits, other calls in this process may reuse the write buffer: keep the record aside.
+    const record = this.#wbuf.slice(0, n);
+    const w = this.#w;
+    const deadline = now() + ms;
+    try {
+      for (;;) {
+        const left = deadline - now();
+        if (left <= 0) throw new Full();
+        yield* sleepOn(w, W_SPACE_WAITERS, this.#space, () => this.#hasSpace(n), left);
+        this.#check();
+        this.#wbuf.set(record);
+        if (this.#tryPut(n, large)) return;
+      }
+    } catch (e) {
+      if (counted && !this.#closed) putFailed(w, this.#join);
+      throw e;
+    } finally {
+      if (large) posix.close(large.fd);
+    }
   }
 
   /** Encodes obj into the scratch buffer as a ring record (or a side-channel reference); returns its length. */
@@ -354,14 +357,7 @@ export class Queue<T = unknown> {
   }
 
   #encodeLarge(kind: number, body: Uint8Array): number {
-    const fd = posix.memfdCreate('multiproc-queue-item');
-    try {
-      posix.writeAll(fd, body);
-    } catch (e) {
-      posix.close(fd);
-      throw e;
-    }
-    this.#pendingLarge = { fd, kind, length: body.byteLength };
+    this.#pendingLarge = writeLarge(kind, body);
     this.#wdv.setUint32(0, LARGE_BODY, true);
     this.#wbuf[4] = KIND_LARGE;
     return RECORD_HEADER + LARGE_BODY;
@@ -433,9 +429,7 @@ export class Queue<T = unknown> {
       if (large) {
         const seq = (w[W_SEND_SEQ]! + 1) | 0;
         w[W_SEND_SEQ] = seq;
-        const meta = new Uint8Array(4);
-        new DataView(meta.buffer).setInt32(0, seq, true);
-        posix.sendFds(this.#h.sendSock, [large.fd], meta);
+        sendLarge(this.#h.sendSock, large, seq);
         this.#wdv.setInt32(RECORD_HEADER, seq, true);
         this.#wbuf[RECORD_HEADER + 4] = large.kind;
         this.#wdv.setFloat64(RECORD_HEADER + 5, large.length, true);
@@ -467,54 +461,47 @@ export class Queue<T = unknown> {
   // --- get ---------------------------------------------------------------------------------------------
 
   /** Removes and returns an item, waiting for one; rejects with Empty after `timeout` ms. */
-  async get(opts?: WaitOptions): Promise<T> {
-    const o = parseWait(opts);
-    this.#check();
-    const deadline = performance.now() + o.timeout;
-    for (;;) {
-      const r = this.#tryGet();
-      if (r !== NOTHING) return r as T;
-      if (!o.block) throw new Empty();
-      o.signal?.throwIfAborted();
-      if (this.#spinForItem()) continue;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Empty();
-      Atomics.add(this.#w, W_ITEM_WAITERS, 1);
-      try {
-        if (!this.empty()) continue;
-        await this.#items.waitAsync({ timeout: Math.min(SLICE_MS, left), signal: o.signal });
-      } finally {
-        Atomics.sub(this.#w, W_ITEM_WAITERS, 1);
-      }
-    }
+  async get(opts?: QueueWait): Promise<T> {
+    const o = parseWait(opts, Infinity, true);
+    const r = this.#getNow(o);
+    return (r !== NOTHING ? r : runAsync(this.#getWaits(o.timeout), o.signal)) as Promise<T>;
   }
 
   /** Removes and returns an item, blocking this thread until one arrives; throws Empty after `timeout` ms. */
-  getSync(opts?: WaitOptions): T {
-    const o = parseWait(opts);
-    if (o.signal) throw Object.assign(new TypeError('getSync: use get() for an AbortSignal'), { code: 'ERR_INVALID_ARG_TYPE' });
-    this.#check();
-    const deadline = performance.now() + o.timeout;
-    for (;;) {
-      const r = this.#tryGet();
-      if (r !== NOTHING) return r as T;
-      if (!o.block) throw new Empty();
-      if (this.#spinForItem()) continue;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Empty();
-      Atomics.add(this.#w, W_ITEM_WAITERS, 1);
-      try {
-        if (!this.empty()) continue;
-        this.#items.timedWait(Math.min(SLICE_MS, left));
-      } finally {
-        Atomics.sub(this.#w, W_ITEM_WAITERS, 1);
-      }
-    }
+  getSync(opts?: QueueWait): T {
+    const o = parseSyncWait(opts, 'getSync');
+    const r = this.#getNow(o);
+    return (r !== NOTHING ? r : runSync(this.#getWaits(o.timeout))) as T;
   }
 
   /** Removes and returns an item if there is one now; throws Empty otherwise. */
   getNowait(): T {
     return this.getSync({ block: false });
+  }
+
+  /** An item if there is one now; NOTHING (Empty without `block`) otherwise. */
+  #getNow(o: ParsedWait): unknown {
+    this.#check();
+    const r = this.#tryGet();
+    if (r === NOTHING && !o.block) throw new Empty();
+    return r;
+  }
+
+  /** Waits for an item (spinning a little, then sleeping in slices); Empty after `ms`. */
+  *#getWaits(ms: number): Waits<unknown> {
+    const w = this.#w;
+    const ready = () => Atomics.load(w, W_HEAD) !== Atomics.load(w, W_TAIL);
+    const deadline = now() + ms;
+    for (;;) {
+      if (!this.#spinForItem()) {
+        const left = deadline - now();
+        if (left <= 0) throw new Empty();
+        yield* sleepOn(w, W_ITEM_WAITERS, this.#items, ready, left);
+        this.#check();
+      }
+      const r = this.#tryGet();
+      if (r !== NOTHING) return r;
+    }
   }
 
   /**
@@ -555,26 +542,14 @@ export class Queue<T = unknown> {
       if (kind === KIND_LARGE) {
         kind = this.#rbuf[4]!;
         len = this.#rdv.getFloat64(5, true);
-        largeFd = this.#receiveLarge(this.#rdv.getInt32(0, true));
+        largeFd = receiveLarge(this.#h.recvSock, this.#rdv.getInt32(0, true));
       }
     } finally {
       this.#rlock.unlock();
     }
     if (Atomics.load(w, W_SPACE_WAITERS) > 0) this.#space.post();
     if (largeFd < 0) return decode(kind as Kind, this.#rbuf, true, len);
-    // The fd is ours now: map and decode it outside the lock, straight from the mapping.
-    try {
-      largeReceived++;
-      if (len === 0) return decode(kind as Kind, EMPTY);
-      const m = posix.mmap(len, { fd: largeFd, readOnly: true });
-      try {
-        return decode(kind as Kind, new Uint8Array(m.buffer, 0, len), true);
-      } finally {
-        m.close();
-      }
-    } finally {
-      posix.close(largeFd);
-    }
+    return decodeLarge(largeFd, kind as Kind, len); // outside the lock: the fd is ours now
   }
 
   #copyOut(pos: number, n: number): void {
@@ -590,20 +565,11 @@ export class Queue<T = unknown> {
     if (first < n) this.#rbuf.set(this.#u8.subarray(0, n - first), first);
   }
 
-  /** Receives the side-channel fd with sequence `seq` (older ones belong to dead processes: dropped). */
-  #receiveLarge(seq: number): number {
-    for (;;) {
-      const r = posix.recvFds(this.#h.recvSock, 1, 16);
-      const got = r.data.byteLength >= 4 ? new DataView(r.data.buffer, r.data.byteOffset).getInt32(0, true) : NaN;
-      if (got === seq && r.fds.length === 1) return r.fds[0]!;
-      for (const fd of r.fds) posix.close(fd);
-    }
-  }
 
   // --- lifetime ----------------------------------------------------------------------------------------
 
   #check(): void {
-    if (this.#closed) throw closedError();
+    if (this.#closed) throw closedError('The queue is closed in this process');
   }
 
   /**
@@ -622,6 +588,7 @@ export class Queue<T = unknown> {
   /** Python compatibility: nothing to wait for (no feeder thread). */
   joinThread(): void {}
 
+  /** close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -649,7 +616,7 @@ export class Queue<T = unknown> {
 
   /** @internal number of large items received by this process (tests). */
   static get _largeReceived(): number {
-    return largeReceived;
+    return largeItemsReceived();
   }
 }
 
@@ -682,36 +649,7 @@ export class SimpleQueue<T = unknown> extends Queue<T> {
 export class JoinableQueue<T = unknown> extends Queue<T> {
   constructor(maxsize?: number, opts: QueueOptions = {}) {
     super(maxsize, opts);
-  }
-
-  override async put(obj: T, opts?: WaitOptions): Promise<void> {
-    Atomics.add(this._words, W_UNFINISHED, 1);
-    try {
-      await super.put(obj, opts);
-    } catch (e) {
-      this.#done(1);
-      throw e;
-    }
-  }
-
-  override putSync(obj: T, opts?: WaitOptions): void {
-    Atomics.add(this._words, W_UNFINISHED, 1);
-    try {
-      super.putSync(obj, opts);
-    } catch (e) {
-      this.#done(1);
-      throw e;
-    }
-  }
-
-  #done(n: number): number {
-    const w = this._words;
-    const left = Atomics.sub(w, W_UNFINISHED, n) - n;
-    if (left === 0) {
-      const waiters = Atomics.load(w, W_JOIN_WAITERS);
-      for (let i = 0; i < waiters; i++) this._joinSem.post();
-    }
-    return left;
+    this._countsTasks = true;
   }
 
   /** Marks one item taken with get() as processed. More calls than items is an error (Python's ValueError). */
@@ -721,10 +659,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       const v = Atomics.load(w, W_UNFINISHED);
       if (v <= 0) throw Object.assign(new RangeError('taskDone() called too many times'), { code: 'ERR_MULTIPROC_TASK_DONE' });
       if (Atomics.compareExchange(w, W_UNFINISHED, v, v - 1) === v) {
-        if (v === 1) {
-          const waiters = Atomics.load(w, W_JOIN_WAITERS);
-          for (let i = 0; i < waiters; i++) this._joinSem.post();
-        }
+        if (v === 1) wakeJoiners(w, this._joinSem);
         return;
       }
     }
@@ -735,42 +670,27 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     return Atomics.load(this._words, W_UNFINISHED);
   }
 
-  /** Resolves when every item put has been marked done (true), or false after `timeout` ms. */
-  async join(opts?: WaitOptions): Promise<boolean> {
-    const o = parseWait(opts);
+  /** Waits (in slices) until every item put has been marked done (true), or false after `ms`. */
+  *#joinWaits(ms: number): Waits<boolean> {
     const w = this._words;
-    const deadline = performance.now() + o.timeout;
-    while (Atomics.load(w, W_UNFINISHED) > 0) {
-      o.signal?.throwIfAborted();
-      const left = deadline - performance.now();
+    const done = () => Atomics.load(w, W_UNFINISHED) <= 0;
+    const deadline = now() + ms;
+    while (!done()) {
+      const left = deadline - now();
       if (left <= 0) return false;
-      Atomics.add(w, W_JOIN_WAITERS, 1);
-      try {
-        if (Atomics.load(w, W_UNFINISHED) <= 0) break;
-        await this._joinSem.waitAsync({ timeout: Math.min(SLICE_MS, left), signal: o.signal });
-      } finally {
-        Atomics.sub(w, W_JOIN_WAITERS, 1);
-      }
+      yield* sleepOn(w, W_JOIN_WAITERS, this._joinSem, done, left);
     }
     return true;
   }
 
+  /** Resolves when every item put has been marked done (true), or false after `timeout` ms. */
+  async join(opts?: QueueWait): Promise<boolean> {
+    const o = parseWait(opts);
+    return runAsync(this.#joinWaits(o.timeout), o.signal);
+  }
+
   /** join() that blocks this thread. */
   joinSync(timeout?: number | null): boolean {
-    const o = parseWait(timeout);
-    const w = this._words;
-    const deadline = performance.now() + o.timeout;
-    while (Atomics.load(w, W_UNFINISHED) > 0) {
-      const left = deadline - performance.now();
-      if (left <= 0) return false;
-      Atomics.add(w, W_JOIN_WAITERS, 1);
-      try {
-        if (Atomics.load(w, W_UNFINISHED) <= 0) break;
-        this._joinSem.timedWait(Math.min(SLICE_MS, left));
-      } finally {
-        Atomics.sub(w, W_JOIN_WAITERS, 1);
-      }
-    }
-    return true;
+    return runSync(this.#joinWaits(parseSyncWait(timeout, 'joinSync').timeout));
   }
 }

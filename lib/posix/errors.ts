@@ -42,6 +42,11 @@ export function stateError(code: string, message: string): Error {
   return coded(new Error(message), code);
 }
 
+/** Use after close: an Error with code ERR_MULTIPROC_CLOSED ("The message queue is closed"). */
+export function closedError(message: string, options?: ErrorOptions): Error {
+  return coded(new Error(message, options), 'ERR_MULTIPROC_CLOSED');
+}
+
 /** How Node's messages show a received value: "type string ('x')", "an instance of Map", "undefined". */
 export function describe(v: unknown): string {
   if (v === null) return 'null';

@@ -1,5 +1,5 @@
 // The futex family of the posix layer: futex(2) FUTEX_WAIT / FUTEX_WAKE on a 32-bit word inside a shared
-// Mapping (process-shared futexes: no FUTEX_PRIVATE_FLAG), the primitive lib/mp/sync/sync.ts builds its locks on.
+// Mapping (process-shared futexes: no FUTEX_PRIVATE_FLAG), the primitive lib/mp/sync/ builds its locks on.
 //
 // The word is changed with JS Atomics on an Int32Array over the mapping (atomic across processes: V8 emits
 // the same locked instructions for a non-shared ArrayBuffer); a process calls futexWait only to sleep while

@@ -11,7 +11,7 @@
 // 819,200 bytes per user) are in /proc/sys/fs/mqueue and RLIMIT_MSGQUEUE; an error caused by one names it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { native, type MqCallback } from '../binding/addon.js';
-import { rangeError, timeout as checkTimeout, typeError } from './errors.js';
+import { closedError, rangeError, timeout as checkTimeout, typeError } from './errors.js';
 
 /** What the addon takes as "no deadline" for the timed calls (~31 years). */
 const MQ_FOREVER_MS = 1e12;
@@ -169,12 +169,6 @@ function openDetail(e: unknown, name: string, create: boolean, maxMessages?: num
   }
 }
 
-function closedError(): Error {
-  const e = new Error('The message queue is closed');
-  (e as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_CLOSED';
-  return e;
-}
-
 function bytesOf(data: Uint8Array | string, name = 'data'): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data);
   if (!(data instanceof Uint8Array)) {
@@ -292,7 +286,7 @@ export class MessageQueue implements Disposable {
    * its finalizer) would later close whatever fd reused the number.
    */
   get fd(): number {
-    if (this.#mqd < 0) throw closedError();
+    if (this.#mqd < 0) throw closedError('The message queue is closed');
     return this.#mqd;
   }
 
@@ -492,7 +486,7 @@ export class MessageQueue implements Disposable {
     if (this.#mqd < 0) return;
     for (const [id, fail] of [...this.#pending]) {
       native.cancelWait(id);
-      fail(closedError());
+      fail(closedError('The message queue is closed'));
     }
     this.#pending.clear();
     const mqd = this.#mqd;

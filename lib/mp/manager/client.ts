@@ -24,22 +24,13 @@ import {
   writeFrameSync,
 } from './wire.js';
 import * as posix from '../../posix/index.js';
-import { Empty, Full } from '../queue.js';
+import { closedError } from '../core/errors.js';
+import { errorFromRecord } from '../core/remote-error.js';
 
 /** An ERR_MULTIPROC_CLOSED error: the manager (or this process's connection to it) is gone. */
-export function closedError(what: string): Error {
-  return coded(new Error(what), 'ERR_MULTIPROC_CLOSED');
-}
-
-/** The error a server's error record stands for: the class the caller knows, the server's stack appended. */
-function rebuildError(r: ErrorRecord): Error {
-  if (r.name === 'Empty') return new Empty(r.message);
-  if (r.name === 'Full') return new Full(r.message);
-  const C = r.name === 'TypeError' ? TypeError : r.name === 'RangeError' ? RangeError : Error;
-  const e = new C(r.message);
-  if (r.code) coded(e, r.code);
-  if (r.stack) e.stack = `${e.stack}\n    --- in the Manager server ---\n${r.stack}`;
-  return e;
+/** A server's error, rebuilt (lib/mp/core/remote-error.ts): the caller's stack, then the server's. */
+function rebuildError(r: ErrorRecord): unknown {
+  return errorFromRecord(r, { where: 'the Manager server', localStack: true });
 }
 
 interface Pending {

@@ -21,7 +21,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closedError, clientFor, dropClients } from './client.js';
+import { clientFor, dropClients } from './client.js';
+import { closedError } from '../core/errors.js';
 import {
   type BaseProxy,
   type DictKey,

@@ -45,13 +45,8 @@ export type ProxyKind = 'dict' | 'list' | 'Namespace' | 'Value' | 'Queue' | 'Loc
 export type Request = [id: number, oid: number, method: string, args: unknown[]];
 export type Reply = [id: number, ok: boolean, value: unknown];
 
-/** An error as it travels: enough to rebuild the class the caller knows, with the remote stack. */
-export interface ErrorRecord {
-  name: string;
-  message: string;
-  code?: string;
-  stack?: string;
-}
+/** An error as it travels (lib/mp/core/remote-error.ts). */
+export { type ErrorRecord, errorRecord } from '../core/remote-error.js';
 
 export { coded };
 
@@ -136,19 +131,6 @@ export class FrameDecoder {
     }
     return out;
   }
-}
-
-// ---- errors across the wire ----
-
-export function errorRecord(e: unknown): ErrorRecord {
-  if (e instanceof Error) {
-    const r: ErrorRecord = { name: e.name, message: e.message };
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === 'string') r.code = code;
-    if (typeof e.stack === 'string') r.stack = e.stack;
-    return r;
-  }
-  return { name: 'Error', message: String(e) };
 }
 
 // ---- the handshake ----

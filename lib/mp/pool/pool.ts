@@ -32,10 +32,11 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type AnyFn, ArrayCall, type Call, type Chunk, type FnRef, IterCall } from './calls.js';
 import { Channel, parentEnds } from './channel.js';
-import { errorFromRecord, type ErrorRecord, FrameReader, T } from './protocol.js';
+import { type ErrorRecord, FrameReader, T, workerError } from './protocol.js';
 import { type ModuleSpec, runWorker } from './worker.js';
 import * as posix from '../../posix/index.js';
 import { cpuCount, getStartMethod, Process, type StartMethod } from '../process/process.js';
+import { WorkerDiedError } from '../core/errors.js';
 import { markNotSendable } from '../core/sendable.js';
 import { coded, integer, rangeError, typeError } from '../../posix/errors.js';
 
@@ -101,24 +102,8 @@ export interface PoolStats {
   waitTime: TimeSummary;
 }
 
-/** A task whose worker died (killed, crashed, exit() inside a task) before it finished. */
-export class WorkerDiedError extends Error {
-  readonly code = 'ERR_MULTIPROC_WORKER_DIED';
-  readonly pid: number;
-  /** The exit status, or null when a signal ended the worker. */
-  readonly exitCode: number | null;
-  /** The signal's name ('SIGKILL'), or null when the worker exited. */
-  readonly signal: string | null;
-  constructor(pid: number, exitCode: number | null, signal: string | null, tasks: number) {
-    const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
-    super(`Pool worker ${pid} ${how} while it held ${tasks} task${tasks === 1 ? '' : 's'}`);
-    this.name = 'WorkerDiedError';
-    this.pid = pid;
-    this.exitCode = exitCode;
-    this.signal = signal;
-  }
-}
-
+/** A task whose worker died: lib/mp/core/errors.ts (exported here too, where it always was). */
+export { WorkerDiedError };
 
 function checkPositiveInt(name: string, v: unknown): number {
   return integer(name, v, 1, 2 ** 31);
@@ -847,14 +832,14 @@ export class Pool {
           } else {
             const rec = rd.payload()[0] as ErrorRecord;
             this.#failed += chunk.size;
-            call.fail(errorFromRecord(rec, w.pid));
+            call.fail(workerError(rec, w.pid));
           }
         } else if (type === T.Ready) {
           w.ready = true;
           this.#startupFailures = 0;
         } else if (type === T.InitFail) {
           const rec = rd.payload()[0] as ErrorRecord;
-          const cause = errorFromRecord(rec, w.pid);
+          const cause = workerError(rec, w.pid);
           this.#break(coded(new Error(`The Pool's initializer failed in worker ${w.pid}: ${(cause as Error)?.message ?? String(cause)}`, { cause }), 'ERR_MULTIPROC_POOL_BROKEN'));
           return;
         } else {

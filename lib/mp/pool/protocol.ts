@@ -15,6 +15,7 @@
 // A payload is an array, encoded [encoding: u8][bytes]: all numbers → packed float64; all undefined → a
 // count; anything else → v8.serialize (structured clone: never code).
 import v8 from 'node:v8';
+import { errorFromRecord, type ErrorRecord } from '../core/remote-error.js';
 import { checkSendable } from '../core/sendable.js';
 import { coded } from '../../posix/errors.js';
 
@@ -254,69 +255,14 @@ export class FrameParser {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// exceptions across the process boundary
+// exceptions across the process boundary (lib/mp/core/remote-error.ts)
 
-export interface ErrorRecord {
-  isError: boolean;
-  name?: string;
-  message?: string;
-  stack?: string;
-  props?: Record<string, unknown>;
-  cause?: ErrorRecord;
-  value?: unknown;
-}
-
-/** What a worker sends for a thrown value: the error's name, message, stack and cloneable own properties. */
-export function errorRecord(e: unknown, depth = 0): ErrorRecord {
-  if (!(e instanceof Error)) {
-    try {
-      v8.serialize(e);
-      return { isError: false, value: e };
-    } catch {
-      return { isError: false, value: String(e) };
-    }
-  }
-  const props: Record<string, unknown> = {};
-  for (const k of Object.keys(e)) {
-    if (k === 'cause') continue;
-    const v = (e as unknown as Record<string, unknown>)[k];
-    try {
-      v8.serialize(v);
-      props[k] = v;
-    } catch {
-      props[k] = String(v);
-    }
-  }
-  const rec: ErrorRecord = { isError: true, name: e.name, message: e.message, stack: e.stack, props };
-  if (e.cause !== undefined && depth < 4) rec.cause = errorRecord(e.cause, depth + 1);
-  return rec;
-}
-
-const BUILTIN: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
+export { type ErrorRecord, errorRecord } from '../core/remote-error.js';
 
 /**
- * The error the parent rejects with: same class (for built-in errors) or an Error with the remote `name`,
- * the remote message and own properties; `stack` is the worker's stack and a last line naming the worker. `remoteStack` keeps the worker's stack alone; `workerPid` says which worker.
+ * The error the parent rejects with (see errorFromRecord): `stack` is the worker's stack and a last line
+ * naming the worker; `remoteStack` keeps the worker's stack alone; `workerPid` says which worker.
  */
-export function errorFromRecord(rec: ErrorRecord, pid: number): unknown {
-  if (!rec.isError) return rec.value;
-  const Ctor = BUILTIN[rec.name ?? ''] ?? Error;
-  const e = new Ctor(rec.message ?? '') as Error & { remoteStack?: string; workerPid?: number };
-  if (rec.name && e.name !== rec.name) {
-    Object.defineProperty(e, 'name', { value: rec.name, writable: true, configurable: true, enumerable: false });
-  }
-  Object.assign(e, rec.props);
-  if (rec.cause) e.cause = errorFromRecord(rec.cause, pid);
-  Object.defineProperty(e, 'remoteStack', { value: rec.stack ?? '', writable: true, configurable: true, enumerable: false });
-  Object.defineProperty(e, 'workerPid', { value: pid, writable: true, configurable: true, enumerable: false });
-  e.stack = `${rec.stack ?? `${rec.name}: ${rec.message}`}\n    at <Pool worker ${pid}>`;
-  return e;
+export function workerError(rec: ErrorRecord, pid: number): unknown {
+  return errorFromRecord(rec, { where: `Pool worker ${pid}`, props: { workerPid: pid } });
 }

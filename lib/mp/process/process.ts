@@ -15,6 +15,7 @@ import { debuglog } from 'node:util';
 import v8 from 'node:v8';
 import * as posix from '../../posix/index.js';
 import { packageRoot } from '../../posix/install.js';
+import { closedError } from '../core/errors.js';
 import { reduceArgs } from '../core/reduction.js';
 import { invalidType, invalidValue, stateError, timeout as checkTimeout, waitOptions } from '../../posix/errors.js';
 
@@ -118,10 +119,6 @@ function installExitHook(): void {
 
 // ---------------------------------------------------------------------------------------------------------
 
-function closedError(): Error {
-  return stateError('ERR_MULTIPROC_CLOSED', 'process object is closed');
-}
-
 /** A call that the Process's state does not allow (Python raises AssertionError/ValueError with these messages). */
 function stateErr(message: string): Error {
   return stateError('ERR_MULTIPROC_PROCESS_STATE', message);
@@ -183,7 +180,7 @@ export class Process {
 
   /** null while running (or not started); the exit status; or -N when a signal N ended the child. */
   get exitCode(): number | null {
-    if (this.#state === 'closed' && !this.#status) throw closedError();
+    if (this.#state === 'closed' && !this.#status) throw closedError('process object is closed');
     this.#poll();
     const s = this.#status;
     if (!s) return null;
@@ -194,7 +191,7 @@ export class Process {
 
   /** Starts the child. Returns once it exists (fork: it is already running this process's copy). */
   start(): void {
-    if (this.#state === 'closed') throw closedError();
+    if (this.#state === 'closed') throw closedError('process object is closed');
     if (this.#state !== 'initial') throw stateErr('cannot start a process twice');
     if (identity.daemon) throw stateError('ERR_MULTIPROC_DAEMON', 'daemonic processes are not allowed to have children');
     this.#pid = this.startMethod === 'fork' ? this.#startFork() : this.#startSpawn();
@@ -280,7 +277,7 @@ export class Process {
 
   /** Whether the child has started and not yet ended. */
   isAlive(): boolean {
-    if (this.#state === 'closed') throw closedError();
+    if (this.#state === 'closed') throw closedError('process object is closed');
     if (this.#state === 'initial') return false;
     return !this.#poll();
   }
@@ -344,7 +341,7 @@ export class Process {
   }
 
   #checkJoinable(): void {
-    if (this.#state === 'closed') throw closedError();
+    if (this.#state === 'closed') throw closedError('process object is closed');
     if (this.#state === 'initial') throw stateErr('can only join a started process');
     if (this.#pid === process.pid) throw stateErr('can only join a child process');
   }
@@ -360,7 +357,7 @@ export class Process {
   }
 
   #signal(sig: posix.Signal): void {
-    if (this.#state === 'closed') throw closedError();
+    if (this.#state === 'closed') throw closedError('process object is closed');
     if (this.#state !== 'started' || this.#poll()) return;
     posix.kill(this.#pid!, sig); // still our unreaped child: the pid cannot have been reused
   }

@@ -14,7 +14,7 @@
 // Value it passed to its children. A region is unmapped and its memfd closed when its last object is freed.
 import { debuglog } from 'node:util';
 import * as posix from '../../posix/index.js';
-import { integer } from '../../posix/errors.js';
+import { closedError, integer } from '../../posix/errors.js';
 
 const debug = debuglog('multiproc');
 
@@ -235,12 +235,6 @@ posix.atFork({
 // ---------------------------------------------------------------------------------------------------------
 // objects
 
-function closedError(what: string): Error {
-  const e = new Error(`The ${what} is closed`);
-  (e as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_CLOSED';
-  return e;
-}
-
 const registry = new FinalizationRegistry<{ block: Block; freed: boolean }>((cell) => {
   if (!cell.freed) {
     cell.freed = true;
@@ -271,7 +265,7 @@ export class ArenaObject {
 
   /** @internal Throws ERR_MULTIPROC_CLOSED after close(). */
   _check(): void {
-    if (this.#closed || this._block.region.closed) throw closedError(this.#what);
+    if (this.#closed || this._block.region.closed) throw closedError(`The ${this.#what} is closed`);
   }
 
   /**

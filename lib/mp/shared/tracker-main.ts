@@ -2,9 +2,9 @@
 // its tree's pipe), removes what creators left behind, and when stdin reaches end-of-file (every process of
 // the tree is gone) removes what is still registered and exits. Never removes an object a live process maps
 // or holds open.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as posix from '../../posix/index.js';
 import type { TrackedKind } from './tracker.js';
+import { processAlive, shmUsers } from './users.js';
 
 /** How often creators are checked for being alive (ms). */
 const CHECK_MS = 100;
@@ -27,47 +27,10 @@ function warn(message: string): void {
   process.stderr.write(`multiproc resource_tracker: ${message}\n`);
 }
 
-function alive(e: Entry): boolean {
-  const info = posix.processInfo(e.pid);
-  return info !== null && info.state !== 'zombie' && info.state !== 'dead' && (e.start === 0 || info.startTime === e.start);
-}
-
 /** The file of a name under /dev/shm as it shows in /proc/<pid>/maps and /proc/<pid>/fd. */
 function fileOf(e: Entry): string {
   const base = e.name.replace(/^\//, '');
   return e.kind === 'semaphore' ? `sem.${base}` : base;
-}
-
-/** The files (of `files`) that some live process other than this one maps or holds open. */
-function inUse(files: Set<string>): Set<string> {
-  const used = new Set<string>();
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
-  } catch {
-    return files; // cannot tell: assume all are used
-  }
-  const see = (text: string) => {
-    const i = text.indexOf('/dev/shm/');
-    if (i < 0) return;
-    const n = text.slice(i + 9).replace(/ \(deleted\)$/, '');
-    if (files.has(n)) used.add(n);
-  };
-  for (const pid of pids) {
-    try {
-      for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) see(line);
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        try {
-          see(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        } catch {
-          /* closed meanwhile */
-        }
-      }
-    } catch {
-      /* gone, or not ours to inspect */
-    }
-  }
-  return used;
 }
 
 function unlink(e: Entry): boolean {
@@ -82,9 +45,9 @@ function unlink(e: Entry): boolean {
 
 /** Removes the entries whose creator is gone (all of them after end-of-file) that no live process uses. */
 function sweep(): void {
-  const due = [...entries.values()].filter((e) => eof || !alive(e));
+  const due = [...entries.values()].filter((e) => eof || !processAlive(e.pid, e.start));
   if (due.length === 0) return;
-  const used = inUse(new Set(due.map(fileOf)));
+  const used = shmUsers(new Set(due.map(fileOf)), process.pid);
   const removed: Entry[] = [];
   for (const e of due) {
     if (used.has(fileOf(e))) continue; // a live process still has it: never removed under it

@@ -89,8 +89,8 @@ type ValueCtor = new (type: string, init?: number, opts?: { lock?: boolean }) =>
 
 async function valueCtor(): Promise<ValueCtor | string> {
   const m = await optionalModule('shared');
-  if (!m) return 'lib/mp/shared/shared.ts (Value) is not in this build';
-  if (typeof m.Value !== 'function') return 'lib/mp/shared/shared.ts exports no Value';
+  if (!m) return 'lib/mp/shared/value.ts (Value) is not in this build';
+  if (typeof m.Value !== 'function') return 'lib/mp/shared/value.ts exports no Value';
   return m.Value as ValueCtor;
 }
 

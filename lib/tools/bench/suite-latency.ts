@@ -307,7 +307,7 @@ export const syncSuite: Suite = {
           },
         },
       });
-    } else if (!ctx.opts.quick) ctx.missing('semaphore ping-pong · api', 'the high-level Semaphore (lib/mp/sync/sync.ts) is not in this build');
+    } else if (!ctx.opts.quick) ctx.missing('semaphore ping-pong · api', 'the high-level Semaphore (lib/mp/sync/) is not in this build');
     await latencyGroup(ctx, 'semaphore ping-pong', 'round trip', semWays);
     if (ctx.opts.quick) return;
     await latencyGroup(ctx, 'futex / Atomics.wait ping-pong', 'round trip', [{ way: 'native', label: 'FUTEX_WAIT/FUTEX_WAKE loop in C, shared mapping', loop: futexLoop }]);
@@ -332,7 +332,7 @@ export const syncSuite: Suite = {
           close: (b: InstanceType<typeof HBarrier>) => b.close?.(),
         },
       });
-    } else ctx.missing('barrier cycle · api', 'the high-level Barrier (lib/mp/sync/sync.ts) is not in this build');
+    } else ctx.missing('barrier cycle · api', 'the high-level Barrier (lib/mp/sync/) is not in this build');
     await latencyGroup(ctx, 'barrier cycle', 'cycle', barrierWays);
   },
 };

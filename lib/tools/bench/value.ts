@@ -1,4 +1,4 @@
-// The multiprocessing layer's sync costs (lib/mp/sync/sync.ts, lib/mp/shared/shared.ts) beside the C loops of native/bench.cc,
+// The multiprocessing layer's sync costs (lib/mp/sync/, lib/mp/shared/) beside the C loops of native/bench.cc,
 // from the same run:
 //   - Value increments under its lock: 2 processes × n increments of one Value('i') under getLock() (an RLock,
 //     Python's default) and under an explicit Lock; ns per increment over the wall time of both (first start to
@@ -10,8 +10,8 @@
 //
 // Run: npx tsx lib/tools/bench/value.ts [--quick] [--reps N] [--json] [--only value,barrier]
 import * as posix from '../../posix/index.js';
-import { Value } from '../../mp/shared/shared.js';
-import { Barrier, Lock, type RLock } from '../../mp/sync/sync.js';
+import { Value } from '../../mp/shared/index.js';
+import { Barrier, Lock, type RLock } from '../../mp/sync/index.js';
 import { type SyncResult, syncTable } from './sync.js';
 
 const nb = posix; // the loops in C

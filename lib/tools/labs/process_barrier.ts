@@ -4,7 +4,7 @@
 // the barrier's action (which runs in the last process to arrive, before anyone is released) timestamps the
 // opening; the lab checks the rule on those times and draws the phases, each opening where it happened.
 import * as posix from '../../posix/index.js';
-import { Barrier } from '../../mp/sync/sync.js';
+import { Barrier } from '../../mp/sync/index.js';
 import { type Lab, type LabContext, spin } from './common.js';
 import { nowMs } from './timeline.js';
 

@@ -3,7 +3,7 @@
 // line. With a Lock (process-shared, in shared memory) around the whole line, every line arrives whole. The parent reads the
 // pipe and checks every line.
 import * as posix from '../../posix/index.js';
-import { Lock } from '../../mp/sync/sync.js';
+import { Lock } from '../../mp/sync/index.js';
 import { type Lab, type LabContext, spin } from './common.js';
 
 const PROCS = 3;

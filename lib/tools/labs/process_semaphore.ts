@@ -3,7 +3,7 @@
 // value 2 lets at most two in; the others sleep in sem_wait until one leaves. Each process timestamps its
 // entry and exit; the lab draws the timeline and counts, at every instant, how many were inside.
 import * as posix from '../../posix/index.js';
-import { Barrier, Semaphore } from '../../mp/sync/sync.js';
+import { Barrier, Semaphore } from '../../mp/sync/index.js';
 import { type Lab, type LabContext, spin } from './common.js';
 import { nowMs } from './timeline.js';
 

@@ -3,7 +3,7 @@
 // no copy, no message. (A private copy, as fork gives every other variable, is shown too.)
 import { Pipe } from '../../mp/connection.js';
 import * as posix from '../../posix/index.js';
-import { SharedArray } from '../../mp/shared/shared.js';
+import { SharedArray } from '../../mp/shared/index.js';
 import { type Lab, type LabContext } from './common.js';
 
 const LEN = 10;

@@ -6,8 +6,8 @@
 // in turn (each holds it a moment, so that it can be seen), and then the race slowed down: two processes
 // that read, wait 10 ms, and write, without the lock — each write that overwrites another's is marked lost.
 import * as posix from '../../posix/index.js';
-import { RawArray, RawValue, Value } from '../../mp/shared/shared.js';
-import { Barrier } from '../../mp/sync/sync.js';
+import { RawArray, RawValue, Value } from '../../mp/shared/index.js';
+import { Barrier } from '../../mp/sync/index.js';
 import { type Lab, type LabContext, sleepSync } from './common.js';
 
 const N = 4;

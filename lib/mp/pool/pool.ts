@@ -198,9 +198,10 @@ export class Pool {
   }
 
   /** fn(...args) in a worker. */
-  async apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args: A = [] as unknown as A, opts: { signal?: AbortSignal } = {}): Promise<Awaited<R>> {
-    if (!Array.isArray(args)) throw typeError('apply(fn, args): args must be an array');
-    const [r] = await this.#arrayCall(fn as PoolFunction, [args], { ...opts, chunkSize: 1 }, true, 'apply');
+  async apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args?: A, opts: { signal?: AbortSignal } = {}): Promise<Awaited<R>> {
+    const list: unknown[] = args ?? [];
+    if (!Array.isArray(list)) throw typeError('apply(fn, args): args must be an array');
+    const [r] = await this.#arrayCall(fn as PoolFunction, [list], { ...opts, chunkSize: 1 }, true, 'apply');
     return r as Awaited<R>;
   }
 

@@ -5,7 +5,6 @@
 // piled up. It exits 0 on STOP or when the parent's end closes.
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import { native } from '../../binding/addon.js';
 import { errorRecord, FrameParser, FrameReader, FrameWriter, T } from './protocol.js';
 import * as posix from '../../posix/index.js';
 import { registerShareable } from '../core/reduction.js';
@@ -41,7 +40,7 @@ export async function runWorker(fd: number, setup: WorkerSetup): Promise<never> 
 
   const flush = (): void => {
     if (out.pos === 0) return;
-    native.writeAllSync(fd, out.buf.subarray(0, out.pos));
+    posix.writeAll(fd, out.buf.subarray(0, out.pos));
     out.reset();
   };
   const leave = (code: number, why: string): never => {

@@ -1,9 +1,9 @@
 // This process as multiproc sees it (CPython keeps the same in process.py: _current_process, _children,
 // _exit_function): its identity, the children it started and has not reaped, what happens to them at exit,
 // and the set-up every child runs first, whatever its start method.
+import { openSync } from 'node:fs';
 import os from 'node:os';
 import { inspect } from 'node:util';
-import { native } from '../../binding/addon.js';
 import * as posix from '../../posix/index.js';
 import type { Process } from './process.js';
 
@@ -76,7 +76,7 @@ export function cpuCount(): number {
  */
 export function enterChild(id: Identity): void {
   setIdentity(id);
-  const devnull = native.open('/dev/null', native.fdConstants.O_RDONLY!);
+  const devnull = openSync('/dev/null', 'r');
   posix.dup2(devnull, 0);
   posix.close(devnull);
   if (id.daemon) {

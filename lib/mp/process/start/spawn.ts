@@ -3,10 +3,11 @@
 // as a v8.serialize structured clone in a memfd (the child's fd 3); shared objects among them are reduced to
 // fds (lib/mp/core/reduction.ts), passed as the child's fds 4, 5, … For children that need worker threads
 // or a clean runtime, and for anything that must not inherit this process's memory and fds.
+import { openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { native, packageRoot } from '../../../binding/addon.js';
+import { packageRoot } from '../../../binding/addon.js';
 import * as posix from '../../../posix/index.js';
 import { reduceArgs } from '../../core/reduction.js';
 import { getIdentity } from '../current.js';
@@ -53,7 +54,7 @@ export const spawn: StartMethodStrategy = Object.freeze({
     }
     // The payload travels in a memfd (fd 3 in the child): writing it never blocks, whatever its size.
     const fd = posix.memfdCreate('multiproc-spawn');
-    const devnull = native.open('/dev/null', native.fdConstants.O_RDONLY!);
+    const devnull = openSync('/dev/null', 'r');
     try {
       posix.writeAll(fd, bytes);
       const fds: Record<number, number> = { 0: devnull, 3: fd };

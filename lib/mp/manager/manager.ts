@@ -38,6 +38,7 @@ import {
 import { serveManager, type ServedOps, type ServerConfig } from './server.js';
 import { AUTH_TIMEOUT_MS, coded, DEFAULT_MANAGER_MESSAGE_BYTES, MAX_PENDING_AUTH, toKey } from './wire.js';
 import { Process, type StartMethod } from '../process/process.js';
+import { startMethod } from '../process/start/index.js';
 import { registerShareable } from '../core/reduction.js';
 import { allocation, integer, integerOr, timeout as checkTimeout } from '../../posix/errors.js';
 
@@ -170,8 +171,7 @@ export class Manager {
     if (key.length === 0) throw coded(new RangeError('The authkey must not be empty'), 'ERR_OUT_OF_RANGE');
     const limit = checkLimit(opts.maxMessageBytes);
     const startTimeout = checkTimeout('options.startTimeout', opts.startTimeout, 60_000);
-    const method = opts.startMethod ?? 'spawn';
-    if (method !== 'fork' && method !== 'spawn') throw coded(new TypeError(`Unknown start method: ${String(method)} (expected 'fork' or 'spawn')`), 'ERR_INVALID_ARG_VALUE');
+    const method = startMethod('options.startMethod', opts.startMethod ?? 'spawn');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-mgr-')); // mode 0700, unpredictable name
     const cfg: ServerConfig = {
       dir,
@@ -190,10 +190,10 @@ export class Manager {
         ready.once('error', reject);
         ready.listen(cfg.readyPath, resolve);
       });
-      proc =
-        method === 'fork'
-          ? new Process({ target: () => serveManager(cfg), daemon: true, name: 'Manager' })
-          : new Process({ startMethod: 'spawn', module: serverModule(), export: 'serveManager', args: [cfg], daemon: true, name: 'Manager' });
+      const server = { startMethod: method.name, daemon: true, name: 'Manager' };
+      proc = method.runsClosures
+        ? new Process({ ...server, target: () => serveManager(cfg) })
+        : new Process({ ...server, module: serverModule(), export: 'serveManager', args: [cfg] });
       proc.start();
       const serverPid = await awaitReady(ready, proc, startTimeout);
       return new Manager(cfg.socketPath, key, limit, proc, dir, serverPid);

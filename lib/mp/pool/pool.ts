@@ -8,16 +8,17 @@
 //   • Pipelining: a worker holds several chunks at once. How many adapts to the measured run time of a
 //     chunk (about 5 ms of queued work per worker, from 1 to 256 chunks): tiny tasks keep the socket full,
 //     long ones are not hoarded by one worker while another idles.
-//   • fork: `fn` may be any function, closures included. Each distinct function gets an id (a WeakMap);
-//     workers are forked lazily, when a call needs them, and know every function registered at their fork
-//     (a copy of the parent's table). A call with a function the current workers have not seen retires them
-//     (they finish the chunks they hold, then exit) and forks fresh workers that have it. So a closure sees
-//     the parent's state as it was at that fork: variables it captured, module state, everything — later
-//     changes in the parent are not seen by workers already running, and a worker's changes stay in the
-//     worker. Reuse one function object for repeated calls: each new closure costs a fork of the workers
-//     (the last 16 functions used are passed on to every new worker, so alternating between a few is cheap).
-//   • spawn: `fn` is the name of an export of the Pool's `module`, or { module, export }; workers import it on
-//     first use and are started eagerly (a fresh node takes a while).
+//   • fork (a start method that runsClosures): `fn` may be any function, closures included. Each distinct
+//     function gets an id (a WeakMap); workers are forked lazily, when a call needs them, and know every
+//     function registered at their fork (a copy of the parent's table: functions.ts). A call with a function
+//     the current workers have not seen retires them (they finish the chunks they hold, then exit) and forks
+//     fresh workers that have it. So a closure sees the parent's state as it was at that fork: variables it
+//     captured, module state, everything — later changes in the parent are not seen by workers already
+//     running, and a worker's changes stay in the worker. Reuse one function object for repeated calls: each
+//     new closure costs a fork of the workers (the last 16 functions used are passed on to every new worker,
+//     so alternating between a few is cheap).
+//   • spawn (one that does not): `fn` is the name of an export of the Pool's `module`, or { module, export };
+//     workers import it on first use and are started eagerly (a fresh node takes a while).
 //   • Death: every worker's pid is watched (pidfd). When one ends, whatever it wrote is read first; then the
 //     chunks it still held reject their calls with a WorkerDiedError naming the exit code or signal, and a
 //     replacement is started. Nothing waits for a dead worker, so nothing hangs (Python's Pool does,
@@ -25,24 +26,30 @@
 //     times in a row) breaks the pool: every call rejects with the cause.
 //   • An idle pool holds no watches, so it does not keep the event loop (the program) alive; its workers
 //     are daemons: they are terminated at exit and die with this process even if it is SIGKILLed.
-// Files: pool-calls.ts (calls and their chunks), pool-channel.ts (the parent's end of a worker's socket),
-// pool-protocol.ts (frames and encodings), pool-worker.ts (the worker's loop).
+// Files: calls.ts (calls and their chunks), functions.ts (task functions by id), workers.ts (starting and
+// watching workers), channel.ts (the parent's end of a worker's socket), protocol.ts (frames and encodings),
+// worker.ts (the worker's loop), stats.ts (what stats() returns).
 import { performance } from 'node:perf_hooks';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type AnyFn, ArrayCall, type Call, type Chunk, type FnRef, IterCall } from './calls.js';
-import { Channel, parentEnds } from './channel.js';
+import { FunctionTable } from './functions.js';
 import { type ErrorRecord, FrameReader, T, workerError } from './protocol.js';
-import { type ModuleSpec, runWorker } from './worker.js';
+import { type PoolStats, Samples } from './stats.js';
+import type { ModuleSpec } from './worker.js';
+import { Leftovers, Worker } from './workers.js';
 import * as posix from '../../posix/index.js';
-import { cpuCount, getStartMethod, Process, type StartMethod } from '../process/process.js';
 import { WorkerDiedError } from '../core/errors.js';
+import { cpuCount } from '../process/current.js';
+import type { StartMethod } from '../process/process.js';
+import { getStartMethod, importTarget, moduleUrl, startMethod, type StartMethodStrategy } from '../process/start/index.js';
 import { markNotSendable } from '../core/sendable.js';
-import { coded, integer, rangeError, typeError } from '../../posix/errors.js';
+import { coded, integer, typeError } from '../../posix/errors.js';
+
+export type { PoolStats, TimeSummary } from './stats.js';
 
 /** A task function: fork — any function; both methods — an export name of the Pool's module, or { module, export }. */
 export type PoolFunction<A extends unknown[] = never[], R = unknown> = ((...args: A) => R) | string | { module: string | URL; export: string };
 
+/** What `new Pool(options)` takes. */
 export interface PoolOptions {
   /** Number of workers (default: the CPUs this process may run on, as Python 3.13's process_cpu_count()). */
   processes?: number;
@@ -58,6 +65,7 @@ export interface PoolOptions {
   module?: string | URL;
 }
 
+/** Options of map, starmap, imap and imapUnordered. */
 export interface MapOptions {
   /** Items per message to a worker. map/starmap: ceil(length / (4 × processes)); imap/imapUnordered: 1. */
   chunkSize?: number;
@@ -65,61 +73,11 @@ export interface MapOptions {
   signal?: AbortSignal;
 }
 
-/** A summary of recent samples, in milliseconds. */
-export interface TimeSummary {
-  count: number;
-  mean: number;
-  min: number;
-  max: number;
-  p50: number;
-  p90: number;
-  p99: number;
-}
-
-export interface PoolStats {
-  processes: number;
-  /** Worker processes alive now (retiring ones included). */
-  workers: number;
-  /** Tasks (items) that completed / that threw (their whole chunk), were lost with a dead worker, or were
-   *  dropped because their call ended first (aborted, failed, terminated; a lazy input's unread rest is not counted). */
-  completed: number;
-  failed: number;
-  /** Chunks (messages of tasks) whose results or error came back. */
-  chunks: number;
-  /** Tasks waiting for a worker (known ones: the unread rest of a lazy imap input is not counted). */
-  queueLength: number;
-  /** Tasks held by workers now. */
-  inFlight: number;
-  /** Workers that died while holding tasks, and workers started in all. */
-  workerDeaths: number;
-  workersStarted: number;
-  /** Per-task run time in the worker (each chunk's time divided by its items; last 4096 chunks). */
-  runTime: TimeSummary;
-  /**
-   * Per-task wait: from being queued (a map's call, or an imap item read from its input) to its result
-   * arriving, minus its run time in the worker (last 4096 chunks).
-   */
-  waitTime: TimeSummary;
-}
-
 /** A task whose worker died: lib/mp/core/errors.ts (exported here too, where it always was). */
 export { WorkerDiedError };
 
 function checkPositiveInt(name: string, v: unknown): number {
   return integer(name, v, 1, 2 ** 31);
-}
-
-function toModuleUrl(m: string | URL, what: string): string {
-  if (m instanceof URL) return m.href;
-  if (typeof m !== 'string' || m === '') throw typeError(`${what} must be a path or a URL`);
-  if (/^[a-z][a-z0-9+.-]*:/i.test(m)) return m;
-  return pathToFileURL(path.resolve(m)).href;
-}
-
-/** The worker module a spawned worker imports: next to this file (.ts from sources, .js from dist). */
-function workerModule(): string {
-  const here = fileURLToPath(import.meta.url);
-  return pathToFileURL(path.join(path.dirname(here), here.endsWith('.ts') ? 'worker.ts' : 'worker.js')).href;
 }
 
 function usableCpus(): number {
@@ -130,161 +88,32 @@ function usableCpus(): number {
   }
 }
 
-async function importExport(spec: ModuleSpec): Promise<AnyFn> {
-  const mod = (await import(spec.module)) as Record<string, unknown>;
-  const fn = mod[spec.export];
-  if (typeof fn !== 'function') {
-    throw coded(
-      new TypeError(`${spec.module} has no exported function "${spec.export}" (exports: ${Object.keys(mod).join(', ') || 'none'})`),
-      'ERR_INVALID_ARG_VALUE',
-    );
-  }
-  return fn as AnyFn;
-}
-
-/**
- * A forked worker's Process. Built here, outside the Pool, so that the child's entry closure does not hold
- * the Pool (a dropped Pool must be collectable: its finalizer ends its workers).
- */
-function forkedWorker(name: string, fd: number, registry: Map<number, AnyFn>, init: AnyFn | undefined, initArgs: unknown[]): Process {
-  return new Process({
-    name,
-    daemon: true,
-    startMethod: 'fork',
-    target: () => {
-      for (const other of parentEnds) {
-        try {
-          posix.close(other); // every pool's channels but this worker's own end
-        } catch {
-          /* closed already */
-        }
-      }
-      return runWorker(fd, { lookup: (id) => registry.get(id) as never, initializer: init as never, initArgs });
-    },
-  });
-}
-
-interface Leftovers {
-  /** The process whose workers and fds these are: a forked child has a copy of the heap, not of them. */
-  pid: number;
-  procs: Set<Process>;
-  fds: Set<number>;
-}
-
-/** A Pool collected while it still had workers: SIGKILL them, reap them, close their channels. */
-const dropped = new FinalizationRegistry<Leftovers>((left) => {
-  // In a forked child (a worker) the parent's Pools are unreachable garbage: their fd numbers may be the
-  // child's own by now (its reactor's epoll fd…) and their workers are not its children. Hands off.
-  if (left.pid !== process.pid) return;
-  for (const fd of left.fds) {
-    parentEnds.delete(fd);
-    try {
-      posix.close(fd);
-    } catch {
-      /* closed */
-    }
-  }
-  for (const p of left.procs) {
-    try {
-      p.kill();
-      p.join().catch(() => {});
-    } catch {
-      /* reaped already */
-    }
-  }
-});
-
-// ---------------------------------------------------------------------------------------------------------
-// statistics
-
-const RING = 4096;
-
-class Samples {
-  readonly #ring = new Float64Array(RING);
-  #n = 0;
-  #sum = 0;
-  #min = Infinity;
-  #max = -Infinity;
-
-  add(v: number): void {
-    this.#ring[this.#n % RING] = v;
-    this.#n++;
-    this.#sum += v;
-    if (v < this.#min) this.#min = v;
-    if (v > this.#max) this.#max = v;
-  }
-
-  summary(): TimeSummary {
-    if (this.#n === 0) return { count: 0, mean: 0, min: 0, max: 0, p50: 0, p90: 0, p99: 0 };
-    const recent = Float64Array.from(this.#ring.subarray(0, Math.min(this.#n, RING))).sort();
-    const q = (p: number): number => recent[Math.min(recent.length - 1, Math.floor(p * recent.length))]!;
-    return { count: this.#n, mean: this.#sum / this.#n, min: this.#min, max: this.#max, p50: q(0.5), p90: q(0.9), p99: q(0.99) };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// workers
-
-class Worker {
-  readonly held = new Map<number, Chunk>();
-  readonly defined = new Set<number>();
-  assigned = 0;
-  ready = false;
-  retiring = false;
-  /** Recycled (maxTasksPerChild): counts as a worker until it exits, as in Python. */
-  recycling = false;
-  exited = false;
-  joinAc: AbortController | undefined;
-  readonly pid: number;
-
-  constructor(
-    readonly proc: Process,
-    readonly chan: Channel,
-    /** fork: the local functions this worker got at its fork. */
-    readonly known: ReadonlySet<number>,
-  ) {
-    this.pid = proc.pid!;
-  }
-
-  heldTasks(): number {
-    let n = 0;
-    for (const c of this.held.values()) n += c.size;
-    return n;
-  }
-}
-
 type State = 'running' | 'closing' | 'closed' | 'terminated' | 'broken';
 
 const TARGET_QUEUE_MS = 5;
 const MAX_WINDOW = 256;
 const STARTUP_FAILURES = 3;
-/** Functions no call uses any more that a fork still passes on to new workers. */
-const RECENT_FNS = 16;
 
 /**
  * A pool of worker processes (Python's multiprocessing.Pool). See the file header for the design, and
  * README "Pool" for what a closure sees under fork.
  */
 export class Pool {
+  /** How many workers the pool keeps. */
   readonly processes: number;
+  /** The workers' start method. */
   readonly startMethod: StartMethod;
+  /** Chunks a worker runs before it is replaced, or null (never). */
   readonly maxTasksPerChild: number | null;
-  readonly #module: string | undefined;
+  readonly #method: StartMethodStrategy;
+  readonly #functions: FunctionTable;
   #initializer: AnyFn | ModuleSpec | undefined;
   readonly #initArgs: unknown[];
   #state: State = 'running';
   #brokenError: Error | undefined;
   readonly #workers = new Set<Worker>();
   readonly #calls = new Set<Call>();
-  // fork: local functions by id (while calls use them) and their ids
-  readonly #fnIds = new WeakMap<AnyFn, number>();
-  readonly #registry = new Map<number, AnyFn>();
-  readonly #recent = new Map<number, AnyFn>();
-  readonly #fnUsers = new Map<number, number>();
-  readonly #specIds = new Map<string, number>();
-  readonly #imported = new Map<string, AnyFn>(); // fork: module exports the parent imported
   #initLoading = false;
-  #nextFnId = 0;
   #nextChunkId = 0;
   #workerCount = 0;
   #startupFailures = 0;
@@ -301,32 +130,34 @@ export class Pool {
   #deaths = 0;
   readonly #runTime = new Samples();
   readonly #waitTime = new Samples();
-  // what a finalizer kills and closes if the Pool is dropped without close()/terminate()
-  readonly #leftovers: Leftovers = { pid: process.pid, procs: new Set(), fds: new Set() };
+  /** What a finalizer kills and closes if the Pool is dropped without close()/terminate(). */
+  readonly #leftovers = new Leftovers(this);
 
+  /**
+   * Checks the options; under a start method that does not runsClosures (spawn) starts the workers at once.
+   * @throws TypeError / RangeError for bad options (ERR_INVALID_ARG_VALUE for an unknown start method); the
+   *   cause, coded ERR_MULTIPROC_POOL_BROKEN, when the workers cannot be started.
+   */
   constructor(opts: PoolOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw typeError('new Pool(options): options must be an object');
     this.processes = opts.processes === undefined ? usableCpus() : checkPositiveInt('options.processes', opts.processes);
     this.maxTasksPerChild = opts.maxTasksPerChild == null ? null : checkPositiveInt('options.maxTasksPerChild', opts.maxTasksPerChild);
-    const method = opts.startMethod ?? getStartMethod();
-    if (method !== 'fork' && method !== 'spawn') throw coded(new TypeError(`Unknown start method: ${String(method)} (expected 'fork' or 'spawn')`), 'ERR_INVALID_ARG_VALUE');
-    this.startMethod = method;
-    dropped.register(this, this.#leftovers, this);
-    this.#module = opts.module === undefined ? undefined : toModuleUrl(opts.module, 'The "module" option');
+    const method = (this.#method = startMethod('options.startMethod', opts.startMethod ?? getStartMethod()));
+    this.startMethod = method.name;
+    this.#functions = new FunctionTable(method, opts.module === undefined ? undefined : moduleUrl('options.module', opts.module));
     this.#initArgs = opts.initArgs ?? [];
     if (!Array.isArray(this.#initArgs)) throw typeError('The "initArgs" option must be an array');
     const init = opts.initializer;
     if (init === undefined || init === null) this.#initializer = undefined;
-    else if (typeof init === 'function' && method === 'fork') this.#initializer = init;
-    else this.#initializer = this.#spec(init as PoolFunction, 'initializer');
-    if (method === 'spawn') {
+    else if (typeof init === 'function' && method.runsClosures) this.#initializer = init;
+    else this.#initializer = this.#functions.target(init as PoolFunction, 'initializer');
+    if (!method.runsClosures) {
       this.#fill(); // a fresh node takes a while: start now
       if (this.#state === 'broken') throw this.#brokenError!;
-    }
-    else if (this.#initializer !== undefined && typeof this.#initializer !== 'function') {
-      // fork: the parent imports the initializer; workers are forked once it is here
+    } else if (this.#initializer !== undefined && typeof this.#initializer !== 'function') {
+      // the parent imports the initializer; workers are forked once it is here
       this.#initLoading = true;
-      importExport(this.#initializer).then(
+      importTarget(this.#initializer).then(
         (fn) => {
           this.#initializer = fn;
           this.#initLoading = false;
@@ -353,9 +184,10 @@ export class Pool {
   }
 
   /** fn(...args) in a worker. */
-  async apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args: A = [] as unknown as A, opts: { signal?: AbortSignal } = {}): Promise<Awaited<R>> {
-    if (!Array.isArray(args)) throw typeError('apply(fn, args): args must be an array');
-    const [r] = await this.#arrayCall(fn as PoolFunction, [args], { ...opts, chunkSize: 1 }, true, 'apply');
+  async apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args?: A, opts: { signal?: AbortSignal } = {}): Promise<Awaited<R>> {
+    const list: unknown[] = args ?? [];
+    if (!Array.isArray(list)) throw typeError('apply(fn, args): args must be an array');
+    const [r] = await this.#arrayCall(fn as PoolFunction, [list], { ...opts, chunkSize: 1 }, true, 'apply');
     return r as Awaited<R>;
   }
 
@@ -402,6 +234,7 @@ export class Pool {
     return [...this.#workers].filter((w) => !w.exited).map((w) => w.pid);
   }
 
+  /** Counts since the pool was made, the queue and the workers now, and run/wait time summaries. */
   stats(): PoolStats {
     let queueLength = 0;
     for (const c of this.#calls) queueLength += c.queued;
@@ -422,6 +255,7 @@ export class Pool {
     };
   }
 
+  /** `<Pool state=… processes=N startMethod=…>`. */
   toString(): string {
     return `<Pool state=${this.#state} processes=${this.processes} startMethod=${this.startMethod}>`;
   }
@@ -449,7 +283,7 @@ export class Pool {
       const items = Array.isArray(iterable) ? iterable : Array.from(iterable);
       const chunkSize = this.#chunkSize(opts, items.length);
       opts.signal?.throwIfAborted();
-      const ref = this.#fnRef(fn);
+      const ref = this.#functions.ref(fn);
       const call = new ArrayCall(ref, star, chunkSize, items, opts.signal);
       if (items.length === 0) {
         call.deliver({ id: 0, call, index: 0, offset: 0, size: 0, queuedAt: 0 }, []);
@@ -470,7 +304,7 @@ export class Pool {
     }
     const chunkSize = this.#chunkSize(opts, undefined);
     opts.signal?.throwIfAborted();
-    const ref = this.#fnRef(fn);
+    const ref = this.#functions.ref(fn);
     const input = isAsync
       ? { async: (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]() }
       : (iterable as Iterable<unknown>)[Symbol.iterator]();
@@ -481,75 +315,23 @@ export class Pool {
     return call;
   }
 
-  #spec(fn: PoolFunction, what: string): ModuleSpec {
-    if (typeof fn === 'string') {
-      if (this.#module === undefined) {
-        throw typeError(`${what}: a function named by export ("${fn}") needs the Pool's "module" option, or { module, export }`);
-      }
-      return { module: this.#module, export: fn };
-    }
-    if (fn !== null && typeof fn === 'object' && typeof (fn as { export?: unknown }).export === 'string') {
-      const o = fn as { module: string | URL; export: string };
-      return { module: toModuleUrl(o.module, `${what}: module`), export: o.export };
-    }
-    if (typeof fn === 'function') {
-      throw typeError(`${what}: with the spawn start method a function cannot be sent; name an export of the Pool's module, or pass { module, export }`);
-    }
-    throw typeError(`${what}: expected a function, an export name or { module, export }`);
-  }
-
-  #localId(fn: AnyFn): number {
-    let id = this.#fnIds.get(fn);
-    if (id === undefined) {
-      id = ++this.#nextFnId;
-      this.#fnIds.set(fn, id);
-    }
-    return id;
-  }
-
-  #fnRef(fn: PoolFunction): FnRef {
-    if (typeof fn === 'function' && this.startMethod === 'fork') return { id: this.#localId(fn), local: fn, spec: undefined };
-    const spec = this.#spec(fn, 'fn');
-    if (this.startMethod === 'fork') {
-      // Under fork the parent imports the export and workers get it by inheritance, like any function
-      // (a forked child cannot rely on a module loader that runs hooks on another thread, as tsx does).
-      const key = `${spec.module}#${spec.export}`;
-      const loaded = this.#imported.get(key);
-      if (loaded) return { id: this.#localId(loaded), local: loaded, spec: undefined };
-      return { id: 0, local: undefined, spec };
-    }
-    const key = `${spec.module}#${spec.export}`;
-    let id = this.#specIds.get(key);
-    if (id === undefined) {
-      id = ++this.#nextFnId;
-      this.#specIds.set(key, id);
-    }
-    return { id, local: undefined, spec };
-  }
-
   #submit(call: Call): void {
     // A worker may have died since we last heard (killed while the pool was idle and unwatched, or its death
     // not yet reported by the reactor): find out now, before a chunk is handed to it (WNOHANG, one syscall
     // per worker per call).
     for (const w of [...this.#workers]) {
       if (!w.exited && !w.proc.isAlive()) {
-        const ac = w.joinAc;
-        w.joinAc = undefined;
-        ac?.abort();
+        w.unwatch();
         this.#onExit(w);
       }
     }
     call.onFinish = () => this.#callFinished(call);
     this.#calls.add(call);
     const ref = call.fn;
-    if (this.startMethod === 'fork' && ref.spec) {
+    if (this.#functions.needsImport(ref)) {
       call.ready = false;
-      importExport(ref.spec).then(
-        (fn) => {
-          this.#imported.set(`${ref.spec!.module}#${ref.spec!.export}`, fn);
-          ref.id = this.#localId(fn);
-          ref.local = fn;
-          ref.spec = undefined;
+      this.#functions.resolve(ref).then(
+        () => {
           if (call.done) return;
           call.ready = true;
           this.#register(call);
@@ -565,34 +347,16 @@ export class Pool {
   }
 
   #register(call: Call): void {
-    const ref = call.fn;
-    if (ref.local) {
-      this.#registry.set(ref.id, ref.local);
-      this.#fnUsers.set(ref.id, (this.#fnUsers.get(ref.id) ?? 0) + 1);
-      // Workers that do not have this function finish what they hold and leave; fresh ones are forked.
-      for (const w of this.#workers) if (!w.retiring && !w.known.has(ref.id)) this.#retire(w);
-      call.registered = true;
-    }
+    if (!this.#functions.use(call.fn)) return;
+    call.registered = true;
+    // Workers that do not have this function finish what they hold and leave; fresh ones are forked.
+    for (const w of this.#workers) if (!w.retiring && !w.known.has(call.fn.id)) this.#retire(w);
   }
 
   #callFinished(call: Call): void {
     this.#calls.delete(call);
     this.#failed += call.dropped;
-    const ref = call.fn;
-    if (call.registered) {
-      const n = (this.#fnUsers.get(ref.id) ?? 1) - 1;
-      if (n <= 0) {
-        this.#fnUsers.delete(ref.id);
-        this.#registry.delete(ref.id);
-        // kept (strongly, the last RECENT_FNS) so that workers forked later know it too: alternating between
-        // a few functions then does not fork new workers each time
-        this.#recent.delete(ref.id);
-        this.#recent.set(ref.id, ref.local!);
-        if (this.#recent.size > RECENT_FNS) this.#recent.delete(this.#recent.keys().next().value!);
-      } else {
-        this.#fnUsers.set(ref.id, n);
-      }
-    }
+    if (call.registered) this.#functions.release(call.fn);
     this.#maybeFinishClose();
     queueMicrotask(() => this.#refresh());
   }
@@ -656,22 +420,9 @@ export class Pool {
   }
 
   #send(w: Worker, call: Call, items: unknown[]): boolean {
-    const out = w.chan.out;
     try {
-      if (call.fn.spec && !w.defined.has(call.fn.id)) {
-        out.begin(T.Define);
-        out.u32(call.fn.id);
-        out.payload([call.fn.spec], 'A function spec');
-        out.end();
-        w.defined.add(call.fn.id);
-      }
       const id = (this.#nextChunkId = (this.#nextChunkId + 1) >>> 0);
-      out.begin(T.Task);
-      out.u32(id);
-      out.u32(call.fn.id);
-      out.u8(call.star ? 1 : 0);
-      out.payload(items, 'A Pool task argument');
-      out.end();
+      w.sendTask(id, call.fn, call.star, items);
       const chunk: Chunk = { id, call, index: call.produced++, offset: call.itemsTaken - items.length, size: items.length, queuedAt: call.queuedSince ?? performance.now() };
       w.held.set(id, chunk);
       call.inFlight++;
@@ -682,7 +433,6 @@ export class Pool {
       }
       return true;
     } catch (e) {
-      out.abort();
       this.#failed += items.length;
       call.fail(e);
       return false;
@@ -694,7 +444,7 @@ export class Pool {
   /** Starts workers until `processes` are active (fork: only when there is work for them). */
   #fill(): void {
     if (this.#state !== 'running' && this.#state !== 'closing') return;
-    if (this.startMethod === 'fork') {
+    if (this.#method.runsClosures) {
       if (this.#calls.size === 0 || this.#initLoading || this.#fillQueued || this.#activeCount() >= this.processes) return;
       // Fork only from inside a microtask. Forked elsewhere (an I/O callback: a result just arrived), the
       // child would run the microtasks this process had queued — the continuations of calls that just
@@ -719,7 +469,7 @@ export class Pool {
   /** Starts workers until `processes` are active; returns how many it started. */
   #startWorkers(): number {
     if (this.#state !== 'running' && this.#state !== 'closing') return 0;
-    if (this.startMethod === 'fork' && (this.#calls.size === 0 || this.#initLoading)) return 0;
+    if (this.#method.runsClosures && (this.#calls.size === 0 || this.#initLoading)) return 0;
     let started = 0;
     for (let active = this.#activeCount(); active < this.processes; active++) {
       try {
@@ -734,55 +484,17 @@ export class Pool {
   }
 
   #startWorker(): void {
-    const [parentEnd, childEnd0] = posix.socketpair('stream');
-    let childEnd = childEnd0;
-    let proc: Process;
-    const name = `PoolWorker-${++this.#workerCount}`;
-    parentEnds.add(parentEnd);
-    let known: ReadonlySet<number> = new Set<number>();
-    try {
-      if (this.startMethod === 'fork') {
-        const registry = new Map([...this.#recent, ...this.#registry]); // the child's copy: id → function
-        known = new Set(registry.keys());
-        const init = this.#initializer;
-        const initArgs = this.#initArgs;
-        const fd = childEnd;
-        proc = forkedWorker(name, fd, registry, init as AnyFn | undefined, initArgs);
-        proc.start();
-      } else {
-        if (childEnd === 3) {
-          // fd 3 is where the spawn bootstrap receives its payload: move the socket elsewhere
-          childEnd = posix.dup(childEnd0);
-          posix.close(childEnd0);
-        }
-        posix.setCloexec(childEnd, false); // inherited by this one posix_spawn (closed right after)
-        proc = new Process({
-          name,
-          daemon: true,
-          startMethod: 'spawn',
-          module: workerModule(),
-          export: 'spawnWorker',
-          args: [childEnd, { initializer: this.#initializer as ModuleSpec | undefined, initArgs: this.#initArgs }],
-        });
-        proc.start();
-      }
-    } catch (e) {
-      parentEnds.delete(parentEnd);
-      posix.close(parentEnd);
-      posix.close(childEnd);
-      throw e;
-    }
-    posix.close(childEnd);
-    posix.setNonBlocking(parentEnd);
-    this.#leftovers.procs.add(proc);
-    this.#leftovers.fds.add(parentEnd);
-    let w!: Worker;
-    const chan = new Channel(
-      parentEnd,
-      () => this.#onFrames(w),
-      () => {},
+    const w = Worker.start(
+      {
+        method: this.#method,
+        name: `PoolWorker-${++this.#workerCount}`,
+        functions: this.#method.runsClosures ? this.#functions.snapshot() : new Map(),
+        initializer: this.#initializer,
+        initArgs: this.#initArgs,
+      },
+      (w) => this.#onFrames(w),
     );
-    w = new Worker(proc, chan, known);
+    this.#leftovers.add(w);
     this.#workers.add(w);
   }
 
@@ -791,11 +503,7 @@ export class Pool {
     if (w.retiring) return;
     w.retiring = true;
     if (!w.recycling) this.#pumpAgain = true; // a replacement may be started
-    if (!w.exited && !w.chan.closed) {
-      w.chan.out.begin(T.Stop);
-      w.chan.out.end();
-      w.chan.flush();
-    }
+    w.sendStop();
   }
 
   #onFrames(w: Worker): void {
@@ -850,11 +558,7 @@ export class Pool {
       // A worker that speaks garbage is killed; its death handler rejects what it held.
       process.emitWarning(`multiproc Pool: ${(e as Error).message}; killing worker ${w.pid}`, { code: 'MULTIPROC_POOL_BAD_FRAME' });
       w.chan.disarmRead();
-      try {
-        w.proc.kill();
-      } catch {
-        /* already gone */
-      }
+      w.kill();
       return;
     }
     if (progressed) this.#pump();
@@ -864,7 +568,6 @@ export class Pool {
   #onExit(w: Worker): void {
     if (w.exited) return;
     w.exited = true;
-    w.joinAc = undefined;
     if (!w.chan.closed) w.chan.drainSync();
     const code = w.proc.exitCode;
     const signal = code !== null && code < 0 ? posix.signalName(-code) : null;
@@ -873,8 +576,7 @@ export class Pool {
     const tasks = held.reduce((n, c) => n + c.size, 0);
     w.chan.close();
     this.#workers.delete(w);
-    this.#leftovers.procs.delete(w.proc);
-    this.#leftovers.fds.delete(w.chan.fd);
+    this.#leftovers.delete(w);
     try {
       w.proc.close();
     } catch {
@@ -911,16 +613,12 @@ export class Pool {
 
   /** Fails every call with `err` and kills every worker. */
   #stopAll(err: Error): void {
-    this.#recent.clear();
+    this.#functions.forgetRecent();
     for (const call of [...this.#calls]) call.fail(err);
     this.#calls.clear();
     for (const w of this.#workers) {
       w.retiring = true;
-      try {
-        w.proc.kill();
-      } catch {
-        /* already reaped */
-      }
+      w.kill();
     }
     this.#refresh();
   }
@@ -959,25 +657,10 @@ export class Pool {
       const want = busy || w.retiring || w.held.size > 0;
       if (want) {
         w.chan.armRead();
-        if (!w.joinAc) {
-          const ac = new AbortController();
-          w.joinAc = ac;
-          w.proc.join({ signal: ac.signal }).then(
-            () => {
-              if (w.joinAc === ac) this.#onExit(w);
-            },
-            () => {
-              if (w.joinAc === ac && !ac.signal.aborted) this.#onExit(w);
-            },
-          );
-        }
+        w.watch(() => this.#onExit(w));
       } else {
         w.chan.disarmRead();
-        const ac = w.joinAc;
-        if (ac) {
-          w.joinAc = undefined;
-          ac.abort();
-        }
+        w.unwatch();
       }
     }
   }

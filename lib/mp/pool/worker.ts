@@ -7,15 +7,15 @@ import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import { errorRecord, FrameParser, FrameReader, FrameWriter, T } from './protocol.js';
 import * as posix from '../../posix/index.js';
+import { registerShareable } from '../core/reduction.js';
+import { importTarget, type ModuleTarget } from '../process/start/strategy.js';
 
 /** A function named by the module that exports it (a file: URL) and the export's name. */
-export interface ModuleSpec {
-  module: string;
-  export: string;
-}
+export type ModuleSpec = ModuleTarget;
 
 type AnyFn = (...args: unknown[]) => unknown;
 
+/** What runWorker needs besides its channel. */
 export interface WorkerSetup {
   /** fork: the parent's functions, by id, as they were at the fork. */
   lookup?: (id: number) => AnyFn | undefined;
@@ -25,15 +25,6 @@ export interface WorkerSetup {
 
 const FLUSH_AT = 64 * 1024;
 const debug = debuglog('multiproc');
-
-async function load(spec: ModuleSpec): Promise<AnyFn> {
-  const mod = (await import(spec.module)) as Record<string, unknown>;
-  const fn = mod[spec.export];
-  if (typeof fn !== 'function') {
-    throw new TypeError(`${spec.module} has no exported function "${spec.export}" (exports: ${Object.keys(mod).join(', ') || 'none'})`);
-  }
-  return fn as AnyFn;
-}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';
@@ -65,7 +56,7 @@ export async function runWorker(fd: number, setup: WorkerSetup): Promise<never> 
   try {
     const init = setup.initializer;
     if (init !== undefined) {
-      const fn = typeof init === 'function' ? init : await load(init);
+      const fn = typeof init === 'function' ? init : await importTarget(init);
       const r = fn(...setup.initArgs);
       if (isThenable(r)) await r;
     }
@@ -84,7 +75,7 @@ export async function runWorker(fd: number, setup: WorkerSetup): Promise<never> 
     if (fn) return fn;
     const spec = specs.get(id);
     if (!spec) throw new Error(`Pool worker ${process.pid} does not know function #${id}`);
-    fn = await load(spec);
+    fn = await importTarget(spec);
     fns.set(id, fn);
     return fn;
   };
@@ -158,14 +149,34 @@ export async function runWorker(fd: number, setup: WorkerSetup): Promise<never> 
   }
 }
 
-/** What a spawned worker receives as its Process argument. */
+/** What a worker that imports its functions receives as its Process argument, beside its ChannelEnd. */
 export interface SpawnSetup {
   initializer?: ModuleSpec;
   initArgs: unknown[];
 }
 
-/** The export a spawned worker's bootstrap calls (lib/mp/process/spawn-main.ts): the socket is inherited as `fd`. */
-export async function spawnWorker(fd: number, setup: SpawnSetup): Promise<never> {
-  posix.setCloexec(fd, true); // inherited across exec on purpose; the task's own children must not get it
-  return runWorker(fd, { initializer: setup.initializer, initArgs: setup.initArgs });
+/**
+ * A worker's end of its channel, as a Process argument: it travels as an fd (lib/mp/core/reduction.ts), so
+ * it reaches a worker of any start method that reduces its args.
+ */
+export class ChannelEnd {
+  /** @param fd the socket (the parent's fd; the child's own once rebuilt there). */
+  constructor(readonly fd: number) {}
+}
+
+registerShareable(
+  ChannelEnd,
+  'pool-channel',
+  (end) => ({ fds: [end.fd], data: null }),
+  (fds) => new ChannelEnd(fds[0]!),
+  import.meta.url,
+);
+
+/** This module's URL: the module a worker that imports its target imports (its export spawnWorker). */
+export const WORKER_MODULE = import.meta.url;
+
+/** The export a worker that is not a fork calls (through lib/mp/process/start/spawn-main.ts). */
+export async function spawnWorker(end: ChannelEnd, setup: SpawnSetup): Promise<never> {
+  posix.setCloexec(end.fd, true); // the task's own children must not get it
+  return runWorker(end.fd, { initializer: setup.initializer, initArgs: setup.initArgs });
 }

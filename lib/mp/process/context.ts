@@ -2,29 +2,26 @@
 // functions current_process, parent_process, active_children, cpu_count).
 import { getAffinity } from '../../posix/process.js';
 import { stateError } from '../../posix/errors.js';
-import {
-  activeChildren as liveChildren,
-  cpuCount as countCpus,
-  getIdentity,
-  getStartMethod as currentDefault,
-  Process,
-  type ProcessOptions,
-  setDefaultStartMethod,
-  START_METHODS,
-  type StartMethod,
-} from './process.js';
+import { activeChildren as liveChildren, cpuCount as countCpus, getIdentity } from './current.js';
+import { Process, type ProcessOptions } from './process.js';
+import { getStartMethod as currentDefault, setDefaultStartMethod, START_METHODS, type StartMethod, startMethod } from './start/index.js';
 
 /** A start method's view of the API: its Process class uses that method unless told otherwise. */
 export interface Context {
+  /** The method's name. */
   readonly startMethod: StartMethod;
+  /** Process, with this method as the default of options.startMethod. */
   readonly Process: new (opts?: ProcessOptions) => Process;
 }
 
 const contexts = new Map<StartMethod, Context>();
 
-/** The context of a start method ('fork' or 'spawn'); without one, the default method's. */
+/**
+ * The context of a start method ('fork' or 'spawn'); without one, the default method's (Python's get_context).
+ * @throws TypeError ERR_INVALID_ARG_VALUE for an unknown method.
+ */
 export function getContext(method?: StartMethod): Context {
-  const m = method ?? currentDefault();
+  const m = startMethod('method', method ?? currentDefault()).name;
   let ctx = contexts.get(m);
   if (!ctx) {
     class ContextProcess extends Process {
@@ -33,7 +30,6 @@ export function getContext(method?: StartMethod): Context {
       }
     }
     Object.defineProperty(ContextProcess, 'name', { value: 'Process' });
-    if (!START_METHODS.includes(m)) new Process({ startMethod: m }); // throws the unknown-method error
     ctx = Object.freeze({ startMethod: m, Process: ContextProcess });
     contexts.set(m, ctx);
   }
@@ -42,7 +38,10 @@ export function getContext(method?: StartMethod): Context {
 
 let setOnce = false;
 
-/** Sets the default start method (once, as in Python, unless `force`). */
+/**
+ * Sets the default start method (once, as in Python, unless `force`; setting the current one again is allowed).
+ * @throws Error ERR_MULTIPROC_CONTEXT_SET when it was set before; TypeError ERR_INVALID_ARG_VALUE for an unknown method.
+ */
 export function setStartMethod(method: StartMethod, opts: { force?: boolean } = {}): void {
   if (setOnce && !opts.force && method !== currentDefault()) {
     throw stateError('ERR_MULTIPROC_CONTEXT_SET', 'context has already been set (pass { force: true } to change it)');
@@ -51,10 +50,12 @@ export function setStartMethod(method: StartMethod, opts: { force?: boolean } = 
   setOnce = true;
 }
 
+/** The default start method (Python's get_start_method()). */
 export function getStartMethod(): StartMethod {
   return currentDefault();
 }
 
+/** Every start method's name (Python's get_all_start_methods()). */
 export function getAllStartMethods(): StartMethod[] {
   return [...START_METHODS];
 }
@@ -80,6 +81,7 @@ export function cpuCount(): number {
   return countCpus();
 }
 
+/** The CPUs this process may run on (its affinity mask; Python 3.13's process_cpu_count()). */
 export function processCpuCount(): number {
   return getAffinity(0).length;
 }

@@ -1,0 +1,93 @@
+// This process as multiproc sees it (CPython keeps the same in process.py: _current_process, _children,
+// _exit_function): its identity, the children it started and has not reaped, what happens to them at exit,
+// and the set-up every child runs first, whatever its start method.
+import { openSync } from 'node:fs';
+import os from 'node:os';
+import { inspect } from 'node:util';
+import * as posix from '../../posix/index.js';
+import type { Process } from './process.js';
+
+/** Who this process is: its name, pid and daemon flag, and the process that started it (null at the top). */
+export interface Identity {
+  name: string;
+  pid: number;
+  daemon: boolean;
+  parent: { pid: number; name: string } | null;
+}
+
+let identity: Identity = { name: 'MainProcess', pid: process.pid, daemon: false, parent: null };
+
+/** The children started by this process and not yet reaped (Python's _children). */
+const live = new Set<Process>();
+
+/** Sets this process's identity (a child's first act, whatever its start method): it has no children yet. */
+export function setIdentity(id: Identity): void {
+  identity = id;
+  live.clear(); // a forked child's copy of its parent's children is not its own
+  exitHookInstalled = false;
+}
+
+/** This process's identity ('MainProcess' and no parent in the process the program started as). */
+export function getIdentity(): Readonly<Identity> {
+  return identity;
+}
+
+/** Counts `p` among the children to reap or terminate at exit (Process.start calls it). */
+export function addChild(p: Process): void {
+  live.add(p);
+  installExitHook();
+}
+
+/** `p` has been reaped (its status is known). */
+export function removeChild(p: Process): void {
+  live.delete(p);
+}
+
+/** The started children that are still running; finished ones are reaped (Python's active_children()). */
+export function activeChildren(): Process[] {
+  for (const p of [...live]) p.isAlive();
+  return [...live];
+}
+
+// At exit, as Python's _exit_function: daemon children are terminated, the others are waited for.
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const p of [...live]) {
+      if (p.daemon && p.isAlive()) p.terminate();
+    }
+    for (const p of [...live]) p.joinSync();
+  });
+}
+
+/** os.cpus().length (Python's cpu_count). */
+export function cpuCount(): number {
+  return os.cpus().length;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the child's side, shared by every start method
+
+/**
+ * A child's first act: take its identity, read stdin from /dev/null (as Python does), and, as a daemon, die
+ * with its parent (PR_SET_PDEATHSIG, checked against a parent that died before the prctl).
+ */
+export function enterChild(id: Identity): void {
+  setIdentity(id);
+  const devnull = openSync('/dev/null', 'r');
+  posix.dup2(devnull, 0);
+  posix.close(devnull);
+  if (id.daemon) {
+    posix.setParentDeathSignal('SIGKILL');
+    // The parent may have died before prctl: then no signal would ever come.
+    if (posix.getppid() !== id.parent?.pid) posix.kill(posix.getpid(), 'SIGKILL');
+  }
+}
+
+/** A target that threw: Python prints "Process <name>:" and the traceback; so do we (the child then exits 1). */
+export function reportFailure(name: string, e: unknown): void {
+  const text = e instanceof Error ? (e.stack ?? String(e)) : `Uncaught ${inspect(e)}`;
+  process.stderr.write(`Process ${name}:\n${text}\n`);
+}

@@ -27,6 +27,7 @@ export {
   processCpuCount,
   setStartMethod,
 } from './mp/process/context.js';
+export { setForkserverPreload, stopForkserver } from './mp/process/start/index.js';
 export {
   BaseProxy,
   type ConnectOptions,

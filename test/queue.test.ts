@@ -284,7 +284,7 @@ describe('Queue in one process', () => {
   });
 });
 
-for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {
+for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`Queue between processes (${method})`, () => {
     const start = <K extends keyof typeof targets>(exp: K, args: unknown[]) => {
       const p =

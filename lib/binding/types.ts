@@ -318,6 +318,7 @@ export interface ProcessBinding {
   /** Termination only; a pidfd watched by the reactor. Returns a wait id. */
   waitpidAsync(pid: number, cb: (err: Error | null, status?: RawStatus) => void): number;
   pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
   kill(pid: number, signal: number): void;
   getpid(): number;
   getppid(): number;

@@ -12,7 +12,7 @@ export type { AtForkHooks, ForkProbe, ForkStats } from './fork.js';
 // processes: posix_spawn, waitpid, pidfd, kill, ids and sessions, prctl, affinity, rlimits, signal names
 export {
   checkInt, getAffinity, getcpu, getParentDeathSignal, getpgid, getpid, getppid, getrlimit, getsid, gettid,
-  isSubreaper, kill, pidfdOpen, setAffinity, setParentDeathSignal, setpgid, setrlimit, setsid, setSubreaper,
+  isSubreaper, kill, pidfdOpen, pidfdSendSignal, setAffinity, setParentDeathSignal, setpgid, setrlimit, setsid, setSubreaper,
   signalName, signalNumber, signals, spawn, waitpid, waitpidAsync
 } from './process.js';
 export type { Resource, Signal, SpawnOptions, WaitpidOptions, WaitStatus } from './process.js';

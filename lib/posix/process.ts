@@ -172,6 +172,14 @@ export function pidfdOpen(pid: number): number {
   return native.pidfdOpen(pid);
 }
 
+/**
+ * pidfd_send_signal(2): sends `signal` (default SIGTERM; 0 only checks) to the process `pidfd` refers to — never
+ * to another process that reused its pid: once it has ended, ESRCH.
+ */
+export function pidfdSendSignal(pidfd: number, signal: Signal = 'SIGTERM'): void {
+  native.pidfdSendSignal(pidfd, signalNumber(signal, true));
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // signals, ids, sessions
 

@@ -483,6 +483,13 @@ export class Pool {
     return started;
   }
 
+  /** The modules a worker that imports will need: the Pool's module and the initializer's. */
+  #preload(): string[] {
+    const init = this.#initializer;
+    const mods = [this.#functions.module, typeof init === 'object' ? init.module : undefined];
+    return mods.filter((m): m is string => typeof m === 'string');
+  }
+
   #startWorker(): void {
     const w = Worker.start(
       {
@@ -491,6 +498,7 @@ export class Pool {
         functions: this.#method.runsClosures ? this.#functions.snapshot() : new Map(),
         initializer: this.#initializer,
         initArgs: this.#initArgs,
+        preload: this.#method.runsClosures ? [] : this.#preload(),
       },
       (w) => this.#onFrames(w),
     );

@@ -34,12 +34,18 @@ export interface ProcessOptions {
   name?: string;
   /** A daemon child is terminated when this process exits, and dies with it even if it is SIGKILLed. */
   daemon?: boolean;
-  /** 'fork' (default, see setStartMethod) or 'spawn'. */
+  /** 'fork' (default, see setStartMethod), 'spawn' or 'forkserver'. */
   startMethod?: StartMethod;
-  /** spawn: the module that exports the target (a path or a file: URL). */
+  /** spawn, forkserver: the module that exports the target (a path or a file: URL). */
   module?: string | URL;
-  /** spawn: the export's name (default 'default'). */
+  /** spawn, forkserver: the export's name (default 'default'). */
   export?: string;
+  /**
+   * spawn, forkserver: other modules the target will import (paths or URLs), loaded before it runs. A
+   * forkserver loads them before it forks the child, which then finds them loaded (under a loader with
+   * off-thread hooks, such as tsx, a forked child cannot import anything itself).
+   */
+  preload?: Array<string | URL>;
 }
 
 let counter = 0;
@@ -67,6 +73,7 @@ export class Process {
   readonly #method: StartMethodStrategy;
   readonly #target: TargetFunction | ModuleTarget;
   readonly #args: unknown[];
+  readonly #preload: string[];
   #state: State = 'initial';
   #child: ChildHandle | undefined;
   #status: posix.WaitStatus | undefined;
@@ -88,6 +95,8 @@ export class Process {
     this.daemon = opts.daemon ?? false;
     this.#args = opts.args ?? [];
     if (!Array.isArray(this.#args)) throw invalidType('options.args', 'an instance of Array', this.#args);
+    if (opts.preload !== undefined && !Array.isArray(opts.preload)) throw invalidType('options.preload', 'an instance of Array', opts.preload);
+    this.#preload = (opts.preload ?? []).map((m, i) => moduleUrl(`options.preload[${i}]`, m));
     if (this.#method.runsClosures) {
       if (typeof opts.target !== 'function') {
         throw invalidType('options.target', `of type function (with the ${this.startMethod} start method)`, opts.target);
@@ -131,7 +140,7 @@ export class Process {
     if (this.#state === 'closed') throw closedError('process object is closed');
     if (this.#state !== 'initial') throw stateErr('cannot start a process twice');
     if (getIdentity().daemon) throw stateError('ERR_MULTIPROC_DAEMON', 'daemonic processes are not allowed to have children');
-    this.#child = this.#method.start({ name: this.name, daemon: this.daemon, target: this.#target, args: this.#args });
+    this.#child = this.#method.start({ name: this.name, daemon: this.daemon, target: this.#target, args: this.#args, preload: this.#preload });
     this.#state = 'started';
     addChild(this);
     debug('Process %s started (%s), pid %d', this.name, this.startMethod, this.#child.pid);

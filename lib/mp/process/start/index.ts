@@ -3,9 +3,11 @@
 // adding one is that file, its name in StartMethod and a line in METHODS.
 import { invalidValue } from '../../../posix/errors.js';
 import { fork } from './fork.js';
+import { forkserver } from './forkserver.js';
 import { spawn } from './spawn.js';
 import type { StartMethodStrategy } from './strategy.js';
 
+export { setForkserverPreload, stopForkserver } from './forkserver.js';
 export {
   type ChildHandle,
   type ChildJob,
@@ -17,10 +19,13 @@ export {
   type TargetFunction,
 } from './strategy.js';
 
-/** How a child process is started: 'fork' (a copy of this process; the default) or 'spawn' (a fresh `node`). */
-export type StartMethod = 'fork' | 'spawn';
+/**
+ * How a child process is started: 'fork' (a copy of this process; the default), 'spawn' (a fresh `node`) or
+ * 'forkserver' (forked by a small server this process starts once).
+ */
+export type StartMethod = 'fork' | 'spawn' | 'forkserver';
 
-const METHODS: { readonly [M in StartMethod]: StartMethodStrategy } = Object.freeze({ fork, spawn });
+const METHODS: { readonly [M in StartMethod]: StartMethodStrategy } = Object.freeze({ fork, spawn, forkserver });
 
 /** Every start method's name, in the order getAllStartMethods() lists them. */
 export const START_METHODS: readonly StartMethod[] = Object.freeze(Object.keys(METHODS) as StartMethod[]);

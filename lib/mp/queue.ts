@@ -157,7 +157,7 @@ const finalizer = new FinalizationRegistry<{ h: Handles; map: posix.Mapping; pid
  * const q = new Queue<string>(100);                // at most 100 items (0 or none: unbounded)
  * new Process({ target: () => q.putSync('hello') }).start();
  * await q.get({ timeout: 1000 });                  // 'hello'; Empty after 1 s
- * q.getSync(500);                                  // the same, blocking the thread
+ * q.putSync('again'); q.getSync(500);              // the blocking forms; Empty after 500 ms
  * try { q.getNowait(); } catch (e) { if (!(e instanceof Empty)) throw e; }
  * ```
  */

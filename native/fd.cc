@@ -100,7 +100,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 
 // fd and byte range of read/write(fd, buffer, offset?, length?), the quick way when possible.
 void FdAndRange(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
-  if (info.Length() == 2 && QuickFdAndBytes(info, fd, bytes)) return;
+  if (QuickFdAndRange(info, fd, bytes)) return;
   RequireArgs(info, 2);
   *fd = ArgFd(info, 0);
   *bytes = ArgRange(info, 1, "buffer");
@@ -128,9 +128,9 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 
 // writeAllSync(fd, buffer): writes every byte, waiting with poll() when a non-blocking fd is full.
 Napi::Value WriteAllSync(const Napi::CallbackInfo& info) {
-  RequireArgs(info, 2);
-  int fd = ArgFd(info, 0);
-  Bytes b = ArgRange(info, 1, "buffer");
+  int fd;
+  Bytes b;
+  FdAndRange(info, &fd, &b);
   size_t done = 0;
   while (done < b.length) {
     ssize_t n = write(fd, b.data + done, b.length - done);

@@ -110,6 +110,7 @@ export class Connection {
   /** Sends bytes as they are (recvBytes on the other end). */
   sendBytes(buf: Uint8Array, offset = 0, size?: number): void {
     if (!(buf instanceof Uint8Array)) throw invalidType('buf', 'an instance of Uint8Array', buf);
+    if (offset === 0 && size === undefined) return this.#write(Kind.Bytes, buf); // the common call: no view
     integer('offset', offset, 0, buf.length);
     const n = size === undefined ? buf.length - offset : integer('size', size, 0, buf.length - offset);
     this.#write(Kind.Bytes, buf.subarray(offset, offset + n));
@@ -132,9 +133,14 @@ export class Connection {
       const size = HEADER + body.length;
       if (this.#wbuf.length < size) this.#wbuf = Buffer.allocUnsafe(Math.max(256, 2 ** Math.ceil(Math.log2(size))));
       const frame = this.#wbuf;
+      const n = body.length;
       frame[0] = kind;
-      frame.writeUInt32LE(body.length, 1);
-      frame.set(body, HEADER);
+      frame[1] = n & 0xff;
+      frame[2] = (n >>> 8) & 0xff;
+      frame[3] = (n >>> 16) & 0xff;
+      frame[4] = n >>> 24;
+      if (n <= 16) for (let i = 0; i < n; i++) frame[HEADER + i] = body[i]!;
+      else frame.set(body, HEADER);
       posix.writeAll(this.#fd, frame, 0, size);
     } else {
       const header = Buffer.allocUnsafe(HEADER);
@@ -183,7 +189,7 @@ export class Connection {
 
   /** recvBytes, blocking the thread. */
   recvBytesSync(timeout?: number | null): Uint8Array {
-    const [kind, body] = this.#frameSync(checkTimeout('timeout', timeout));
+    const [kind, body] = this.#frameSync(timeout === undefined ? Infinity : checkTimeout('timeout', timeout));
     return bytesOf(kind, body);
   }
 
@@ -281,7 +287,7 @@ export class Connection {
     this.#checkReadable();
     if (timeout !== Infinity && !this.#ready(timeout)) throw new TimeoutError(`no message within ${timeout} ms`);
     // The common case: the whole frame is buffered, or comes with one read(2) into the empty buffer.
-    const whole = this.#bufferedFrame() ?? (this.#buffered() === 0 && this.#fillSync() ? this.#bufferedFrame() : undefined);
+    const whole = this.#buffered() === 0 ? (this.#fillSync(), this.#bufferedFrame()) : this.#bufferedFrame();
     if (whole) return whole;
     const header = this.#readExactSync(HEADER, true);
     const [kind, length] = this.#header(header);
@@ -301,10 +307,19 @@ export class Connection {
     const p = this.#rpos;
     const [kind, length] = this.#header(this.#rbuf, p);
     if (avail < HEADER + length) return undefined;
-    const body = Buffer.allocUnsafe(length);
-    this.#rbuf.copy(body, 0, p + HEADER, p + HEADER + length);
+    const rbuf = this.#rbuf;
+    let body: Buffer | Uint8Array;
+    if (length <= 16) {
+      // small: copied by hand; the bytes of sendBytes into a plain (on-heap) Uint8Array, which is what
+      // recvBytes returns anyway
+      body = kind === Kind.Bytes ? new Uint8Array(length) : Buffer.allocUnsafe(length);
+      for (let i = 0, from = p + HEADER; i < length; i++) body[i] = rbuf[from + i]!;
+    } else {
+      body = Buffer.allocUnsafe(length);
+      rbuf.copy(body, 0, p + HEADER, p + HEADER + length);
+    }
     this.#rpos = p + HEADER + length;
-    return [kind, body];
+    return [kind, body as Buffer]; // a Uint8Array only for Kind.Bytes, which bytesOf takes as it is
   }
 
   /** One read(2) into the (empty) read buffer; true once bytes arrived. EOF here is a clean end. */
@@ -313,7 +328,7 @@ export class Connection {
     for (;;) {
       let k: number;
       try {
-        k = posix.read(this.#fd, this.#rbuf, 0, READ_BUFFER);
+        k = posix.read(this.#fd, this.#rbuf); // all of it (READ_BUFFER): the addon's two-argument quick path
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
           posix.poll(this.#fd, { readable: true }, -1);
@@ -330,7 +345,7 @@ export class Connection {
 
   #header(h: Buffer, at = 0): [Kind, number] {
     const kind = h[at]!;
-    const length = h.readUInt32LE(at + 1);
+    const length = (h[at + 1]! | (h[at + 2]! << 8) | (h[at + 3]! << 16)) + h[at + 4]! * 0x1000000;
     if (kind > LAST_KIND) {
       this.#broken = coded(new Error(`Malformed message: unknown kind ${kind} (this is not a multiproc Connection stream)`), 'ERR_MULTIPROC_BAD_FRAME');
       throw this.#broken;
@@ -430,7 +445,7 @@ function bytesOf(kind: Kind, body: Buffer): Uint8Array {
   if (kind !== Kind.Bytes) {
     throw coded(new TypeError('recvBytes: this message was sent with send(), not sendBytes(); use recv()'), 'ERR_MULTIPROC_BAD_FRAME');
   }
-  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  return body instanceof Buffer ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : body;
 }
 
 /**

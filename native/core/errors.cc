@@ -208,4 +208,20 @@ bool QuickFdAndBytes(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
   return true;
 }
 
+bool QuickFdAndRange(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
+  size_t argc = info.Length();
+  if ((argc != 2 && argc != 4) || !QuickFdAndBytes(info, fd, bytes)) return false;
+  if (argc == 2) return true;
+  // (fd, bytes, offset, length): both integers inside the array, else the checked path says why
+  napi_env env = info.Env();
+  double off, len;
+  if (napi_get_value_double(env, info[2], &off) != napi_ok || napi_get_value_double(env, info[3], &len) != napi_ok ||
+      !(off >= 0 && off <= double(bytes->length)) || off != double(size_t(off)) ||
+      !(len >= 0 && len <= double(bytes->length) - off) || len != double(size_t(len))) {
+    return false;
+  }
+  *bytes = Bytes{bytes->data + size_t(off), size_t(len)};
+  return true;
+}
+
 }  // namespace mp

@@ -63,6 +63,9 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name);
 // several calls. Anything unusual (not a small non-negative integer, not a non-empty Uint8Array, detached)
 // returns false, and the caller takes the checked path, which reports the error.
 bool QuickFdAndBytes(const Napi::CallbackInfo& info, int* fd, Bytes* bytes);
+// The same for (fd, bytes) and (fd, bytes, offset, length) with the range inside the array (read, write,
+// writeAllSync): a zero length or anything unusual returns false for the checked path.
+bool QuickFdAndRange(const Napi::CallbackInfo& info, int* fd, Bytes* bytes);
 
 // An element of an array argument, checked like ArgInteger ("cpus[3]").
 int64_t ElementInteger(Napi::Env env, const Napi::Array& array, uint32_t index, const char* name, int64_t min,

@@ -289,6 +289,11 @@ def main():
             s = time_each(start_join(mp.get_context("fork")), opts.budget, 2 if opts.quick else 10, 5 if opts.quick else 30, 30 if opts.quick else 2000)
             add("fork + exit + wait", "multiprocessing.Process(target=noop).start(); join() (fork)", "unpinned", "µs", "process", "lower", s, 1)
         attempt("fork + exit + wait · python", start_fork)
+    if want("forkserver start + join"):
+        def start_forkserver():
+            s = time_each(start_join(mp.get_context("forkserver")), opts.budget, 2 if opts.quick else 10, 5 if opts.quick else 30, 30 if opts.quick else 2000)
+            add("forkserver start + join", "multiprocessing.Process(target=noop).start(); join() (forkserver)", "unpinned", "µs", "process", "lower", s, 1, "fork + exit + wait")
+        attempt("forkserver start + join · python", start_forkserver)
     if not opts.quick and want("spawn a fresh runtime child"):
         def start_spawn():
             s = time_each(start_join(mp.get_context("spawn")), opts.budget * 2, 2, 10, 2000)

@@ -3,6 +3,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { Connection, Pipe } from '../../mp/connection.js';
 import { Process } from '../../mp/process/process.js';
+import { stopForkserver } from '../../mp/process/start/forkserver.js';
 import * as posix from '../../posix/index.js';
 import { type Ctx, nb, nowNs, type PairLoop, pairTrial, sibling, sizeTo, type Suite, teamWall, timeEach, UNPINNED, type Way } from './core.js';
 
@@ -134,6 +135,14 @@ export const creationSuite: Suite = {
       if (p.exitCode !== 0) throw new Error(`Process ended with ${p.exitCode}`);
       p.close();
     });
+    await figure('forkserver start + join', 'api', "new Process({ startMethod: 'forkserver', module, export }).start(); joinSync()", () => {
+      const p = new Process({ startMethod: 'forkserver', module: sibling('noop'), export: 'default' });
+      p.start();
+      p.joinSync();
+      if (p.exitCode !== 0) throw new Error(`Process ended with ${p.exitCode}`);
+      p.close();
+    }, { ref: 'fork + exit + wait' });
+    stopForkserver();
     if (quick) return;
     await figure('fork + JS body + wait', 'js', 'posix.fork(); child builds a 10k-element array; posix.exit; waitpid', forkJsBody, { ref: 'fork + exit + wait' });
     await figure('posix_spawn /bin/true + wait', 'native', 'posix_spawn(/bin/true); waitpid — in C', () => void nb.spawnWaitBench(TRUE_BIN, 1));

@@ -573,6 +573,11 @@ export interface ForkStats {
   remarkedMappings: number;
   /** fork() calls made by this process so far. */
   forks: number;
+  /**
+   * Young-generation collections fork() ran in this process before forking, because V8's scavenge was due
+   * (set by lib/posix/fork.ts, not by the addon).
+   */
+  youngCollections?: number;
   /** Present once a child has stamped its phases. */
   child?: ForkChildPhases;
 }

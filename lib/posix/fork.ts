@@ -3,6 +3,8 @@
 // the child, leave by _exit; its assumptions are probed in native/fork/internals.h); the child's JS side of the
 // repair is lib/posix/child.ts. README "Fork safety" says what a forked child may do.
 import { debuglog } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import { loadForkAddon, native, type ForkProbe, type ForkStats } from '../binding/addon.js';
 import { describe, rangeError, typeError } from './errors.js';
@@ -164,6 +166,44 @@ export function forkProbes(): ForkProbe[] {
 }
 
 /** fork() and forkAndRun(): with `entry`, the child runs it and never returns from here. */
+// ---- a young generation that is due for collection is collected here, not in every child ----
+//
+// V8 posts a scavenge task once the young generation is ~80% full (v8 flag scavenge_task_trigger); a parent
+// that forks in a synchronous loop never runs it, and every child inherits it and runs it on its copy of the
+// heap: 2-6 ms of copy-on-write faults (and TLB shootdowns across the worker threads it starts) per child,
+// for about half the children of a fork loop. So fork() collects the young generation first when it is past
+// YOUNG_USED_MAX, once in the parent. The collector is V8's gc() (of a context made while the expose-gc flag
+// was briefly on: public v8/vm APIs; a node already run with --expose-gc keeps its flag).
+const YOUNG_USED_MAX = 0.65;
+let youngIndex = -1;
+let minorGc: ((o: { type: 'minor' }) => void) | null | undefined;
+let youngCollections = 0;
+
+function collectYoungIfDue(): void {
+  const spaces = v8.getHeapSpaceStatistics();
+  if (youngIndex < 0 || spaces[youngIndex]?.space_name !== 'new_space') youngIndex = spaces.findIndex((s) => s.space_name === 'new_space');
+  const young = spaces[youngIndex];
+  if (!young) return;
+  const total = young.space_used_size + young.space_available_size;
+  if (total === 0 || young.space_used_size < total * YOUNG_USED_MAX) return;
+  if (minorGc === undefined) {
+    const exposed = typeof (globalThis as { gc?: unknown }).gc === 'function';
+    try {
+      if (!exposed) v8.setFlagsFromString('--expose-gc');
+      minorGc = vm.runInNewContext('gc') as typeof minorGc;
+    } catch {
+      minorGc = null;
+    } finally {
+      if (!exposed) v8.setFlagsFromString('--no-expose-gc');
+    }
+    if (typeof minorGc !== 'function') minorGc = null;
+  }
+  if (minorGc) {
+    minorGc({ type: 'minor' });
+    youngCollections++;
+  }
+}
+
 function forkWith(entry?: () => void): number {
   if (!isMainThread) {
     const err = new Error('fork() must be called from the main thread, not a worker_thread: the child would have no main thread. Use the spawn start method from workers.');
@@ -178,6 +218,7 @@ function forkWith(entry?: () => void): number {
     throw err;
   }
   for (let i = hooks.length - 1; i >= 0; i--) hooks[i]!.prepare?.();
+  collectYoungIfDue();
   let pid: number;
   try {
     pid = entry
@@ -202,9 +243,9 @@ export function isForkedChild(): boolean {
   return forkState.isChild;
 }
 
-/** Timings of the last fork() (quiesce, MADV_DOFORK re-marking, fork itself), for benchmarks. */
+/** Timings of the last fork() (quiesce, MADV_DOFORK re-marking, fork itself) and counts, for benchmarks. */
 export function forkStats(): ForkStats {
-  return loadForkAddon().stats();
+  return { ...loadForkAddon().stats(), youngCollections };
 }
 
 /**

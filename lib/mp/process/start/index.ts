@@ -1,10 +1,10 @@
 // The start methods by name, and the default one (CPython's context.py chooses among its Popen classes the
 // same way). Each method is a StartMethodStrategy in a file of its own (./strategy.ts says what one is);
-// adding one is that file, its name in StartMethod and a line in METHODS.
+// adding one is that file, its name in StartMethod (./strategy.ts) and a line in METHODS.
 import { invalidValue } from '../../../posix/errors.js';
 import { fork } from './fork.js';
 import { spawn } from './spawn.js';
-import type { StartMethodStrategy } from './strategy.js';
+import type { StartMethod, StartMethodStrategy } from './strategy.js';
 
 export {
   type ChildHandle,
@@ -13,12 +13,11 @@ export {
   type ModuleTarget,
   moduleUrl,
   OwnChild,
+  type StartMethod,
   type StartMethodStrategy,
   type TargetFunction,
 } from './strategy.js';
 
-/** How a child process is started: 'fork' (a copy of this process; the default) or 'spawn' (a fresh `node`). */
-export type StartMethod = 'fork' | 'spawn';
 
 const METHODS: { readonly [M in StartMethod]: StartMethodStrategy } = Object.freeze({ fork, spawn });
 

@@ -15,7 +15,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as posix from '../../../posix/index.js';
 import { coded, invalidType } from '../../../posix/errors.js';
-import type { StartMethod } from './index.js';
+
+/** How a child process is started: 'fork' (a copy of this process; the default) or 'spawn' (a fresh `node`). */
+export type StartMethod = 'fork' | 'spawn';
 
 /** A target a child can run only if it is a copy of this process (runsClosures): any function, closures included. */
 export type TargetFunction = (...args: never[]) => unknown;

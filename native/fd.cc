@@ -106,25 +106,17 @@ void FdAndRange(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
   *bytes = ArgRange(info, 1, "buffer");
 }
 
-Napi::Value Read(const Napi::CallbackInfo& info) {
+// read/write(fd, buffer, offset?, length?) -> bytes moved; EINTR retried.
+Napi::Value Io(const Napi::CallbackInfo& info, bool reading) {
   int fd;
   Bytes b;
   FdAndRange(info, &fd, &b);
   ssize_t n;
-  MP_RETRY_EINTR(n, read(fd, b.data, b.length));
-  if (n < 0) ThrowErrno(info.Env(), errno, "read");
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  MP_RETRY_EINTR(n, reading ? read(fd, b.data, b.length) : write(fd, b.data, b.length));
+  return NumberOrErrno(info.Env(), n, reading ? "read" : "write");
 }
-
-Napi::Value Write(const Napi::CallbackInfo& info) {
-  int fd;
-  Bytes b;
-  FdAndRange(info, &fd, &b);
-  ssize_t n;
-  MP_RETRY_EINTR(n, write(fd, b.data, b.length));
-  if (n < 0) ThrowErrno(info.Env(), errno, "write");
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
-}
+Napi::Value Read(const Napi::CallbackInfo& info) { return Io(info, true); }
+Napi::Value Write(const Napi::CallbackInfo& info) { return Io(info, false); }
 
 // writeAllSync(fd, buffer): writes every byte, waiting with poll() when a non-blocking fd is full.
 Napi::Value WriteAllSync(const Napi::CallbackInfo& info) {
@@ -502,30 +494,6 @@ Napi::Value PingPongBench(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
 }
 
-Napi::Object FdConstants(Napi::Env env) {
-  Napi::Object c = Napi::Object::New(env);
-  auto set = [&](const char* k, int v) { c.Set(k, Napi::Number::New(env, v)); };
-  set("O_RDONLY", O_RDONLY);
-  set("O_WRONLY", O_WRONLY);
-  set("O_RDWR", O_RDWR);
-  set("O_NONBLOCK", O_NONBLOCK);
-  set("O_DIRECT", O_DIRECT);
-  set("O_CREAT", O_CREAT);
-  set("O_EXCL", O_EXCL);
-  set("O_TRUNC", O_TRUNC);
-  set("O_APPEND", O_APPEND);
-  set("SOCK_STREAM", SOCK_STREAM);
-  set("SOCK_DGRAM", SOCK_DGRAM);
-  set("SOCK_SEQPACKET", SOCK_SEQPACKET);
-  set("POLLIN", POLLIN);
-  set("POLLOUT", POLLOUT);
-  set("POLLERR", POLLERR);
-  set("POLLHUP", POLLHUP);
-  set("POLLNVAL", POLLNVAL);
-  set("SCM_MAX_FD", kScmMaxFd);
-  return c;
-}
-
 // unixConnect(path) -> fd: socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) + connect(2) to the socket at `path`
 // (unix(7)), blocking. Gives a synchronous client (Manager's ...Sync calls) a connected fd without the event
 // loop. A connect that blocks (the listener's backlog is full) and is interrupted by a signal whose handler lacks
@@ -580,7 +548,26 @@ void InitFd(Napi::Env env, Napi::Object exports) {
       {"pingPongBench", PingPongBench},
       {"unixConnect", UnixConnect},
   });
-  exports.Set("fdConstants", FdConstants(env));
+  exports.Set("fdConstants", NumbersObject(env, {
+      MP_CONSTANT(O_RDONLY),
+      MP_CONSTANT(O_WRONLY),
+      MP_CONSTANT(O_RDWR),
+      MP_CONSTANT(O_NONBLOCK),
+      MP_CONSTANT(O_DIRECT),
+      MP_CONSTANT(O_CREAT),
+      MP_CONSTANT(O_EXCL),
+      MP_CONSTANT(O_TRUNC),
+      MP_CONSTANT(O_APPEND),
+      MP_CONSTANT(SOCK_STREAM),
+      MP_CONSTANT(SOCK_DGRAM),
+      MP_CONSTANT(SOCK_SEQPACKET),
+      MP_CONSTANT(POLLIN),
+      MP_CONSTANT(POLLOUT),
+      MP_CONSTANT(POLLERR),
+      MP_CONSTANT(POLLHUP),
+      MP_CONSTANT(POLLNVAL),
+      {"SCM_MAX_FD", static_cast<double>(kScmMaxFd)},
+  }));
 }
 
 }  // namespace mp

@@ -102,8 +102,7 @@ Napi::Value SemOpen(const Napi::CallbackInfo& info) {
 Napi::Value SemUnlink(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
   std::string name = ArgSemName(info, 0);
-  if (sem_unlink(name.c_str()) != 0) ThrowErrno(info.Env(), errno, "sem_unlink");
-  return info.Env().Undefined();
+  return UndefinedOrErrno(info.Env(), sem_unlink(name.c_str()), "sem_unlink");
 }
 
 // mutexInit(mapping, offset) -> Mutex   PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST, PTHREAD_MUTEX_ERRORCHECK
@@ -196,11 +195,11 @@ void InitSync(Napi::Env env, Napi::Object exports) {
   ExportFastFunctions(env, exports, data);
   exports.Set("syncSizes", Layout(env, false));
   exports.Set("syncAlign", Layout(env, true));
-  Napi::Object c = Napi::Object::New(env);
-  c.Set("O_CREAT", Napi::Number::New(env, O_CREAT));
-  c.Set("O_EXCL", Napi::Number::New(env, O_EXCL));
-  c.Set("SEM_VALUE_MAX", Napi::Number::New(env, SEM_VALUE_MAX));
-  exports.Set("syncConstants", c);
+  exports.Set("syncConstants", NumbersObject(env, {
+      MP_CONSTANT(O_CREAT),
+      MP_CONSTANT(O_EXCL),
+      MP_CONSTANT(SEM_VALUE_MAX),
+  }));
 }
 
 }  // namespace mp

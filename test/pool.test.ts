@@ -1,25 +1,19 @@
 // Pool, written once and run for both start methods (as CPython's test_multiprocessing_fork/_spawn).
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { Pool, type PoolFunction, type StartMethod, WorkerDiedError } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
 import { childExecArgv } from '../lib/mp/process/process.js';
 import { until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 import * as tasks from './helpers/pool-tasks.js';
+import { helper, tmpDir } from './helpers/files.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const tasksFile = path.join(here, 'helpers/pool-tasks.ts');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'multiproc-pool-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-let fileNo = 0;
-const tmpFile = () => path.join(tmp, `f${++fileNo}`);
+const tasksFile = helper('pool-tasks.ts');
+const { file: tmpFile } = tmpDir('pool');
 
 type TaskName = keyof typeof tasks;
 
@@ -475,7 +469,7 @@ describe('Pool: closures (fork) and lifetime', () => {
   });
 
   it.each(['fork', 'spawn'])('a Pool dropped without close() is collected and its %s workers killed and reaped', (method) => {
-    const script = path.join(here, 'helpers/pool-dropped.ts');
+    const script = helper('pool-dropped.ts');
     const r = spawnSync(process.execPath, [...childExecArgv(), '--expose-gc', script, method], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { pids: number[]; alive: number[] };
@@ -502,7 +496,7 @@ describe('Pool: closures (fork) and lifetime', () => {
   });
 
   it('a forked worker never runs the finalizers of the parent’s Pools (their fds are not its fds)', () => {
-    const script = path.join(here, 'helpers/pool-child-gc.ts');
+    const script = helper('pool-child-gc.ts');
     const r = spawnSync(process.execPath, [...childExecArgv(), script], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { open: number; expected: number; after: number[] };
@@ -528,7 +522,7 @@ describe('Pool: closures (fork) and lifetime', () => {
   });
 
   it.each(['fork', 'spawn'])('an idle %s pool does not keep the program alive; its workers leave with it', (method) => {
-    const script = path.join(here, 'helpers/pool-idle-exit.ts');
+    const script = helper('pool-idle-exit.ts');
     const r = spawnSync(process.execPath, [...childExecArgv(), script, method], { encoding: 'utf8', timeout: 30_000 });
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(0);

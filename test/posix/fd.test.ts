@@ -3,50 +3,19 @@
 // non-blocking mode, pipe capacity, dup2, fd passing with SCM_RIGHTS, and argument checks.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, readAll, reap, thrown, until } from '../helpers/child.js';
+import { forkPiped, forkRun, readAll, reap, thrown, until } from '../helpers/child.js';
+import { helper, readThroughThreadpool, runHelper } from '../helpers/files.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Runs test/helpers/<script> in a fresh node (child_process.spawn, no shell) with `fds` as its fds 3, 4, ...
- * Resolves with its exit status and stdout; a watchdog kills it after `timeoutMs`.
- */
-function runNode(
-  script: string,
-  args: string[],
-  fds: number[],
-  timeoutMs = 30_000,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'helpers', script), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit', ...fds],
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout });
-    });
-  });
-}
-
 
 function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
@@ -97,7 +66,7 @@ describe('pipe round trips', () => {
   it('parent ↔ a fresh node child that inherited the fds (stdio 3 and 4)', async () => {
     const [aR, aW] = posix.pipe();
     const [bR, bW] = posix.pipe();
-    const done = runNode('fd-peer.ts', ['echo'], [aR, bW]);
+    const done = runHelper('fd-peer.ts', ['echo'], [aR, bW]);
     closeAll(aR, bW); // the child has its own copies now; ours would hide EOF
     posix.writeAll(aW, 'hello fresh node');
     posix.close(aW);
@@ -201,13 +170,7 @@ describe('readAsync / writeAsync (reactor, no threadpool)', () => {
       const bufs = pipes.map(() => Buffer.alloc(8));
       const reads = pipes.map(([r], i) => posix.readAsync(r, bufs[i]!));
       expect(native.pendingWaits('reactor')).toBeGreaterThanOrEqual(100);
-      let timer: NodeJS.Timeout | undefined;
-      const text = await Promise.race([
-        fsp.readFile(fileURLToPath(import.meta.url), 'utf8'),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('readFile starved: the threadpool is held')), 10_000);
-        }),
-      ]).finally(() => clearTimeout(timer));
+      const text = await readThroughThreadpool(import.meta.url);
       expect(text).toContain('100 pending readAsync');
       pipes.forEach(([, w], i) => posix.write(w, `#${i}`));
       const counts = await Promise.all(reads);
@@ -557,7 +520,7 @@ describe('unixConnect', () => {
     const closed = (c: ReturnType<typeof spawn>) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('close', r)));
     try {
       expect(await lines(listener.stdout!)()).toBe('listening');
-      client = spawn(process.execPath, ['--inspect-port=0', '--import', 'tsx', path.join(here, '..', 'helpers', 'unix-connect-peer.ts'), sock], {
+      client = spawn(process.execPath, ['--inspect-port=0', '--import', 'tsx', helper('unix-connect-peer.ts'), sock], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       client.stderr!.resume(); // "Debugger listening on ws://127.0.0.1:<port>/..."
@@ -691,7 +654,7 @@ describe('SCM_RIGHTS: passing fds over a Unix socket', () => {
 
   it('the same to a fresh node child that inherited the socket as fd 3', async () => {
     const [s0, s1] = posix.socketpair();
-    const done = runNode('fd-peer.ts', ['scm'], [s1]);
+    const done = runHelper('fd-peer.ts', ['scm'], [s1]);
     posix.close(s1);
     const [pr, pw] = posix.pipe();
     const mem = memfdWith('memfd text for node');
@@ -820,15 +783,7 @@ describe('dup / dup2', () => {
   });
 
   it('dup2 onto fd 1 in a forked child redirects what it writes to stdout', async () => {
-    const [r, w] = posix.pipe();
-    const pid = await forkRun(() => {
-      posix.close(r);
-      posix.dup2(w, 1);
-      posix.close(w);
-      posix.write(1, 'to stdout, into the pipe');
-    });
-    posix.close(w);
-    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    const { pid, out, status } = await forkPiped((fd) => posix.write(fd, 'to stdout, into the pipe'), { onto: 1 });
     expect(out.toString()).toBe('to stdout, into the pipe');
     expect(status).toEqual({ kind: 'exited', pid, code: 0 });
   });

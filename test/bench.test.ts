@@ -81,6 +81,16 @@ describe('multiproc bench --quick', () => {
     expect(renderHtml(report)).toBe(page);
   });
 
+  it('--from writes the reports of an earlier --json run without measuring: the same page, the same table', () => {
+    const again = path.join(tmp, 'again.html');
+    const run = cli('bench', '--from', json, '--html', again);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(html, 'utf8'));
+    expect(run.stdout).toBe(textTable(report) + '\n');
+    expect(run.stderr).not.toMatch(/\[1\/\d+\]/); // no suite ran
+    expect(cli('bench', '--from', path.join(tmp, 'nope.json')).status).toBe(2);
+  });
+
   it('renders the table, Markdown and a comparison from the JSON', () => {
     const text = textTable(report);
     expect(text).toMatch(/× native/);

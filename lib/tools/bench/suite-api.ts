@@ -12,21 +12,27 @@ interface QueueLike {
 }
 type QueueCtor = new (maxsize?: number) => QueueLike;
 
-async function queueCtor(): Promise<QueueCtor | string> {
-  const m = await optionalModule('queue');
-  if (!m) return 'lib/mp/queue.ts (Queue) is not in this build';
-  if (typeof m.Queue !== 'function') return 'lib/mp/queue.ts exports no Queue';
-  return m.Queue as QueueCtor;
+/** The class `name` of the multiprocessing API, or why this build lacks it (`file`: where it would be). */
+async function apiClass<C>(name: string, file: string): Promise<C | string> {
+  const m = await optionalModule(file);
+  if (!m) return `${file} (${name}) is not in this build`;
+  if (typeof m[name] !== 'function') return `${file} exports no ${name}`;
+  return m[name] as C;
 }
+
+/** A suite's `available`: null when its class is in this build, otherwise why not. */
+async function whyMissing(probe: Promise<unknown>): Promise<string | null> {
+  const c = await probe;
+  return typeof c === 'string' ? c : null;
+}
+
+const queueCtor = () => apiClass<QueueCtor>('Queue', 'lib/mp/queue.ts');
 
 export const queueSuite: Suite = {
   name: 'queue',
   title: 'multiproc Queue: ping-pong latency (two queues) and one-way message rate',
   quick: false,
-  available: async () => {
-    const q = await queueCtor();
-    return typeof q === 'string' ? q : null;
-  },
+  available: () => whyMissing(queueCtor()),
   async run(ctx: Ctx) {
     const Queue = (await queueCtor()) as QueueCtor;
     await latencyGroup(
@@ -87,21 +93,13 @@ interface ValueLike {
 }
 type ValueCtor = new (type: string, init?: number, opts?: { lock?: boolean }) => ValueLike;
 
-async function valueCtor(): Promise<ValueCtor | string> {
-  const m = await optionalModule('shared');
-  if (!m) return 'lib/mp/shared/value.ts (Value) is not in this build';
-  if (typeof m.Value !== 'function') return 'lib/mp/shared/value.ts exports no Value';
-  return m.Value as ValueCtor;
-}
+const valueCtor = () => apiClass<ValueCtor>('Value', 'lib/mp/shared/value.ts');
 
 export const valueSuite: Suite = {
   name: 'value',
   title: "multiproc Value + its lock: 2 processes increment one Value('i') under getLock()",
   quick: false,
-  available: async () => {
-    const v = await valueCtor();
-    return typeof v === 'string' ? v : null;
-  },
+  available: () => whyMissing(valueCtor()),
   async run(ctx) {
     const Value = (await valueCtor()) as ValueCtor;
     await contentionGroup(ctx, 'contended increment', [
@@ -136,12 +134,7 @@ interface PoolLike {
 }
 type PoolCtor = new (opts: { processes?: number }) => PoolLike;
 
-async function poolCtor(): Promise<PoolCtor | string> {
-  const m = await optionalModule('pool');
-  if (!m) return 'lib/mp/pool/pool.ts (Pool) is not in this build';
-  if (typeof m.Pool !== 'function') return 'lib/mp/pool/pool.ts exports no Pool';
-  return m.Pool as PoolCtor;
-}
+const poolCtor = () => apiClass<PoolCtor>('Pool', 'lib/mp/pool/pool.ts');
 
 const double = (x: number): number => x * 2;
 
@@ -149,10 +142,7 @@ export const poolSuite: Suite = {
   name: 'pool',
   title: 'multiproc Pool.map: per-task overhead of a trivial function (2 worker processes)',
   quick: false,
-  available: async () => {
-    const p = await poolCtor();
-    return typeof p === 'string' ? p : null;
-  },
+  available: () => whyMissing(poolCtor()),
   async run(ctx) {
     const Pool = (await poolCtor()) as PoolCtor;
     for (const chunkSize of [1, 64]) {

@@ -60,6 +60,15 @@ async function warnings<T>(body: () => Promise<T>): Promise<[T, Error[]]> {
 for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {
   describe(`sync (${method})`, () => {
     const start = (exp: TargetName, ...args: unknown[]) => startTarget(method, targets, targetsFile, exp, args);
+    /** A Lock that a child (`p`) holds until `go` is set. */
+    const heldLock = async () => {
+      const lock = track(new Lock());
+      const held = track(new Semaphore(0));
+      const go = track(new Event());
+      const p = start('holdUntil', lock, held, go);
+      expect(await held.acquire(30_000)).toBe(true);
+      return { lock, go, p };
+    };
     const joinAll = async (ps: Process[], codes: number | number[] = 0) => {
       for (const [i, p] of ps.entries()) {
         await p.join(60_000);
@@ -185,11 +194,7 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
     });
 
     it('timeouts: a held lock, an empty semaphore, an unset event, a condition and a barrier', async () => {
-      const lock = track(new Lock());
-      const held = track(new Semaphore(0));
-      const go = track(new Event());
-      const p = start('holdUntil', lock, held, go);
-      expect(await held.acquire(30_000)).toBe(true);
+      const { lock, go, p } = await heldLock();
       expect(lock.acquireSync(0)).toBe(false);
       expect(lock.acquireSync(30)).toBe(false);
       expect(await lock.acquire({ timeout: 30 })).toBe(false);
@@ -222,11 +227,7 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
     });
 
     it('AbortSignal: aborting a pending acquire/wait rejects with the reason and takes nothing', async () => {
-      const lock = track(new Lock());
-      const held = track(new Semaphore(0));
-      const go = track(new Event());
-      const p = start('holdUntil', lock, held, go);
-      expect(await held.acquire(30_000)).toBe(true);
+      const { lock, go, p } = await heldLock();
       const ac = new AbortController();
       const pending = lock.acquire({ signal: ac.signal });
       await new Promise((r) => setTimeout(r, 20));
@@ -290,11 +291,7 @@ for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]
     }
 
     it('owner death while a waiter sleeps (async): the waiter gets the lock, never a hang', async () => {
-      const lock = track(new Lock());
-      const held = track(new Semaphore(0));
-      const go = track(new Event());
-      const p = start('holdUntil', lock, held, go);
-      expect(await held.acquire(30_000)).toBe(true);
+      const { lock, p } = await heldLock();
       const [ok, ws] = await warnings(async () => {
         const pending = lock.acquire(30_000);
         await new Promise((r) => setTimeout(r, 20));

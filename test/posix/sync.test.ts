@@ -226,17 +226,32 @@ describe('robust Mutex: owner death is never a hang', () => {
     return pid;
   }
 
-  it('the owner is SIGKILLed: lock() returns, ownerDied is true, a MULTIPROC_OWNER_DIED warning is emitted; the next acquisition clears it', async () => {
-    using m = posix.mmap(4096);
+  /**
+   * A Mutex in `m` (`at` places more objects after it); hold() forks a holder of it, holderDied() one that is
+   * then SIGKILLed and reaped (its status).
+   */
+  function robustMutex(m: posix.Mapping) {
     const at = allocator();
     const mx = posix.Mutex.init(m, at(posix.SIZEOF.mutex));
     const locked = posix.Semaphore.init(m, at(32), 0);
     const never = posix.Semaphore.init(m, at(32), 0);
+    const hold = () => holder(mx, locked, never);
+    const holderDied = async () => {
+      const pid = await hold();
+      posix.kill(pid, 'SIGKILL');
+      return reap(pid);
+    };
+    return { mx, at, hold, holderDied };
+  }
+
+  it('the owner is SIGKILLed: lock() returns, ownerDied is true, a MULTIPROC_OWNER_DIED warning is emitted; the next acquisition clears it', async () => {
+    using m = posix.mmap(4096);
+    const { mx, hold, holderDied } = robustMutex(m);
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
     try {
-      const pid = await holder(mx, locked, never);
+      const pid = await hold();
       expect(mx.tryLock()).toBe(false); // it really is held
       posix.kill(pid, 'SIGKILL');
       expect(await reap(pid)).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
@@ -251,15 +266,11 @@ describe('robust Mutex: owner death is never a hang', () => {
       mx.unlock();
 
       // tryLock and timedLock report it the same way
-      const pid2 = await holder(mx, locked, never);
-      posix.kill(pid2, 'SIGKILL');
-      await reap(pid2);
+      expect(await holderDied()).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
       expect(mx.tryLock()).toBe(true);
       expect(mx.ownerDied).toBe(true);
       mx.unlock();
-      const pid3 = await holder(mx, locked, never);
-      posix.kill(pid3, 'SIGKILL');
-      await reap(pid3);
+      expect(await holderDied()).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
       expect(mx.timedLock(5000)).toBe(true);
       expect(mx.ownerDied).toBe(true);
       mx.unlock();
@@ -273,12 +284,9 @@ describe('robust Mutex: owner death is never a hang', () => {
 
   it('a process blocked in lock() when the owner is killed acquires it with ownerDied', async () => {
     using m = posix.mmap(4096);
-    const at = allocator();
-    const mx = posix.Mutex.init(m, at(posix.SIZEOF.mutex));
-    const locked = posix.Semaphore.init(m, at(32), 0);
-    const never = posix.Semaphore.init(m, at(32), 0);
+    const { mx, at, hold } = robustMutex(m);
     const waiting = posix.Semaphore.init(m, at(32), 0);
-    const owner = await holder(mx, locked, never);
+    const owner = await hold();
     const blocked = await forkRun(() => {
       process.removeAllListeners('warning');
       process.on('warning', () => {}); // keep the child's stderr quiet

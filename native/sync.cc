@@ -55,18 +55,20 @@ Napi::Object Make(Napi::Env env, Napi::FunctionReference& ctor, Placement& p) {
   return ctor.New({Napi::External<Placement>::New(env, &p)});
 }
 
+// semAttach, mutexAttach, condAttach, barrierAttach(mapping, offset) -> the object of type C that some
+// process initialised there, as the class `ctor`.
+template <typename C, Napi::FunctionReference SyncState::*ctor>
+Napi::Value Attach(const Napi::CallbackInfo& info) {
+  Placement p = Place(info, sizeof(C), alignof(C), true);
+  return Make(info.Env(), Sync(info).*ctor, p);
+}
+
 // semInit(mapping, offset, value) -> Semaphore   sem_init(3) with pshared = 1
 Napi::Value SemInit(const Napi::CallbackInfo& info) {
   RequireArgs(info, 3);
   Placement p = Place(info, sizeof(sem_t), alignof(sem_t), true);
   unsigned value = static_cast<unsigned>(ArgInteger(info, 2, "value", 0, SEM_VALUE_MAX));
   if (sem_init(reinterpret_cast<sem_t*>(p.addr), 1, value) != 0) ThrowErrno(info.Env(), errno, "sem_init");
-  return Make(info.Env(), Sync(info).semCtor, p);
-}
-
-// semAttach(mapping, offset) -> Semaphore   one that some process initialised there
-Napi::Value SemAttach(const Napi::CallbackInfo& info) {
-  Placement p = Place(info, sizeof(sem_t), alignof(sem_t), true);
   return Make(info.Env(), Sync(info).semCtor, p);
 }
 
@@ -120,11 +122,6 @@ Napi::Value MutexInit(const Napi::CallbackInfo& info) {
   return Make(env, Sync(info).mutexCtor, p);
 }
 
-Napi::Value MutexAttach(const Napi::CallbackInfo& info) {
-  Placement p = Place(info, sizeof(pthread_mutex_t), alignof(pthread_mutex_t), true);
-  return Make(info.Env(), Sync(info).mutexCtor, p);
-}
-
 // condInit(mapping, offset) -> Cond   PTHREAD_PROCESS_SHARED, clock CLOCK_MONOTONIC
 Napi::Value CondInit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -137,11 +134,6 @@ Napi::Value CondInit(const Napi::CallbackInfo& info) {
   pthread_condattr_destroy(&a);
   if (rc != 0) ThrowErrno(env, rc, "pthread_cond_init");
   return Make(env, Sync(info).condCtor, p);
-}
-
-Napi::Value CondAttach(const Napi::CallbackInfo& info) {
-  Placement p = Place(info, sizeof(pthread_cond_t), alignof(pthread_cond_t), true);
-  return Make(info.Env(), Sync(info).condCtor, p);
 }
 
 // barrierInit(mapping, offset, count) -> Barrier   PTHREAD_PROCESS_SHARED
@@ -157,11 +149,6 @@ Napi::Value BarrierInit(const Napi::CallbackInfo& info) {
   pthread_barrierattr_destroy(&a);
   if (rc != 0) ThrowErrno(env, rc, "pthread_barrier_init");
   return Make(env, Sync(info).barrierCtor, p);
-}
-
-Napi::Value BarrierAttach(const Napi::CallbackInfo& info) {
-  Placement p = Place(info, sizeof(pthread_barrier_t), alignof(pthread_barrier_t), true);
-  return Make(info.Env(), Sync(info).barrierCtor, p);
 }
 
 Napi::Object Layout(Napi::Env env, bool align) {
@@ -182,15 +169,15 @@ void InitSync(Napi::Env env, Napi::Object exports) {
   DefineSyncClasses(env, exports, data);
   ExportFunctions(env, exports, {
       {"semInit", SemInit},
-      {"semAttach", SemAttach},
+      {"semAttach", Attach<sem_t, &SyncState::semCtor>},
       {"semOpen", SemOpen},
       {"semUnlink", SemUnlink},
       {"mutexInit", MutexInit},
-      {"mutexAttach", MutexAttach},
+      {"mutexAttach", Attach<pthread_mutex_t, &SyncState::mutexCtor>},
       {"condInit", CondInit},
-      {"condAttach", CondAttach},
+      {"condAttach", Attach<pthread_cond_t, &SyncState::condCtor>},
       {"barrierInit", BarrierInit},
-      {"barrierAttach", BarrierAttach},
+      {"barrierAttach", Attach<pthread_barrier_t, &SyncState::barrierCtor>},
   }, data);
   ExportFastFunctions(env, exports, data);
   exports.Set("syncSizes", Layout(env, false));

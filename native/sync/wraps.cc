@@ -157,6 +157,16 @@ class Placed : public Napi::ObjectWrap<T> {
     if (!mapping_.IsEmpty()) mapping_.Reset();
   }
 
+  // destroy(): `destroy` (pthread_mutex_destroy(3), pthread_cond_destroy(3)) once; idempotent on this object.
+  template <typename C>
+  Napi::Value DestroyWith(Napi::Env env, int (*destroy)(C*), const char* syscall) {
+    if (core_->done) return env.Undefined();
+    int rc = destroy(Use<C>(env));
+    if (rc != 0) ThrowErrno(env, rc, syscall);
+    MarkDone();
+    return env.Undefined();
+  }
+
   // Starts an async wait on this object (the mapping pinned, the object referenced until the callback ran).
   Napi::Value StartAsync(Napi::Env env, std::unique_ptr<WaitJob> job, Napi::Function callback) {
     uint64_t id = StartWait(env, std::move(job), core_->region, callback, this->Value());
@@ -304,11 +314,7 @@ class MutexWrap : public Placed<MutexWrap> {
   }
 
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
-    if (core_->done) return info.Env().Undefined();
-    int rc = pthread_mutex_destroy(Use<pthread_mutex_t>(info.Env()));
-    if (rc != 0) ThrowErrno(info.Env(), rc, "pthread_mutex_destroy");
-    MarkDone();
-    return info.Env().Undefined();
+    return DestroyWith(info.Env(), pthread_mutex_destroy, "pthread_mutex_destroy");
   }
 
   Napi::Value GetOwnerDied(const Napi::CallbackInfo& info) {
@@ -372,13 +378,7 @@ class CondWrap : public Placed<CondWrap> {
     return info.Env().Undefined();
   }
 
-  Napi::Value Destroy(const Napi::CallbackInfo& info) {
-    if (core_->done) return info.Env().Undefined();
-    int rc = pthread_cond_destroy(Use<pthread_cond_t>(info.Env()));
-    if (rc != 0) ThrowErrno(info.Env(), rc, "pthread_cond_destroy");
-    MarkDone();
-    return info.Env().Undefined();
-  }
+  Napi::Value Destroy(const Napi::CallbackInfo& info) { return DestroyWith(info.Env(), pthread_cond_destroy, "pthread_cond_destroy"); }
 };
 
 // ---- Barrier ----

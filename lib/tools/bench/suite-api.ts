@@ -20,21 +20,28 @@ async function apiClass<C>(name: string, file: string): Promise<C | string> {
   return m[name] as C;
 }
 
-/** A suite's `available`: null when its class is in this build, otherwise why not. */
-async function whyMissing(probe: Promise<unknown>): Promise<string | null> {
-  const c = await probe;
-  return typeof c === 'string' ? c : null;
+/**
+ * A suite that measures the class `cls` of the multiprocessing API (from `file`): not available when this
+ * build lacks it; `run` gets the class.
+ */
+function apiSuite<C>(cls: string, file: string, suite: { name: string; title: string; run(ctx: Ctx, ctor: C): Promise<void> }): Suite {
+  const probe = () => apiClass<C>(cls, file);
+  return {
+    name: suite.name,
+    title: suite.title,
+    quick: false,
+    available: async () => {
+      const c = await probe();
+      return typeof c === 'string' ? c : null;
+    },
+    run: async (ctx) => suite.run(ctx, (await probe()) as C),
+  };
 }
 
-const queueCtor = () => apiClass<QueueCtor>('Queue', 'lib/mp/queue.ts');
-
-export const queueSuite: Suite = {
+export const queueSuite = apiSuite<QueueCtor>('Queue', 'lib/mp/queue.ts', {
   name: 'queue',
   title: 'multiproc Queue: ping-pong latency (two queues) and one-way message rate',
-  quick: false,
-  available: () => whyMissing(queueCtor()),
-  async run(ctx: Ctx) {
-    const Queue = (await queueCtor()) as QueueCtor;
+  async run(ctx, Queue) {
     await latencyGroup(
       ctx,
       'Queue ping-pong',
@@ -84,7 +91,7 @@ export const queueSuite: Suite = {
       'pipe, 64-byte messages',
     );
   },
-};
+});
 
 interface ValueLike {
   value: number;
@@ -93,15 +100,10 @@ interface ValueLike {
 }
 type ValueCtor = new (type: string, init?: number, opts?: { lock?: boolean }) => ValueLike;
 
-const valueCtor = () => apiClass<ValueCtor>('Value', 'lib/mp/shared/value.ts');
-
-export const valueSuite: Suite = {
+export const valueSuite = apiSuite<ValueCtor>('Value', 'lib/mp/shared/value.ts', {
   name: 'value',
   title: "multiproc Value + its lock: 2 processes increment one Value('i') under getLock()",
-  quick: false,
-  available: () => whyMissing(valueCtor()),
-  async run(ctx) {
-    const Value = (await valueCtor()) as ValueCtor;
+  async run(ctx, Value) {
     await contentionGroup(ctx, 'contended increment', [
       {
         way: 'api',
@@ -124,7 +126,7 @@ export const valueSuite: Suite = {
       },
     ]);
   },
-};
+});
 
 interface PoolLike {
   map(fn: (x: number) => number, items: number[], opts?: { chunkSize?: number }): Promise<number[]>;
@@ -134,17 +136,12 @@ interface PoolLike {
 }
 type PoolCtor = new (opts: { processes?: number }) => PoolLike;
 
-const poolCtor = () => apiClass<PoolCtor>('Pool', 'lib/mp/pool/pool.ts');
-
 const double = (x: number): number => x * 2;
 
-export const poolSuite: Suite = {
+export const poolSuite = apiSuite<PoolCtor>('Pool', 'lib/mp/pool/pool.ts', {
   name: 'pool',
   title: 'multiproc Pool.map: per-task overhead of a trivial function (2 worker processes)',
-  quick: false,
-  available: () => whyMissing(poolCtor()),
-  async run(ctx) {
-    const Pool = (await poolCtor()) as PoolCtor;
+  async run(ctx, Pool) {
     for (const chunkSize of [1, 64]) {
       const group = 'Pool.map per task';
       if (!ctx.want(group)) continue;
@@ -177,4 +174,4 @@ export const poolSuite: Suite = {
       });
     }
   },
-};
+});

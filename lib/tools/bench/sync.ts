@@ -295,12 +295,23 @@ export interface SyncSuiteOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * What a suite's options come to: quick, the repetitions (`reps` unless given; 3 when quick), the log, and
+ * want(name): whether --only lets the figure `name` run.
+ */
+export function suiteSettings(opts: Omit<SyncSuiteOptions, 'cold'>, reps: number) {
+  const quick = opts.quick ?? false;
+  return {
+    quick,
+    reps: opts.reps ?? (quick ? 3 : reps),
+    log: opts.log ?? (() => {}),
+    want: (name: string) => !opts.only || opts.only.length === 0 || opts.only.includes(name),
+  };
+}
+
 /** Runs the suite; JS and native trials alternate so drift on a shared machine affects both alike. */
 export async function measureSyncSuite(opts: SyncSuiteOptions = {}): Promise<SyncResult[]> {
-  const quick = opts.quick ?? false;
-  const reps = opts.reps ?? (quick ? 3 : 7);
-  const log = opts.log ?? (() => {});
-  const want = (k: string) => !opts.only || opts.only.length === 0 || opts.only.includes(k);
+  const { quick, reps, log, want } = suiteSettings(opts, 7);
   if (!opts.cold) await warmUp();
   const original = posix.getAffinity(0);
   const cpusAvail = original.length >= 2 ? original : null;

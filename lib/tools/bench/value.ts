@@ -12,7 +12,7 @@
 import * as posix from '../../posix/index.js';
 import { Value } from '../../mp/shared/index.js';
 import { Barrier, Lock, type RLock } from '../../mp/sync/index.js';
-import { type Side, type SyncResult, syncTable, trial } from './sync.js';
+import { type Side, suiteSettings, type SyncResult, type SyncSuiteOptions, syncTable, trial } from './sync.js';
 import { median } from './core.js';
 
 const nb = posix; // the loops in C
@@ -122,18 +122,11 @@ function barrierCycles(driver: 'js' | 'native', cpus: number[], n: number): numb
   );
 }
 
-export interface ValueBenchOptions {
-  quick?: boolean;
-  reps?: number;
-  only?: string[];
-  log?: (line: string) => void;
-}
+/** The options of the Value suite: those of the sync suite but `cold`. */
+export type ValueBenchOptions = Omit<SyncSuiteOptions, 'cold'>;
 
 export async function measureValueSuite(opts: ValueBenchOptions = {}): Promise<ValueBenchResult[]> {
-  const quick = opts.quick ?? false;
-  const reps = opts.reps ?? (quick ? 3 : 5);
-  const log = opts.log ?? (() => {});
-  const want = (k: string) => !opts.only || opts.only.length === 0 || opts.only.includes(k);
+  const { quick, reps, log, want } = suiteSettings(opts, 5);
   await warmUp();
   const cpus = posix.getAffinity(0);
   const placements: Array<[Placement, number[]]> = [['same CPU', [cpus[0]!, cpus[0]!]]];

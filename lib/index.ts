@@ -9,6 +9,7 @@
  * ```
  * @module multiproc
  */
+/** The C API, typed: fork, waitpid, pipe, mmap, semaphores… (the same module as 'multiproc/posix'). */
 export * as posix from './posix/index.js';
 export { Process, type ProcessOptions, type StartMethod } from './mp/process/process.js';
 export { checkSendable, markNotSendable } from './mp/core/sendable.js';
@@ -27,6 +28,7 @@ export {
   processCpuCount,
   setStartMethod,
 } from './mp/process/context.js';
+export { setForkserverPreload, stopForkserver } from './mp/process/start/index.js';
 export {
   BaseProxy,
   type ConnectOptions,

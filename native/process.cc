@@ -156,6 +156,16 @@ Napi::Value PidfdOpenJs(const Napi::CallbackInfo& info) {
   return NumberOrErrno(info.Env(), PidfdOpen(pid), "pidfd_open");
 }
 
+// pidfdSendSignal(pidfd, signal): pidfd_send_signal(2) — a signal to the process a pidfd refers to, which can
+// never be another process that reused its pid (ESRCH once it has ended).
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2);
+  int fd = static_cast<int>(ArgInteger(info, 0, "pidfd", 0, kIntMax));
+  int sig = ArgSignal(info, 1, "signal", 0);
+  return UndefinedOrErrno(info.Env(), static_cast<int>(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0)),
+                          "pidfd_send_signal");
+}
+
 Napi::Value Kill(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
   pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", kIntMin + 1, kIntMax));
@@ -408,6 +418,7 @@ void InitProcess(Napi::Env env, Napi::Object exports) {
       {"waitpidAsync", WaitpidAsync},
       {"pidfdOpen", PidfdOpenJs},
       {"kill", Kill},
+      {"pidfdSendSignal", PidfdSendSignal},
       {"getpid", Getpid},
       {"getppid", Getppid},
       {"gettid", Gettid},

@@ -341,7 +341,9 @@ describe('the labs, via --json', () => {
     expect(f.hostnameInside).not.toBe(f.hostnameOutside);
     expect(f.procMountedInside).toBe(true);
     expect(f.procPidsInside[0]).toBe(1);
-    expect(f.procPidsInside.every((p: number) => p < 10)).toBe(true);
+    // the lab's own claim: few, small pids (threads of a forked child take pids from the same space, so not 1..n)
+    expect(f.procPidsInside.length).toBeLessThanOrEqual(5);
+    expect(f.procPidsInside.every((p: number) => p < 100)).toBe(true);
     expect(f.orphan).toMatchObject({ ppidAfter: 1, status: 'exited 0', reapedBy: 1 });
     expect(f.namespaceIds.container.uts).not.toBe(f.namespaceIds.lab.uts);
     expect(f.namespaceIds.container.pid).not.toBe(f.namespaceIds.lab.pid);

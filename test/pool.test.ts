@@ -45,7 +45,7 @@ function alive(pid: number): boolean {
   return posix.processInfo(pid) !== null;
 }
 
-for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {
+for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`Pool (${method})`, () => {
     /** fork: the function itself; spawn: its export name in the Pool's module. */
     // eslint-disable-next-line @typescript-eslint/no-explicit-any

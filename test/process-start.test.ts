@@ -41,12 +41,12 @@ describe('the start-method table', () => {
       }
       expect(err).toBeInstanceOf(TypeError);
       expect(err!.code).toBe('ERR_INVALID_ARG_VALUE');
-      expect(err!.message).toMatch(/^The property 'options.startMethod' must be 'fork' or 'spawn'\. Received /);
+      expect(err!.message).toMatch(/^The property 'options.startMethod' must be 'fork', 'spawn' or 'forkserver'\. Received /);
     }
     // the same check behind every entry point that takes a method
-    expect(() => getContext('thread' as never)).toThrow(/The argument 'method' must be 'fork' or 'spawn'. Received 'thread'/);
-    expect(() => new Pool({ startMethod: 'thread' as never })).toThrow(/'options.startMethod' must be 'fork' or 'spawn'/);
-    return expect(Manager.start({ startMethod: 'thread' as never })).rejects.toThrow(/'options.startMethod' must be 'fork' or 'spawn'/);
+    expect(() => getContext('thread' as never)).toThrow(/The argument 'method' must be 'fork', 'spawn' or 'forkserver'. Received 'thread'/);
+    expect(() => new Pool({ startMethod: 'thread' as never })).toThrow(/'options.startMethod' must be 'fork', 'spawn' or 'forkserver'/);
+    return expect(Manager.start({ startMethod: 'thread' as never })).rejects.toThrow(/'options.startMethod' must be 'fork', 'spawn' or 'forkserver'/);
   });
 });
 

@@ -39,7 +39,7 @@ async function captureStderr(body: () => Promise<void>): Promise<string> {
   return out.toString();
 }
 
-for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {
+for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`Process (${method})`, () => {
     const make = (exp: TargetName, args: unknown[] = [], extra: TargetOptions = {}) => targetProcess(method, targets, targetsFile, exp, args, extra);
 
@@ -267,7 +267,7 @@ describe('spawn start method only', () => {
   it('spawn requires a module; fork requires a target function', () => {
     expect(() => new Process({ startMethod: 'spawn' })).toThrow(/module/);
     expect(() => new Process({})).toThrow(/"options.target" property must be of type function/);
-    expect(() => new Process({ target: () => 1, startMethod: 'thread' as StartMethod })).toThrow(/must be 'fork' or 'spawn'. Received 'thread'/);
+    expect(() => new Process({ target: () => 1, startMethod: 'thread' as StartMethod })).toThrow(/must be 'fork', 'spawn' or 'forkserver'. Received 'thread'/);
   });
 });
 

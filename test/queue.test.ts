@@ -277,7 +277,7 @@ describe('Queue in one process', () => {
   });
 });
 
-for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {
+for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`Queue between processes (${method})`, () => {
     const start = (exp: keyof typeof targets, args: unknown[]) => startTarget(method, targets, targetsFile, exp, args);
 

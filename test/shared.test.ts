@@ -269,7 +269,7 @@ describe('the arena', () => {
   });
 });
 
-for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {
+for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`shared state as Process args (${method})`, () => {
     const start = (exp: keyof typeof targets, ...args: unknown[]) => startTarget(method, targets, targetsFile, exp, args);
 

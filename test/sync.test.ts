@@ -57,7 +57,7 @@ async function warnings<T>(body: () => Promise<T>): Promise<[T, Error[]]> {
   }
 }
 
-for (const method of ['fork', 'spawn'] as const satisfies readonly StartMethod[]) {
+for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`sync (${method})`, () => {
     const start = (exp: TargetName, ...args: unknown[]) => startTarget(method, targets, targetsFile, exp, args);
     /** A Lock that a child (`p`) holds until `go` is set. */

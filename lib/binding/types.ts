@@ -59,9 +59,13 @@ export interface RawMqAttr {
 
 /** sizeof or alignof of each process-shared sync object, in bytes. */
 export interface SyncLayout {
+  /** sem_t (posix Semaphore) */
   sem: number;
+  /** pthread_mutex_t (posix Mutex) */
   mutex: number;
+  /** pthread_cond_t (posix Cond) */
   cond: number;
+  /** pthread_barrier_t (posix Barrier) */
   barrier: number;
 }
 
@@ -318,6 +322,7 @@ export interface ProcessBinding {
   /** Termination only; a pidfd watched by the reactor. Returns a wait id. */
   waitpidAsync(pid: number, cb: (err: Error | null, status?: RawStatus) => void): number;
   pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
   kill(pid: number, signal: number): void;
   getpid(): number;
   getppid(): number;
@@ -528,29 +533,45 @@ export interface MainAddon
 
 /** One of fork()'s assumptions about Node, V8 and libuv, checked (native/fork/internals.h). */
 export interface ForkProbe {
+  /** The assumption's name ('platform-workers', …), as docs/fork-internals.md lists them. */
   name: string;
+  /** Whether it holds in this Node; fork() refuses (ERR_MULTIPROC_FORK_PROBE, naming it) when one does not. */
   ok: boolean;
+  /** What was seen, in words. */
   detail: string;
 }
 
 /** The last child's phases, ns after the fork() call began (0: not reached). */
 export interface ForkChildPhases {
+  /** The child's first instruction after fork(2) returned. */
   start: number;
+  /** Its own V8 platform worker threads started. */
   pool: number;
+  /** uv_loop_fork done. */
   loopFork: number;
+  /** The parent's handles neutralised (uv_walk). */
   handles: number;
+  /** The JS repair began (lib/posix/child.ts). */
   repairStart: number;
+  /** The JS repair ended. */
   repairEnd: number;
+  /** The child began to exit. */
   exit: number;
 }
 
 /** Timings of the last fork(). */
 export interface ForkStats {
+  /** The V8 platform worker threads quiesced before it. */
   workers: number;
+  /** ns spent waiting until those workers were idle. */
   quiesceNs: number;
+  /** ns spent re-marking MADV_DONTFORK mappings (V8's heap) MADV_DOFORK. */
   remarkNs: number;
+  /** ns from fork(2) to the parent's release of the workers. */
   forkNs: number;
+  /** How many mappings were re-marked. */
   remarkedMappings: number;
+  /** fork() calls made by this process so far. */
   forks: number;
   /** Present once a child has stamped its phases. */
   child?: ForkChildPhases;

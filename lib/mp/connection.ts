@@ -41,8 +41,11 @@ function checkMaxMessage(max: unknown): number {
   return n;
 }
 
+/** Options of `new Connection(fd, options)`. */
 export interface ConnectionOptions {
+  /** Whether this end receives (default true; false for a pipe's write end). */
   readable?: boolean;
+  /** Whether this end sends (default true; false for a pipe's read end). */
   writable?: boolean;
   /** The largest message sent or accepted (default 256 MiB). */
   maxMessageBytes?: number;
@@ -70,6 +73,7 @@ export class Connection {
     this.#max = max;
   }
 
+  /** Whether close() has been called (every call after it throws ERR_MULTIPROC_CLOSED). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -77,9 +81,11 @@ export class Connection {
   get maxMessageBytes(): number {
     return this.#max;
   }
+  /** Whether this end receives (recv, recvBytes, poll). */
   get readable(): boolean {
     return this.#readable;
   }
+  /** Whether this end sends (send, sendBytes). */
   get writable(): boolean {
     return this.#writable;
   }
@@ -214,6 +220,7 @@ export class Connection {
     posix.close(this.#fd);
   }
 
+  /** `using conn = …`: closes the end at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -429,6 +436,14 @@ function bytesOf(kind: Kind, body: Buffer): Uint8Array {
 /**
  * A pair of connected Connections. Duplex (default): a Unix stream socketpair, both ends send and receive.
  * Otherwise a pipe: [reader, writer]. Both fds are close-on-exec and inherited by fork.
+ * @param duplex both ends send and receive (default true), or a one-way pipe.
+ * @param opts `maxMessageBytes`: the largest message either end sends or accepts (default 256 MiB).
+ * @returns the two ends: [a, b] (duplex) or [reader, writer].
+ * @throws TypeError when `duplex` is not a boolean; RangeError for a bad `maxMessageBytes`.
+ * @example
+ * const [a, b] = Pipe();
+ * a.send({ hello: 'world' });
+ * console.log(b.recvSync()); // { hello: 'world' }
  */
 export function Pipe(duplex = true, opts: { maxMessageBytes?: number } = {}): [Connection, Connection] {
   if (typeof duplex !== 'boolean') throw invalidType('duplex', 'of type boolean', duplex);

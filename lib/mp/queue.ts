@@ -139,6 +139,27 @@ const finalizer = new FinalizationRegistry<{ h: Handles; map: posix.Mapping; pid
  * booleans, null, undefined, bigints and Uint8Arrays compactly, anything else by structured clone. Shared
  * objects (locks, Values, other queues, Connections) are refused: they travel by inheritance.
  * Created before fork (or passed in Process args to a spawned child), it is the same queue in both processes.
+ *
+ * The items live in a ring buffer in shared memory (a memfd) guarded by two robust process-shared mutexes
+ * (producers', consumers'); items larger than a quarter of the ring travel as a memfd over a socketpair.
+ * Many producers and consumers in different processes lose or duplicate nothing, and each producer's items
+ * arrive in order. A process killed inside get() never wedges the queue (the item it was taking is lost
+ * with it, as in Python).
+ *
+ * Waits: the Promise forms (put, get) take a timeout in ms or `{ timeout, signal, block }`; the Sync forms
+ * (putSync, getSync) the same without `signal`; `{ block: false }` is Python's block=False (putNowait,
+ * getNowait). A timeout is Full / Empty, as in Python.
+ * @typeParam T the type of the items
+ * @example
+ * ```ts
+ * import { Process, Queue, Empty } from 'multiproc';
+ *
+ * const q = new Queue<string>(100);                // at most 100 items (0 or none: unbounded)
+ * new Process({ target: () => q.putSync('hello') }).start();
+ * await q.get({ timeout: 1000 });                  // 'hello'; Empty after 1 s
+ * q.putSync('again'); q.getSync(500);              // the blocking forms; Empty after 500 ms
+ * try { q.getNowait(); } catch (e) { if (!(e instanceof Empty)) throw e; }
+ * ```
  */
 export class Queue<T = unknown> {
   #map!: posix.Mapping;
@@ -161,6 +182,12 @@ export class Queue<T = unknown> {
   /** @internal JoinableQueue: every put counts an unfinished task (until taskDone). */
   protected _countsTasks = false;
 
+  /**
+   * Creates the queue (its ring and fds); it reaches other processes by inheritance (fork, Process args).
+   * @param maxsize the most items it holds (Python's maxsize: an integer; 0, negative or undefined: unbounded)
+   * @param opts `bufferBytes`: the ring's size; see {@link QueueOptions}
+   * @throws RangeError for a bufferBytes that is not a power of two in range, or more than the machine can back
+   */
   constructor(maxsize?: number, opts: QueueOptions = {}) {
     if ((opts as { [ATTACH]?: number[] })[ATTACH]) {
       const [memfd, s, r] = (opts as { [ATTACH]: number[] })[ATTACH];
@@ -265,20 +292,32 @@ export class Queue<T = unknown> {
 
   // --- put ---------------------------------------------------------------------------------------------
 
-  /** Puts an item, waiting for space in a bounded queue; rejects with Full after `timeout` ms. */
+  /**
+   * Puts an item, waiting for space in a bounded queue; rejects with Full after `timeout` ms.
+   * @param obj the item (copied; a shared object in it is ERR_MULTIPROC_NOT_SENDABLE)
+   * @param opts a timeout in ms, or `{ timeout, signal, block }` (default: wait as long as it takes)
+   * @throws Full on timeout (or at once with `block: false`); an AbortSignal's reason when aborted
+   */
   async put(obj: T, opts?: QueueWait): Promise<void> {
     const o = parseWait(opts, Infinity, true);
     const waits = this.#put(obj, o);
     if (waits) await runAsync(waits, o.signal);
   }
 
-  /** Puts an item, blocking this thread while a bounded queue is full; throws Full after `timeout` ms. */
+  /**
+   * Puts an item, blocking this thread while a bounded queue is full; throws Full after `timeout` ms.
+   * @param obj the item (copied)
+   * @param opts a timeout in ms, or `{ timeout, block }` (a `signal` is a TypeError: use put())
+   */
   putSync(obj: T, opts?: QueueWait): void {
     const waits = this.#put(obj, parseSyncWait(opts, 'putSync'));
     if (waits) runSync(waits);
   }
 
-  /** Puts an item if there is space now; throws Full otherwise. */
+  /**
+   * Puts an item if there is space now; throws Full otherwise.
+   * @param obj the item (copied)
+   */
   putNowait(obj: T): void {
     this.putSync(obj, { block: false });
   }
@@ -460,14 +499,22 @@ export class Queue<T = unknown> {
 
   // --- get ---------------------------------------------------------------------------------------------
 
-  /** Removes and returns an item, waiting for one; rejects with Empty after `timeout` ms. */
+  /**
+   * Removes and returns an item, waiting for one; rejects with Empty after `timeout` ms.
+   * @param opts a timeout in ms, or `{ timeout, signal, block }` (default: wait as long as it takes)
+   * @throws Empty on timeout (or at once with `block: false`); an AbortSignal's reason when aborted (nothing
+   *   is taken)
+   */
   async get(opts?: QueueWait): Promise<T> {
     const o = parseWait(opts, Infinity, true);
     const r = this.#getNow(o);
     return (r !== NOTHING ? r : runAsync(this.#getWaits(o.timeout), o.signal)) as Promise<T>;
   }
 
-  /** Removes and returns an item, blocking this thread until one arrives; throws Empty after `timeout` ms. */
+  /**
+   * Removes and returns an item, blocking this thread until one arrives; throws Empty after `timeout` ms.
+   * @param opts a timeout in ms, or `{ timeout, block }` (a `signal` is a TypeError: use get())
+   */
   getSync(opts?: QueueWait): T {
     const o = parseSyncWait(opts, 'getSync');
     const r = this.#getNow(o);
@@ -640,13 +687,27 @@ function spinWorthIt(): boolean {
 
 /** A simpler unbounded queue (Python's SimpleQueue): put, get, empty, close. */
 export class SimpleQueue<T = unknown> extends Queue<T> {
+  /** @param opts `bufferBytes`: the ring's size; see {@link QueueOptions} */
   constructor(opts: QueueOptions = {}) {
     super(0, opts);
   }
 }
 
-/** A Queue whose consumers confirm each item with taskDone(); join() waits until every item is done. */
+/**
+ * A Queue whose consumers confirm each item with taskDone(); join() waits until every item is done.
+ * @example
+ * ```ts
+ * const jobs = new JoinableQueue<number>();
+ * new Process({ target: () => { for (;;) { jobs.getSync(); jobs.taskDone(); } }, daemon: true }).start();
+ * for (let i = 0; i < 10; i++) await jobs.put(i);
+ * await jobs.join();   // every item taken and marked done
+ * ```
+ */
 export class JoinableQueue<T = unknown> extends Queue<T> {
+  /**
+   * @param maxsize the most items it holds (0, negative or undefined: unbounded)
+   * @param opts `bufferBytes`: the ring's size; see {@link QueueOptions}
+   */
   constructor(maxsize?: number, opts: QueueOptions = {}) {
     super(maxsize, opts);
     this._countsTasks = true;
@@ -683,13 +744,19 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     return true;
   }
 
-  /** Resolves when every item put has been marked done (true), or false after `timeout` ms. */
+  /**
+   * Resolves when every item put has been marked done (true), or false after `timeout` ms.
+   * @param opts a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   async join(opts?: QueueWait): Promise<boolean> {
     const o = parseWait(opts);
     return runAsync(this.#joinWaits(o.timeout), o.signal);
   }
 
-  /** join() that blocks this thread. */
+  /**
+   * join() that blocks this thread: true when every item put has been marked done, false after `timeout` ms.
+   * @param timeout milliseconds (default: no timeout)
+   */
   joinSync(timeout?: number | null): boolean {
     return runSync(this.#joinWaits(parseSyncWait(timeout, 'joinSync').timeout));
   }

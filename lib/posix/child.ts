@@ -50,7 +50,7 @@ function installTimerTracking(): boolean {
 /** True when the timer hooks are in place (tests assert it, so a Node change cannot go unnoticed). */
 export const timersTracked = installTimerTracking();
 
-function disarmInheritedTimers(): number {
+const disarmInheritedTimers = (function disarmInheritedTimers(): number {
   let n = 0;
   for (const t of tracked) {
     if ((t as { _destroyed?: boolean })._destroyed) continue;
@@ -61,7 +61,7 @@ function disarmInheritedTimers(): number {
   }
   tracked.clear();
   return n;
-}
+});
 
 // ---- process.nextTick: the parent's pending ticks are the parent's continuations ----
 //
@@ -95,9 +95,9 @@ Object.defineProperty(process, 'nextTick', {
 });
 
 /** In a forkAndRun child: ticks its parent queued before the fork are dropped. */
-export function dropInheritedTicks(): void {
+export const dropInheritedTicks = (function dropInheritedTicks(): void {
   tickEpoch++;
-}
+});
 
 // ---- the async-context stack of a child that unwound its parent's frames ----
 //
@@ -110,7 +110,7 @@ const resetMark = Symbol('multiproc: reset the async context');
 let resetsSeen = 0;
 
 /** Called by the fork addon in the child, before the entry (inside a verbose TryCatch). */
-export function resetAsyncContext(): void {
+export const resetAsyncContext = (function resetAsyncContext(): void {
   // A domain (or anything that set a capture callback) takes every uncaught exception: leave it alone.
   if (process.hasUncaughtExceptionCaptureCallback()) return;
   const events = ['uncaughtExceptionMonitor', 'uncaughtException'] as const;
@@ -123,26 +123,31 @@ export function resetAsyncContext(): void {
     resetsSeen++;
   });
   throw resetMark;
-}
+});
 
 /** How many async-context resets Node carried out (a test and the child's self-check read it). */
-export function asyncResets(): number {
+export const asyncResets = (function asyncResets(): number {
   return resetsSeen;
-}
+});
 
 // ---- randomness: the child must not repeat the parent's "random" values ----
 //
-// Math.random's state lives inside V8's native context and no API reseeds it, so the child gets a new
-// Math.random that draws from OpenSSL's CSPRNG (crypto.randomFillSync; OpenSSL reseeds after fork), 53 bits
-// per double, filled on first use (getRandomValues would load the WebCrypto module: ~0.7 ms in a child). crypto.randomUUID() serves UUIDs from a cache of 128 filled in advance; drawing
-// 128 of them forces exactly one refill in the child, after which every UUID is the child's own.
+// Math.random's state lives inside V8's native context and no API reseeds it, so the child gets another
+// Math.random (made here, in the parent, so the child only assigns it) that draws from OpenSSL's CSPRNG
+// (crypto.randomFillSync; OpenSSL reseeds after fork), 53 bits per double, filled on first use
+// (getRandomValues would load the WebCrypto module: ~0.7 ms in a child).
+// crypto.randomUUID() serves UUIDs from a cache of 128 filled in advance, shared by node:crypto and WebCrypto:
+// after every fork the *parent* draws the rest of it (refreshUuidCache, ~20 us), so the cache a child
+// inherited is never served by the parent or a later sibling; the child uses it alone. (A child that drained it
+// itself paid ~140 copy-on-write faults and OpenSSL's reseed even when it never asked for a UUID.)
 const UUID_BATCH = 128;
 
-function reseed(): void {
-  const words = new Uint32Array(512);
-  let next = words.length;
-  const random = function random(): number {
-    if (next >= words.length) {
+const childRandom = (() => {
+  let words: Uint32Array | undefined;
+  let next = 0;
+  return function random(): number {
+    if (words === undefined || next >= words.length) {
+      words ??= new Uint32Array(512);
       crypto.randomFillSync(words);
       next = 0;
     }
@@ -150,24 +155,31 @@ function reseed(): void {
     const lo = words[next++]! >>> 6; // 26 bits
     return (hi * 67108864 + lo) / 9007199254740992;
   };
-  Object.defineProperty(Math, 'random', { value: random, writable: true, configurable: true, enumerable: false });
+})();
+
+const reseed = (function reseed(): void {
+  Math.random = childRandom;
+});
+
+/** In the parent, right after a fork: the UUIDs left in the cache are the child's now. */
+export function refreshUuidCache(): void {
   for (let i = 0; i < UUID_BATCH; i++) crypto.randomUUID();
 }
 
 // ---- stdio: synchronous in the child, so that _exit never loses output ----
 
 /** stdout and stderr written synchronously (poll on EAGAIN): an exit right after a write loses nothing. */
-export function synchronousStdio(): void {
+export const synchronousStdio = (function synchronousStdio(): void {
   makeStdioSynchronous(process.stdout, 1);
   makeStdioSynchronous(process.stderr, 2);
-}
+});
 
-function makeStdioSynchronous(stream: NodeJS.WriteStream, fd: number): void {
+const makeStdioSynchronous = (function makeStdioSynchronous(stream: NodeJS.WriteStream, fd: number): void {
   const s = stream as unknown as {
     _write: (chunk: Buffer | string, enc: BufferEncoding | 'buffer', cb: (e?: Error | null) => void) => void;
     _writev?: unknown;
   };
-  s._write = (chunk, enc, cb) => {
+  s._write = (function _write(chunk: Buffer | string, enc: BufferEncoding | 'buffer', cb: (e?: Error | null) => void) {
     try {
       // Streams created with decodeStrings: false (test runners do that) hand us strings.
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, enc === 'buffer' ? 'utf8' : enc) : chunk;
@@ -176,9 +188,9 @@ function makeStdioSynchronous(stream: NodeJS.WriteStream, fd: number): void {
     } catch (e) {
       cb(e as Error);
     }
-  };
+  });
   s._writev = undefined;
-}
+});
 
 // ---- process listeners: the parent's are the parent's ----
 
@@ -194,28 +206,29 @@ export const droppedEvents = [
 ] as const;
 
 const droppedEventSet = new Set<string | symbol>(droppedEvents);
+process.eventNames(); // compiled here once, not in every child (Node runs it for no one else)
 
-function dropParentListeners(): void {
+const dropParentListeners = (function dropParentListeners(): void {
   // eventNames(), not listenerCount per signal name: loaders (tsx) patch listenerCount to hide their own
   // signal handlers, which would otherwise survive into the child (a terminate()d child then exits 143
   // instead of -15); and one call instead of one per signal (~70) is ~0.3 ms less per fork.
   for (const name of process.eventNames()) {
     if (droppedEventSet.has(name) || (typeof name === 'string' && name in native.signals)) process.removeAllListeners(name);
   }
-}
+});
 
 /** process.exitCode as an exit status (0–255). */
-export function exitCodeOf(value: unknown): number {
+export const exitCodeOf = (function exitCodeOf(value: unknown): number {
   const n = typeof value === 'string' ? Number(value) : (value as number | undefined);
   return typeof n === 'number' && Number.isInteger(n) ? n & 0xff : 0;
-}
+});
 
 /**
  * The child's process.exit: Node's semantics ('exit' listeners of the child run once, process.exitCode is
  * honoured), ending in _exit. It replaces whatever the parent had installed (test runners replace
  * process.exit in their workers; that replacement is the parent's business).
  */
-function childExit(code?: number | string | null): never {
+const childExit: (code?: number | string | null) => never = (function childExit(code?: number | string | null): never {
   if (code !== undefined && code !== null) process.exitCode = code;
   const p = process as unknown as { _exiting: boolean };
   if (!p._exiting) {
@@ -224,7 +237,7 @@ function childExit(code?: number | string | null): never {
   }
   loadForkAddon().mark(PHASE_EXIT);
   return native._exit(exitCodeOf(process.exitCode));
-}
+});
 
 // ---- what this file assumes about Node (native/fork/internals.h #9), checked once at load ----
 
@@ -238,16 +251,23 @@ export const jsProbes: readonly { name: string; ok: boolean; detail: string }[] 
   { name: 'uncaught-exception', ok: typeof process.hasUncaughtExceptionCaptureCallback === 'function', detail: 'handled uncaught exceptions reset the async-id stack' },
 ];
 
+// ---- identity: process.pid and process.ppid ----
+//
+// Node sets both as data properties at start, and a child's must be its own. Redefining them in the child
+// wrote to the process object's property dictionary (~30 copy-on-write faults per child); instead they become
+// accessors here, once: pid reads a variable the child sets, ppid asks the kernel (it changes on adoption).
+let ownPid = process.pid;
+Object.defineProperty(process, 'pid', { get: () => ownPid, enumerable: true, configurable: true });
+Object.defineProperty(process, 'ppid', { get: () => native.getppid(), enumerable: true, configurable: true });
+
 /** State of this process with respect to multiproc's fork. */
 export const forkState = { isChild: false, forkedAt: 0, disarmedTimers: 0 };
 
 /** Called by fork() in the child, first thing. */
-export function repairChild(): void {
+export const repairChild = (function repairChild(): void {
   const marks = loadForkAddon();
   marks.mark(PHASE_REPAIR_START);
-  const pid = native.getpid();
-  Object.defineProperty(process, 'pid', { value: pid, writable: false, enumerable: true, configurable: true });
-  Object.defineProperty(process, 'ppid', { get: () => native.getppid(), enumerable: true, configurable: true });
+  ownPid = native.getpid();
   forkState.isChild = true;
   forkState.forkedAt = Date.now();
   forkState.disarmedTimers = disarmInheritedTimers();
@@ -256,7 +276,7 @@ export function repairChild(): void {
   synchronousStdio();
   reseed();
   marks.mark(PHASE_REPAIR_END);
-}
+});
 
 // Phases a child stamps for forkStats().child (native/fork/run.cc's Mark).
 const PHASE_REPAIR_START = 5;

@@ -27,12 +27,20 @@ export function coded<E extends Error>(e: E, code: string): E {
   return e;
 }
 
-/** A TypeError with a Node-style `code` (default ERR_INVALID_ARG_TYPE). */
+/**
+ * A TypeError with a Node-style `code` (default ERR_INVALID_ARG_TYPE).
+ * @param message the message, as Node words it ('The "fd" argument must be of type number. Received …')
+ * @param code the `code` property (default 'ERR_INVALID_ARG_TYPE')
+ */
 export function typeError(message: string, code = 'ERR_INVALID_ARG_TYPE'): TypeError {
   return coded(new TypeError(message), code);
 }
 
-/** A RangeError with a Node-style `code` (default ERR_OUT_OF_RANGE). */
+/**
+ * A RangeError with a Node-style `code` (default ERR_OUT_OF_RANGE).
+ * @param message the message, as Node words it ('The value of "fd" is out of range. It must be …')
+ * @param code the `code` property (default 'ERR_OUT_OF_RANGE')
+ */
 export function rangeError(message: string, code = 'ERR_OUT_OF_RANGE'): RangeError {
   return coded(new RangeError(message), code);
 }

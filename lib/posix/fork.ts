@@ -6,9 +6,11 @@ import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { loadForkAddon, native, type ForkProbe, type ForkStats } from '../binding/addon.js';
 import { describe, rangeError, typeError } from './errors.js';
-import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, repairChild, resetAsyncContext } from './child.js';
+import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, refreshUuidCache, repairChild, resetAsyncContext } from './child.js';
 
 const debug = debuglog('multiproc');
+// debuglog sets itself up on its first use: here, not in every child (each call site below runs in one).
+void debug.enabled;
 
 export type { ForkProbe, ForkStats } from '../binding/addon.js';
 
@@ -46,7 +48,7 @@ export function atFork(h: AtForkHooks): () => void {
   };
 }
 
-function runHooks(kind: 'parent' | 'child'): void {
+const runHooks = (function runHooks(kind: 'parent' | 'child'): void {
   for (const h of [...hooks]) {
     try {
       h[kind]?.();
@@ -54,7 +56,7 @@ function runHooks(kind: 'parent' | 'child'): void {
       process.stderr.write(`multiproc: an atFork ${kind} hook threw: ${(e as Error)?.stack ?? String(e)}\n`);
     }
   }
-}
+});
 
 /** Milliseconds fork() waits for V8's background threads to become idle before giving up. */
 export let forkQuiesceTimeout = 10_000;
@@ -65,7 +67,7 @@ export function setForkQuiesceTimeout(ms: number): void {
 }
 
 /** What the child's loop calls when it has nothing left to do (see native/fork/fork.cc). */
-function onChildLoopDry(exiting: boolean): number | undefined {
+const onChildLoopDry = (function onChildLoopDry(exiting: boolean): number | undefined {
   const code = exitCodeOf(process.exitCode);
   if (!exiting) {
     process.emit('beforeExit', code);
@@ -74,7 +76,7 @@ function onChildLoopDry(exiting: boolean): number | undefined {
   (process as NodeProcess)._exiting = true;
   process.emit('exit', code);
   return exitCodeOf(process.exitCode);
-}
+});
 
 
 /**
@@ -108,7 +110,7 @@ export function fork(): number {
 export function forkAndRun(entry: () => unknown): number {
   if (typeof entry !== 'function') throw typeError(`The "entry" argument must be of type function. Received ${describe(entry)}`);
   const resetsBefore = asyncResets();
-  const run = (): void => {
+  const run = (function run(): void {
     if (asyncResets() === resetsBefore && !process.hasUncaughtExceptionCaptureCallback()) {
       // internals.h #8 no longer holds on this Node: the child's async-context stack may be corrupt.
       process.stderr.write(`multiproc: the forked child could not reset its async context on ${process.version} (probe 'async-reset'); exiting\n`);
@@ -128,30 +130,30 @@ export function forkAndRun(entry: () => unknown): number {
     } else {
       exit(0);
     }
-  };
+  });
   return forkWith(run);
 }
 
-function childFailed(e: unknown): never {
+const childFailed: (e: unknown) => never = (function childFailed(e: unknown): never {
   process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
   return exit(1);
-}
+});
 
 /** Node's own nextTick + microtask pass (a forkAndRun child whose loop runs nested drains with it). */
 const runTicks = (): void => (process as NodeProcess)._tickCallback();
 
 /** The child's side of every fork: repair, then the registered child hooks. */
-function inChild(): void {
+const inChild = (function inChild(): void {
   repairChild();
   debug('fork: child %d of %d', process.pid, process.ppid);
   runHooks('child');
-}
+});
 
 /** The child's side of forkAndRun: also drops the ticks its parent had queued. */
-function inChildRun(): void {
+const inChildRun = (function inChildRun(): void {
   dropInheritedTicks();
   inChild();
-}
+});
 
 /**
  * The probes of what fork() assumes about Node, V8 and libuv (native/fork/internals.h): native ones, run when
@@ -189,6 +191,7 @@ function forkWith(entry?: () => void): number {
     inChild(); // plain fork(): the child returns 0 to its caller, as in C
     return 0;
   }
+  refreshUuidCache();
   debug('fork: parent %d forked child %d', process.pid, pid);
   runHooks('parent');
   return pid;
@@ -208,11 +211,11 @@ export function forkStats(): ForkStats {
  * Ends this process at once with `code` (0–255), like _exit(2), after flushing stdout and stderr. No 'exit'
  * listeners run and Node's teardown is skipped: this is how a forked child must leave.
  */
-export function exit(code = 0): never {
+export const exit: (code?: number) => never = (function exit(code = 0): never {
   if (!Number.isInteger(code) || code < 0 || code > 255) {
     throw rangeError(`The value of "code" is out of range. It must be an integer >= 0 && <= 255. Received ${String(code)}`);
   }
   debug('exit(%d) in %d', code, process.pid);
   if (forkState.isChild) loadForkAddon().mark(PHASE_EXIT);
   return native._exit(code);
-}
+});

@@ -19,6 +19,23 @@ const RESULTS: readonly FutexWaitResult[] = ['woken', 'not-equal', 'timed-out'];
 /**
  * futex(2) FUTEX_WAIT: sleeps while the int32 at `offset` of `m` holds `expected`, until a futexWake on it
  * (from any process), `timeout` ms (default: none), or a signal. Blocks this thread.
+ * @param m a shared mapping ({@link mmap})
+ * @param offset the word's byte offset in `m` (a multiple of 4)
+ * @param expected sleep only while the word holds this value
+ * @param timeout milliseconds (default: no timeout), on CLOCK_MONOTONIC
+ * @returns 'not-equal' at once if the word did not hold `expected`; else 'woken' or 'timed-out'
+ * @see [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
+ * @example
+ * ```ts
+ * using m = posix.mmap(4096);
+ * const word = new Int32Array(m.buffer, 0, 1);
+ * if (posix.fork() === 0) {
+ *   Atomics.store(word, 0, 1);
+ *   posix.futexWake(m, 0);          // wake the parent
+ *   posix.exit(0);
+ * }
+ * while (Atomics.load(word, 0) === 0) posix.futexWait(m, 0, 0);   // re-check: wake-ups may be spurious
+ * ```
  */
 export function futexWait(m: Mapping, offset: number, expected: number, timeout?: number): FutexWaitResult {
   return RESULTS[native.futexWait(m, offset, expected, timeout)]!;
@@ -30,7 +47,13 @@ export const futexWaitRaw: (m: Mapping, offset: number, expected: number, timeou
 /** The native futexWake, without a wrapper frame (hot paths). */
 export const futexWakeRaw: (m: Mapping, offset: number, count?: number) => number = native.futexWake;
 
-/** futex(2) FUTEX_WAKE: wakes up to `count` (default 1) waiters of the word; returns how many were woken. */
+/**
+ * futex(2) FUTEX_WAKE: wakes up to `count` (default 1) waiters of the word; returns how many were woken.
+ * @param m the mapping of the word
+ * @param offset the word's byte offset in `m` (a multiple of 4)
+ * @param count the most waiters to wake (default 1; 0x7fffffff: all)
+ * @see [futex(2)](https://man7.org/linux/man-pages/man2/futex.2.html)
+ */
 export function futexWake(m: Mapping, offset: number, count = 1): number {
   return native.futexWake(m, offset, count);
 }
@@ -48,6 +71,11 @@ export interface FutexWaitAsyncOptions {
  * 'timed-out' or, when `signal` aborted it, 'cancelled'. Cancelling wakes every waiter of the word (they
  * see a spurious wake-up and wait again); if this wait had been woken by a futexWake it is passed on as
  * 'cancelled' too, so the caller should pass the wake-up on (futexWake(m, offset, 1)) when it matters.
+ * @param m a shared mapping
+ * @param offset the word's byte offset in `m` (a multiple of 4)
+ * @param expected sleep only while the word holds this value
+ * @param opts a timeout and an AbortSignal; see {@link FutexWaitAsyncOptions}
+ * @throws TypeError when `opts.signal` is not an AbortSignal (thrown, not a rejection)
  */
 export function futexWaitAsync(
   m: Mapping,
@@ -81,7 +109,10 @@ export const futexWaitAsyncRaw: (
   cb: (err: Error | null, r?: number) => void,
 ) => number = native.futexWaitAsync;
 
-/** Cancels a futexWaitAsyncRaw wait; true if it was still pending (its callback then gets 3). */
+/**
+ * Cancels a futexWaitAsyncRaw wait; true if it was still pending (its callback then gets 3).
+ * @param id what futexWaitAsyncRaw returned
+ */
 export function futexCancel(id: number): boolean {
   return native.cancelWait(id);
 }

@@ -1,7 +1,19 @@
-// multiproc/posix: the C API, typed. Blocking calls block, as in C; each has an …Async form where one makes
-// sense. Names mirror the man pages. Every public name is listed here, by family (one module each, after
-// native/*.cc); lib/posix/errors.ts (the argument checks), child.ts (the forked child's repair) and install.ts
-// are internal.
+/**
+ * multiproc/posix: the C API, typed. Blocking calls block, as in C; each has an …Async form where one makes
+ * sense. Names mirror the man pages, and each function links its own. Every public name is listed here, by
+ * family (one module each, after native/*.cc); lib/posix/errors.ts (the argument checks), child.ts (the
+ * forked child's repair) and install.ts are internal.
+ *
+ * Errors: a failed system call throws an Error with `code` ('ECHILD'), `errno`, `syscall` ('waitpid') and
+ * the message `waitpid ECHILD: No child processes`; a wrong argument is a TypeError (ERR_INVALID_ARG_TYPE) or
+ * a RangeError (ERR_OUT_OF_RANGE), checked again in C++ so that nothing passed can crash the process; use
+ * after close is ERR_MULTIPROC_CLOSED. EINTR is retried where the call is restartable.
+ *
+ * ```ts
+ * import * as posix from 'multiproc/posix';   // or: import { posix } from 'multiproc'
+ * ```
+ * @module posix
+ */
 
 // fork(2) made safe for Node, _exit(2), at-fork hooks (lib/posix/fork.ts)
 export {
@@ -12,7 +24,7 @@ export type { AtForkHooks, ForkProbe, ForkStats } from './fork.js';
 // processes: posix_spawn, waitpid, pidfd, kill, ids and sessions, prctl, affinity, rlimits, signal names
 export {
   checkInt, getAffinity, getcpu, getParentDeathSignal, getpgid, getpid, getppid, getrlimit, getsid, gettid,
-  isSubreaper, kill, pidfdOpen, setAffinity, setParentDeathSignal, setpgid, setrlimit, setsid, setSubreaper,
+  isSubreaper, kill, pidfdOpen, pidfdSendSignal, setAffinity, setParentDeathSignal, setpgid, setrlimit, setsid, setSubreaper,
   signalName, signalNumber, signals, spawn, waitpid, waitpidAsync
 } from './process.js';
 export type { Resource, Signal, SpawnOptions, WaitpidOptions, WaitStatus } from './process.js';

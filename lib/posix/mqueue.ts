@@ -39,6 +39,7 @@ export interface MqAttr {
 export interface MqMessage {
   /** The bytes (a view of the buffer passed to receive, or a fresh Buffer when none was passed). */
   data: Uint8Array;
+  /** The priority it was sent with (0 ..< MQ_PRIO_MAX; higher is received first). */
   priority: number;
 }
 
@@ -68,8 +69,9 @@ export interface MqLimits {
   msgsizeMax: number | undefined;
   /** queues_max: queues that may exist at once in this IPC namespace. */
   queuesMax: number | undefined;
-  /** msg_default / msgsize_default: what a queue created without attributes gets. */
+  /** msg_default: the maxMessages of a queue created without attributes. */
   msgDefault: number | undefined;
+  /** msgsize_default: the messageSize of a queue created without attributes. */
   msgsizeDefault: number | undefined;
   /** RLIMIT_MSGQUEUE (soft): the bytes all of this user's queues may take (ulimit -q). */
   rlimitMsgqueue: number | undefined;
@@ -211,6 +213,7 @@ const finalizer = new FinalizationRegistry<{ mqd: number; pid: number }>(({ mqd,
  * An open message queue descriptor (mqd_t). Create one with {@link mqOpen} / `MessageQueue.open`, or adopt
  * an inherited descriptor with `MessageQueue.fromFd`. `close()` closes this descriptor only; the queue and
  * its messages live on until {@link mqUnlink} and the last close.
+ * @see [mq_overview(7)](https://man7.org/linux/man-pages/man7/mq_overview.7.html)
  */
 export class MessageQueue implements Disposable {
   /** The name it was opened with ('/name'), or undefined when adopted with fromFd. */
@@ -239,7 +242,12 @@ export class MessageQueue implements Disposable {
     finalizer.register(this, { mqd, pid: process.pid }, this);
   }
 
-  /** mq_open(3); see {@link mqOpen}. */
+  /**
+   * mq_open(3); see {@link mqOpen}.
+   * @param name '/' followed by up to 255 characters other than '/'
+   * @param opts O_CREAT, O_EXCL, O_NONBLOCK, access, mode and the attributes of a created queue; see
+   *   {@link MqOpenOptions}
+   */
   static open(name: string, opts: MqOpenOptions = {}): MessageQueue {
     if (opts === null || typeof opts !== 'object') throw typeError(`The "options" argument must be an object. Received ${opts === null ? 'null' : typeof opts}`);
     const create = optBool(opts, 'create');
@@ -275,7 +283,10 @@ export class MessageQueue implements Disposable {
     return new MessageQueue(fd, undefined);
   }
 
-  /** mq_unlink(3); see {@link mqUnlink}. */
+  /**
+   * mq_unlink(3); see {@link mqUnlink}.
+   * @param name the queue's name ('/name')
+   */
   static unlink(name: string): void {
     mqUnlink(name);
   }
@@ -290,6 +301,7 @@ export class MessageQueue implements Disposable {
     return this.#mqd;
   }
 
+  /** true after close(). */
   get closed(): boolean {
     return this.#mqd < 0;
   }
@@ -314,6 +326,9 @@ export class MessageQueue implements Disposable {
   /**
    * mq_send(3): appends `data` (a string is sent as UTF-8) with `priority` (0 ..= 32767). Blocks while the
    * queue is full, or fails with EAGAIN if it is non-blocking. EMSGSIZE if longer than messageSize.
+   * @param data the message (a string is sent as UTF-8), at most messageSize bytes
+   * @param priority 0 ..< MQ_PRIO_MAX (default 0); higher is received first
+   * @see [mq_send(3)](https://man7.org/linux/man-pages/man3/mq_send.3.html)
    */
   send(data: Uint8Array | string, priority = 0): void {
     const buf = bytesOf(data);
@@ -327,6 +342,11 @@ export class MessageQueue implements Disposable {
   /**
    * mq_timedsend(3): like send, but gives up after `ms` milliseconds and returns false. The deadline is on
    * CLOCK_REALTIME, as the kernel's: setting the clock moves it.
+   * @param data the message (a string is sent as UTF-8)
+   * @param ms milliseconds to wait for space
+   * @param priority 0 ..< MQ_PRIO_MAX (default 0)
+   * @returns true when sent, false on timeout
+   * @see [mq_timedsend(3)](https://man7.org/linux/man-pages/man3/mq_timedsend.3.html)
    */
   timedSend(data: Uint8Array | string, ms: number, priority = 0): boolean {
     const t = Math.min(checkTimeout('ms', ms), MQ_FOREVER_MS);
@@ -352,6 +372,8 @@ export class MessageQueue implements Disposable {
    * mq_receive(3): removes and returns the oldest message of the highest priority. Blocks while the queue
    * is empty, or fails with EAGAIN if it is non-blocking. A `buf` must hold messageSize bytes (EMSGSIZE);
    * the message is then a view of it.
+   * @param buf where to receive (at least messageSize bytes); default: a fresh Buffer for each message
+   * @see [mq_receive(3)](https://man7.org/linux/man-pages/man3/mq_receive.3.html)
    */
   receive(buf?: Uint8Array): MqMessage {
     const target = this.#buffer(buf);
@@ -366,6 +388,9 @@ export class MessageQueue implements Disposable {
   /**
    * mq_timedreceive(3): like receive, but returns null if no message came within `ms` milliseconds
    * (deadline on CLOCK_REALTIME, as the kernel's).
+   * @param ms milliseconds to wait for a message
+   * @param buf where to receive (at least messageSize bytes); default: a fresh Buffer
+   * @see [mq_timedreceive(3)](https://man7.org/linux/man-pages/man3/mq_timedreceive.3.html)
    */
   timedReceive(ms: number, buf?: Uint8Array): MqMessage | null {
     const t = Math.min(checkTimeout('ms', ms), MQ_FOREVER_MS);
@@ -435,6 +460,9 @@ export class MessageQueue implements Disposable {
    * send without blocking the thread: resolves once the message is in the queue. While the queue is full it
    * waits for writability in the addon's reactor (epoll; no threadpool thread). Aborting via `signal` rejects
    * with the signal's reason and sends nothing. close() rejects it with ERR_MULTIPROC_CLOSED.
+   * @param data the message (a string is sent as UTF-8)
+   * @param priority 0 ..< MQ_PRIO_MAX (default 0)
+   * @param opts `signal`: an AbortSignal that stops the wait
    */
   sendAsync(data: Uint8Array | string, priority = 0, opts: { signal?: AbortSignal } = {}): Promise<void> {
     let buf: Uint8Array;
@@ -456,6 +484,8 @@ export class MessageQueue implements Disposable {
    * receive without blocking the thread: resolves with the next message. While the queue is empty it waits
    * for readability in the addon's reactor (epoll; no threadpool thread). Aborting via `signal` rejects with
    * the signal's reason and consumes nothing. close() rejects it with ERR_MULTIPROC_CLOSED.
+   * @param buf where to receive (at least messageSize bytes); default: a fresh buffer
+   * @param opts `signal`: an AbortSignal that stops the wait
    */
   receiveAsync(buf?: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<MqMessage> {
     const target = buf ?? new Uint8Array(this.messageSize);
@@ -468,12 +498,19 @@ export class MessageQueue implements Disposable {
     );
   }
 
-  /** mq_getattr(3). */
+  /**
+   * mq_getattr(3): the queue's attributes, with the number of messages in it now.
+   * @see [mq_getattr(3)](https://man7.org/linux/man-pages/man3/mq_getattr.3.html)
+   */
   getattr(): MqAttr {
     return native.mqGetattr(this.fd);
   }
 
-  /** mq_setattr(3) of O_NONBLOCK (for this descriptor and its duplicates, e.g. in forked children). */
+  /**
+   * mq_setattr(3) of O_NONBLOCK (for this descriptor and its duplicates, e.g. in forked children).
+   * @param on true (the default) sets O_NONBLOCK, false clears it
+   * @see [mq_setattr(3)](https://man7.org/linux/man-pages/man3/mq_setattr.3.html)
+   */
   setNonBlocking(on = true): void {
     native.mqSetNonBlocking(this.fd, on);
   }
@@ -481,6 +518,7 @@ export class MessageQueue implements Disposable {
   /**
    * mq_close(3): closes this descriptor (idempotent). Pending async operations reject with
    * ERR_MULTIPROC_CLOSED. The queue itself stays until mqUnlink.
+   * @see [mq_close(3)](https://man7.org/linux/man-pages/man3/mq_close.3.html)
    */
   close(): void {
     if (this.#mqd < 0) return;
@@ -495,6 +533,7 @@ export class MessageQueue implements Disposable {
     native.mqClose(mqd);
   }
 
+  /** close(), for `using q = mqOpen(…)`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -507,16 +546,29 @@ export class MessageQueue implements Disposable {
  * above /proc/sys/fs/mqueue/msg_max or messageSize above msgsize_max (EINVAL), too many queues
  * (ENOSPC: queues_max), this user's queues over RLIMIT_MSGQUEUE (EMFILE).
  *
+ * @param name '/' followed by up to 255 characters other than '/'
+ * @param opts O_CREAT, O_EXCL, O_NONBLOCK, access, mode and the attributes of a created queue; see
+ *   {@link MqOpenOptions}
+ * @returns the open queue; close() it when done, mqUnlink(name) to remove it
+ * @see [mq_open(3)](https://man7.org/linux/man-pages/man3/mq_open.3.html), [mq_overview(7)](https://man7.org/linux/man-pages/man7/mq_overview.7.html)
  * @example
- *   using q = mqOpen('/jobs', { create: true, maxMessages: 10, messageSize: 256 });
- *   q.send('urgent', 5);
- *   q.receive(); // { data: <Buffer 75 72 ...>, priority: 5 }
+ * ```ts
+ * using q = posix.mqOpen('/jobs', { create: true, maxMessages: 10, messageSize: 256 });
+ * q.send('urgent', 5);
+ * q.receive(); // { data: <Buffer 75 72 ...>, priority: 5 }
+ * posix.mqUnlink('/jobs');
+ * ```
  */
 export function mqOpen(name: string, opts: MqOpenOptions = {}): MessageQueue {
   return MessageQueue.open(name, opts);
 }
 
-/** mq_unlink(3): removes the name; descriptors already open keep working, the queue goes with the last one. */
+/**
+ * mq_unlink(3): removes the name; descriptors already open keep working, the queue goes with the last one.
+ * @param name the queue's name ('/name')
+ * @throws Error ENOENT when there is no such queue
+ * @see [mq_unlink(3)](https://man7.org/linux/man-pages/man3/mq_unlink.3.html)
+ */
 export function mqUnlink(name: string): void {
   try {
     native.mqUnlink(name);
@@ -528,6 +580,10 @@ export function mqUnlink(name: string): void {
 /**
  * One side of a ping-pong of 1-byte messages run entirely in C (the benchmark's native baseline): receive
  * on `receiveQueue`, send on `sendQueue`, `iterations` times; the initiator sends first. Returns elapsed ns.
+ * @param receiveQueue where this side receives
+ * @param sendQueue where this side sends
+ * @param iterations round trips
+ * @param initiator true on the side that sends first
  */
 export function mqPingPongBench(receiveQueue: MessageQueue, sendQueue: MessageQueue, iterations: number, initiator: boolean): number {
   return native.mqPingPongBench(receiveQueue.fd, sendQueue.fd, iterations, initiator);

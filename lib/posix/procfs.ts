@@ -30,7 +30,9 @@ const STATES: Record<string, ProcessState> = {
 
 /** What /proc/[pid]/stat says about a process (proc_pid_stat(5)). */
 export interface ProcessInfo {
+  /** The process id (field 1). */
   pid: number;
+  /** The parent's pid (field 4); 0 for PID 1 (and kthreadd). */
   ppid: number;
   /** The state by name ('zombie'). */
   state: ProcessState;
@@ -38,8 +40,9 @@ export interface ProcessInfo {
   stateCode: string;
   /** The command name (comm, at most 15 characters). */
   name: string;
-  /** Process group and session. */
+  /** The process group (field 5). */
   pgid: number;
+  /** The session (field 6). */
   sid: number;
   /** Start time in clock ticks since boot (with the pid, identifies a process across pid reuse). */
   startTime: number;
@@ -47,7 +50,11 @@ export interface ProcessInfo {
   threads: number;
 }
 
-/** Parses /proc/[pid]/stat. */
+/**
+ * Parses /proc/[pid]/stat (a command name with spaces or ')' in it included).
+ * @param text the file's contents
+ * @see [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
+ */
 export function parseStat(text: string): ProcessInfo {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')'); // the name may itself contain ') '
@@ -69,7 +76,15 @@ export function parseStat(text: string): ProcessInfo {
   };
 }
 
-/** The process's entry in /proc (state, parent, name), or null if there is no such process. */
+/**
+ * The process's entry in /proc (state, parent, name), or null if there is no such process.
+ * @param pid the process (>= 1)
+ * @example
+ * ```ts
+ * posix.kill(pid, 'SIGSTOP');
+ * posix.processInfo(pid); // { state: 'stopped', stateCode: 'T', ppid, name, … }
+ * ```
+ */
 export function processInfo(pid: number): ProcessInfo | null {
   integer('pid', pid, 1, 2 ** 31 - 1);
   try {
@@ -91,7 +106,10 @@ export function allProcesses(): ProcessInfo[] {
   return out;
 }
 
-/** The pids whose parent is `pid` (default: this process), zombies included. */
+/**
+ * The pids whose parent is `pid` (default: this process), zombies included, ascending.
+ * @param pid the parent (default: this process)
+ */
 export function children(pid: number = process.pid): number[] {
   integer('pid', pid, 0, 2 ** 31 - 1);
   return allProcesses()
@@ -102,10 +120,15 @@ export function children(pid: number = process.pid): number[] {
 
 /** A row of {@link processTree}: a process and its depth in the tree. */
 export interface TreeRow extends ProcessInfo {
+  /** 0 for the root of the tree, 1 for its children, … */
   depth: number;
 }
 
-/** `pid` and all its descendants, depth-first, each with its depth below `pid`. */
+/**
+ * `pid` and all its descendants, depth-first, each with its depth below `pid` (what `ps --forest` draws).
+ * @param pid the root of the tree
+ * @returns the rows, the root first; empty when there is no such process
+ */
 export function processTree(pid: number): TreeRow[] {
   integer('pid', pid, 0, 2 ** 31 - 1);
   const all = allProcesses();

@@ -42,7 +42,9 @@ export interface SigactionOptions extends SigactionFlags {
 
 /** The action a signal had: 'other' is a handler that is not multiproc's (Node's, libuv's). */
 export interface PreviousAction {
+  /** SIG_DFL ('default'), SIG_IGN ('ignore'), multiproc's recording handler ('record') or another handler ('other'). */
   disposition: 'default' | 'ignore' | 'record' | 'other';
+  /** The SA_* flags it had. */
   flags: SigactionFlags;
 }
 
@@ -68,6 +70,19 @@ const names = (nums: number[]): string[] => nums.map(signalName);
  * sigaction(2): sets what `signal` does in this process and returns what it did. 'record' installs the
  * native recording handler (SA_SIGINFO); 'original' puts back the action the signal had before multiproc
  * first changed it. SIGKILL and SIGSTOP cannot be changed (EINVAL).
+ * @param signal the signal, by name or number
+ * @param disposition 'default' (SIG_DFL), 'ignore' (SIG_IGN), 'record' or 'original'
+ * @param opts SA_* flags and sa_mask; see {@link SigactionOptions}
+ * @returns the previous action
+ * @see [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
+ * @example
+ * ```ts
+ * // in a forked child, which owns its signals:
+ * posix.sigaction('SIGUSR1', 'record');
+ * posix.kill(posix.getpid(), 'SIGUSR1');
+ * posix.signalCount('SIGUSR1');   // 1
+ * posix.signalRecords();          // [{ seq: 0, signal: 'SIGUSR1', code: 'user', pid, uid, value: 0, … }]
+ * ```
  */
 export function sigaction(signal: Signal, disposition: SignalDisposition, opts: SigactionOptions = {}): PreviousAction {
   const d = DISPOSITIONS.indexOf(disposition);
@@ -87,6 +102,10 @@ const HOW = { block: 'SIG_BLOCK', unblock: 'SIG_UNBLOCK', setmask: 'SIG_SETMASK'
  * sigprocmask(2) (pthread_sigmask: the calling thread's mask): 'block' adds `signals` to the mask, 'unblock'
  * removes them, 'setmask' replaces it. Returns the previous mask, by name. A signal that is pending when it
  * is unblocked is delivered before this returns. sigprocmask('block') with no signals reads the mask.
+ * @param how 'block' (SIG_BLOCK), 'unblock' (SIG_UNBLOCK) or 'setmask' (SIG_SETMASK)
+ * @param signals the signals, by name or number (default none)
+ * @returns the previous mask, by name
+ * @see [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html), [pthread_sigmask(3)](https://man7.org/linux/man-pages/man3/pthread_sigmask.3.html)
  */
 export function sigprocmask(how: keyof typeof HOW, signals: Signal[] = []): string[] {
   const c = HOW[how];
@@ -94,7 +113,10 @@ export function sigprocmask(how: keyof typeof HOW, signals: Signal[] = []): stri
   return names(native.sigprocmask(C[c]!, signalList('signals', signals)));
 }
 
-/** sigpending(2): the signals raised for this thread or process while blocked, not yet delivered. */
+/**
+ * sigpending(2): the signals raised for this thread or process while blocked, not yet delivered.
+ * @see [sigpending(2)](https://man7.org/linux/man-pages/man2/sigpending.2.html)
+ */
 export function sigpending(): string[] {
   return names(native.sigpending());
 }
@@ -103,13 +125,23 @@ export function sigpending(): string[] {
  * sigsuspend(2): replaces the thread's mask with `mask` and sleeps until a signal handler has run (true),
  * then puts the mask back. With `timeout` (ms) it gives up after that long (false); this is ppoll(2) with
  * no fds, which swaps the mask just as atomically. Signals that are ignored or blocked do not wake it.
+ * @param mask the signals blocked while sleeping (default none: any handled signal wakes it)
+ * @param timeout milliseconds (default: none)
+ * @returns true when a handler ran, false when the time ran out
+ * @see [sigsuspend(2)](https://man7.org/linux/man-pages/man2/sigsuspend.2.html), [ppoll(2)](https://man7.org/linux/man-pages/man2/ppoll.2.html)
  */
 export function sigsuspend(mask: Signal[] = [], timeout?: number | null): boolean {
   const ms = checkTimeout('timeout', timeout); // lib/posix/errors.ts: undefined, null, Infinity: none
   return native.sigsuspend(signalList('mask', mask), ms === Infinity ? undefined : ms);
 }
 
-/** sigqueue(3): sends `signal` to `pid` with an integer `value` (a real-time signal queues one per call). */
+/**
+ * sigqueue(3): sends `signal` to `pid` with an integer `value` (a real-time signal queues one per call).
+ * @param pid the receiving process
+ * @param signal the signal, by name or number (0: only check that `pid` exists)
+ * @param value the payload (si_value.sival_int; default 0), seen as {@link SignalRecord.value}
+ * @see [sigqueue(3)](https://man7.org/linux/man-pages/man3/sigqueue.3.html)
+ */
 export function sigqueue(pid: number, signal: Signal, value = 0): void {
   native.sigqueue(pid, signalNumber(signal, true), value);
 }
@@ -118,11 +150,13 @@ export function sigqueue(pid: number, signal: Signal, value = 0): void {
 export interface SignalRecord {
   /** 0, 1, 2 … in order of delivery, over the whole process. */
   seq: number;
+  /** si_signo, by name ('SIGUSR1'). */
   signal: string;
   /** si_code by name: 'user' (kill), 'queue' (sigqueue), 'tkill', 'kernel'; for SIGCHLD 'exited', 'killed', 'dumped', 'stopped', 'continued'. */
   code: string;
-  /** si_pid / si_uid: the sender (SIGCHLD: the child). */
+  /** si_pid: the sender's pid (SIGCHLD: the child's). */
   pid: number;
+  /** si_uid: the sender's real user id. */
   uid: number;
   /** si_value of a sigqueue, else 0. */
   value: number;
@@ -144,7 +178,11 @@ function codeName(signo: number, code: number): string {
   return `code ${code}`;
 }
 
-/** The deliveries recorded since `fromSeq` that are still kept (the last 1024). */
+/**
+ * The deliveries recorded since `fromSeq` that are still kept (the last 1024), oldest first.
+ * @param fromSeq the first seq wanted (default 0: every kept record); pass {@link signalSeq}() from before
+ *   an action to see only what it caused
+ */
 export function signalRecords(fromSeq = 0): SignalRecord[] {
   return native.signalRecords(fromSeq).map(([seq, signo, code, pid, uid, value, status, time]) => ({
     seq,
@@ -158,7 +196,10 @@ export function signalRecords(fromSeq = 0): SignalRecord[] {
   }));
 }
 
-/** How many times the recording handler has run for `signal` in this process. */
+/**
+ * How many times the recording handler has run for `signal` in this process.
+ * @param signal the signal, by name or number
+ */
 export function signalCount(signal: Signal): number {
   return native.signalCount(signalNumber(signal));
 }
@@ -170,16 +211,22 @@ export function signalSeq(): number {
 
 /** A process's signal masks as the kernel shows them in /proc/[pid]/status (null when it has no entry). */
 export interface SignalMasks {
-  /** SigPnd / ShdPnd: pending for the (main) thread / for the whole process. */
+  /** SigPnd: pending for the (main) thread. */
   pendingThread: string[];
+  /** ShdPnd: pending for the whole process. */
   pendingProcess: string[];
-  /** SigBlk, SigIgn, SigCgt: blocked, ignored, caught (a handler installed). */
+  /** SigBlk: blocked (the main thread's mask). */
   blocked: string[];
+  /** SigIgn: ignored (SIG_IGN). */
   ignored: string[];
+  /** SigCgt: caught (a handler installed). */
   caught: string[];
 }
 
-/** Decodes a /proc mask (hex, bit n-1 = signal n) into signal names. */
+/**
+ * Decodes a /proc mask (hex, bit n-1 = signal n) into signal names.
+ * @param hex the mask as /proc/[pid]/status shows it ('0000000000010002' → ['SIGINT', 'SIGCHLD'])
+ */
 export function decodeSignalMask(hex: string): string[] {
   const out: string[] = [];
   let bits = BigInt(`0x${hex.trim() || '0'}`);
@@ -187,7 +234,12 @@ export function decodeSignalMask(hex: string): string[] {
   return out;
 }
 
-/** /proc/[pid]/status SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt, decoded. */
+/**
+ * /proc/[pid]/status SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt, decoded.
+ * @param pid the process (default 'self')
+ * @returns the masks by name, or null when the process is gone
+ * @see [proc_pid_status(5)](https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)
+ */
 export function signalMasks(pid: number | 'self' = 'self'): SignalMasks | null {
   let text: string;
   try {

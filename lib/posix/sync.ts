@@ -92,7 +92,23 @@ export const semaphoreTracking: { created?(name: string): void; unlinked?(name: 
 
 /**
  * A POSIX semaphore shared between processes (sem_overview(7)): unnamed in a Mapping ({@link Semaphore.init})
- * or named ({@link Semaphore.open}, a file /dev/shm/sem.NAME).
+ * or named ({@link Semaphore.open}, a file /dev/shm/sem.NAME). Instances come only from those factories.
+ * @see [sem_overview(7)](https://man7.org/linux/man-pages/man7/sem_overview.7.html)
+ * @example
+ * ```ts
+ * import * as posix from 'multiproc/posix';
+ *
+ * using m = posix.mmap(4096);
+ * const items = posix.Semaphore.init(m, 0, 0);      // sem_init(pshared = 1, value 0) at offset 0
+ * const pid = posix.fork();
+ * if (pid === 0) {
+ *   items.post();                                   // sem_post: one item ready
+ *   posix.exit(0);
+ * }
+ * await items.waitAsync({ timeout: 1000 });         // true once taken; no libuv thread held meanwhile
+ * posix.waitpid(pid);
+ * items.destroy();
+ * ```
  */
 export class Semaphore {
   readonly #h: RawSemaphore;
@@ -107,6 +123,11 @@ export class Semaphore {
    * sem_init(3) with pshared = 1: initialises an unnamed semaphore with `value` at `offset` in the shared
    * mapping `m` (SIZEOF.sem bytes, offset a multiple of ALIGNOF.sem).
    * Safety: initialise once; re-initialising a semaphore that some process waits on is undefined behaviour.
+   * @param m a shared mapping ({@link mmap})
+   * @param offset the byte offset in `m` (a multiple of ALIGNOF.sem, with SIZEOF.sem bytes inside `m`)
+   * @param value the initial count (0 ..= SEM_VALUE_MAX)
+   * @throws RangeError for a misaligned offset, one that does not fit, or a value out of range
+   * @see [sem_init(3)](https://man7.org/linux/man-pages/man3/sem_init.3.html)
    */
   static init(m: Mapping, offset: number, value: number): Semaphore {
     const h = native.semInit(m, offset, value);
@@ -114,7 +135,11 @@ export class Semaphore {
     return new Semaphore(h);
   }
 
-  /** A semaphore that another process initialised with {@link Semaphore.init} at `offset` of the same memory. */
+  /**
+   * A semaphore that another process initialised with {@link Semaphore.init} at `offset` of the same memory.
+   * @param m a mapping of the same memory (inherited, or of the same memfd/shmOpen fd)
+   * @param offset where it was initialised
+   */
   static attach(m: Mapping, offset: number): Semaphore {
     return new Semaphore(native.semAttach(m, offset));
   }
@@ -123,6 +148,9 @@ export class Semaphore {
    * sem_open(3): opens (or with `create` makes) the named semaphore `name` ('/name'); mode 0o600 by default.
    * Throws ENOENT / EEXIST with `code` and `syscall: 'sem_open'`. {@link close} it when done; the name stays
    * until {@link Semaphore.unlink}.
+   * @param name '/' followed by a name without '/' (a file /dev/shm/sem.NAME)
+   * @param opts O_CREAT, O_EXCL, mode, initial value and tracking; see {@link SemOpenOptions}
+   * @see [sem_open(3)](https://man7.org/linux/man-pages/man3/sem_open.3.html)
    */
   static open(name: string, opts: SemOpenOptions = {}): Semaphore {
     const c = native.syncConstants;
@@ -148,7 +176,12 @@ export class Semaphore {
     return new Semaphore(h);
   }
 
-  /** sem_unlink(3): removes the name; processes that have it open keep using it until they close it. */
+  /**
+   * sem_unlink(3): removes the name; processes that have it open keep using it until they close it.
+   * @param name the name given to {@link Semaphore.open}
+   * @throws Error ENOENT when there is no such semaphore
+   * @see [sem_unlink(3)](https://man7.org/linux/man-pages/man3/sem_unlink.3.html)
+   */
   static unlink(name: string): void {
     native.semUnlink(name);
     semaphoreTracking.unlinked?.(name);
@@ -165,12 +198,18 @@ export class Semaphore {
     return this.#h.closed;
   }
 
-  /** sem_wait(3): decrements, blocking this thread while the value is 0. Signals do not interrupt it (EINTR is retried). */
+  /**
+   * sem_wait(3): decrements, blocking this thread while the value is 0. Signals do not interrupt it (EINTR is retried).
+   * @see [sem_wait(3)](https://man7.org/linux/man-pages/man3/sem_wait.3.html)
+   */
   wait(): void {
     semWaitFast(this.#id);
   }
 
-  /** sem_trywait(3): decrements if the value is above 0; false (EAGAIN) otherwise. Never blocks. */
+  /**
+   * sem_trywait(3): decrements if the value is above 0; false (EAGAIN) otherwise. Never blocks.
+   * @see [sem_wait(3)](https://man7.org/linux/man-pages/man3/sem_wait.3.html)
+   */
   tryWait(): boolean {
     return semTryWaitFast(this.#id);
   }
@@ -178,6 +217,9 @@ export class Semaphore {
   /**
    * sem_clockwait(3) on CLOCK_MONOTONIC: like {@link wait}, but returns false once `ms` milliseconds have
    * passed without the value becoming positive. Infinity waits for ever.
+   * @param ms milliseconds (0 just tries; Infinity or null: no limit)
+   * @returns true once decremented, false on timeout
+   * @see [sem_wait(3)](https://man7.org/linux/man-pages/man3/sem_wait.3.html)
    */
   timedWait(ms: number): boolean {
     return this.#h.timedWait(checkTimeout('timeout', ms));
@@ -188,6 +230,8 @@ export class Semaphore {
    * wait runs on a thread of the addon (not libuv's threadpool) in sem_clockwait(3). Aborting `signal`
    * rejects with `signal.reason` and consumes nothing: the count is as if the wait had never started.
    * Destroying/closing the semaphore or closing its mapping meanwhile rejects with ERR_MULTIPROC_CLOSED.
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   * @returns a promise: true once decremented, false on timeout
    */
   waitAsync(t?: number | WaitAsyncOptions): Promise<boolean> {
     let timeout: number;
@@ -221,12 +265,18 @@ export class Semaphore {
     });
   }
 
-  /** sem_post(3): increments and wakes one waiter. EOVERFLOW at SEM_VALUE_MAX. */
+  /**
+   * sem_post(3): increments and wakes one waiter. EOVERFLOW at SEM_VALUE_MAX.
+   * @see [sem_post(3)](https://man7.org/linux/man-pages/man3/sem_post.3.html)
+   */
   post(): void {
     semPostFast(this.#id);
   }
 
-  /** sem_getvalue(3): the current value (0 when processes are waiting; it may change at once). */
+  /**
+   * sem_getvalue(3): the current value (0 when processes are waiting; it may change at once).
+   * @see [sem_getvalue(3)](https://man7.org/linux/man-pages/man3/sem_getvalue.3.html)
+   */
   value(): number {
     return this.#h.value();
   }
@@ -235,12 +285,16 @@ export class Semaphore {
    * sem_destroy(3) of an unnamed semaphore (this process's pending waitAsync calls on it reject with
    * ERR_MULTIPROC_CLOSED first). Safety: destroying a semaphore other processes still wait on or use is
    * undefined behaviour — do it once, when every process is done with it. Idempotent on this object.
+   * @see [sem_destroy(3)](https://man7.org/linux/man-pages/man3/sem_destroy.3.html)
    */
   destroy(): void {
     this.#h.destroy();
   }
 
-  /** sem_close(3) of a named semaphore; the name stays until {@link Semaphore.unlink}. Idempotent. */
+  /**
+   * sem_close(3) of a named semaphore; the name stays until {@link Semaphore.unlink}. Idempotent.
+   * @see [sem_close(3)](https://man7.org/linux/man-pages/man3/sem_close.3.html)
+   */
   close(): void {
     this.#h.close();
   }
@@ -262,6 +316,15 @@ let mutexHandle: (mx: Mutex) => RawMutex;
  * If the process holding it dies, the next acquisition succeeds, makes it consistent, sets
  * {@link ownerDied} and emits a process warning with code 'MULTIPROC_OWNER_DIED'. There is no async form: a
  * pthread mutex belongs to the thread that locked it (an await could resume the "owner" anywhere).
+ * @see [pthread_mutex_lock(3)](https://man7.org/linux/man-pages/man3/pthread_mutex_lock.3p.html), [pthread_mutexattr_setrobust(3)](https://man7.org/linux/man-pages/man3/pthread_mutexattr_setrobust.3.html)
+ * @example
+ * ```ts
+ * using m = posix.mmap(4096);
+ * const mx = posix.Mutex.init(m, 0);
+ * const counter = new Int32Array(m.buffer, 64, 1);
+ * mx.lock();
+ * try { counter[0]++; } finally { mx.unlock(); }
+ * ```
  */
 export class Mutex {
   readonly #h: RawMutex;
@@ -276,6 +339,9 @@ export class Mutex {
    * pthread_mutex_init(3) at `offset` of the shared mapping `m` (SIZEOF.mutex bytes, offset a multiple of
    * ALIGNOF.mutex) with PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST and PTHREAD_MUTEX_ERRORCHECK.
    * Safety: initialise once; re-initialising a mutex in use is undefined behaviour.
+   * @param m a shared mapping ({@link mmap})
+   * @param offset the byte offset in `m` (a multiple of ALIGNOF.mutex, with SIZEOF.mutex bytes inside `m`)
+   * @see [pthread_mutex_init(3)](https://man7.org/linux/man-pages/man3/pthread_mutex_init.3p.html)
    */
   static init(m: Mapping, offset: number): Mutex {
     const h = native.mutexInit(m, offset);
@@ -283,7 +349,11 @@ export class Mutex {
     return new Mutex(h);
   }
 
-  /** A mutex that another process initialised with {@link Mutex.init} at `offset` of the same memory. */
+  /**
+   * A mutex that another process initialised with {@link Mutex.init} at `offset` of the same memory.
+   * @param m a mapping of the same memory (inherited, or of the same memfd/shmOpen fd)
+   * @param offset where it was initialised
+   */
   static attach(m: Mapping, offset: number): Mutex {
     return new Mutex(native.mutexAttach(m, offset));
   }
@@ -349,6 +419,7 @@ export class Mutex {
 /**
  * A process-shared condition variable on CLOCK_MONOTONIC (pthread_cond_wait(3), pthread_condattr_setclock(3)).
  * Use it with a {@link Mutex}: lock, check the predicate in a loop around wait(), unlock.
+ * @see [pthread_cond_wait(3)](https://man7.org/linux/man-pages/man3/pthread_cond_wait.3p.html)
  */
 export class Cond {
   readonly #h: RawCond;
@@ -360,6 +431,8 @@ export class Cond {
   /**
    * pthread_cond_init(3) at `offset` of the shared mapping `m` (SIZEOF.cond bytes, offset a multiple of
    * ALIGNOF.cond), PTHREAD_PROCESS_SHARED, clock CLOCK_MONOTONIC. Safety: initialise once.
+   * @param m a shared mapping ({@link mmap})
+   * @param offset the byte offset in `m`
    */
   static init(m: Mapping, offset: number): Cond {
     const h = native.condInit(m, offset);
@@ -367,7 +440,11 @@ export class Cond {
     return new Cond(h);
   }
 
-  /** A condition variable that another process initialised with {@link Cond.init} at `offset` of the same memory. */
+  /**
+   * A condition variable that another process initialised with {@link Cond.init} at `offset` of the same memory.
+   * @param m a mapping of the same memory
+   * @param offset where it was initialised
+   */
   static attach(m: Mapping, offset: number): Cond {
     return new Cond(native.condAttach(m, offset));
   }
@@ -382,6 +459,8 @@ export class Cond {
    * sleeps until signalled or `ms` milliseconds pass; `mx` is locked again on return. Returns false on
    * timeout, true otherwise — wake-ups can be spurious, so re-check the predicate. If re-locking `mx`
    * inherited a dead owner's lock, `mx.ownerDied` is set and a MULTIPROC_OWNER_DIED warning emitted.
+   * @param mx the mutex that guards the predicate, locked by this thread
+   * @param ms milliseconds (default: no timeout)
    */
   wait(mx: Mutex, ms?: number): boolean {
     if (!(mx instanceof Mutex)) throw invalidType('mutex', 'an instance of Mutex', mx);
@@ -409,7 +488,10 @@ export class Cond {
 // ---------------------------------------------------------------------------------------------------------
 // Barrier
 
-/** A process-shared barrier (pthread_barrier_wait(3)): `count` waits release them all, cycle after cycle. */
+/**
+ * A process-shared barrier (pthread_barrier_wait(3)): `count` waits release them all, cycle after cycle.
+ * @see [pthread_barrier_wait(3)](https://man7.org/linux/man-pages/man3/pthread_barrier_wait.3p.html)
+ */
 export class Barrier {
   readonly #h: RawBarrier;
   readonly #id: number;
@@ -422,6 +504,9 @@ export class Barrier {
   /**
    * pthread_barrier_init(3) for `count` (>= 1) processes at `offset` of the shared mapping `m`
    * (SIZEOF.barrier bytes, offset a multiple of ALIGNOF.barrier), PTHREAD_PROCESS_SHARED. Safety: initialise once.
+   * @param m a shared mapping ({@link mmap})
+   * @param offset the byte offset in `m`
+   * @param count how many waits open it (>= 1)
    */
   static init(m: Mapping, offset: number, count: number): Barrier {
     const h = native.barrierInit(m, offset, count);
@@ -429,7 +514,11 @@ export class Barrier {
     return new Barrier(h);
   }
 
-  /** A barrier that another process initialised with {@link Barrier.init} at `offset` of the same memory. */
+  /**
+   * A barrier that another process initialised with {@link Barrier.init} at `offset` of the same memory.
+   * @param m a mapping of the same memory
+   * @param offset where it was initialised
+   */
   static attach(m: Mapping, offset: number): Barrier {
     return new Barrier(native.barrierAttach(m, offset));
   }

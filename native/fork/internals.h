@@ -19,7 +19,9 @@
 // | 4 | uv_loop_t's active_handles, active_reqs.count, closing_handles mean what libuv's uv_loop_alive uses | uv-loop-fields     | 20 22 24 26 |
 // | 5 | uv_loop_fork() re-creates the loop's backend (epoll fd, signal pipe, async fd; from libuv 1.45 the  | uv-version         | 20 22 24 26 |
 // |   | io_uring rings too); the rings of the parent's worker-thread loops stay mapped, unused (22+)       |                    |            |
-// | 6 | V8 marks heap pages MADV_DONTFORK; MADV_DOFORK on every anonymous mapping gives the child its heap   | (tests: every fork)| 20 22 24 26 |
+// | 6 | V8 marks heap pages MADV_DONTFORK; MADV_DOFORK gives the child its heap. Applied to whole ranges:    | (tests: every fork)| 20 22 24 26 |
+// |   | Linux applies the advice VMA by VMA and stops with EINVAL at a VM_IO one ([vvar], found once below  |                    |            |
+// |   | the vDSO); any other VM_IO mapping makes it fall back to the /proc/self/maps walk                   |                    |            |
 // | 7 | a microtask checkpoint interrupted by TerminateExecution empties V8's microtask queue; the          | (tests: 11 call    | 20 22 24 26 |
 // |   | MicrotasksCompleted callback fires after it; CancelTerminateExecution makes the isolate usable again| sites in fork.test)|            |
 // | 8 | a handled uncaught exception makes Node empty its async-id stack (lib/internal/process/execution.js | (tests: async hooks| 20 22 24 26 |
@@ -77,7 +79,8 @@ bool Quiesce(v8::Platform* platform, const std::shared_ptr<Gate>& gate, int work
 void Release(const std::shared_ptr<Gate>& gate);
 // Posts one task to the platform's worker threads (whichever entry point this V8 has).
 void PostWorkerTask(v8::Platform* platform, std::unique_ptr<v8::Task> task);
-// MADV_DOFORK on every anonymous mapping; returns how many were marked, -1 if /proc/self/maps is unreadable.
+// MADV_DOFORK on every mapping: two whole-range calls (0), or, where a VM_IO mapping stops those, one call per
+// anonymous mapping of /proc/self/maps (how many were marked; -1 if it is unreadable).
 int RemarkDoFork();
 
 // ---- child_platform.cc ----

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,7 +79,49 @@ void Release(const std::shared_ptr<Gate>& gate) {
   Futex(&gate->released, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
 }
 
+namespace {
+
+// The fast way: madvise(MADV_DOFORK) over whole address ranges. The kernel applies the advice to every mapping in
+// the range (holes make it answer ENOMEM, after the fact), so two calls re-mark everything in ~5 us where reading
+// /proc/self/maps costs ~150 us. It stops with EINVAL at a VM_IO mapping: [vvar], right below the vDSO, is one,
+// so the ranges are [first page, vvar) and [vDSO, top of user space). Another VM_IO mapping anywhere (a device
+// mapping) makes a call fail, and the fork falls back to the per-mapping walk below.
+struct Ranges {
+  bool planned = false;
+  bool usable = false;
+  uintptr_t lowEnd = 0;     // where [vvar] starts
+  uintptr_t highStart = 0;  // the vDSO
+};
+Ranges ranges;
+constexpr uintptr_t kUserTop = (uintptr_t(1) << 47) - 4096;  // x86-64, 4-level paging (mappings above need a hint)
+
+void PlanRanges() {
+  ranges.planned = true;
+  uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+  long page = sysconf(_SC_PAGESIZE);
+  if (vdso == 0 || page <= 0) return;
+  uintptr_t p = vdso;
+  for (int n = 0; n < 64; n++) {  // the VM_IO pages right below the vDSO: madvise answers them EINVAL
+    if (madvise(reinterpret_cast<void*>(p - page), size_t(page), MADV_DOFORK) == 0 || errno != EINVAL) break;
+    p -= page;
+  }
+  if (p == vdso) return;  // no [vvar] where expected: use the walk
+  ranges.lowEnd = p;
+  ranges.highStart = vdso;
+  ranges.usable = true;
+}
+
+bool RemarkRange(uintptr_t from, uintptr_t to) {
+  if (to <= from) return true;
+  return madvise(reinterpret_cast<void*>(from), to - from, MADV_DOFORK) == 0 || errno == ENOMEM;
+}
+
+}  // namespace
+
 int RemarkDoFork() {
+  if (!ranges.planned) PlanRanges();
+  if (ranges.usable && RemarkRange(4096, ranges.lowEnd) && RemarkRange(ranges.highStart, kUserTop)) return 0;
+  ranges.usable = false;  // a VM_IO mapping somewhere: walk the mappings from now on
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   std::string maps;

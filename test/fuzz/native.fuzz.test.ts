@@ -1674,6 +1674,8 @@ export const schemas: Record<string, Schema> = {
     noConstruct: true,
   },
   pidfdOpen: { params: [pidParam(positivePids)], guard: (a, f) => pidUnsafe(a[0], positivePids(f)), after: ownResult, noConstruct: true },
+  // Signal 0 only (an existence check), on any fd: a pidfd of the sandbox's children or not a pidfd at all (EBADF/EINVAL).
+  pidfdSendSignal: { params: [fdParam('pidfd'), P('signal', () => A(0), () => A(SIGRTMAX + 1))] },
   kill: {
     params: [
       P('pid', (f) => A(f.children.size > 0 && f.chance(0.8) ? f.pick(f.childPids()) : f.self), (f) => A(f.pick([PID_MAX + 1, 2 ** 31, -(2 ** 31), 0.5]))),

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import { children, processInfo } from '../../lib/posix/procfs.js';
 import { stopResourceTracker } from '../../lib/mp/shared/tracker.js';
+import { stopForkserver } from '../../lib/mp/process/start/forkserver.js';
 
 interface Snapshot {
   fds: Map<string, string>;
@@ -92,6 +93,7 @@ export function checkLeaks(): void {
     // when this process started it) before looking for children and fds. The names are looked at before: the
     // tracker would remove leaked tracked objects and hide the leak.
     stopResourceTracker(5000);
+    stopForkserver(); // likewise the forkserver, which lives until this process exits
     const after = { ...snapshot(), shm: names.shm, mqueue: names.mqueue };
     expect(describeChildren(process.pid), 'children left behind (zombies or running)').toBe('');
     const newFds = [...after.fds].filter(([fd, link]) => before.fds.get(fd) !== link && !LAZY_SINGLETONS.test(link));

@@ -29,30 +29,35 @@ export abstract class MultiprocError extends Error {
  */
 export class TimeoutError extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_TIMEOUT';
+  /** @param message the message (default 'timed out') */
   constructor(message = 'timed out') { super(message); }
 }
 
 /** The other end of a Connection was closed (Python's EOFError). */
 export class EOFError extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_EOF';
+  /** @param message the message (default 'the other end of the connection is closed') */
   constructor(message = 'the other end of the connection is closed') { super(message); }
 }
 
 /** Raised by get() when no item arrives in time, and by getNowait() on an empty queue (Python's queue.Empty). */
 export class Empty extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_EMPTY';
+  /** @param message the message (default 'the queue is empty') */
   constructor(message = 'the queue is empty') { super(message); }
 }
 
 /** Raised by put() when no space frees in time, and by putNowait() on a full queue (Python's queue.Full). */
 export class Full extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_FULL';
+  /** @param message the message (default 'the queue is full') */
   constructor(message = 'the queue is full') { super(message); }
 }
 
 /** Thrown by Barrier.wait when the barrier is broken (timeout, abort, reset, or a failed action). */
 export class BrokenBarrierError extends MultiprocError {
   readonly code = 'ERR_MULTIPROC_BROKEN_BARRIER';
+  /** @param message the message (default 'The barrier is broken') */
   constructor(message = 'The barrier is broken') { super(message); }
 }
 

@@ -17,8 +17,11 @@
 // 4, 5, …; the child's bootstrap calls rebuildArgs. The same object twice stays one object in the child.
 import { markNotSendable } from './sendable.js';
 
+/** What a registered class's reduce() returns: what rebuilds the object in a spawned child. */
 export interface Reduced {
+  /** Open fds of this process that the child needs (passed as its fds 4, 5, …; not consumed here). */
   fds: number[];
+  /** Anything structured-cloneable (offsets, sizes, names). */
   data: unknown;
 }
 
@@ -43,7 +46,18 @@ interface Marker {
   data: unknown;
 }
 
-/** Registers a class whose instances can be passed to a spawned child in Process args. */
+/**
+ * Registers a class whose instances can be passed to a spawned child in Process args (CPython's
+ * reduction.register, with fds instead of pickles). Registered classes are also marked not sendable
+ * ({@link markNotSendable}): inside a Pipe or Queue message they are an error.
+ * @param cls the class (subclasses' instances match too)
+ * @param kind a unique name for it ('multiproc.Lock')
+ * @param reduce obj → `{ fds, data }`: the open fds that identify it in the kernel, and cloneable data
+ * @param rebuild (fds, data) → the object in the child; it owns the fds it is given (close those it does not keep)
+ * @param module the registering module's `import.meta.url`: the child imports it before rebuilding, so that the
+ *   registration exists there too
+ * @throws Error when another class is registered under `kind`
+ */
 export function registerShareable<T extends object>(
   cls: { name: string; prototype: T },
   kind: string,

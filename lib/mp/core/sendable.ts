@@ -6,7 +6,11 @@
 
 const marked = new Set<{ name: string; prototype: object }>();
 
-/** Marks a class whose instances must never be put inside a message. */
+/**
+ * Marks a class whose instances must never be put inside a message (a Pipe, Queue, Pool task or Manager
+ * call): they reach other processes by inheritance or Process args.
+ * @param cls the class (subclasses' instances match too)
+ */
 export function markNotSendable(cls: { name: string; prototype: object }): void {
   marked.add(cls);
 }
@@ -16,7 +20,14 @@ function markedClass(obj: object): { name: string } | undefined {
   return undefined;
 }
 
-/** Throws ERR_MULTIPROC_NOT_SENDABLE if obj is, or contains (a few levels deep), an instance of a marked class. */
+/**
+ * Throws ERR_MULTIPROC_NOT_SENDABLE if obj is, or contains (a few levels deep), an instance of a marked class.
+ * @param obj the value about to be sent
+ * @param what where it goes, for the message (default 'a Pipe or Queue')
+ * @param depth internal: the depth reached (leave it out)
+ * @param seen internal: the objects visited (leave it out)
+ * @throws TypeError ERR_MULTIPROC_NOT_SENDABLE
+ */
 export function checkSendable(obj: unknown, what = 'a Pipe or Queue', depth = 0, seen = new Set<unknown>()): void {
   if (obj === null || typeof obj !== 'object' || depth > 4 || seen.has(obj) || seen.size > 1000) return;
   seen.add(obj);

@@ -66,16 +66,22 @@ export interface ManagerOptions {
 
 /** What {@link Manager.stats} reports: the server's pid and counts. */
 export interface ManagerStats {
+  /** The server process's pid. */
   pid: number;
+  /** Objects alive in the server (dicts, lists, queues…). */
   objects: number;
+  /** Connections open now, authenticated or not. */
   connections: number;
+  /** Of those, the ones that have not proved the authkey yet. */
   authenticating: number;
+  /** Client sessions: one per process that talks to the server. */
   sessions: number;
 }
 
 
 /** Options of {@link Manager.connect}. */
 export interface ConnectOptions {
+  /** Largest request or reply this client sends or accepts, in bytes (1024 ..= 2^32 - 1; default 64 MiB). */
   maxMessageBytes?: number;
 }
 
@@ -137,6 +143,29 @@ let managerFromData: (d: { address: string; authkey: Uint8Array; maxMessageBytes
  * A manager: a server process that owns shared objects, and the way to it. {@link Manager.start} starts one,
  * {@link Manager.connect} reaches one started elsewhere; dict(), list(), Namespace(), Value(), Queue() and
  * Lock() make objects in it and return their proxies.
+ *
+ * Every proxy call is a request to the server (a Promise), with a …Sync twin that blocks the thread on a
+ * blocking socket. Waits (a Queue's get, a Lock's acquire) happen in the server. Proxies travel to other
+ * processes in Process args (and a forked child inherits them); each process opens its own connections.
+ *
+ * Security: the server listens on a Unix socket (0600) in a private 0700 directory; every connection must
+ * prove it knows the `authkey` (an HMAC-SHA256 challenge, both ways) before anything else, a wrong key is
+ * ERR_MULTIPROC_AUTH; frames are limited to `maxMessageBytes`; values are structured clones, never code. The
+ * server dies with the process that started it (even on SIGKILL) and then removes its directory.
+ * @example
+ * ```ts
+ * import { Manager, Process } from 'multiproc';
+ *
+ * await using manager = await Manager.start();    // a server process (spawn by default)
+ * const d = await manager.dict<number>();         // also list(), Namespace(), Queue(), Lock(), Value()
+ * await d.set('hits', 1);
+ * d.setSync('hits', 2);                           // the blocking twin
+ * const p = new Process({ target: async () => d.increment('hits') });
+ * p.start();
+ * await p.join();
+ * await d.get('hits');                            // 3
+ * const other = await Manager.connect(manager.address, manager.authkey);  // from any process
+ * ```
  */
 export class Manager {
   /** The server's socket path (what Manager.connect takes). */
@@ -164,7 +193,12 @@ export class Manager {
     managerFromData = (d) => new Manager(d.address, Buffer.from(d.authkey), d.maxMessageBytes, null, null);
   }
 
-  /** Starts a server process and returns once it listens. */
+  /**
+   * Starts a server process and returns once it listens.
+   * @param opts authkey, start method, message limit, timeouts; see {@link ManagerOptions}
+   * @throws Error ERR_MULTIPROC_TIMEOUT when the server does not listen within `startTimeout`; the server's
+   *   own error when it cannot start
+   */
   static async start(opts: ManagerOptions = {}): Promise<Manager> {
     if (opts === null || typeof opts !== 'object') throw coded(new TypeError('Manager.start(options): options must be an object'), 'ERR_INVALID_ARG_TYPE');
     const key = opts.authkey === undefined ? randomBytes(32) : toKey(opts.authkey);
@@ -207,7 +241,13 @@ export class Manager {
     }
   }
 
-  /** A manager started elsewhere (by another process), reached through its address with its authkey. */
+  /**
+   * A manager started elsewhere (by another process), reached through its address with its authkey.
+   * @param address its `address` (the socket path)
+   * @param authkey its `authkey`
+   * @param opts `maxMessageBytes`; see {@link ConnectOptions}
+   * @throws Error ERR_MULTIPROC_AUTH for a wrong key (it connects and authenticates at once)
+   */
   static async connect(address: string, authkey: string | Uint8Array, opts: ConnectOptions = {}): Promise<Manager> {
     if (typeof address !== 'string') throw coded(new TypeError('The "address" argument must be a string (a socket path)'), 'ERR_INVALID_ARG_TYPE');
     const key = toKey(authkey);
@@ -252,17 +292,26 @@ export class Manager {
     return this.#call('stats') as Promise<ManagerStats>;
   }
 
-  /** A new dict, optionally filled from a Map, a plain object or [key, value] pairs. */
+  /**
+   * A new dict, optionally filled from a Map, a plain object or [key, value] pairs.
+   * @param init the initial entries (keys: strings, numbers, bigints, booleans, null, undefined)
+   */
   dict<V = unknown>(init?: Map<DictKey, V> | Record<string, V> | [DictKey, V][]): Promise<DictProxy<V>> {
     return this.#create('dict', init);
   }
 
-  /** A new list, optionally a copy of `init`. */
+  /**
+   * A new list, optionally a copy of `init`.
+   * @param init the initial items
+   */
   list<T = unknown>(init?: T[]): Promise<ListProxy<T>> {
     return this.#create('list', init);
   }
 
-  /** A new namespace, optionally with the attributes of `init`. */
+  /**
+   * A new namespace, optionally with the attributes of `init`.
+   * @param init the initial attributes
+   */
   Namespace(init?: Record<string, unknown>): Promise<NamespaceProxy> {
     return this.#create('Namespace', init);
   }
@@ -274,7 +323,10 @@ export class Manager {
     return args.length >= 2 ? this.#create('Value', args[0], args[1]) : this.#create('Value', undefined, args[0]);
   }
 
-  /** A queue; maxsize 0 (default) is unbounded. */
+  /**
+   * A queue in the server (Python's manager.Queue()): get/put wait there, Empty/Full as Python.
+   * @param maxsize the most items (default 0: unbounded)
+   */
   Queue<T = unknown>(maxsize = 0): Promise<QueueProxy<T>> {
     return this.#create('Queue', maxsize);
   }

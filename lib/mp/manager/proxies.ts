@@ -19,10 +19,15 @@ export type { ProxyKind } from './wire.js';
 
 /** What identifies a manager's object: enough for any process that has the key to reach it. */
 export interface ProxyData {
+  /** The manager's socket path. */
   address: string;
+  /** The manager's authkey (keep it secret: it grants access to every object of the manager). */
   authkey: Uint8Array;
+  /** The object's id in the manager (a proxy's `id`). */
   oid: number;
+  /** What kind of object it is ('dict', 'list', 'Namespace', 'Value', 'Queue', 'Lock'). */
   kind: ProxyKind;
+  /** The largest request or reply, in bytes. */
   maxMessageBytes: number;
 }
 
@@ -35,11 +40,16 @@ export type Timeout = number | null | { timeout?: number | null; block?: boolean
 let request: (p: BaseProxy, op: string, args: unknown[], signal?: AbortSignal) => Promise<unknown>;
 let requestSync: (p: BaseProxy, op: string, args: unknown[]) => unknown;
 
-/** What every proxy has: the object's id and the way to its manager. */
+/**
+ * What every proxy has: the object's id and the way to its manager. Proxies come from a {@link Manager}
+ * (dict(), list()…, proxy()), from {@link rebuildProxy}, or as Process args; each process opens its own
+ * connection on first use.
+ */
 export abstract class BaseProxy {
   readonly #data: ProxyData;
   readonly #key: Buffer;
 
+  /** @param data the object's address, key, id and kind (what {@link BaseProxy.toProxyData} returns) */
   constructor(data: ProxyData) {
     this.#data = { ...data, authkey: Buffer.from(data.authkey) };
     this.#key = Buffer.from(data.authkey);
@@ -198,25 +208,62 @@ const NOWAIT = { block: false };
 
 /** What a dict and a namespace have alike: values by key (a namespace's keys are its attribute names). */
 export interface KeyedOps<K, V> {
-  /** Sets the value at `key`. */
+  /**
+   * Sets the value at `key`.
+   * @param key the key (a namespace's attribute name)
+   * @param value the value (structured-cloned)
+   */
   set(key: K, value: V): Promise<void>;
-  /** {@link KeyedOps.set}, blocking the thread until the reply. */
+  /**
+   * set(), blocking the thread until the reply.
+   * @param key the key
+   * @param value the value
+   */
   setSync(key: K, value: V): void;
-  /** Whether there is a value at `key`. */
+  /**
+   * Whether there is a value at `key`.
+   * @param key the key
+   */
   has(key: K): Promise<boolean>;
-  /** {@link KeyedOps.has}, blocking. */
+  /**
+   * has(), blocking.
+   * @param key the key
+   */
   hasSync(key: K): boolean;
-  /** Removes the value at `key`; true if there was one. */
+  /**
+   * Removes the value at `key`; true if there was one.
+   * @param key the key
+   */
   delete(key: K): Promise<boolean>;
-  /** {@link KeyedOps.delete}, blocking. */
+  /**
+   * delete(), blocking.
+   * @param key the key
+   */
   deleteSync(key: K): boolean;
 }
 
-/** A dict in the manager (a Map; keys are primitives). Every method has a …Sync twin that blocks the thread. */
+/**
+ * A dict in the manager (a Map; keys are primitives). Every method has a …Sync twin that blocks the thread.
+ * @example
+ * ```ts
+ * const d = await manager.dict<number>({ a: 1 });
+ * await d.increment('hits');         // atomic in the server: 1
+ * d.getSync('a');                    // 1, blocking the thread
+ * await d.toMap();                   // Map { 'a' => 1, 'hits' => 1 }
+ * ```
+ */
 export interface DictProxy<V = unknown> extends KeyedOps<DictKey, V> {
-  /** The value at `key`, or `dflt` when there is none. */
+  /**
+   * The value at `key`, or `dflt` when there is none.
+   * @param key the key
+   * @param dflt what to return when there is no value at `key` (default undefined)
+   */
   get(key: DictKey, dflt?: V): Promise<V | undefined>;
-  /** {@link DictProxy.get}, blocking the thread until the reply. */
+  /**
+   * {@link DictProxy.get}, blocking the thread until the reply.
+   * @param key the key
+   * @param dflt what to return when there is no value at `key`
+   */
   getSync(key: DictKey, dflt?: V): V | undefined;
   /** The keys, in insertion order. */
   keys(): Promise<DictKey[]>;
@@ -238,13 +285,29 @@ export interface DictProxy<V = unknown> extends KeyedOps<DictKey, V> {
   clear(): Promise<void>;
   /** {@link DictProxy.clear}, blocking. */
   clearSync(): void;
-  /** Sets every entry of a Map, a plain object or an array of pairs. */
+  /**
+   * Sets every entry of a Map, a plain object or an array of pairs.
+   * @param entries the entries to set
+   */
   update(entries: Map<DictKey, V> | Record<string, V> | [DictKey, V][]): Promise<void>;
-  /** {@link DictProxy.update}, blocking. */
+  /**
+   * {@link DictProxy.update}, blocking.
+   * @param entries the entries to set
+   */
   updateSync(entries: Map<DictKey, V> | Record<string, V> | [DictKey, V][]): void;
-  /** Atomically adds `by` to the number at `key` (missing: `start`), in the server; returns the new value. */
+  /**
+   * Atomically adds `by` to the number at `key` (missing: `start`), in the server; returns the new value.
+   * @param key the key
+   * @param by what to add (default 1)
+   * @param start the value a missing key starts from (default 0)
+   */
   increment(key: DictKey, by?: number, start?: number): Promise<number>;
-  /** {@link DictProxy.increment}, blocking. */
+  /**
+   * {@link DictProxy.increment}, blocking.
+   * @param key the key
+   * @param by what to add (default 1)
+   * @param start the value a missing key starts from (default 0)
+   */
   incrementSync(key: DictKey, by?: number, start?: number): number;
   /** A local copy. */
   toMap(): Promise<Map<DictKey, V>>;
@@ -275,21 +338,47 @@ export class DictProxy<V = unknown> extends BaseProxy {
  * …Sync twin that blocks the thread.
  */
 export interface ListProxy<T = unknown> {
-  /** The item at `i`. */
+  /**
+   * The item at `i`.
+   * @param i the index (negative: from the end)
+   */
   get(i: number): Promise<T>;
-  /** {@link ListProxy.get}, blocking. */
+  /**
+   * {@link ListProxy.get}, blocking.
+   * @param i the index (negative: from the end)
+   */
   getSync(i: number): T;
-  /** Replaces the item at `i`. */
+  /**
+   * Replaces the item at `i`.
+   * @param i the index (negative: from the end)
+   * @param value the new item
+   */
   set(i: number, value: T): Promise<void>;
-  /** {@link ListProxy.set}, blocking. */
+  /**
+   * {@link ListProxy.set}, blocking.
+   * @param i the index (negative: from the end)
+   * @param value the new item
+   */
   setSync(i: number, value: T): void;
-  /** Appends; returns the new length. */
+  /**
+   * Appends; returns the new length.
+   * @param values the items to append
+   */
   push(...values: T[]): Promise<number>;
-  /** {@link ListProxy.push}, blocking. */
+  /**
+   * {@link ListProxy.push}, blocking.
+   * @param values the items to append
+   */
   pushSync(...values: T[]): number;
-  /** Removes and returns the last item (or the one at `i`); RangeError on an empty list. */
+  /**
+   * Removes and returns the last item (or the one at `i`); RangeError on an empty list.
+   * @param i the index (default: the last; negative: from the end)
+   */
   pop(i?: number): Promise<T>;
-  /** {@link ListProxy.pop}, blocking. */
+  /**
+   * {@link ListProxy.pop}, blocking.
+   * @param i the index (default: the last)
+   */
   popSync(i?: number): T;
   /** The number of items. */
   length(): Promise<number>;
@@ -308,9 +397,15 @@ export class ListProxy<T = unknown> extends BaseProxy {
 
 /** A namespace in the manager: named attributes. Every method has a …Sync twin that blocks the thread. */
 export interface NamespaceProxy extends KeyedOps<string, unknown> {
-  /** The attribute's value (undefined when there is none). */
+  /**
+   * The attribute's value (undefined when there is none).
+   * @param name the attribute
+   */
   get(name: string): Promise<unknown>;
-  /** {@link NamespaceProxy.get}, blocking. */
+  /**
+   * {@link NamespaceProxy.get}, blocking.
+   * @param name the attribute
+   */
   getSync(name: string): unknown;
   /** A local copy, as a plain object. */
   toObject(): Promise<Record<string, unknown>>;
@@ -332,9 +427,15 @@ export interface ValueProxy<T = unknown> {
   get(): Promise<T>;
   /** {@link ValueProxy.get}, blocking. */
   getSync(): T;
-  /** Replaces the value. */
+  /**
+   * Replaces the value.
+   * @param value the new value (structured-cloned)
+   */
   set(value: T): Promise<void>;
-  /** {@link ValueProxy.set}, blocking. */
+  /**
+   * {@link ValueProxy.set}, blocking.
+   * @param value the new value
+   */
   setSync(value: T): void;
 }
 export class ValueProxy<T = unknown> extends BaseProxy {
@@ -346,6 +447,7 @@ export class ValueProxy<T = unknown> extends BaseProxy {
   get value(): T {
     return this.getSync();
   }
+  /** Python's `.value =`: setSync(v), a synchronous round trip. */
   set value(v: T) {
     this.setSync(v);
   }
@@ -357,17 +459,39 @@ export class ValueProxy<T = unknown> extends BaseProxy {
  * that blocks the thread.
  */
 export interface QueueProxy<T = unknown> {
-  /** Puts an item, waiting (in the server) for room when the queue is full. */
+  /**
+   * Puts an item, waiting (in the server) for room when the queue is full.
+   * @param item the item (structured-cloned)
+   * @param t a timeout in ms, or `{ timeout, block, signal }` (default: wait as long as it takes)
+   * @throws Full when no room came in time
+   */
   put(item: T, t?: Timeout): Promise<void>;
-  /** {@link QueueProxy.put}, blocking. */
+  /**
+   * {@link QueueProxy.put}, blocking.
+   * @param item the item
+   * @param t a timeout in ms, or `{ timeout, block }`
+   */
   putSync(item: T, t?: Timeout): void;
-  /** Takes an item. With a signal: an abort while the get waits in the server rejects with its reason and takes no item. */
+  /**
+   * Takes an item. With a signal: an abort while the get waits in the server rejects with its reason and takes no item.
+   * @param t a timeout in ms, or `{ timeout, block, signal }` (default: wait as long as it takes)
+   * @throws Empty when no item came in time
+   */
   get(t?: Timeout): Promise<T>;
-  /** {@link QueueProxy.get}, blocking. */
+  /**
+   * {@link QueueProxy.get}, blocking.
+   * @param t a timeout in ms, or `{ timeout, block }`
+   */
   getSync(t?: Timeout): T;
-  /** put(item, { block: false }): Full at once when there is no room. */
+  /**
+   * put(item, { block: false }): Full at once when there is no room.
+   * @param item the item
+   */
   putNowait(item: T): Promise<void>;
-  /** {@link QueueProxy.putNowait}, blocking. */
+  /**
+   * {@link QueueProxy.putNowait}, blocking.
+   * @param item the item
+   */
   putNowaitSync(item: T): void;
   /** get({ block: false }): Empty at once when there is no item. */
   getNowait(): Promise<T>;
@@ -410,9 +534,13 @@ export interface LockProxy {
   /**
    * Resolves true once acquired; false when `timeout` ms passed (or `{ block: false }` and it is held). With a
    * signal: an abort while it waits rejects with the signal's reason, and leaves the lock not held.
+   * @param t a timeout in ms, or `{ timeout, block, signal }` (default: wait as long as it takes)
    */
   acquire(t?: Timeout): Promise<boolean>;
-  /** {@link LockProxy.acquire}, blocking. */
+  /**
+   * {@link LockProxy.acquire}, blocking.
+   * @param t a timeout in ms, or `{ timeout, block }`
+   */
   acquireSync(t?: Timeout): boolean;
   /** Releases; an error if this process does not hold it. */
   release(): Promise<void>;
@@ -451,7 +579,10 @@ export class LockProxy extends BaseProxy {
     return ok;
   }
 
-  /** Runs fn holding the lock (acquired first, released after, also when fn throws). */
+  /**
+   * Runs fn holding the lock (acquired first, released after, also when fn throws).
+   * @param fn what to run (awaited when it returns a promise)
+   */
   async withLock<R>(fn: () => R | Promise<R>): Promise<R> {
     await this.acquire();
     try {
@@ -460,7 +591,10 @@ export class LockProxy extends BaseProxy {
       await this.release();
     }
   }
-  /** {@link LockProxy.withLock}, blocking: fn runs synchronously. */
+  /**
+   * {@link LockProxy.withLock}, blocking: fn runs synchronously.
+   * @param fn what to run
+   */
   withLockSync<R>(fn: () => R): R {
     this.acquireSync();
     try {
@@ -471,7 +605,12 @@ export class LockProxy extends BaseProxy {
   }
 }
 
-/** Rebuilds a proxy from {@link BaseProxy.toProxyData} (in any process that may reach the socket). */
+/**
+ * Rebuilds a proxy from {@link BaseProxy.toProxyData} (in any process that may reach the socket).
+ * @param data what toProxyData() returned in some process
+ * @returns a proxy of the data's kind (a DictProxy for 'dict', …)
+ * @throws TypeError ERR_INVALID_ARG_TYPE when `data` is not a proxy's data
+ */
 export function rebuildProxy(data: ProxyData): BaseProxy {
   const cls = data !== null && typeof data === 'object' ? PROXY_CLASSES.get(data.kind) : undefined;
   if (!cls) throw coded(new TypeError('rebuildProxy: not the data of a Manager proxy'), 'ERR_INVALID_ARG_TYPE');

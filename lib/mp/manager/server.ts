@@ -29,6 +29,7 @@ import {
 } from './wire.js';
 import { Empty, Full } from '../queue.js';
 import { integer, rangeError, timeout as checkTimeout, typeError } from '../../posix/errors.js';
+import { realParentPid } from '../process/current.js';
 
 /** What the process starting the server passes it (Process args; with spawn they travel in a memfd). */
 export interface ServerConfig {
@@ -439,6 +440,8 @@ class ServerConn {
     if (this.closed) return;
     this.closed = true;
     this.#endPending();
+    // no longer served: stats() stops counting it now, not when the peer's FIN comes back
+    this.server.conns.delete(this);
     this.sock.end(serverRefusal(reason));
     setTimeout(() => this.sock.destroy(), 1000).unref();
   }
@@ -663,7 +666,7 @@ function report(readyPath: string, message: string): Promise<void> {
  */
 export async function serveManager(cfg: ServerConfig): Promise<void> {
   posix.setParentDeathSignal('SIGTERM');
-  if (posix.getppid() !== cfg.parentPid) {
+  if (posix.getppid() !== (realParentPid() ?? cfg.parentPid)) {
     removeDir(cfg.dir);
     process.exit(1); // the parent died before prctl: no signal would ever come
   }

@@ -52,7 +52,15 @@ export interface PoolOptions {
   /** Number of workers (default: the CPUs this process may run on, as Python 3.13's process_cpu_count()). */
   processes?: number;
   /** Runs once in every worker before its first task: a function (fork), or an export (name / { module, export }). */
-  initializer?: AnyFn | string | { module: string | URL; export: string };
+  initializer?:
+    | AnyFn
+    | string
+    | {
+        /** The module that exports it (a path or a file: URL). */
+        module: string | URL;
+        /** The export's name. */
+        export: string;
+      };
   /** Arguments for the initializer (structured-cloned with spawn). */
   initArgs?: unknown[];
   /** A worker exits and is replaced after this many chunks (Python's maxtasksperchild; a chunk is a "task" there). */
@@ -93,8 +101,34 @@ const MAX_WINDOW = 256;
 const STARTUP_FAILURES = 3;
 
 /**
- * A pool of worker processes (Python's multiprocessing.Pool). See the file header for the design, and
- * README "Pool" for what a closure sees under fork.
+ * A pool of worker processes (Python's multiprocessing.Pool). The design is in this file's header comment;
+ * docs/guide.md "Pool" says more on what a closure sees under fork.
+ *
+ * - **Any function under fork, closures included.** Workers are forked when a call first needs them and
+ *   get every function in use as a copy of the parent. A function the running workers have not seen makes
+ *   the pool fork fresh workers that have it (the old ones finish what they hold and leave). So a closure
+ *   sees the parent's state as it was when its workers were forked; reuse one function object for repeated
+ *   calls. Arguments and results are structured-cloned under both start methods.
+ * - **Spawn:** a task function is an export name of the Pool's `module`, or `{ module, export }`.
+ * - **A dying worker never hangs a call:** the calls whose chunks it held reject with a
+ *   {@link WorkerDiedError}, and it is replaced. A task that throws rejects its call with the remote error
+ *   (same class for built-in errors, `stack` the worker's, `remoteStack`, `workerPid`).
+ * - **Lifetime:** close() + join() finish the work; terminate() SIGKILLs and reaps; `await using` terminates.
+ *   An idle pool does not keep the program alive; its workers are daemons.
+ * @example
+ * ```ts
+ * import { Pool } from 'multiproc';
+ *
+ * await using pool = new Pool({ processes: 2 });                    // fork by default
+ * const squares = await pool.map((x: number) => x * x, [1, 2, 3]);  // [1, 4, 9], in input order
+ * for await (const r of pool.imapUnordered((x: number) => x + 1, [1, 2, 3])) console.log(r);
+ * await pool.apply((a: number, b: number) => a + b, [1, 2]);       // 3
+ * pool.stats();                                                     // completed, failed, queueLength, runTime…
+ *
+ * const spawned = new Pool({ startMethod: 'spawn', module: './tasks.js' });
+ * await spawned.map('crunch', [1, 2, 3]);                          // an export of ./tasks.js
+ * await spawned.terminate();
+ * ```
  */
 export class Pool {
   /** How many workers the pool keeps. */
@@ -133,6 +167,7 @@ export class Pool {
 
   /**
    * Checks the options; under a start method that does not runsClosures (spawn) starts the workers at once.
+   * @param opts processes, initializer, maxTasksPerChild, start method, module; see {@link PoolOptions}
    * @throws TypeError / RangeError for bad options (ERR_INVALID_ARG_VALUE for an unknown start method); the
    *   cause, coded ERR_MULTIPROC_POOL_BROKEN, when the workers cannot be started.
    */
@@ -171,17 +206,35 @@ export class Pool {
 
   // ---- public API ----
 
-  /** fn over every item; the results in input order. */
+  /**
+   * fn over every item; the results in input order. The items are sent in chunks (default
+   * `ceil(n / (4 × processes))`, as Python).
+   * @param fn the task function (fork: any function; spawn: an export's name or `{ module, export }`)
+   * @param iterable the items (read at once)
+   * @param opts `chunkSize` and `signal`; see {@link MapOptions}
+   * @returns a promise of the results; it rejects with the first task error, or a WorkerDiedError
+   */
   map<T, R>(fn: PoolFunction<[T], R>, iterable: Iterable<T>, opts: MapOptions = {}): Promise<Awaited<R>[]> {
     return this.#arrayCall(fn, iterable, opts, false, 'map') as Promise<Awaited<R>[]>;
   }
 
-  /** fn(...args) for every args list; the results in input order. */
+  /**
+   * fn(...args) for every args list; the results in input order.
+   * @param fn the task function
+   * @param iterable the argument lists
+   * @param opts `chunkSize` and `signal`; see {@link MapOptions}
+   */
   starmap<A extends unknown[], R>(fn: PoolFunction<A, R>, iterable: Iterable<A>, opts: MapOptions = {}): Promise<Awaited<R>[]> {
     return this.#arrayCall(fn as PoolFunction, iterable, opts, true, 'starmap') as Promise<Awaited<R>[]>;
   }
 
-  /** fn(...args) in a worker. */
+  /**
+   * fn(...args) in a worker.
+   * @param fn the task function
+   * @param args its arguments (default none; structured-cloned)
+   * @param opts `signal`: an AbortSignal that rejects the call (and drops the task if not yet handed out)
+   * @returns a promise of what fn returned (awaited in the worker)
+   */
   async apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args?: A, opts: { signal?: AbortSignal } = {}): Promise<Awaited<R>> {
     const list: unknown[] = args ?? [];
     if (!Array.isArray(list)) throw typeError('apply(fn, args): args must be an array');
@@ -189,12 +242,22 @@ export class Pool {
     return r as Awaited<R>;
   }
 
-  /** Lazily over `iterable` (sync or async, and may be infinite): results in input order, as they become available. */
+  /**
+   * Lazily over `iterable` (sync or async, and may be infinite): results in input order, as they become available.
+   * @param fn the task function
+   * @param iterable the items, read as workers have room
+   * @param opts `chunkSize` (default 1) and `signal`; see {@link MapOptions}
+   */
   imap<T, R>(fn: PoolFunction<[T], R>, iterable: Iterable<T> | AsyncIterable<T>, opts: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
     return this.#iterCall(fn, iterable, opts, true) as AsyncIterableIterator<Awaited<R>>;
   }
 
-  /** As imap, in completion order. */
+  /**
+   * As imap, in completion order.
+   * @param fn the task function
+   * @param iterable the items, read as workers have room
+   * @param opts `chunkSize` (default 1) and `signal`; see {@link MapOptions}
+   */
   imapUnordered<T, R>(fn: PoolFunction<[T], R>, iterable: Iterable<T> | AsyncIterable<T>, opts: MapOptions = {}): AsyncIterableIterator<Awaited<R>> {
     return this.#iterCall(fn, iterable, opts, false) as AsyncIterableIterator<Awaited<R>>;
   }
@@ -481,6 +544,13 @@ export class Pool {
     return started;
   }
 
+  /** The modules a worker that imports will need: the Pool's module and the initializer's. */
+  #preload(): string[] {
+    const init = this.#initializer;
+    const mods = [this.#functions.module, typeof init === 'object' ? init.module : undefined];
+    return mods.filter((m): m is string => typeof m === 'string');
+  }
+
   #startWorker(): void {
     const w = Worker.start(
       {
@@ -489,6 +559,7 @@ export class Pool {
         functions: this.#method.runsClosures ? this.#functions.snapshot() : new Map(),
         initializer: this.#initializer,
         initArgs: this.#initArgs,
+        preload: this.#method.runsClosures ? [] : this.#preload(),
       },
       (w) => this.#onFrames(w),
     );

@@ -4,12 +4,17 @@
 export interface TimeSummary {
   /** Samples taken in all (mean, min and max are over all of them). */
   count: number;
+  /** The mean of all samples. */
   mean: number;
+  /** The smallest sample. */
   min: number;
+  /** The largest sample. */
   max: number;
-  /** Percentiles of the recent samples (the last 4096). */
+  /** The median of the recent samples (the last 4096). */
   p50: number;
+  /** The 90th percentile of the recent samples. */
   p90: number;
+  /** The 99th percentile of the recent samples. */
   p99: number;
 }
 

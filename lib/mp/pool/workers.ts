@@ -23,6 +23,8 @@ export interface WorkerPlan {
   /** A function (runsClosures, once the parent has it), or the export a worker imports. */
   initializer: AnyFn | ModuleSpec | undefined;
   initArgs: unknown[];
+  /** Module URLs the worker will import (the Pool's module, the initializer's): a forkserver preloads them. */
+  preload: string[];
 }
 
 /** One worker: its process, its channel, and the chunks it holds. */
@@ -163,7 +165,7 @@ function workerProcess(plan: WorkerPlan, childEnd: number): Process {
     return forkedWorker(method, name, childEnd, plan.functions, plan.initializer as AnyFn | undefined, initArgs);
   }
   const setup: SpawnSetup = { initializer: plan.initializer as ModuleSpec | undefined, initArgs };
-  return new Process({ name, daemon: true, startMethod: method.name, module: WORKER_MODULE, export: 'spawnWorker', args: [new ChannelEnd(childEnd), setup] });
+  return new Process({ name, daemon: true, startMethod: method.name, module: WORKER_MODULE, export: 'spawnWorker', args: [new ChannelEnd(childEnd), setup], preload: plan.preload });
 }
 
 /**

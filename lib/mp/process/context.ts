@@ -11,14 +11,27 @@ export interface Context {
   /** The method's name. */
   readonly startMethod: StartMethod;
   /** Process, with this method as the default of options.startMethod. */
-  readonly Process: new (opts?: ProcessOptions) => Process;
+  readonly Process: {
+    /**
+     * A {@link Process} whose `startMethod` defaults to this context's.
+     * @param opts as for `new Process(opts)`
+     */
+    new (opts?: ProcessOptions): Process;
+  };
 }
 
 const contexts = new Map<StartMethod, Context>();
 
 /**
  * The context of a start method ('fork' or 'spawn'); without one, the default method's (Python's get_context).
+ * The same object for the same method, every time.
+ * @param method 'fork' or 'spawn' (default: {@link getStartMethod}())
  * @throws TypeError ERR_INVALID_ARG_VALUE for an unknown method.
+ * @example
+ * ```ts
+ * const ctx = getContext('spawn');
+ * const p = new ctx.Process({ module: './tasks.js', export: 'crunch', args: [1] });
+ * ```
  */
 export function getContext(method?: StartMethod): Context {
   const m = startMethod('method', method ?? currentDefault()).name;
@@ -40,6 +53,9 @@ let setOnce = false;
 
 /**
  * Sets the default start method (once, as in Python, unless `force`; setting the current one again is allowed).
+ * The default is 'fork' until set.
+ * @param method 'fork' or 'spawn'
+ * @param opts `force`: change it even if it was set before (default false)
  * @throws Error ERR_MULTIPROC_CONTEXT_SET when it was set before; TypeError ERR_INVALID_ARG_VALUE for an unknown method.
  */
 export function setStartMethod(method: StartMethod, opts: { force?: boolean } = {}): void {
@@ -60,14 +76,26 @@ export function getAllStartMethods(): StartMethod[] {
   return [...START_METHODS];
 }
 
-/** This process: { name ('MainProcess' at the top), pid, daemon }. */
-export function currentProcess(): { name: string; pid: number; daemon: boolean } {
+/** This process: { name ('MainProcess' at the top), pid, daemon } (Python's current_process()). */
+export function currentProcess(): {
+  /** 'MainProcess' in the process that was not started by multiproc; else its Process's name. */
+  name: string;
+  /** This process's pid. */
+  pid: number;
+  /** Whether it was started as a daemon child. */
+  daemon: boolean;
+} {
   const id = getIdentity();
   return { name: id.name, pid: process.pid, daemon: id.daemon };
 }
 
-/** The process that started this one with multiproc, or null in the main process. */
-export function parentProcess(): { name: string; pid: number } | null {
+/** The process that started this one with multiproc, or null in the main process (Python's parent_process()). */
+export function parentProcess(): {
+  /** The parent's name ('MainProcess', or its Process's name). */
+  name: string;
+  /** The parent's pid. */
+  pid: number;
+} | null {
   return getIdentity().parent;
 }
 

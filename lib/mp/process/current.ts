@@ -34,6 +34,7 @@ const live = new Set<Child>();
 export function setIdentity(id: Identity): void {
   identity = id;
   live.clear(); // a forked child's copy of its parent's children is not its own
+  afterChildren.length = 0;
   exitHookInstalled = false;
 }
 
@@ -59,8 +60,10 @@ export function activeChildren(): Child[] {
   return [...live];
 }
 
-// At exit, as Python's _exit_function: daemon children are terminated, the others are waited for.
+// At exit, as Python's _exit_function: daemon children are terminated, the others are waited for; then what
+// must outlive the children (a forkserver) is stopped.
 let exitHookInstalled = false;
+const afterChildren: Array<() => void> = [];
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -69,7 +72,14 @@ function installExitHook(): void {
       if (p.daemon && p.isAlive()) p.terminate();
     }
     for (const p of [...live]) p.joinSync();
+    for (const f of afterChildren.splice(0)) f();
   });
+}
+
+/** Runs `f` at this process's exit, once its children have been terminated or joined. */
+export function atExitAfterChildren(f: () => void): void {
+  afterChildren.push(f);
+  installExitHook();
 }
 
 /** os.cpus().length (Python's cpu_count). */
@@ -80,19 +90,31 @@ export function cpuCount(): number {
 // ---------------------------------------------------------------------------------------------------------
 // the child's side, shared by every start method
 
+let realParent: number | undefined;
+
+/**
+ * The pid of this child's real parent (the one whose death a daemon dies with), when multiproc started it:
+ * the process in its identity, or the forkserver that forked it.
+ */
+export function realParentPid(): number | undefined {
+  return realParent;
+}
+
 /**
  * A child's first act: take its identity, read stdin from /dev/null (as Python does), and, as a daemon, die
- * with its parent (PR_SET_PDEATHSIG, checked against a parent that died before the prctl).
+ * with its parent (PR_SET_PDEATHSIG, checked against a parent that died before the prctl). `guardPid` is the
+ * child's real parent when that is not the process in its identity (a forkserver's children).
  */
-export function enterChild(id: Identity): void {
+export function enterChild(id: Identity, guardPid = id.parent?.pid): void {
   setIdentity(id);
+  realParent = guardPid;
   const devnull = openSync('/dev/null', 'r');
   posix.dup2(devnull, 0);
   posix.close(devnull);
   if (id.daemon) {
     posix.setParentDeathSignal('SIGKILL');
     // The parent may have died before prctl: then no signal would ever come.
-    if (posix.getppid() !== id.parent?.pid) posix.kill(posix.getpid(), 'SIGKILL');
+    if (posix.getppid() !== guardPid) posix.kill(posix.getpid(), 'SIGKILL');
   }
 }
 

@@ -34,12 +34,18 @@ export interface ProcessOptions {
   name?: string;
   /** A daemon child is terminated when this process exits, and dies with it even if it is SIGKILLed. */
   daemon?: boolean;
-  /** 'fork' (default, see setStartMethod) or 'spawn'. */
+  /** 'fork' (default, see setStartMethod), 'spawn' or 'forkserver'. */
   startMethod?: StartMethod;
-  /** spawn: the module that exports the target (a path or a file: URL). */
+  /** spawn, forkserver: the module that exports the target (a path or a file: URL). */
   module?: string | URL;
-  /** spawn: the export's name (default 'default'). */
+  /** spawn, forkserver: the export's name (default 'default'). */
   export?: string;
+  /**
+   * spawn, forkserver: other modules the target will import (paths or URLs), loaded before it runs. A
+   * forkserver loads them before it forks the child, which then finds them loaded (under a loader with
+   * off-thread hooks, such as tsx, a forked child cannot import anything itself).
+   */
+  preload?: Array<string | URL>;
 }
 
 let counter = 0;
@@ -56,6 +62,27 @@ type State = 'initial' | 'started' | 'closed';
  * A child process running a target (Python's multiprocessing.Process): a function under fork, an export of a
  * module under spawn. Not started until start(); join()/joinSync() wait for it; exitCode is -N when signal N
  * ended it. close() releases the object once the child has ended.
+ *
+ * Under fork the child is a copy of this process that runs `target(...args)` and exits: 0 when it returns
+ * (or its promise resolves), 1 after an exception (printed to stderr as "Process <name>:" and the stack).
+ * Under spawn it is a fresh `node` that imports `module` and calls its export with `args` (structured
+ * clones; shared objects — Value, Lock, Queue… — are passed by their fds). Either way the pid is multiproc's
+ * own: it reaps it itself and never calls waitpid(-1). At a normal exit of this process, daemon children
+ * are terminated and the others joined, as in Python.
+ * @example
+ * ```ts
+ * import { Process, Queue } from 'multiproc';
+ *
+ * const q = new Queue<number>();
+ * const p = new Process({ target: async (n: number) => { await q.put(n * 2); }, args: [21], name: 'worker' });
+ * p.start();                  // returns once the child exists
+ * console.log(await q.get()); // 42
+ * await p.join();             // or p.joinSync(); join(1000) just returns after 1 s
+ * p.exitCode;                 // 0; 1 after an exception; -15 after terminate()
+ *
+ * // A fresh node instead of a fork: the target is a module export.
+ * new Process({ startMethod: 'spawn', module: './tasks.js', export: 'crunch', args: [new Map()] }).start();
+ * ```
  */
 export class Process {
   /** The child's name (its currentProcess().name); Process-N unless given. */
@@ -67,12 +94,14 @@ export class Process {
   readonly #method: StartMethodStrategy;
   readonly #target: TargetFunction | ModuleTarget;
   readonly #args: unknown[];
+  readonly #preload: string[];
   #state: State = 'initial';
   #child: ChildHandle | undefined;
   #status: posix.WaitStatus | undefined;
 
   /**
    * Checks the options; starts nothing.
+   * @param opts the target and its arguments, a name, daemon, the start method; see {@link ProcessOptions}
    * @throws TypeError ERR_INVALID_ARG_TYPE for an option of the wrong type, or a target the start method
    *   cannot run (a method that runsClosures needs `target`; one that does not, `module` and `export`);
    *   ERR_INVALID_ARG_VALUE for an unknown start method.
@@ -88,6 +117,8 @@ export class Process {
     this.daemon = opts.daemon ?? false;
     this.#args = opts.args ?? [];
     if (!Array.isArray(this.#args)) throw invalidType('options.args', 'an instance of Array', this.#args);
+    if (opts.preload !== undefined && !Array.isArray(opts.preload)) throw invalidType('options.preload', 'an instance of Array', opts.preload);
+    this.#preload = (opts.preload ?? []).map((m, i) => moduleUrl(`options.preload[${i}]`, m));
     if (this.#method.runsClosures) {
       if (typeof opts.target !== 'function') {
         throw invalidType('options.target', `of type function (with the ${this.startMethod} start method)`, opts.target);
@@ -126,12 +157,17 @@ export class Process {
     return null;
   }
 
-  /** Starts the child. Returns once it exists (fork: it is already running this process's copy). */
+  /**
+   * Starts the child. Returns once it exists (fork: it is already running this process's copy).
+   * @throws Error ERR_MULTIPROC_PROCESS_STATE when started before; ERR_MULTIPROC_DAEMON in a daemon child
+   *   (daemons may not have children, as in Python); ERR_MULTIPROC_CLOSED after close(); the start method's
+   *   errors (fork: EAGAIN, ERR_MULTIPROC_FORK_PROBE…)
+   */
   start(): void {
     if (this.#state === 'closed') throw closedError('process object is closed');
     if (this.#state !== 'initial') throw stateErr('cannot start a process twice');
     if (getIdentity().daemon) throw stateError('ERR_MULTIPROC_DAEMON', 'daemonic processes are not allowed to have children');
-    this.#child = this.#method.start({ name: this.name, daemon: this.daemon, target: this.#target, args: this.#args });
+    this.#child = this.#method.start({ name: this.name, daemon: this.daemon, target: this.#target, args: this.#args, preload: this.#preload });
     this.#state = 'started';
     addChild(this);
     debug('Process %s started (%s), pid %d', this.name, this.startMethod, this.#child.pid);
@@ -164,6 +200,8 @@ export class Process {
    * Waits for the child to end without blocking the thread (its sentinel's readiness — a pidfd for a child
    * of this process — in the addon's reactor; no thread parked). With a timeout it just returns when the
    * time is up (check exitCode), as Python's join does; an AbortSignal rejects with its reason.
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: wait until it ends)
+   * @throws Error ERR_MULTIPROC_PROCESS_STATE for a process not started (or a join of itself)
    */
   async join(t?: number | { timeout?: number; signal?: AbortSignal }): Promise<void> {
     const { timeout, signal } = waitOptions(t);
@@ -191,7 +229,10 @@ export class Process {
     }
   }
 
-  /** Blocks the thread until the child ends, or until `timeout` ms have passed (then just returns). */
+  /**
+   * Blocks the thread until the child ends, or until `timeout` ms have passed (then just returns).
+   * @param timeout milliseconds (default: wait until it ends)
+   */
   joinSync(timeout?: number | null): void {
     const ms = checkTimeout('timeout', timeout);
     this.#checkJoinable();

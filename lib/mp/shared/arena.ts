@@ -208,8 +208,20 @@ export function attachBlock(fd: number, h: BlockHandle): Block {
   return { region: r, offset: h.offset, size: h.size };
 }
 
-/** Arena statistics of this process (tests, debugging). */
-export function arenaStats(): { regions: number; attached: number; liveObjects: number; bytes: number } {
+/**
+ * Arena statistics of this process (tests, debugging): how much shared memory the Values, arrays and sync
+ * objects it created take.
+ */
+export function arenaStats(): {
+  /** The arena regions this process created (memfd mappings of 64 KiB, or one per large object). */
+  regions: number;
+  /** Regions of other processes this one mapped (a spawned child's view of its parent's objects). */
+  attached: number;
+  /** Objects alive in this process's regions. */
+  liveObjects: number;
+  /** The bytes of this process's regions. */
+  bytes: number;
+} {
   const me = myPid();
   let live = 0;
   let bytes = 0;
@@ -259,6 +271,7 @@ export class ArenaObject {
     registry.register(this, this.#cell, this.#cell);
   }
 
+  /** true after close() (or once its arena region is gone). */
   get closed(): boolean {
     return this.#closed || this._block.region.closed;
   }
@@ -286,6 +299,7 @@ export class ArenaObject {
   /** @internal Subclasses release what they own (a Value its lock). */
   _onClose(): void {}
 
+  /** close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

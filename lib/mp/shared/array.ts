@@ -23,7 +23,10 @@ import {
   type TypedArrayCtor,
 } from './typed.js';
 
-/** A shared array without a lock (Python's RawArray). `view` is a typed array over the shared bytes. */
+/**
+ * A shared array without a lock (Python's RawArray). `view` is a typed array over the shared bytes.
+ * @typeParam T number, or bigint for the 64-bit integer types
+ */
 export class RawArray<T extends number | bigint = number> extends SharedData {
   /** The readable type name ('int32', 'float64', …). */
   readonly typeCode: string;
@@ -34,6 +37,8 @@ export class RawArray<T extends number | bigint = number> extends SharedData {
   /**
    * @param type a type code ('i', 'd', 'int64', … see TypeCode); 64-bit integer types hold bigints
    * @param sizeOrValues the number of elements (zero-filled), or the initial values (each checked)
+   * @throws TypeError ERR_INVALID_ARG_VALUE for an unknown type code; RangeError for a value that does not
+   *   fit, or a size larger than the machine can back
    */
   constructor(type: TypeCode | Attached, sizeOrValues?: number | Iterable<T>) {
     if (isAttached(type)) {
@@ -69,20 +74,32 @@ export class RawArray<T extends number | bigint = number> extends SharedData {
     return this.#view as never;
   }
 
-  /** The element at `i` (RangeError outside 0 … length-1). */
+  /**
+   * The element at `i` (RangeError outside 0 … length-1).
+   * @param i the index
+   */
   get(i: number): T {
     this._check();
     return this.#view[this.#index('index', i)] as T;
   }
 
-  /** Stores `v` at `i`, checked as the type requires (a value that does not fit is an error, never wrapped). */
+  /**
+   * Stores `v` at `i`, checked as the type requires (a value that does not fit is an error, never wrapped).
+   * @param i the index (0 … length-1)
+   * @param v the value
+   */
   set(i: number, v: T): void {
     this._check();
     const at = this.#index('index', i);
     this.#view[at] = checkElement(this.#view.constructor as TypedArrayCtor, v, 'value') as never;
   }
 
-  /** Stores `v` (checked as set() does) in elements [start, end) (default: all), as TypedArray.fill. */
+  /**
+   * Stores `v` (checked as set() does) in elements [start, end) (default: all), as TypedArray.fill.
+   * @param v the value
+   * @param start the first index (default 0)
+   * @param end one past the last index (default: length)
+   */
   fill(v: T, start = 0, end = this.length): this {
     this._check();
     const value = checkElement(this.#view.constructor as TypedArrayCtor, v, 'value');
@@ -109,11 +126,26 @@ export class RawArray<T extends number | bigint = number> extends SharedData {
   }
 }
 
-/** A shared array with a lock (Python's Array; the default lock is a new RLock, as in Python). */
+/**
+ * A shared array with a lock (Python's Array, renamed so that it cannot hide JS's Array; the default lock
+ * is a new RLock, as in Python). `view` is a typed array over the shared bytes: the fast path.
+ * @example
+ * ```ts
+ * import { Process, SharedArray } from 'multiproc';
+ *
+ * const a = new SharedArray('d', 1000);    // 1000 float64, zero-filled; or new SharedArray('i', [1, 2, 3])
+ * const p = new Process({ target: () => a.view.fill(0.5, 0, 500) });
+ * p.start();
+ * await p.join();
+ * a.get(0);                                // 0.5: the child's writes, seen here
+ * a.getLock().withLockSync(() => a.set(1, a.get(1) + 1));
+ * ```
+ */
 export class SharedArray<T extends number | bigint = number> extends RawArray<T> {
   /**
    * @param type a type code (see RawArray)
    * @param sizeOrValues the number of elements, or the initial values
+   * @param opts `lock`: whether it has a lock, or which
    * @param opts.lock true (default): a new RLock; false: none; or the Lock/RLock to use
    */
   constructor(type: TypeCode | Attached, sizeOrValues?: number | Iterable<T>, opts: { lock?: LockOption } = {}) {

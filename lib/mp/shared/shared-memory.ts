@@ -48,6 +48,19 @@ function normalise(name: string): string {
 /**
  * A named POSIX shared memory object (Python's multiprocessing.shared_memory.SharedMemory): create one, or
  * attach to it by name from any process. close() closes this handle; unlink() removes the name (once).
+ * A created object is recorded with the resource tracker (unless `track: false`), which removes it if its
+ * creator dies without unlinking it and no live process uses it.
+ * @see [shm_overview(7)](https://man7.org/linux/man-pages/man7/shm_overview.7.html)
+ * @example
+ * ```ts
+ * import { SharedMemory } from 'multiproc';
+ *
+ * const shm = new SharedMemory({ create: true, size: 4096 });
+ * shm.buf.set([1, 2, 3]);
+ * // in any process: const other = new SharedMemory({ name: shm.name });  other.buf[0] === 1
+ * shm.close();    // this handle
+ * shm.unlink();   // the name (once, by one process)
+ * ```
  */
 export class SharedMemory {
   /** Its name ('/mp-…'). */
@@ -59,6 +72,12 @@ export class SharedMemory {
   readonly #header: boolean;
   #hdr: Int32Array | undefined;
 
+  /**
+   * Creates a new object (`create: true`, with `size`) or attaches to an existing one by `name`.
+   * @param opts name, create, size and track; see {@link SharedMemoryOptions}
+   * @throws Error EEXIST (create with a name that exists), ENOENT (attach to a name that does not);
+   *   RangeError for a size larger than the machine can back; TypeError without a name to attach to
+   */
   constructor(opts: SharedMemoryOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw invalidType('options', 'of type object', opts);
     const create = opts.create ?? false;
@@ -152,7 +171,8 @@ export class SharedMemory {
  * user) are not seen: that is the tracker's blind spot. Each removal is reported as a process warning with code
  * 'MULTIPROC_SHM_REAPED'. Returns the names it removed. The resource tracker does this for the objects of its
  * own process tree as their creators die; this function is for objects left by other trees (a tracker that was
- * itself killed), and scans all of /dev/shm: call it when you want that.
+ * itself killed), and scans all of /dev/shm: call it when you want that. Objects created with
+ * `track: false`, and objects other programs made, are never removed.
  */
 export function reapSharedMemory(): string[] {
   let names: string[];

@@ -21,7 +21,11 @@ import {
   type TypedArrayCtor,
 } from './typed.js';
 
-/** One shared value without a lock (Python's RawValue). */
+/**
+ * One shared value without a lock (Python's RawValue): one element in the shared arena. A read or a write
+ * is one aligned load or store (atomic); a read-modify-write is not — use a {@link Value} and its lock.
+ * @typeParam T number, or bigint for the 64-bit integer types
+ */
 export class RawValue<T extends number | bigint = number> extends SharedData {
   /** The readable type name ('int32', 'float64', …). */
   readonly typeCode: string;
@@ -30,6 +34,7 @@ export class RawValue<T extends number | bigint = number> extends SharedData {
   /**
    * @param type a type code ('i', 'd', 'int64', … see TypeCode); 64-bit integer types hold bigints
    * @param init the initial value (default 0), checked as the type requires
+   * @throws TypeError ERR_INVALID_ARG_VALUE for an unknown type code; RangeError when `init` does not fit
    */
   constructor(type: TypeCode | Attached, init?: T) {
     if (isAttached(type)) {
@@ -60,11 +65,31 @@ export class RawValue<T extends number | bigint = number> extends SharedData {
   }
 }
 
-/** One shared value with a lock (Python's Value; the default lock is a new RLock, as in Python). */
+/**
+ * One shared value with a lock (Python's Value; the default lock is a new RLock, as in Python). Unlike
+ * Python's synchronized wrapper, `.value` does not take the lock itself: hold getLock() around a
+ * read-modify-write such as `v.value++`.
+ *
+ * Like every shared object, it reaches other processes by inheritance (created before a fork, or passed in
+ * Process args to a spawned child); its bytes are freed when the creating process closes it (or it is
+ * garbage-collected there), so keep it open while children use it.
+ * @example
+ * ```ts
+ * import { Process, Value } from 'multiproc';
+ *
+ * const counter = new Value('i', 0);       // Python's type codes, or 'int32', 'float64', …; 'q'/'int64' hold bigints
+ * const work = () => { for (let i = 0; i < 1000; i++) counter.getLock().withLockSync(() => counter.value++); };
+ * const ps = [1, 2, 3].map(() => new Process({ target: work }));
+ * ps.forEach((p) => p.start());
+ * for (const p of ps) await p.join();
+ * console.log(counter.value);              // 3000
+ * ```
+ */
 export class Value<T extends number | bigint = number> extends RawValue<T> {
   /**
    * @param type a type code (see RawValue)
    * @param init the initial value (default 0)
+   * @param opts `lock`: whether it has a lock, or which
    * @param opts.lock true (default): a new RLock; false: none; or the Lock/RLock to use
    */
   constructor(type: TypeCode | Attached, init?: T, opts: { lock?: LockOption } = {}) {

@@ -29,6 +29,17 @@ const [BARRIER_SPIN_MIN, BARRIER_SPIN_MAX] = [8, 8192] as const;
  * A barrier for `parties` processes (Python's threading/multiprocessing Barrier): wait() returns the arrival
  * index (0 … parties-1); a timeout, abort() or a throwing action breaks it, and every waiter (and later
  * caller, until reset()) gets BrokenBarrierError.
+ *
+ * The action runs in the last process to arrive; it reaches forked children (inherited) but not spawned
+ * ones (a function cannot travel). Aborting a pending wait breaks the barrier, as a timeout does.
+ * @example
+ * ```ts
+ * import { Barrier, Process } from 'multiproc';
+ *
+ * const b = new Barrier(3, { timeout: 5000, action: () => console.log('all here') });
+ * for (let i = 0; i < 2; i++) new Process({ target: () => b.waitSync() }).start();
+ * const index = await b.wait();   // 0, 1 or 2: the arrival index; BrokenBarrierError after 5 s
+ * ```
  */
 export class Barrier extends SyncObject {
   readonly #core: LockCore;
@@ -36,6 +47,10 @@ export class Barrier extends SyncObject {
   readonly #timeout: number;
   #spin = 512;
 
+  /**
+   * @param parties how many processes each cycle waits for (1 ..= 2^30 - 1)
+   * @param opts the action and the default timeout; see {@link BarrierOptions}
+   */
   constructor(parties: number | Attach, opts: BarrierOptions = {}) {
     if (isAttach(parties)) {
       super(parties[ATTACH], 'Barrier');
@@ -144,7 +159,11 @@ export class Barrier extends SyncObject {
     return this.#outcome(gen, index);
   }
 
-  /** Waits for all parties; returns this process's arrival index (default timeout: the barrier's). */
+  /**
+   * Waits for all parties; returns this process's arrival index (default timeout: the barrier's).
+   * @param timeout milliseconds (default, or null: the barrier's `timeout` option)
+   * @throws BrokenBarrierError when the barrier is or becomes broken (a timeout breaks it)
+   */
   waitSync(timeout?: number): number {
     this._check();
     const ms = timeout == null ? this.#timeout : checkTimeout('timeout', timeout); // None: the barrier's default, as in Python
@@ -167,7 +186,10 @@ export class Barrier extends SyncObject {
     return runSync(this.#waits(gen, index, ms));
   }
 
-  /** waitSync, off the JS thread. Aborting breaks the barrier and rejects with signal.reason. */
+  /**
+   * waitSync, off the JS thread. Aborting breaks the barrier and rejects with signal.reason.
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: the barrier's `timeout` option)
+   */
   async wait(t?: number | WaitOptions): Promise<number> {
     this._check();
     const { timeout, signal } = parseWait(t ?? undefined, this.#timeout);

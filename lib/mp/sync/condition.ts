@@ -10,6 +10,15 @@ import { ATTACH, type Attach, futexWake, isAttach, rebuildSync, shareSync, SyncO
  * A condition variable (Python's multiprocessing.Condition) over a Lock or RLock (default: a new RLock).
  * wait() must be called holding the lock; it releases it while sleeping and re-acquires it before returning.
  * A wait may end without a notify (a spurious wake-up, rare): use waitFor with a predicate.
+ * @example
+ * ```ts
+ * const cond = new Condition();
+ * const ready = new Value('i', 0);
+ * // consumer:
+ * await cond.withLock(() => cond.waitFor(() => ready.value === 1, 1000));
+ * // producer (another process):
+ * cond.withLockSync(() => { ready.value = 1; cond.notifyAll(); });
+ * ```
  */
 export class Condition extends SyncObject {
   readonly #lock: Lock | RLock;
@@ -17,7 +26,7 @@ export class Condition extends SyncObject {
 
   /**
    * @param lock the lock to use (default: a new RLock, closed with the Condition)
-   * @param attachedLock @internal a spawned child's rebuilt lock
+   * @param attachedLock internal (a spawned child's rebuilt lock): leave it out
    */
   constructor(lock?: Lock | RLock | Attach, attachedLock?: Lock | RLock) {
     if (isAttach(lock)) {
@@ -37,11 +46,17 @@ export class Condition extends SyncObject {
     return this.#lock;
   }
 
-  /** The lock's acquireSync. */
+  /**
+   * The lock's acquireSync.
+   * @param timeout milliseconds (default: no timeout)
+   */
   acquireSync(timeout?: number): boolean {
     return this.#lock.acquireSync(timeout);
   }
-  /** The lock's acquire. */
+  /**
+   * The lock's acquire.
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   acquire(t?: number | WaitOptions): Promise<boolean> {
     return this.#lock.acquire(t);
   }
@@ -49,11 +64,17 @@ export class Condition extends SyncObject {
   release(): void {
     this.#lock.release();
   }
-  /** The lock's withLock. */
+  /**
+   * The lock's withLock: runs fn holding the lock.
+   * @param fn what to run (awaited when it returns a promise)
+   */
   async withLock<T>(fn: () => T | Promise<T>): Promise<T> {
     return this.#lock.withLock(fn);
   }
-  /** The lock's withLockSync. */
+  /**
+   * The lock's withLockSync: runs fn holding the lock.
+   * @param fn what to run
+   */
   withLockSync<T>(fn: () => T): T {
     return this.#lock.withLockSync(fn);
   }
@@ -76,14 +97,21 @@ export class Condition extends SyncObject {
     }
   }
 
-  /** Releases the lock, waits for a notify (or `timeout` ms), re-acquires. false on timeout. */
+  /**
+   * Releases the lock, waits for a notify (or `timeout` ms), re-acquires. false on timeout.
+   * @param timeout milliseconds (default: no timeout)
+   * @throws Error ERR_MULTIPROC_NOT_OWNER when this process does not hold the lock
+   */
   waitSync(timeout?: number): boolean {
     const ms = checkTimeout('timeout', timeout);
     this.#checkOwned('wait');
     return runSync(this.#waits(ms));
   }
 
-  /** waitSync, off the JS thread; aborting rejects with signal.reason once the lock is re-acquired. */
+  /**
+   * waitSync, off the JS thread; aborting rejects with signal.reason once the lock is re-acquired.
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   async wait(t?: number | WaitOptions): Promise<boolean> {
     const { timeout, signal } = parseWait(t);
     this.#checkOwned('wait');
@@ -105,18 +133,31 @@ export class Condition extends SyncObject {
     return result;
   }
 
-  /** Waits until predicate() is truthy (checked with the lock held); returns its last value. */
+  /**
+   * Waits until predicate() is truthy (checked with the lock held); returns its last value. Call it holding
+   * the lock.
+   * @param predicate checked first, then after each wake-up
+   * @param timeout milliseconds (default: no timeout); on timeout the predicate's last (falsy) value returns
+   */
   waitForSync<T>(predicate: () => T, timeout?: number): T {
     return runSync(this.#waitForWaits(predicate, checkTimeout('timeout', timeout)));
   }
 
-  /** waitForSync, waiting off the JS thread. */
+  /**
+   * waitForSync, waiting off the JS thread.
+   * @param predicate checked first, then after each wake-up
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   async waitFor<T>(predicate: () => T, t?: number | WaitOptions): Promise<T> {
     const { timeout, signal } = parseWait(t);
     return runAsync(this.#waitForWaits(predicate, timeout), signal);
   }
 
-  /** Wakes up to n (default 1) waiting processes. Needs the lock. */
+  /**
+   * Wakes up to n (default 1) waiting processes. Needs the lock.
+   * @param n how many waiters to wake (default 1)
+   * @throws Error ERR_MULTIPROC_NOT_OWNER when this process does not hold the lock
+   */
   notify(n = 1): void {
     integer('n', n, 0, Number.MAX_SAFE_INTEGER);
     this.#checkOwned('notify');

@@ -4,8 +4,17 @@ import { abortReason, parseWait, runAsync, runSync, type WaitOptions, type Waits
 import { timeout as checkTimeout } from '../../posix/errors.js';
 import { ATTACH, type Attach, futexWake, isAttach, shareSync, SyncObject, WAKE_ALL } from './word.js';
 
-/** An event flag shared between processes (Python's multiprocessing.Event). */
+/**
+ * An event flag shared between processes (Python's multiprocessing.Event): set() wakes every waiter.
+ * @example
+ * ```ts
+ * const go = new Event();
+ * new Process({ target: () => { go.waitSync(); console.log('started'); } }).start();
+ * go.set();
+ * ```
+ */
 export class Event extends SyncObject {
+  /** @param attach internal (a spawned child's rebuild): leave it out */
   constructor(attach?: Attach) {
     super(isAttach(attach) ? attach[ATTACH] : allocate(16), 'Event');
   }
@@ -33,14 +42,20 @@ export class Event extends SyncObject {
     return this._sleepUntil(this._w, 0, this._w + 1, () => Atomics.load(this._i32, this._w) !== 0, ms);
   }
 
-  /** Blocks until set; returns the flag (false on timeout). */
+  /**
+   * Blocks until set; returns the flag (false on timeout).
+   * @param timeout milliseconds (default: no timeout)
+   */
   waitSync(timeout?: number): boolean {
     this._check();
     const ms = checkTimeout('timeout', timeout);
     return Atomics.load(this._i32, this._w) !== 0 || runSync(this.#waits(ms));
   }
 
-  /** waitSync, off the JS thread; aborting rejects with signal.reason. */
+  /**
+   * waitSync, off the JS thread; aborting rejects with signal.reason.
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   async wait(t?: number | WaitOptions): Promise<boolean> {
     this._check();
     const { timeout, signal } = parseWait(t);

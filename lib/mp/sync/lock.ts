@@ -63,7 +63,13 @@ export abstract class LockBase extends SyncObject {
     this._i32[this._w + COUNT] = saved;
   }
 
-  /** Runs fn with the lock held; releases on every exit path. A timeout is a TimeoutError. */
+  /**
+   * Runs fn with the lock held; releases on every exit path. A timeout is a TimeoutError.
+   * @param fn what to run (awaited when it returns a promise)
+   * @param t a timeout in ms, or `{ timeout, signal }` for the acquisition (default: no timeout)
+   * @returns what fn returned
+   * @throws TimeoutError (code ERR_MULTIPROC_TIMEOUT) when not acquired in time; what fn threw
+   */
   async withLock<T>(fn: () => T | Promise<T>, t?: number | WaitOptions): Promise<T> {
     if (!(await this.acquire(t))) throw notAcquired();
     try {
@@ -73,7 +79,13 @@ export abstract class LockBase extends SyncObject {
     }
   }
 
-  /** withLock, acquiring with acquireSync. */
+  /**
+   * withLock, acquiring with acquireSync.
+   * @param fn what to run
+   * @param timeout milliseconds for the acquisition (default: no timeout)
+   * @returns what fn returned
+   * @throws TimeoutError when not acquired in time; what fn threw
+   */
   withLockSync<T>(fn: () => T, timeout?: number): T {
     if (!this.acquireSync(timeout)) throw notAcquired();
     try {
@@ -87,13 +99,17 @@ export abstract class LockBase extends SyncObject {
    * Acquires (blocking) and returns a disposable that releases, for `using`:
    * `{ using _ = lock.holdSync(); … }` releases on every exit path. A timeout is a TimeoutError
    * (code ERR_MULTIPROC_TIMEOUT).
+   * @param timeout milliseconds for the acquisition (default: no timeout)
    */
   holdSync(timeout?: number): Disposable {
     if (!this.acquireSync(timeout)) throw notAcquired();
     return this.#held();
   }
 
-  /** holdSync, acquiring off the JS thread: `{ using _ = await lock.hold(); … }`. */
+  /**
+   * holdSync, acquiring off the JS thread: `{ using _ = await lock.hold(); … }`.
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   async hold(t?: number | WaitOptions): Promise<Disposable> {
     if (!(await this.acquire(t))) throw notAcquired();
     return this.#held();
@@ -115,19 +131,42 @@ export abstract class LockBase extends SyncObject {
  * A non-recursive lock shared between processes (Python's multiprocessing.Lock). Acquiring it again in the
  * process that holds it waits (as in Python) until some code of this process releases it. Any process may
  * release it (as in Python); releasing an unlocked lock is an error.
+ *
+ * It is a word in the shared arena: an uncontended acquire or release is one compare-and-swap in JS; only a
+ * process that must wait sleeps in futex(2) (the Promise forms on a thread of the addon: the JS thread stays
+ * free). A process that dies holding it never wedges the others: a waiter notices within 100 ms, takes it,
+ * sees `ownerDied` true and a 'MULTIPROC_OWNER_DIED' process warning.
+ * @example
+ * ```ts
+ * import { Lock, Process } from 'multiproc';
+ *
+ * const lock = new Lock();
+ * new Process({ target: () => lock.withLockSync(() => console.log('child has it')) }).start();
+ * if (await lock.acquire({ timeout: 100 })) {  // false on timeout; an AbortSignal rejects
+ *   try { console.log('parent has it'); } finally { lock.release(); }
+ * }
+ * { using _ = lock.holdSync(); }               // released at the end of the block
+ * ```
  */
 export class Lock extends LockBase {
+  /** @param attach internal (a spawned child's rebuild): leave it out */
   constructor(attach?: Attach) {
     super(attach, 'Lock');
   }
 
-  /** Blocks until acquired; false if `timeout` ms elapsed first (0: just try). */
+  /**
+   * Blocks until acquired; false if `timeout` ms elapsed first (0: just try).
+   * @param timeout milliseconds (default: no timeout)
+   */
   acquireSync(timeout?: number): boolean {
     this._check();
     return this._core.acquireSync(checkTimeout('timeout', timeout));
   }
 
-  /** Resolves true once acquired, false on timeout; waits off the JS thread. Aborting rejects (nothing held). */
+  /**
+   * Resolves true once acquired, false on timeout; waits off the JS thread. Aborting rejects (nothing held).
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   acquire(t?: number | WaitOptions): Promise<boolean> {
     try {
       this._check();
@@ -151,6 +190,7 @@ export class Lock extends LockBase {
  * (counted); release by a process that does not hold it is an error (ERR_MULTIPROC_NOT_OWNER).
  */
 export class RLock extends LockBase {
+  /** @param attach internal (a spawned child's rebuild): leave it out */
   constructor(attach?: Attach) {
     super(attach, 'RLock');
     const i32 = this._i32;
@@ -158,7 +198,10 @@ export class RLock extends LockBase {
     this._core.onTook = () => void (i32[w + COUNT] = 1);
   }
 
-  /** Blocks until acquired (at once when this process holds it: counted); false after `timeout` ms. */
+  /**
+   * Blocks until acquired (at once when this process holds it: counted); false after `timeout` ms.
+   * @param timeout milliseconds (default: no timeout)
+   */
   acquireSync(timeout?: number): boolean {
     this._check();
     const ms = checkTimeout('timeout', timeout);
@@ -175,7 +218,10 @@ export class RLock extends LockBase {
     return this._core.acquireSync(ms);
   }
 
-  /** acquireSync, waiting off the JS thread. Aborting rejects (nothing held). */
+  /**
+   * acquireSync, waiting off the JS thread. Aborting rejects (nothing held).
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   acquire(t?: number | WaitOptions): Promise<boolean> {
     try {
       this._check();

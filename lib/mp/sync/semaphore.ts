@@ -5,11 +5,20 @@ import { abortReason, parseWait, runAsync, runSync, type WaitOptions, type Waits
 import { integer, stateError, timeout as checkTimeout } from '../../posix/errors.js';
 import { ATTACH, type Attach, futexWake, isAttach, shareSync, SyncObject } from './word.js';
 
-/** A counting semaphore shared between processes (Python's multiprocessing.Semaphore). */
+/**
+ * A counting semaphore shared between processes (Python's multiprocessing.Semaphore): a count in the shared
+ * arena; acquire takes one (waiting while it is 0), release adds.
+ * @example
+ * ```ts
+ * const slots = new Semaphore(2);                 // at most two holders at once
+ * await slots.withLock(() => download(url));      // acquire … release on every exit path
+ * if (slots.acquireSync(100)) slots.release();    // false after 100 ms
+ * ```
+ */
 export class Semaphore extends SyncObject {
   /**
-   * @param value the initial count (default 1)
-   * @param bounded @internal BoundedSemaphore's: the count may not exceed the initial value
+   * @param value the initial count (0 ..= 2^30 - 1; default 1)
+   * @param bounded internal (BoundedSemaphore's: the count may not exceed the initial value)
    */
   constructor(value: number | Attach = 1, bounded = false) {
     if (isAttach(value)) {
@@ -44,7 +53,10 @@ export class Semaphore extends SyncObject {
     }
   }
 
-  /** Takes one from the count, blocking while it is 0; false if `timeout` ms elapsed first (0: just try). */
+  /**
+   * Takes one from the count, blocking while it is 0; false if `timeout` ms elapsed first (0: just try).
+   * @param timeout milliseconds (default: no timeout)
+   */
   acquireSync(timeout?: number): boolean {
     this._check();
     const ms = checkTimeout('timeout', timeout);
@@ -52,7 +64,10 @@ export class Semaphore extends SyncObject {
     return ms > 0 && runSync(this.#takeWaits(ms));
   }
 
-  /** acquireSync, waiting off the JS thread; aborting rejects with signal.reason (nothing taken). */
+  /**
+   * acquireSync, waiting off the JS thread; aborting rejects with signal.reason (nothing taken).
+   * @param t a timeout in ms, or `{ timeout, signal }` (default: no timeout)
+   */
   async acquire(t?: number | WaitOptions): Promise<boolean> {
     this._check();
     const { timeout, signal } = parseWait(t);
@@ -61,7 +76,11 @@ export class Semaphore extends SyncObject {
     return timeout > 0 && runAsync(this.#takeWaits(timeout), signal);
   }
 
-  /** Adds `n` (default 1) to the count and wakes up to `n` waiters. */
+  /**
+   * Adds `n` (default 1) to the count and wakes up to `n` waiters. Any process may release.
+   * @param n how many (1 ..= 2^30 - 1; default 1)
+   * @throws Error ERR_MULTIPROC_OVER_RELEASE when a BoundedSemaphore would go above its initial value
+   */
   release(n = 1): void {
     this._check();
     integer('n', n, 1, 0x3fffffff);
@@ -88,7 +107,11 @@ export class Semaphore extends SyncObject {
     return Atomics.load(this._i32, this._w);
   }
 
-  /** Runs fn holding one count (acquire … release on every exit path). */
+  /**
+   * Runs fn holding one count (acquire … release on every exit path), waiting as long as it takes.
+   * @param fn what to run (awaited when it returns a promise)
+   * @returns what fn returned
+   */
   async withLock<T>(fn: () => T | Promise<T>): Promise<T> {
     await this.acquire();
     try {
@@ -98,7 +121,11 @@ export class Semaphore extends SyncObject {
     }
   }
 
-  /** withLock, acquiring with acquireSync. */
+  /**
+   * withLock, acquiring with acquireSync.
+   * @param fn what to run
+   * @returns what fn returned
+   */
   withLockSync<T>(fn: () => T): T {
     this.acquireSync();
     try {
@@ -111,6 +138,7 @@ export class Semaphore extends SyncObject {
 
 /** A Semaphore whose count may not exceed its initial value: over-release throws ERR_MULTIPROC_OVER_RELEASE. */
 export class BoundedSemaphore extends Semaphore {
+  /** @param value the initial count, which is also the bound (default 1) */
   constructor(value: number | Attach = 1) {
     super(value, true);
   }

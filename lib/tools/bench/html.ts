@@ -134,7 +134,7 @@ export function charts(report: Report): Array<{ group: string; svg: string }> {
 export const PLACEMENT_COLOR: Record<string, string> = { 'same CPU': '#4c72b0', 'different CPUs': '#dd8452', unpinned: '#8c8c8c' };
 
 /**
- * The overview the README shows: every two-process round trip (each mechanism, each way), one bar per
+ * The overview docs/benchmarks.md shows: every two-process round trip (each mechanism, each way), one bar per
  * placement, on a log scale — placement against primitive at a glance.
  */
 export function overviewChart(report: Report): string {

@@ -197,8 +197,9 @@ export function compareTable(old: Report, now: Report): string {
 }
 
 /**
- * The README form: one row per mechanism and way, one column per placement, each cell the median with its
- * ratio to the C loop in that placement; the full table (p99, ranges, every sample) is in the JSON and HTML.
+ * The Markdown form docs/benchmarks.md shows: one row per mechanism and way, one column per placement, each
+ * cell the median with its ratio to the C loop in that placement; the full table (p99, ranges, every sample)
+ * is in the JSON and HTML.
  */
 export function markdownSummary(report: Report): string {
   const all = allResults(report);

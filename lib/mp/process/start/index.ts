@@ -3,9 +3,11 @@
 // adding one is that file, its name in StartMethod (./strategy.ts) and a line in METHODS.
 import { invalidValue } from '../../../posix/errors.js';
 import { fork } from './fork.js';
+import { forkserver } from './forkserver.js';
 import { spawn } from './spawn.js';
 import type { StartMethod, StartMethodStrategy } from './strategy.js';
 
+export { setForkserverPreload, stopForkserver } from './forkserver.js';
 export {
   type ChildHandle,
   type ChildJob,
@@ -19,7 +21,7 @@ export {
 } from './strategy.js';
 
 
-const METHODS: { readonly [M in StartMethod]: StartMethodStrategy } = Object.freeze({ fork, spawn });
+const METHODS: { readonly [M in StartMethod]: StartMethodStrategy } = Object.freeze({ fork, spawn, forkserver });
 
 /** Every start method's name, in the order getAllStartMethods() lists them. */
 export const START_METHODS: readonly StartMethod[] = Object.freeze(Object.keys(METHODS) as StartMethod[]);

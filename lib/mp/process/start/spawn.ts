@@ -3,7 +3,7 @@
 // as a v8.serialize structured clone in a memfd (the child's fd 3); shared objects among them are reduced to
 // fds (lib/mp/core/reduction.ts), passed as the child's fds 4, 5, … For children that need worker threads
 // or a clean runtime, and for anything that must not inherit this process's memory and fds.
-import { openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
@@ -24,6 +24,54 @@ export interface SpawnPayload {
   args: unknown[];
   /** How many fds follow fd 3 (4, 5, …): the fds of shared objects in args (lib/mp/core/reduction.ts). */
   fdCount: number;
+  /** Modules the child imports before its target's (ChildJob.preload). */
+  preload: string[];
+}
+
+/** A job's payload in a memfd, and the fds of the shared objects in its args (./child-run.ts reads it). */
+export interface PreparedPayload {
+  /** The memfd holding the v8.serialize'd SpawnPayload (writing it never blocks, whatever its size). */
+  memfd: number;
+  /** The shared objects' fds, in order: the child's 4, 5, … (still this process's; do not close them). */
+  shared: number[];
+}
+
+/**
+ * The payload of a child that imports its target (spawn, forkserver): its identity, target and args (reduced:
+ * lib/mp/core/reduction.ts) in a memfd. The caller closes `memfd`.
+ * @throws TypeError ERR_MULTIPROC_NOT_CLONEABLE when the args cannot be structured-cloned.
+ */
+export function preparePayload(job: ChildJob, method: string): PreparedPayload {
+  const { target } = job;
+  if (typeof target === 'function') throw new TypeError(`the ${method} start method imports its target: give { module, export }`);
+  const reduced = reduceArgs(job.args);
+  const payload: SpawnPayload = {
+    name: job.name,
+    daemon: job.daemon,
+    parentPid: process.pid,
+    parentName: getIdentity().name,
+    module: target.module,
+    export: target.export,
+    args: reduced.args,
+    fdCount: reduced.fds.length,
+    preload: job.preload ?? [],
+  };
+  let bytes: Buffer;
+  try {
+    bytes = v8.serialize(payload);
+  } catch (e) {
+    const err = new TypeError(`Process args cannot be sent to a ${method === 'spawn' ? 'spawned' : `${method}`} child: ${(e as Error).message}`, { cause: e });
+    (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_NOT_CLONEABLE';
+    throw err;
+  }
+  const memfd = posix.memfdCreate(`multiproc-${method}`);
+  try {
+    posix.writeAll(memfd, bytes);
+  } catch (e) {
+    posix.close(memfd);
+    throw e;
+  }
+  return { memfd, shared: reduced.fds };
 }
 
 /** posix_spawn a `node` that imports the target; the child exits 0, or 1 when the target throws. */
@@ -31,47 +79,23 @@ export const spawn: StartMethodStrategy = Object.freeze({
   name: 'spawn',
   runsClosures: false,
   start(job: ChildJob): ChildHandle {
-    const { target } = job;
-    if (typeof target === 'function') throw new TypeError('the spawn start method imports its target: give { module, export }');
-    const reduced = reduceArgs(job.args);
-    const payload: SpawnPayload = {
-      name: job.name,
-      daemon: job.daemon,
-      parentPid: process.pid,
-      parentName: getIdentity().name,
-      module: target.module,
-      export: target.export,
-      args: reduced.args,
-      fdCount: reduced.fds.length,
-    };
-    let bytes: Buffer;
-    try {
-      bytes = v8.serialize(payload);
-    } catch (e) {
-      const err = new TypeError(`Process args cannot be sent to a spawned child: ${(e as Error).message}`, { cause: e });
-      (err as NodeJS.ErrnoException).code = 'ERR_MULTIPROC_NOT_CLONEABLE';
-      throw err;
-    }
-    // The payload travels in a memfd (fd 3 in the child): writing it never blocks, whatever its size.
-    const fd = posix.memfdCreate('multiproc-spawn');
+    const { memfd, shared } = preparePayload(job, 'spawn');
     const devnull = openSync('/dev/null', 'r');
     try {
-      posix.writeAll(fd, bytes);
-      const fds: Record<number, number> = { 0: devnull, 3: fd };
-      reduced.fds.forEach((f, i) => (fds[4 + i] = f));
-      const argv = [process.execPath, ...childExecArgv(), spawnMainPath()];
-      return new OwnChild(posix.spawn(process.execPath, argv, { fds }));
+      const fds: Record<number, number> = { 0: devnull, 3: memfd };
+      shared.forEach((f, i) => (fds[4 + i] = f));
+      return new OwnChild(posix.spawn(process.execPath, [process.execPath, ...childExecArgv(), sibling('spawn-main')], { fds }));
     } finally {
-      posix.close(fd);
-      posix.close(devnull);
+      posix.close(memfd);
+      closeSync(devnull);
     }
   },
 });
 
-/** The bootstrap the spawned node runs: spawn-main.js beside this file, or its .ts when running from source. */
-function spawnMainPath(): string {
+/** A program beside this file: its .js, or its .ts when running from source. */
+export function sibling(name: string): string {
   const here = fileURLToPath(import.meta.url);
-  return path.join(path.dirname(here), here.endsWith('.ts') ? 'spawn-main.ts' : 'spawn-main.js');
+  return path.join(path.dirname(here), `${name}${here.endsWith('.ts') ? '.ts' : '.js'}`);
 }
 
 const INSPECTOR = /^--(inspect|inspect-brk|inspect-port|debug|debug-brk|inspect-publish-uid)(=|$)/;

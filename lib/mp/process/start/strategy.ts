@@ -16,8 +16,11 @@ import { pathToFileURL } from 'node:url';
 import * as posix from '../../../posix/index.js';
 import { coded, invalidType } from '../../../posix/errors.js';
 
-/** How a child process is started: 'fork' (a copy of this process; the default) or 'spawn' (a fresh `node`). */
-export type StartMethod = 'fork' | 'spawn';
+/**
+ * How a child process is started: 'fork' (a copy of this process; the default), 'spawn' (a fresh `node`) or
+ * 'forkserver' (forked by a small server this process starts once).
+ */
+export type StartMethod = 'fork' | 'spawn' | 'forkserver';
 
 /** A target a child can run only if it is a copy of this process (runsClosures): any function, closures included. */
 export type TargetFunction = (...args: never[]) => unknown;
@@ -38,6 +41,8 @@ export interface ChildJob {
   target: TargetFunction | ModuleTarget;
   /** The target's arguments: inherited as they are (fork), or reduced and rebuilt (lib/mp/core/reduction.ts). */
   args: unknown[];
+  /** Module URLs the child will import besides its target's (a forkserver loads them before it forks). */
+  preload?: string[];
 }
 
 /** A started child, as its start method lets this process see it (Python's Popen object). */
@@ -107,12 +112,25 @@ export function moduleUrl(name: string, m: unknown): string {
   return pathToFileURL(path.resolve(m)).href;
 }
 
+/** How a child gets a module's namespace: import() it, or find it loaded (a forkserver's child). */
+export type ModuleLoader = (url: string) => Promise<Record<string, unknown>>;
+
+/** import(), the ModuleLoader of a child that loads its modules itself. */
+export const importModule: ModuleLoader = async (url) => (await import(url)) as Record<string, unknown>;
+
+let currentLoader: ModuleLoader = importModule;
+
+/** Sets how this process loads a target's module from now on (a forkserver's child: through the server's). */
+export function setModuleLoader(load: ModuleLoader): void {
+  currentLoader = load;
+}
+
 /**
- * Imports a ModuleTarget's module and returns the export.
+ * Imports a ModuleTarget's module (through `load`) and returns the export.
  * @throws TypeError ERR_INVALID_ARG_VALUE when the export is not a function (the message lists the exports).
  */
-export async function importTarget(t: ModuleTarget): Promise<(...args: unknown[]) => unknown> {
-  const mod = (await import(t.module)) as Record<string, unknown>;
+export async function importTarget(t: ModuleTarget, load: ModuleLoader = currentLoader): Promise<(...args: unknown[]) => unknown> {
+  const mod = await load(t.module);
   const fn = mod[t.export];
   if (typeof fn !== 'function') {
     const names = Object.keys(mod).join(', ') || 'none';

@@ -51,7 +51,8 @@ export interface ChildHandle {
   readonly pid: number;
   /**
    * The child's status once it has ended (the first call that sees it reaps it, or reads it from whoever
-   * did); undefined while it runs. Never blocks. After it has returned a status it is not called again.
+   * did); undefined while it runs. Never waits for a running child (a forkserver's child that has just ended:
+   * for the server's report of it, briefly). After it has returned a status it is not called again.
    */
   poll(): posix.WaitStatus | undefined;
   /**

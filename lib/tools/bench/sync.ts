@@ -363,22 +363,34 @@ export function syncTable(results: SyncResult[], labels: { native?: string; rati
   return [head, ...rows].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
 }
 
-if (process.argv[1] && /bench[/\\]sync\.[tj]s$/.test(process.argv[1])) {
-  const argv = process.argv.slice(2);
-  const repsAt = argv.indexOf('--reps');
-  const onlyAt = argv.indexOf('--only');
+/**
+ * The command line of a suite's script (`[--quick] [--reps N] [--only a,b] [--cold] [--json]`): the suite's
+ * options, progress lines on stderr unless `json` (the results as JSON on stdout).
+ */
+export function scriptOptions(argv: string[]): SyncSuiteOptions & { json: boolean } {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   const json = argv.includes('--json');
-  const results = await measureSyncSuite({
+  const reps = value('--reps');
+  return {
+    json,
     quick: argv.includes('--quick'),
-    reps: repsAt >= 0 ? Number(argv[repsAt + 1]) : undefined,
-    only: onlyAt >= 0 ? argv[onlyAt + 1]!.split(',') : undefined,
+    reps: reps === undefined ? undefined : Number(reps),
+    only: value('--only')?.split(','),
     cold: argv.includes('--cold'),
     log: json ? undefined : (line) => process.stderr.write(line + '\n'),
-  });
-  if (json) {
-    process.stdout.write(JSON.stringify({ node: process.version, cpus: posix.getAffinity(0), cold: argv.includes('--cold'), results }, null, 2) + '\n');
+  };
+}
+
+if (process.argv[1] && /bench[/\\]sync\.[tj]s$/.test(process.argv[1])) {
+  const opts = scriptOptions(process.argv.slice(2));
+  const results = await measureSyncSuite(opts);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ node: process.version, cpus: posix.getAffinity(0), cold: opts.cold, results }, null, 2) + '\n');
   } else {
-    process.stdout.write(`Node ${process.version}, CPUs available ${posix.getAffinity(0).join(',')}${argv.includes('--cold') ? ', cold JIT (no warm-up before fork)' : ''}\n`);
+    process.stdout.write(`Node ${process.version}, CPUs available ${posix.getAffinity(0).join(',')}${opts.cold ? ', cold JIT (no warm-up before fork)' : ''}\n`);
     process.stdout.write(syncTable(results) + '\n');
   }
 }

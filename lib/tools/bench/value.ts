@@ -12,7 +12,7 @@
 import * as posix from '../../posix/index.js';
 import { Value } from '../../mp/shared/index.js';
 import { Barrier, Lock, type RLock } from '../../mp/sync/index.js';
-import { type Side, suiteSettings, type SyncResult, type SyncSuiteOptions, syncTable, trial } from './sync.js';
+import { scriptOptions, type Side, suiteSettings, type SyncResult, type SyncSuiteOptions, syncTable, trial } from './sync.js';
 import { median } from './core.js';
 
 const nb = posix; // the loops in C
@@ -161,16 +161,8 @@ export function valueTable(results: ValueBenchResult[]): string {
 }
 
 if (process.argv[1] && /bench[/\\]value\.[tj]s$/.test(process.argv[1])) {
-  const argv = process.argv.slice(2);
-  const repsAt = argv.indexOf('--reps');
-  const onlyAt = argv.indexOf('--only');
-  const json = argv.includes('--json');
-  const results = await measureValueSuite({
-    quick: argv.includes('--quick'),
-    reps: repsAt >= 0 ? Number(argv[repsAt + 1]) : undefined,
-    only: onlyAt >= 0 ? argv[onlyAt + 1]!.split(',') : undefined,
-    log: json ? undefined : (line) => process.stderr.write(line + '\n'),
-  });
+  const { json, ...opts } = scriptOptions(process.argv.slice(2)); // --cold is ignored: this suite always warms up
+  const results = await measureValueSuite(opts);
   if (json) {
     process.stdout.write(JSON.stringify({ node: process.version, cpus: posix.getAffinity(0), results }, null, 2) + '\n');
   } else {

@@ -404,17 +404,26 @@ Napi::Object RecvObject(Napi::Env env, const Received& r, const uint8_t* data) {
 
 constexpr int64_t kMaxRecvBytes = int64_t(1) << 26;
 
+// The (sock, maxFds = 16, maxBytes = 4096) arguments of recvFds and recvFdsAsync.
+struct RecvArgs {
+  int sock;
+  int maxFds;
+  size_t maxBytes;
+};
+RecvArgs ArgRecv(const Napi::CallbackInfo& info) {
+  return {ArgFd(info, 0, "sock"), int(ArgIntegerOr(info, 1, "maxFds", 1, kScmMaxFd, 16)),
+          size_t(ArgIntegerOr(info, 2, "maxBytes", 1, kMaxRecvBytes, 4096))};
+}
+
 // recvFds(sock, maxFds = 16, maxBytes = 4096) -> { fds, data }. Blocks unless the socket is non-blocking.
 // At end of stream: no fds and empty data.
 Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
   Napi::Env env = info.Env();
-  int sock = ArgFd(info, 0, "sock");
-  int maxFds = int(ArgIntegerOr(info, 1, "maxFds", 1, kScmMaxFd, 16));
-  size_t maxBytes = size_t(ArgIntegerOr(info, 2, "maxBytes", 1, kMaxRecvBytes, 4096));
-  std::vector<uint8_t> buf(maxBytes);
-  Received r = RecvOnce(sock, buf.data(), buf.size(), maxFds, 0);
-  if (RecvFailed(r, maxFds)) throw RecvError(env, r, maxFds, maxBytes);
+  const RecvArgs a = ArgRecv(info);
+  std::vector<uint8_t> buf(a.maxBytes);
+  Received r = RecvOnce(a.sock, buf.data(), buf.size(), a.maxFds, 0);
+  if (RecvFailed(r, a.maxFds)) throw RecvError(env, r, a.maxFds, a.maxBytes);
   return RecvObject(env, r, buf.data());
 }
 
@@ -424,24 +433,22 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
 Napi::Value RecvFdsAsync(const Napi::CallbackInfo& info) {
   RequireArgs(info, 4);
   Napi::Env env = info.Env();
-  int sock = ArgFd(info, 0, "sock");
-  int maxFds = int(ArgIntegerOr(info, 1, "maxFds", 1, kScmMaxFd, 16));
-  size_t maxBytes = size_t(ArgIntegerOr(info, 2, "maxBytes", 1, kMaxRecvBytes, 4096));
+  const RecvArgs a = ArgRecv(info);
   Napi::Function fn = ArgFunction(info, 3, "callback");
-  auto attempt = [maxFds, maxBytes](Napi::Env env, int s, const Napi::Function& cb) -> bool {
-    std::vector<uint8_t> buf(maxBytes);
-    Received r = RecvOnce(s, buf.data(), buf.size(), maxFds, MSG_DONTWAIT);
+  auto attempt = [a](Napi::Env env, int s, const Napi::Function& cb) -> bool {
+    std::vector<uint8_t> buf(a.maxBytes);
+    Received r = RecvOnce(s, buf.data(), buf.size(), a.maxFds, MSG_DONTWAIT);
     if (r.n < 0 && (r.err == EAGAIN || r.err == EWOULDBLOCK)) return false;
-    if (RecvFailed(r, maxFds)) {
-      cb.Call({RecvError(env, r, maxFds, maxBytes).Value(), env.Undefined()});
+    if (RecvFailed(r, a.maxFds)) {
+      cb.Call({RecvError(env, r, a.maxFds, a.maxBytes).Value(), env.Undefined()});
     } else {
       cb.Call({env.Null(), RecvObject(env, r, buf.data())});
     }
     return true;
   };
-  if (attempt(env, sock, fn)) return Napi::Number::New(env, 0);
+  if (attempt(env, a.sock, fn)) return Napi::Number::New(env, 0);
   auto callback = std::make_shared<Napi::FunctionReference>(Napi::Persistent(fn));
-  uint64_t id = ReactorWatchFd(env, sock, EPOLLIN, [attempt, callback](Napi::Env env, uint32_t, int watched) {
+  uint64_t id = ReactorWatchFd(env, a.sock, EPOLLIN, [attempt, callback](Napi::Env env, uint32_t, int watched) {
     if (!attempt(env, watched, callback->Value())) callback->Value().Call({env.Null(), env.Undefined()});
   });
   return Napi::Number::New(env, static_cast<double>(id));

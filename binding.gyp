@@ -15,6 +15,9 @@
         "native/mqueue.cc",
         "native/futex.cc",
         "native/sync.cc",
+        "native/sync/ops.cc",
+        "native/sync/jobs.cc",
+        "native/sync/wraps.cc",
         "native/bench.cc",
         "native/ns.cc",
         "native/signal.cc"

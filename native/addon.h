@@ -55,6 +55,19 @@ inline void ExportFunctions(Napi::Env env, Napi::Object exports, std::initialize
   for (const NativeFunction& f : functions) exports.Set(f.name, Napi::Function::New(env, f.callback, f.name, data));
 }
 
+// A family's constants for JS (flags, limits): an object of named numbers.
+struct NamedNumber {
+  const char* name;
+  double value;
+};
+inline Napi::Object NumbersObject(Napi::Env env, std::initializer_list<NamedNumber> numbers) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const NamedNumber& n : numbers) o.Set(n.name, Napi::Number::New(env, n.value));
+  return o;
+}
+// A C constant under its own name: MP_CONSTANT(O_RDONLY) is {"O_RDONLY", O_RDONLY}.
+#define MP_CONSTANT(name) ::mp::NamedNumber{#name, static_cast<double>(name)}
+
 // Family initialisers (one per native/*.cc).
 void InitProcess(Napi::Env env, Napi::Object exports);
 void InitFd(Napi::Env env, Napi::Object exports);

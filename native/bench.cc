@@ -40,6 +40,22 @@ T* At(const Napi::CallbackInfo& info, const RegionPtr& r, size_t i, const char* 
   return reinterpret_cast<T*>(RegionAt(info.Env(), r, offset, sizeof(T), alignof(T)));
 }
 
+// Runs `step(i)` for i in [0, n) and returns the elapsed nanoseconds (CLOCK_MONOTONIC): every bench's clock.
+template <typename Step>
+Napi::Value TimeLoop(Napi::Env env, int64_t n, Step step) {
+  int64_t t0 = NowNs();
+  for (int64_t i = 0; i < n; i++) step(i);
+  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+}
+
+// TimeLoop with the mapping `r` pinned: a Mapping.close() during the loop cannot unmap it.
+template <typename Step>
+Napi::Value TimeLoopPinned(Napi::Env env, const RegionPtr& r, int64_t n, Step step) {
+  RegionPin pin(r);
+  if (!pin.ok()) ThrowClosed(env, "mapping");
+  return TimeLoop(env, n, step);
+}
+
 void SemWait(Napi::Env env, sem_t* s) {
   int rc;
   MP_RETRY_EINTR(rc, sem_wait(s));
@@ -60,21 +76,15 @@ Napi::Value SemPingPongBench(const Napi::CallbackInfo& info) {
   sem_t* pong = At<sem_t>(info, r, 2, "pongOffset");
   int64_t n = ArgInteger(info, 3, "iterations", 0, kMaxIterations);
   int64_t side = ArgInteger(info, 4, "side", 0, 1);
-  RegionPin pin(r);
-  if (!pin.ok()) ThrowClosed(env, "mapping");
-  int64_t t0 = NowNs();
-  if (side == 0) {
-    for (int64_t i = 0; i < n; i++) {
+  return TimeLoopPinned(env, r, n, [&](int64_t) {
+    if (side == 0) {
       SemPost(env, ping);
       SemWait(env, pong);
-    }
-  } else {
-    for (int64_t i = 0; i < n; i++) {
+    } else {
       SemWait(env, ping);
       SemPost(env, pong);
     }
-  }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+  });
 }
 
 // semUncontendedBench(mapping, offset, iterations) -> ns   iterations × { sem_post; sem_wait } in one
@@ -85,14 +95,10 @@ Napi::Value SemUncontendedBench(const Napi::CallbackInfo& info) {
   RegionPtr r = ArgRegion(info, 0, "mapping");
   sem_t* s = At<sem_t>(info, r, 1, "offset");
   int64_t n = ArgInteger(info, 2, "iterations", 0, kMaxIterations);
-  RegionPin pin(r);
-  if (!pin.ok()) ThrowClosed(env, "mapping");
-  int64_t t0 = NowNs();
-  for (int64_t i = 0; i < n; i++) {
+  return TimeLoopPinned(env, r, n, [&](int64_t) {
     SemPost(env, s);
     SemWait(env, s);
-  }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+  });
 }
 
 // barrierBench(mapping, offset, iterations) -> ns   iterations × pthread_barrier_wait
@@ -102,17 +108,13 @@ Napi::Value BarrierBench(const Napi::CallbackInfo& info) {
   RegionPtr r = ArgRegion(info, 0, "mapping");
   pthread_barrier_t* b = At<pthread_barrier_t>(info, r, 1, "offset");
   int64_t n = ArgInteger(info, 2, "iterations", 0, kMaxIterations);
-  RegionPin pin(r);
-  if (!pin.ok()) ThrowClosed(env, "mapping");
   if (!BarrierInitialised(b)) {
     throw CodedError(env, "ERR_MULTIPROC_NOT_INITIALISED", "This memory holds no initialised barrier (its count is 0)");
   }
-  int64_t t0 = NowNs();
-  for (int64_t i = 0; i < n; i++) {
+  return TimeLoopPinned(env, r, n, [&](int64_t) {
     int rc = pthread_barrier_wait(b);
     if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD) ThrowErrno(env, rc, "pthread_barrier_wait");
-  }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+  });
 }
 
 // mutexBench(mapping, mutexOffset, counterOffset, iterations) -> ns
@@ -124,10 +126,7 @@ Napi::Value MutexBench(const Napi::CallbackInfo& info) {
   pthread_mutex_t* m = At<pthread_mutex_t>(info, r, 1, "mutexOffset");
   volatile int32_t* counter = At<int32_t>(info, r, 2, "counterOffset");
   int64_t n = ArgInteger(info, 3, "iterations", 0, kMaxIterations);
-  RegionPin pin(r);
-  if (!pin.ok()) ThrowClosed(env, "mapping");
-  int64_t t0 = NowNs();
-  for (int64_t i = 0; i < n; i++) {
+  return TimeLoopPinned(env, r, n, [&](int64_t) {
     int rc = pthread_mutex_lock(m);
     if (rc == EOWNERDEAD) {
       rc = pthread_mutex_consistent(m);
@@ -136,8 +135,7 @@ Napi::Value MutexBench(const Napi::CallbackInfo& info) {
     *counter = *counter + 1;
     rc = pthread_mutex_unlock(m);
     if (rc != 0) ThrowErrno(env, rc, "pthread_mutex_unlock");
-  }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+  });
 }
 
 
@@ -170,10 +168,7 @@ Napi::Value FutexPingPongBench(const Napi::CallbackInfo& info) {
   auto* word = At<std::atomic<int32_t>>(info, r, 1, "offset");
   int64_t n = ArgInteger(info, 2, "iterations", 0, kMaxIterations);
   int64_t side = ArgInteger(info, 3, "side", 0, 1);
-  RegionPin pin(r);
-  if (!pin.ok()) ThrowClosed(env, "mapping");
-  int64_t t0 = NowNs();
-  for (int64_t i = 0; i < n; i++) {
+  return TimeLoopPinned(env, r, n, [&](int64_t) {
     if (side == 0) {
       FutexSet(env, word, 1);
       FutexWaitWhile(env, word, 1);
@@ -181,8 +176,7 @@ Napi::Value FutexPingPongBench(const Napi::CallbackInfo& info) {
       FutexWaitWhile(env, word, 0);
       FutexSet(env, word, 0);
     }
-  }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+  });
 }
 
 // ---- stream bandwidth ------------------------------------------------------------------------------------
@@ -217,26 +211,30 @@ Napi::Value StreamBench(const Napi::CallbackInfo& info) {
 }
 
 // ---- process creation ------------------------------------------------------------------------------------
+
+// Reaps child `pid`, which must have exited with 0 (`what` names the bench in the error otherwise).
+void ReapZero(Napi::Env env, pid_t pid, const char* what) {
+  int status = 0;
+  pid_t w;
+  MP_RETRY_EINTR(w, waitpid(pid, &status, 0));
+  if (w < 0) ThrowErrno(env, errno, "waitpid");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw CodedError(env, "ERR_MULTIPROC_CHILD_FAILED", std::string(what) + ": a child did not exit with 0");
+  }
+}
+
 // forkWaitBench(iterations) -> ns   iterations × { fork(); child: _exit(0) at once; parent: waitpid }. The child
 // runs nothing but _exit (async-signal-safe), so a raw fork() of this multithreaded process is sound here.
 Napi::Value ForkWaitBench(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
   Napi::Env env = info.Env();
   int64_t n = ArgInteger(info, 0, "iterations", 0, kMaxIterations);
-  int64_t t0 = NowNs();
-  for (int64_t i = 0; i < n; i++) {
+  return TimeLoop(env, n, [&](int64_t) {
     pid_t pid = fork();
     if (pid < 0) ThrowErrno(env, errno, "fork");
     if (pid == 0) _exit(0);
-    int status = 0;
-    pid_t w;
-    MP_RETRY_EINTR(w, waitpid(pid, &status, 0));
-    if (w < 0) ThrowErrno(env, errno, "waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      throw CodedError(env, "ERR_MULTIPROC_CHILD_FAILED", "forkWaitBench: a child did not exit with 0");
-    }
-  }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+    ReapZero(env, pid, "forkWaitBench");
+  });
 }
 
 // spawnWaitBench(path, iterations) -> ns   iterations × { posix_spawn(path, [path]) with this environment;
@@ -248,20 +246,12 @@ Napi::Value SpawnWaitBench(const Napi::CallbackInfo& info) {
   if (path.find('\0') != std::string::npos) ThrowTypeError(env, "The \"path\" string must not contain null bytes");
   int64_t n = ArgInteger(info, 1, "iterations", 0, kMaxIterations);
   char* argv[] = {path.data(), nullptr};
-  int64_t t0 = NowNs();
-  for (int64_t i = 0; i < n; i++) {
+  return TimeLoop(env, n, [&](int64_t) {
     pid_t pid = 0;
     int err = posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv, environ);
     if (err != 0) ThrowErrno(env, err, "posix_spawn");
-    int status = 0;
-    pid_t w;
-    MP_RETRY_EINTR(w, waitpid(pid, &status, 0));
-    if (w < 0) ThrowErrno(env, errno, "waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      throw CodedError(env, "ERR_MULTIPROC_CHILD_FAILED", "spawnWaitBench: a child did not exit with 0");
-    }
-  }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+    ReapZero(env, pid, "spawnWaitBench");
+  });
 }
 
 // ---- shared-memory write bandwidth -----------------------------------------------------------------------
@@ -274,16 +264,12 @@ Napi::Value CopyBench(const Napi::CallbackInfo& info) {
   RegionPtr r = ArgRegion(info, 0, "mapping");
   int64_t bytes = ArgInteger(info, 1, "bytes", 1, int64_t(r->length));
   int64_t n = ArgInteger(info, 2, "iterations", 0, kMaxIterations);
-  RegionPin pin(r);
-  if (!pin.ok()) ThrowClosed(env, "mapping");
   std::vector<uint8_t> src(static_cast<size_t>(bytes), 0x5a);
-  int64_t t0 = NowNs();
-  for (int64_t i = 0; i < n; i++) {
+  return TimeLoopPinned(env, r, n, [&](int64_t i) {
     src[0] = uint8_t(i);
     memcpy(r->base, src.data(), size_t(bytes));
     asm volatile("" ::: "memory");
-  }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
+  });
 }
 
 }  // namespace

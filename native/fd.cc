@@ -106,25 +106,17 @@ void FdAndRange(const Napi::CallbackInfo& info, int* fd, Bytes* bytes) {
   *bytes = ArgRange(info, 1, "buffer");
 }
 
-Napi::Value Read(const Napi::CallbackInfo& info) {
+// read/write(fd, buffer, offset?, length?) -> bytes moved; EINTR retried.
+Napi::Value Io(const Napi::CallbackInfo& info, bool reading) {
   int fd;
   Bytes b;
   FdAndRange(info, &fd, &b);
   ssize_t n;
-  MP_RETRY_EINTR(n, read(fd, b.data, b.length));
-  if (n < 0) ThrowErrno(info.Env(), errno, "read");
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  MP_RETRY_EINTR(n, reading ? read(fd, b.data, b.length) : write(fd, b.data, b.length));
+  return NumberOrErrno(info.Env(), n, reading ? "read" : "write");
 }
-
-Napi::Value Write(const Napi::CallbackInfo& info) {
-  int fd;
-  Bytes b;
-  FdAndRange(info, &fd, &b);
-  ssize_t n;
-  MP_RETRY_EINTR(n, write(fd, b.data, b.length));
-  if (n < 0) ThrowErrno(info.Env(), errno, "write");
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
-}
+Napi::Value Read(const Napi::CallbackInfo& info) { return Io(info, true); }
+Napi::Value Write(const Napi::CallbackInfo& info) { return Io(info, false); }
 
 // writeAllSync(fd, buffer): writes every byte, waiting with poll() when a non-blocking fd is full.
 Napi::Value WriteAllSync(const Napi::CallbackInfo& info) {
@@ -412,17 +404,26 @@ Napi::Object RecvObject(Napi::Env env, const Received& r, const uint8_t* data) {
 
 constexpr int64_t kMaxRecvBytes = int64_t(1) << 26;
 
+// The (sock, maxFds = 16, maxBytes = 4096) arguments of recvFds and recvFdsAsync.
+struct RecvArgs {
+  int sock;
+  int maxFds;
+  size_t maxBytes;
+};
+RecvArgs ArgRecv(const Napi::CallbackInfo& info) {
+  return {ArgFd(info, 0, "sock"), int(ArgIntegerOr(info, 1, "maxFds", 1, kScmMaxFd, 16)),
+          size_t(ArgIntegerOr(info, 2, "maxBytes", 1, kMaxRecvBytes, 4096))};
+}
+
 // recvFds(sock, maxFds = 16, maxBytes = 4096) -> { fds, data }. Blocks unless the socket is non-blocking.
 // At end of stream: no fds and empty data.
 Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
   Napi::Env env = info.Env();
-  int sock = ArgFd(info, 0, "sock");
-  int maxFds = int(ArgIntegerOr(info, 1, "maxFds", 1, kScmMaxFd, 16));
-  size_t maxBytes = size_t(ArgIntegerOr(info, 2, "maxBytes", 1, kMaxRecvBytes, 4096));
-  std::vector<uint8_t> buf(maxBytes);
-  Received r = RecvOnce(sock, buf.data(), buf.size(), maxFds, 0);
-  if (RecvFailed(r, maxFds)) throw RecvError(env, r, maxFds, maxBytes);
+  const RecvArgs a = ArgRecv(info);
+  std::vector<uint8_t> buf(a.maxBytes);
+  Received r = RecvOnce(a.sock, buf.data(), buf.size(), a.maxFds, 0);
+  if (RecvFailed(r, a.maxFds)) throw RecvError(env, r, a.maxFds, a.maxBytes);
   return RecvObject(env, r, buf.data());
 }
 
@@ -432,24 +433,22 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
 Napi::Value RecvFdsAsync(const Napi::CallbackInfo& info) {
   RequireArgs(info, 4);
   Napi::Env env = info.Env();
-  int sock = ArgFd(info, 0, "sock");
-  int maxFds = int(ArgIntegerOr(info, 1, "maxFds", 1, kScmMaxFd, 16));
-  size_t maxBytes = size_t(ArgIntegerOr(info, 2, "maxBytes", 1, kMaxRecvBytes, 4096));
+  const RecvArgs a = ArgRecv(info);
   Napi::Function fn = ArgFunction(info, 3, "callback");
-  auto attempt = [maxFds, maxBytes](Napi::Env env, int s, const Napi::Function& cb) -> bool {
-    std::vector<uint8_t> buf(maxBytes);
-    Received r = RecvOnce(s, buf.data(), buf.size(), maxFds, MSG_DONTWAIT);
+  auto attempt = [a](Napi::Env env, int s, const Napi::Function& cb) -> bool {
+    std::vector<uint8_t> buf(a.maxBytes);
+    Received r = RecvOnce(s, buf.data(), buf.size(), a.maxFds, MSG_DONTWAIT);
     if (r.n < 0 && (r.err == EAGAIN || r.err == EWOULDBLOCK)) return false;
-    if (RecvFailed(r, maxFds)) {
-      cb.Call({RecvError(env, r, maxFds, maxBytes).Value(), env.Undefined()});
+    if (RecvFailed(r, a.maxFds)) {
+      cb.Call({RecvError(env, r, a.maxFds, a.maxBytes).Value(), env.Undefined()});
     } else {
       cb.Call({env.Null(), RecvObject(env, r, buf.data())});
     }
     return true;
   };
-  if (attempt(env, sock, fn)) return Napi::Number::New(env, 0);
+  if (attempt(env, a.sock, fn)) return Napi::Number::New(env, 0);
   auto callback = std::make_shared<Napi::FunctionReference>(Napi::Persistent(fn));
-  uint64_t id = ReactorWatchFd(env, sock, EPOLLIN, [attempt, callback](Napi::Env env, uint32_t, int watched) {
+  uint64_t id = ReactorWatchFd(env, a.sock, EPOLLIN, [attempt, callback](Napi::Env env, uint32_t, int watched) {
     if (!attempt(env, watched, callback->Value())) callback->Value().Call({env.Null(), env.Undefined()});
   });
   return Napi::Number::New(env, static_cast<double>(id));
@@ -500,30 +499,6 @@ Napi::Value PingPongBench(const Napi::CallbackInfo& info) {
     }
   }
   return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
-}
-
-Napi::Object FdConstants(Napi::Env env) {
-  Napi::Object c = Napi::Object::New(env);
-  auto set = [&](const char* k, int v) { c.Set(k, Napi::Number::New(env, v)); };
-  set("O_RDONLY", O_RDONLY);
-  set("O_WRONLY", O_WRONLY);
-  set("O_RDWR", O_RDWR);
-  set("O_NONBLOCK", O_NONBLOCK);
-  set("O_DIRECT", O_DIRECT);
-  set("O_CREAT", O_CREAT);
-  set("O_EXCL", O_EXCL);
-  set("O_TRUNC", O_TRUNC);
-  set("O_APPEND", O_APPEND);
-  set("SOCK_STREAM", SOCK_STREAM);
-  set("SOCK_DGRAM", SOCK_DGRAM);
-  set("SOCK_SEQPACKET", SOCK_SEQPACKET);
-  set("POLLIN", POLLIN);
-  set("POLLOUT", POLLOUT);
-  set("POLLERR", POLLERR);
-  set("POLLHUP", POLLHUP);
-  set("POLLNVAL", POLLNVAL);
-  set("SCM_MAX_FD", kScmMaxFd);
-  return c;
 }
 
 // unixConnect(path) -> fd: socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) + connect(2) to the socket at `path`
@@ -580,7 +555,26 @@ void InitFd(Napi::Env env, Napi::Object exports) {
       {"pingPongBench", PingPongBench},
       {"unixConnect", UnixConnect},
   });
-  exports.Set("fdConstants", FdConstants(env));
+  exports.Set("fdConstants", NumbersObject(env, {
+      MP_CONSTANT(O_RDONLY),
+      MP_CONSTANT(O_WRONLY),
+      MP_CONSTANT(O_RDWR),
+      MP_CONSTANT(O_NONBLOCK),
+      MP_CONSTANT(O_DIRECT),
+      MP_CONSTANT(O_CREAT),
+      MP_CONSTANT(O_EXCL),
+      MP_CONSTANT(O_TRUNC),
+      MP_CONSTANT(O_APPEND),
+      MP_CONSTANT(SOCK_STREAM),
+      MP_CONSTANT(SOCK_DGRAM),
+      MP_CONSTANT(SOCK_SEQPACKET),
+      MP_CONSTANT(POLLIN),
+      MP_CONSTANT(POLLOUT),
+      MP_CONSTANT(POLLERR),
+      MP_CONSTANT(POLLHUP),
+      MP_CONSTANT(POLLNVAL),
+      {"SCM_MAX_FD", static_cast<double>(kScmMaxFd)},
+  }));
 }
 
 }  // namespace mp

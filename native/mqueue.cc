@@ -123,8 +123,7 @@ Napi::Value MqOpen(const Napi::CallbackInfo& info) {
 Napi::Value MqUnlink(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
   std::string name = ArgMqName(info, 0);
-  if (mq_unlink(name.c_str()) != 0) ThrowErrno(info.Env(), errno, "mq_unlink");
-  return info.Env().Undefined();
+  return UndefinedOrErrno(info.Env(), mq_unlink(name.c_str()), "mq_unlink");
 }
 
 Napi::Value MqClose(const Napi::CallbackInfo& info) {
@@ -329,19 +328,10 @@ Napi::Value MqPingPongBench(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(NowNs() - t0));
 }
 
-Napi::Object MqConstants(Napi::Env env) {
-  Napi::Object c = Napi::Object::New(env);
-  auto set = [&](const char* k, double v) { c.Set(k, Napi::Number::New(env, v)); };
-  set("O_RDONLY", O_RDONLY);
-  set("O_WRONLY", O_WRONLY);
-  set("O_RDWR", O_RDWR);
-  set("O_CREAT", O_CREAT);
-  set("O_EXCL", O_EXCL);
-  set("O_NONBLOCK", O_NONBLOCK);
+// MQ_PRIO_MAX as this system says (sysconf), or the POSIX minimum we assume otherwise.
+double MqPrioMax() {
   long prioMax = sysconf(_SC_MQ_PRIO_MAX);
-  set("MQ_PRIO_MAX", prioMax > 0 ? double(prioMax) : double(kPrioMax + 1));
-  set("NAME_MAX", NAME_MAX);
-  return c;
+  return prioMax > 0 ? double(prioMax) : double(kPrioMax + 1);
 }
 
 }  // namespace
@@ -361,7 +351,16 @@ void InitMqueue(Napi::Env env, Napi::Object exports) {
       {"mqReceiveAsync", MqReceiveAsync},
       {"mqPingPongBench", MqPingPongBench},
   });
-  exports.Set("mqConstants", MqConstants(env));
+  exports.Set("mqConstants", NumbersObject(env, {
+      MP_CONSTANT(O_RDONLY),
+      MP_CONSTANT(O_WRONLY),
+      MP_CONSTANT(O_RDWR),
+      MP_CONSTANT(O_CREAT),
+      MP_CONSTANT(O_EXCL),
+      MP_CONSTANT(O_NONBLOCK),
+      {"MQ_PRIO_MAX", MqPrioMax()},
+      MP_CONSTANT(NAME_MAX),
+  }));
 }
 
 }  // namespace mp

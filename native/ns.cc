@@ -117,46 +117,6 @@ Napi::Value Umount2(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Object Constants(Napi::Env env) {
-  Napi::Object c = Napi::Object::New(env);
-  auto set = [&](const char* name, double v) { c.Set(name, Napi::Number::New(env, v)); };
-  set("CLONE_NEWNS", CLONE_NEWNS);
-  set("CLONE_NEWUTS", CLONE_NEWUTS);
-  set("CLONE_NEWIPC", CLONE_NEWIPC);
-  set("CLONE_NEWNET", CLONE_NEWNET);
-  set("CLONE_NEWPID", CLONE_NEWPID);
-  set("CLONE_NEWUSER", CLONE_NEWUSER);
-  set("CLONE_NEWCGROUP", CLONE_NEWCGROUP);
-  set("CLONE_NEWTIME", CLONE_NEWTIME);
-  set("MS_RDONLY", MS_RDONLY);
-  set("MS_NOSUID", MS_NOSUID);
-  set("MS_NODEV", MS_NODEV);
-  set("MS_NOEXEC", MS_NOEXEC);
-  set("MS_SYNCHRONOUS", MS_SYNCHRONOUS);
-  set("MS_REMOUNT", MS_REMOUNT);
-  set("MS_MANDLOCK", MS_MANDLOCK);
-  set("MS_DIRSYNC", MS_DIRSYNC);
-  set("MS_NOSYMFOLLOW", MS_NOSYMFOLLOW);
-  set("MS_NOATIME", MS_NOATIME);
-  set("MS_NODIRATIME", MS_NODIRATIME);
-  set("MS_BIND", MS_BIND);
-  set("MS_MOVE", MS_MOVE);
-  set("MS_REC", MS_REC);
-  set("MS_SILENT", MS_SILENT);
-  set("MS_UNBINDABLE", MS_UNBINDABLE);
-  set("MS_PRIVATE", MS_PRIVATE);
-  set("MS_SLAVE", MS_SLAVE);
-  set("MS_SHARED", MS_SHARED);
-  set("MS_RELATIME", MS_RELATIME);
-  set("MS_STRICTATIME", MS_STRICTATIME);
-  set("MS_LAZYTIME", MS_LAZYTIME);
-  set("MNT_FORCE", MNT_FORCE);
-  set("MNT_DETACH", MNT_DETACH);
-  set("MNT_EXPIRE", MNT_EXPIRE);
-  set("UMOUNT_NOFOLLOW", UMOUNT_NOFOLLOW);
-  return c;
-}
-
 }  // namespace
 
 void InitNs(Napi::Env env, Napi::Object exports) {
@@ -168,7 +128,42 @@ void InitNs(Napi::Env env, Napi::Object exports) {
       {"mount", Mount},
       {"umount2", Umount2},
   });
-  exports.Set("nsConstants", Constants(env));
+  exports.Set("nsConstants", NumbersObject(env, {
+      MP_CONSTANT(CLONE_NEWNS),
+      MP_CONSTANT(CLONE_NEWUTS),
+      MP_CONSTANT(CLONE_NEWIPC),
+      MP_CONSTANT(CLONE_NEWNET),
+      MP_CONSTANT(CLONE_NEWPID),
+      MP_CONSTANT(CLONE_NEWUSER),
+      MP_CONSTANT(CLONE_NEWCGROUP),
+      MP_CONSTANT(CLONE_NEWTIME),
+      MP_CONSTANT(MS_RDONLY),
+      MP_CONSTANT(MS_NOSUID),
+      MP_CONSTANT(MS_NODEV),
+      MP_CONSTANT(MS_NOEXEC),
+      MP_CONSTANT(MS_SYNCHRONOUS),
+      MP_CONSTANT(MS_REMOUNT),
+      MP_CONSTANT(MS_MANDLOCK),
+      MP_CONSTANT(MS_DIRSYNC),
+      MP_CONSTANT(MS_NOSYMFOLLOW),
+      MP_CONSTANT(MS_NOATIME),
+      MP_CONSTANT(MS_NODIRATIME),
+      MP_CONSTANT(MS_BIND),
+      MP_CONSTANT(MS_MOVE),
+      MP_CONSTANT(MS_REC),
+      MP_CONSTANT(MS_SILENT),
+      MP_CONSTANT(MS_UNBINDABLE),
+      MP_CONSTANT(MS_PRIVATE),
+      MP_CONSTANT(MS_SLAVE),
+      MP_CONSTANT(MS_SHARED),
+      MP_CONSTANT(MS_RELATIME),
+      MP_CONSTANT(MS_STRICTATIME),
+      MP_CONSTANT(MS_LAZYTIME),
+      MP_CONSTANT(MNT_FORCE),
+      MP_CONSTANT(MNT_DETACH),
+      MP_CONSTANT(MNT_EXPIRE),
+      MP_CONSTANT(UMOUNT_NOFOLLOW),
+  }));
 }
 
 }  // namespace mp

@@ -91,6 +91,11 @@ int ArgSignal(const Napi::CallbackInfo& info, size_t i, const char* name, int mi
   return static_cast<int>(ArgInteger(info, i, name, min, SIGRTMAX));
 }
 
+// A process id argument from `min` (0: "this process" where the call allows it) to PID_MAX_LIMIT.
+pid_t ArgPid(const Napi::CallbackInfo& info, size_t i, int64_t min = 0, const char* name = "pid") {
+  return static_cast<pid_t>(ArgInteger(info, i, name, min, kPidMax));
+}
+
 // waitpid(pid, flags) -> [pid, kind, value, core]; with WNOHANG and no change: [0, running, 0, false].
 Napi::Value Waitpid(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
@@ -111,7 +116,7 @@ int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 
 Napi::Value WaitpidAsync(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
   Napi::Env env = info.Env();
-  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 1, kPidMax));
+  pid_t pid = ArgPid(info, 0, 1);
   Napi::Function fn = ArgFunction(info, 1, "callback");
 
   // Refuse early (ECHILD) what waitpid would refuse later: a pid that is not our child.
@@ -147,10 +152,8 @@ Napi::Value WaitpidAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value PidfdOpenJs(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
-  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 1, kPidMax));
-  int fd = PidfdOpen(pid);
-  if (fd < 0) ThrowErrno(info.Env(), errno, "pidfd_open");
-  return Napi::Number::New(info.Env(), fd);
+  pid_t pid = ArgPid(info, 0, 1);
+  return NumberOrErrno(info.Env(), PidfdOpen(pid), "pidfd_open");
 }
 
 // pidfdSendSignal(pidfd, signal): pidfd_send_signal(2) — a signal to the process a pidfd refers to, which can
@@ -159,50 +162,40 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
   int fd = static_cast<int>(ArgInteger(info, 0, "pidfd", 0, kIntMax));
   int sig = ArgSignal(info, 1, "signal", 0);
-  if (syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) != 0) ThrowErrno(info.Env(), errno, "pidfd_send_signal");
-  return info.Env().Undefined();
+  return UndefinedOrErrno(info.Env(), static_cast<int>(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0)),
+                          "pidfd_send_signal");
 }
 
 Napi::Value Kill(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
   pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", kIntMin + 1, kIntMax));
   int sig = ArgSignal(info, 1, "signal", 0);
-  if (kill(pid, sig) != 0) ThrowErrno(info.Env(), errno, "kill");
-  return info.Env().Undefined();
+  return UndefinedOrErrno(info.Env(), kill(pid, sig), "kill");
 }
 
 Napi::Value Getpid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getpid()); }
 Napi::Value Getppid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getppid()); }
 Napi::Value Gettid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), gettid()); }
 
-Napi::Value Setsid(const Napi::CallbackInfo& info) {
-  pid_t sid = setsid();
-  if (sid < 0) ThrowErrno(info.Env(), errno, "setsid");
-  return Napi::Number::New(info.Env(), sid);
-}
+Napi::Value Setsid(const Napi::CallbackInfo& info) { return NumberOrErrno(info.Env(), setsid(), "setsid"); }
 
 Napi::Value Getsid(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
-  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
-  pid_t sid = getsid(pid);
-  if (sid < 0) ThrowErrno(info.Env(), errno, "getsid");
-  return Napi::Number::New(info.Env(), sid);
+  pid_t pid = ArgPid(info, 0);
+  return NumberOrErrno(info.Env(), getsid(pid), "getsid");
 }
 
 Napi::Value Setpgid(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
-  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
-  pid_t pgid = static_cast<pid_t>(ArgInteger(info, 1, "pgid", 0, kPidMax));
-  if (setpgid(pid, pgid) != 0) ThrowErrno(info.Env(), errno, "setpgid");
-  return info.Env().Undefined();
+  pid_t pid = ArgPid(info, 0);
+  pid_t pgid = ArgPid(info, 1, 0, "pgid");
+  return UndefinedOrErrno(info.Env(), setpgid(pid, pgid), "setpgid");
 }
 
 Napi::Value Getpgid(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
-  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
-  pid_t pgid = getpgid(pid);
-  if (pgid < 0) ThrowErrno(info.Env(), errno, "getpgid");
-  return Napi::Number::New(info.Env(), pgid);
+  pid_t pid = ArgPid(info, 0);
+  return NumberOrErrno(info.Env(), getpgid(pid), "getpgid");
 }
 
 Napi::Value SetSubreaper(const Napi::CallbackInfo& info) {
@@ -234,7 +227,7 @@ Napi::Value GetPdeathsig(const Napi::CallbackInfo& info) {
 Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
   Napi::Env env = info.Env();
-  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
+  pid_t pid = ArgPid(info, 0);
   Napi::Array cpus = ArgArray(info, 1, "cpus", CPU_SETSIZE);
   if (cpus.Length() == 0) ThrowRangeError(env, "The \"cpus\" array must name at least one CPU");
   cpu_set_t set;
@@ -249,7 +242,7 @@ Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
 Napi::Value GetAffinity(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
   Napi::Env env = info.Env();
-  pid_t pid = static_cast<pid_t>(ArgInteger(info, 0, "pid", 0, kPidMax));
+  pid_t pid = ArgPid(info, 0);
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(pid, sizeof set, &set) != 0) ThrowErrno(env, errno, "sched_getaffinity");
@@ -417,24 +410,6 @@ Napi::Object Signals(Napi::Env env) {
   return out;
 }
 
-Napi::Object Constants(Napi::Env env) {
-  Napi::Object c = Napi::Object::New(env);
-  c.Set("WNOHANG", Napi::Number::New(env, static_cast<double>(WNOHANG)));
-  c.Set("WUNTRACED", Napi::Number::New(env, static_cast<double>(WUNTRACED)));
-  c.Set("WCONTINUED", Napi::Number::New(env, static_cast<double>(WCONTINUED)));
-  c.Set("RLIMIT_CORE", Napi::Number::New(env, static_cast<double>(RLIMIT_CORE)));
-  c.Set("RLIMIT_NPROC", Napi::Number::New(env, static_cast<double>(RLIMIT_NPROC)));
-  c.Set("RLIMIT_NOFILE", Napi::Number::New(env, static_cast<double>(RLIMIT_NOFILE)));
-  c.Set("RLIMIT_AS", Napi::Number::New(env, static_cast<double>(RLIMIT_AS)));
-  c.Set("RLIMIT_CPU", Napi::Number::New(env, static_cast<double>(RLIMIT_CPU)));
-  c.Set("RLIMIT_DATA", Napi::Number::New(env, static_cast<double>(RLIMIT_DATA)));
-  c.Set("RLIMIT_FSIZE", Napi::Number::New(env, static_cast<double>(RLIMIT_FSIZE)));
-  c.Set("RLIMIT_STACK", Napi::Number::New(env, static_cast<double>(RLIMIT_STACK)));
-  c.Set("RLIMIT_MEMLOCK", Napi::Number::New(env, static_cast<double>(RLIMIT_MEMLOCK)));
-  c.Set("CPU_SETSIZE", Napi::Number::New(env, static_cast<double>(CPU_SETSIZE)));
-  return c;
-}
-
 }  // namespace
 
 void InitProcess(Napi::Env env, Napi::Object exports) {
@@ -464,7 +439,21 @@ void InitProcess(Napi::Env env, Napi::Object exports) {
       {"spawn", Spawn},
   });
   exports.Set("signals", Signals(env));
-  exports.Set("processConstants", Constants(env));
+  exports.Set("processConstants", NumbersObject(env, {
+      MP_CONSTANT(WNOHANG),
+      MP_CONSTANT(WUNTRACED),
+      MP_CONSTANT(WCONTINUED),
+      MP_CONSTANT(RLIMIT_CORE),
+      MP_CONSTANT(RLIMIT_NPROC),
+      MP_CONSTANT(RLIMIT_NOFILE),
+      MP_CONSTANT(RLIMIT_AS),
+      MP_CONSTANT(RLIMIT_CPU),
+      MP_CONSTANT(RLIMIT_DATA),
+      MP_CONSTANT(RLIMIT_FSIZE),
+      MP_CONSTANT(RLIMIT_STACK),
+      MP_CONSTANT(RLIMIT_MEMLOCK),
+      MP_CONSTANT(CPU_SETSIZE),
+  }));
 }
 
 }  // namespace mp

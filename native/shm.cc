@@ -418,8 +418,7 @@ Napi::Value ShmOpen(const Napi::CallbackInfo& info) {
 Napi::Value ShmUnlink(const Napi::CallbackInfo& info) {
   RequireArgs(info, 1);
   std::string name = ArgShmName(info, 0);
-  if (shm_unlink(name.c_str()) != 0) ThrowErrno(info.Env(), errno, "shm_unlink");
-  return info.Env().Undefined();
+  return UndefinedOrErrno(info.Env(), shm_unlink(name.c_str()), "shm_unlink");
 }
 
 // memfdCreate(name, allowSealing = false) -> fd (MFD_CLOEXEC)
@@ -506,29 +505,28 @@ uint8_t* RegionAt(Napi::Env env, const RegionPtr& region, int64_t offset, size_t
 }
 
 void InitShm(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) {
-    exports.Set(name, Napi::Function::New(env, cb, name));
-  };
-  fn("mmap", Mmap);
-  fn("mappingClose", MappingClose);
-  fn("mappingState", MappingState);
-  fn("mappingMsync", MappingMsync);
-  fn("shmOpen", ShmOpen);
-  fn("shmUnlink", ShmUnlink);
-  fn("memfdCreate", MemfdCreate);
-  fn("ftruncate", Ftruncate);
-  fn("fallocate", Fallocate);
-  fn("fdSize", FdSize);
-  fn("pageSize", PageSize);
-  fn("memoryLimit", MemoryLimitJs);
-  fn("fillBench", FillBench);
-  Napi::Object c = Napi::Object::New(env);
-  c.Set("O_RDONLY", Napi::Number::New(env, O_RDONLY));
-  c.Set("O_RDWR", Napi::Number::New(env, O_RDWR));
-  c.Set("O_CREAT", Napi::Number::New(env, O_CREAT));
-  c.Set("O_EXCL", Napi::Number::New(env, O_EXCL));
-  c.Set("O_TRUNC", Napi::Number::New(env, O_TRUNC));
-  exports.Set("shmConstants", c);
+  ExportFunctions(env, exports, {
+      {"mmap", Mmap},
+      {"mappingClose", MappingClose},
+      {"mappingState", MappingState},
+      {"mappingMsync", MappingMsync},
+      {"shmOpen", ShmOpen},
+      {"shmUnlink", ShmUnlink},
+      {"memfdCreate", MemfdCreate},
+      {"ftruncate", Ftruncate},
+      {"fallocate", Fallocate},
+      {"fdSize", FdSize},
+      {"pageSize", PageSize},
+      {"memoryLimit", MemoryLimitJs},
+      {"fillBench", FillBench},
+  });
+  exports.Set("shmConstants", NumbersObject(env, {
+      MP_CONSTANT(O_RDONLY),
+      MP_CONSTANT(O_RDWR),
+      MP_CONSTANT(O_CREAT),
+      MP_CONSTANT(O_EXCL),
+      MP_CONSTANT(O_TRUNC),
+  }));
 }
 
 }  // namespace mp

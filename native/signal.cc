@@ -268,30 +268,6 @@ Napi::Value SignalSeq(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(g_seq.load(std::memory_order_acquire)));
 }
 
-Napi::Object Constants(Napi::Env env) {
-  Napi::Object c = Napi::Object::New(env);
-  auto set = [&](const char* name, double v) { c.Set(name, Napi::Number::New(env, v)); };
-  set("SIG_BLOCK", SIG_BLOCK);
-  set("SIG_UNBLOCK", SIG_UNBLOCK);
-  set("SIG_SETMASK", SIG_SETMASK);
-  set("SA_RESTART", static_cast<uint32_t>(SA_RESTART));
-  set("SA_NODEFER", static_cast<uint32_t>(SA_NODEFER));
-  set("SA_RESETHAND", static_cast<uint32_t>(SA_RESETHAND));
-  set("SA_NOCLDSTOP", SA_NOCLDSTOP);
-  set("SA_NOCLDWAIT", SA_NOCLDWAIT);
-  set("SI_USER", SI_USER);
-  set("SI_QUEUE", SI_QUEUE);
-  set("SI_KERNEL", SI_KERNEL);
-  set("SI_TKILL", SI_TKILL);
-  set("CLD_EXITED", CLD_EXITED);
-  set("CLD_KILLED", CLD_KILLED);
-  set("CLD_DUMPED", CLD_DUMPED);
-  set("CLD_STOPPED", CLD_STOPPED);
-  set("CLD_CONTINUED", CLD_CONTINUED);
-  set("RING", static_cast<double>(kRing));
-  return c;
-}
-
 }  // namespace
 
 void InitSignal(Napi::Env env, Napi::Object exports) {
@@ -305,7 +281,26 @@ void InitSignal(Napi::Env env, Napi::Object exports) {
       {"signalCount", SignalCount},
       {"signalSeq", SignalSeq},
   });
-  exports.Set("signalConstants", Constants(env));
+  exports.Set("signalConstants", NumbersObject(env, {
+      MP_CONSTANT(SIG_BLOCK),
+      MP_CONSTANT(SIG_UNBLOCK),
+      MP_CONSTANT(SIG_SETMASK),
+      {"SA_RESTART", static_cast<double>(static_cast<uint32_t>(SA_RESTART))},
+      {"SA_NODEFER", static_cast<double>(static_cast<uint32_t>(SA_NODEFER))},
+      {"SA_RESETHAND", static_cast<double>(static_cast<uint32_t>(SA_RESETHAND))},
+      MP_CONSTANT(SA_NOCLDSTOP),
+      MP_CONSTANT(SA_NOCLDWAIT),
+      MP_CONSTANT(SI_USER),
+      MP_CONSTANT(SI_QUEUE),
+      MP_CONSTANT(SI_KERNEL),
+      MP_CONSTANT(SI_TKILL),
+      MP_CONSTANT(CLD_EXITED),
+      MP_CONSTANT(CLD_KILLED),
+      MP_CONSTANT(CLD_DUMPED),
+      MP_CONSTANT(CLD_STOPPED),
+      MP_CONSTANT(CLD_CONTINUED),
+      {"RING", static_cast<double>(kRing)},
+  }));
 }
 
 }  // namespace mp

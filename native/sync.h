@@ -1,5 +1,5 @@
-// What native/sync.cc shares: with native/bench.cc, about the objects placed in mappings; with the addon's
-// per-environment state (addon.h), the sync family's part of it.
+// What the sync family (native/sync.cc, native/sync/) shares: with native/bench.cc, about the objects placed in
+// mappings; with the addon's per-environment state (addon.h), the sync family's part of it.
 #pragma once
 
 #include <napi.h>
@@ -19,7 +19,7 @@ inline bool BarrierInitialised(const pthread_barrier_t* b) {
   return reinterpret_cast<const unsigned*>(b)[2] != 0;
 }
 
-struct SyncCore;  // one object placed in a mapping (native/sync.cc)
+struct SyncCore;  // one object placed in a mapping (native/sync/internal.h)
 
 // The sync family's per-environment state (AddonData::sync): the class constructors, and the handle table of
 // the fast functions. JS thread only.

@@ -2,25 +2,24 @@
 // finite, the HTML self-contained), the report functions on its output, usage errors, and SIGINT: the
 // running suite's whole process tree ends and is reaped. Speed itself is never asserted.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareTable, markdownSummary, markdownTable, ratioToNative, type Report, textTable } from '../lib/tools/bench/report.js';
 import { renderHtml } from '../lib/tools/bench/html.js';
 import * as posix from '../lib/posix/index.js';
 import { nb } from '../lib/tools/bench/core.js';
 import { forkRun, reap, thrown, until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
+import { tmpDir } from './helpers/files.js';
 
 checkLeaks();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cliArgs = (...args: string[]) => ['--import', 'tsx', path.join(root, 'lib/tools/cli.ts'), ...args];
 const cli = (...args: string[]) => spawnSync(process.execPath, cliArgs(...args), { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'multiproc-bench-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const { dir: tmp } = tmpDir('bench-test');
 
 const positiveFinite = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
 
@@ -80,6 +79,16 @@ describe('multiproc bench --quick', () => {
     expect((page.match(/<svg /g) ?? []).length).toBeGreaterThan(3);
     expect(page).not.toMatch(/<script|<link|src=|url\(/i);
     expect(renderHtml(report)).toBe(page);
+  });
+
+  it('--from writes the reports of an earlier --json run without measuring: the same page, the same table', () => {
+    const again = path.join(tmp, 'again.html');
+    const run = cli('bench', '--from', json, '--html', again);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(html, 'utf8'));
+    expect(run.stdout).toBe(textTable(report) + '\n');
+    expect(run.stderr).not.toMatch(/\[1\/\d+\]/); // no suite ran
+    expect(cli('bench', '--from', path.join(tmp, 'nope.json')).status).toBe(2);
   });
 
   it('renders the table, Markdown and a comparison from the JSON', () => {

@@ -1,7 +1,7 @@
 // The package's build and layout: binding.gyp (ships) and CMakeLists.txt (developer build) compile the same
 // sources; package.json exports, bin and platform are what DESIGN.md says.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,14 @@ describe('build', () => {
   it('CMakeLists.txt compiles exactly the sources binding.gyp ships (main addon and fork addon)', () => {
     expect(cmakeList('MULTIPROC_SOURCES')).toEqual(gypSources('binding.gyp'));
     expect(cmakeList('MULTIPROC_FORK_SOURCES')).toEqual(gypSources('native/fork/binding.gyp'));
+  });
+
+  it('the two addons compile every .cc under native/ between them (a new or split file is not forgotten)', () => {
+    const all = readdirSync(path.join(root, 'native'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.cc'))
+      .map((f) => path.posix.join('native', f.split(path.sep).join('/')))
+      .sort();
+    expect([...gypSources('binding.gyp'), ...gypSources('native/fork/binding.gyp')].sort()).toEqual(all);
   });
 
   it('the main addon is Node-API (ABI-stable); the fork addon is separate', () => {

@@ -1,16 +1,14 @@
 // Pipe and Connection between real processes: forked children and a fresh node that received an fd.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Connection, EOFError, Pipe, TimeoutError } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
 import { childExecArgv } from '../lib/mp/process/process.js';
 import { forkRun, reap } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
+import { helper } from './helpers/files.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 const samples: unknown[] = [
   42,
@@ -67,7 +65,7 @@ describe('Pipe between processes', () => {
 
   it('a fresh node that received one end as fd 3 (posix.spawn) answers, then sees EOF', async () => {
     const [mine, theirs] = Pipe();
-    const pid = posix.spawn(process.execPath, [process.execPath, ...childExecArgv(), path.join(here, 'helpers/conn-peer.ts')], {
+    const pid = posix.spawn(process.execPath, [process.execPath, ...childExecArgv(), helper('conn-peer.ts')], {
       fds: { 3: theirs.fileno() },
     });
     theirs.close();

@@ -4,11 +4,11 @@
 // moment (--hold / MULTIPROC_LAB_HOLD_MS) so that this test looks with the real `ps`, then interrupted with
 // SIGINT, after which none of their processes may exist.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { labsMarkdown } from '../lib/tools/labs/guide.js';
 import { renderSvg } from '../lib/tools/labs/svg.js';
 import type { TimelineEvent } from '../lib/tools/labs/timeline.js';
@@ -16,13 +16,13 @@ import * as posix from '../lib/posix/index.js';
 import { until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 import { problems } from './helpers/svg-geometry.js';
+import { tmpDir } from './helpers/files.js';
 
 checkLeaks();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cliArgs = (...args: string[]) => ['--import', 'tsx', path.join(root, 'lib/tools/cli.ts'), ...args];
-const pictures = mkdtempSync(path.join(os.tmpdir(), 'multiproc-labs-'));
-afterAll(() => rmSync(pictures, { recursive: true, force: true }));
+const { dir: pictures } = tmpDir('labs');
 
 interface Report {
   lab: string;

@@ -1,11 +1,9 @@
 // Manager: the server process, its proxies (async and …Sync), security (HMAC both ways, private socket,
 // message limit), children of both start methods, an unrelated process, and the server's lifetime.
 import { spawn as spawnChild } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DictProxy,
@@ -24,29 +22,27 @@ import {
   ValueProxy,
 } from '../lib/index.js';
 import { frame, HEADER } from '../lib/mp/manager/wire.js';
-import { native } from '../lib/binding/addon.js';
 import * as posix from '../lib/posix/index.js';
 import { childExecArgv } from '../lib/mp/process/process.js';
-import { reap, runInChild, until } from './helpers/child.js';
+import { readLine, reap, runInChild, until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 import * as targets from './helpers/manager-targets.js';
+import { helper, tmpDir } from './helpers/files.js';
+import { asSubreaper, spawnReporter, targetProcess } from './helpers/process.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const targetsFile = path.join(here, 'helpers/manager-targets.ts');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'multiproc-manager-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-let fileNo = 0;
-const tmpFile = () => path.join(tmp, `f${++fileNo}`);
+const targetsFile = helper('manager-targets.ts');
+const { dir: tmp, file: tmpFile } = tmpDir('manager-test');
 
 const METHODS = ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[];
 type TargetName = keyof typeof targets;
+/** What test/helpers/manager-parent.ts reports: its server's pid and address. */
+type ParentReport = { server: number; address: string };
 
 /** A child running one of the targets, proxies in its args (fork: inherited; spawn: rebuilt in the child). */
 function child(method: StartMethod, exp: TargetName, args: unknown[]): Process {
-  if (method === 'fork') return new Process({ target: targets[exp] as (...a: never[]) => unknown, args });
-  return new Process({ startMethod: 'spawn', module: targetsFile, export: exp, args });
+  return targetProcess(method, targets, targetsFile, exp, args);
 }
 
 async function run(p: Process): Promise<number | null> {
@@ -77,17 +73,6 @@ function syncError(fn: () => unknown): NodeJS.ErrnoException {
     return e as NodeJS.ErrnoException;
   }
   throw new Error('expected an exception');
-}
-
-async function readLine(fd: number): Promise<string> {
-  const buf = Buffer.alloc(4096);
-  let text = '';
-  while (!text.includes('\n')) {
-    const n = await posix.readAsync(fd, buf);
-    if (n === 0) break;
-    text += buf.toString('utf8', 0, n);
-  }
-  return text.split('\n')[0]!;
 }
 
 for (const serverMethod of METHODS) {
@@ -755,7 +740,7 @@ describe('Manager from an unrelated process', () => {
       await d.set('fromParent', 'hello');
       const peer = (key: string) =>
         new Promise<{ code: number | null; out: unknown }>((resolve, reject) => {
-          const c = spawnChild(process.execPath, [...childExecArgv(), path.join(here, 'helpers/manager-peer.ts'), m.address, String(d.id)], {
+          const c = spawnChild(process.execPath, [...childExecArgv(), helper('manager-peer.ts'), m.address, String(d.id)], {
             stdio: ['pipe', 'pipe', 'inherit'],
           });
           let out = '';
@@ -795,15 +780,10 @@ describe('Manager lifetime', () => {
     });
 
     it(`(${method}) the server dies with its parent when the parent is SIGKILLed, and removes its directory`, async () => {
-      const before = new Set(posix.children());
-      posix.setSubreaper(true); // the orphaned server is re-parented to us, and we reap it
-      try {
-        const [r, w] = posix.pipe();
-        const parent = native.spawn(process.execPath, [process.execPath, ...childExecArgv(), path.join(here, 'helpers/manager-parent.ts'), method, 'sigkill-wait'], undefined, [[1, w]], false);
-        posix.close(w);
-        const line = await readLine(r);
-        posix.close(r);
-        const { server, address } = JSON.parse(line) as { server: number; address: string };
+      // the orphaned server is re-parented to us, and we reap it
+      await asSubreaper(async () => {
+        const { pid: parent, report } = await spawnReporter<ParentReport>('manager-parent.ts', [method, 'sigkill-wait']);
+        const { server, address } = report;
         expect(existsSync(address)).toBe(true);
         posix.kill(parent, 'SIGKILL');
         expect(await reap(parent)).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
@@ -816,21 +796,12 @@ describe('Manager lifetime', () => {
           expect(await reap(server, 10_000)).toMatchObject({ kind: 'exited', code: 0 }); // its SIGTERM handler cleaned up
         }
         expect(existsSync(path.dirname(address))).toBe(false);
-      } finally {
-        posix.setSubreaper(false);
-        for (const pid of posix.children().filter((c) => !before.has(c))) {
-          if (posix.processInfo(pid)?.state !== 'zombie') posix.kill(pid, 'SIGKILL');
-          await reap(pid, 10_000).catch(() => undefined);
-        }
-      }
+      });
     });
 
     it(`(${method}) a parent that exits without shutdown() takes its server down (no orphan, no directory left)`, async () => {
-      const [r, w] = posix.pipe();
-      const parent = native.spawn(process.execPath, [process.execPath, ...childExecArgv(), path.join(here, 'helpers/manager-parent.ts'), method, 'exit'], undefined, [[1, w]], false);
-      posix.close(w);
-      const { server, address } = JSON.parse(await readLine(r)) as { server: number; address: string };
-      posix.close(r);
+      const { pid: parent, report } = await spawnReporter<ParentReport>('manager-parent.ts', [method, 'exit']);
+      const { server, address } = report;
       expect(await reap(parent, 30_000)).toMatchObject({ kind: 'exited', code: 0 });
       expect(posix.processInfo(server)).toBeNull();
       expect(existsSync(path.dirname(address))).toBe(false);

@@ -1,18 +1,17 @@
 // The start methods as strategies (lib/mp/process/start): the contract every method meets, written once and
 // run for each name in START_METHODS — a method added later (a forkserver) is tested here by being listed.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { getAllStartMethods, getContext, Manager, Pool, Process } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
 import { type ChildHandle, type ChildJob, moduleUrl, START_METHODS, startMethod } from '../lib/mp/process/start/index.js';
 import { checkLeaks } from './helpers/leaks.js';
 import * as targets from './helpers/targets.js';
+import { helper } from './helpers/files.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const targetsUrl = moduleUrl('targets', path.join(here, 'helpers/targets.ts'));
+const targetsUrl = moduleUrl('targets', helper('targets.ts'));
 
 /** Waits (up to a minute: a bound against a hang, not a timing check) until the sentinel says the child ended. */
 function awaitEnd(h: ChildHandle): void {

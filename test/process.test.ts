@@ -1,27 +1,24 @@
 // Process, written once and run for both start methods (as CPython's test_multiprocessing_fork/_spawn).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { activeChildren, currentProcess, getContext, parentProcess, Process, cpuCount, processCpuCount, type StartMethod } from '../lib/index.js';
-import { native } from '../lib/binding/addon.js';
 import * as posix from '../lib/posix/index.js';
 import { childExecArgv } from '../lib/mp/process/process.js';
 import { readAll, reap, until } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 import * as targets from './helpers/targets.js';
+import { helper, tmpDir } from './helpers/files.js';
+import { asSubreaper, reapAdopted, spawnReporter, type TargetOptions, targetProcess } from './helpers/process.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const targetsFile = path.join(here, 'helpers/targets.ts');
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'multiproc-process-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-let fileNo = 0;
+const targetsFile = helper('targets.ts');
+const { file: tmpFile } = tmpDir('process');
 const parentPid = process.pid;
-const tmpFile = () => path.join(tmp, `f${++fileNo}`);
+/** What test/helpers/daemon-parent.ts reports: the pids of its daemon child and its other child. */
+type Report = { daemon: number; worker: number };
 
 type TargetName = keyof typeof targets;
 
@@ -44,10 +41,7 @@ async function captureStderr(body: () => Promise<void>): Promise<string> {
 
 for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`Process (${method})`, () => {
-    const make = (exp: TargetName, args: unknown[] = [], extra: { name?: string; daemon?: boolean } = {}) =>
-      method === 'fork'
-        ? new Process({ target: targets[exp] as (...a: never[]) => unknown, args, ...extra })
-        : new Process({ startMethod: 'spawn', module: targetsFile, export: exp, args, ...extra });
+    const make = (exp: TargetName, args: unknown[] = [], extra: TargetOptions = {}) => targetProcess(method, targets, targetsFile, exp, args, extra);
 
     it('runs the target (awaited when async) with its args; join; exitCode 0; identity in the child', async () => {
       const file = tmpFile();
@@ -145,46 +139,30 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
     });
 
     it('a daemon child dies with its parent even when the parent is SIGKILLed', async () => {
-      const before = new Set(posix.children());
-      posix.setSubreaper(true); // the orphaned daemon is re-parented to us, and we reap it
-      try {
-        const [r, w] = posix.pipe();
-        const parent = native.spawn(process.execPath, [process.execPath, ...childExecArgv(), path.join(here, 'helpers/daemon-parent.ts'), method, 'sigkill-wait'], undefined, [[1, w]], false);
-        posix.close(w);
-        const line = await readLine(r);
-        posix.close(r);
-        const { daemon, worker } = JSON.parse(line) as { daemon: number; worker: number };
+      // the orphaned daemon is re-parented to us, and we reap it
+      await asSubreaper(async () => {
+        const { pid: parent, report } = await spawnReporter<Report>('daemon-parent.ts', [method, 'sigkill-wait']);
+        const { daemon, worker } = report;
         posix.kill(parent, 'SIGKILL');
         expect(await reap(parent)).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
         await until(() => posix.processInfo(daemon)?.ppid === process.pid || posix.processInfo(daemon) === null, 'the daemon to be adopted');
         expect(await reap(daemon, 10_000)).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
         expect(await reap(worker, 10_000)).toMatchObject({ kind: 'exited', code: 0 }); // non-daemon: finishes its work
-      } finally {
-        posix.setSubreaper(false);
-        await reapAdopted(before);
-      }
+      });
     });
 
     it('at a normal exit the parent terminates its daemon children and waits for the others', async () => {
-      const [r, w] = posix.pipe();
-      const parent = native.spawn(process.execPath, [process.execPath, ...childExecArgv(), path.join(here, 'helpers/daemon-parent.ts'), method, 'exit'], undefined, [[1, w]], false);
-      posix.close(w);
-      const { daemon, worker } = JSON.parse(await readLine(r)) as { daemon: number; worker: number };
-      posix.close(r);
+      const { pid: parent, report } = await spawnReporter<Report>('daemon-parent.ts', [method, 'exit']);
+      const { daemon, worker } = report;
       expect(await reap(parent, 20_000)).toMatchObject({ kind: 'exited', code: 0 });
       expect(posix.processInfo(daemon)).toBeNull(); // reaped by its parent, not left behind
       expect(posix.processInfo(worker)).toBeNull();
     });
 
     it('Ctrl-C (SIGINT to the process group) leaves no child running or unreaped', async () => {
-      const before = new Set(posix.children());
-      posix.setSubreaper(true);
-      try {
-        const [r, w] = posix.pipe();
-        const parent = native.spawn(process.execPath, [process.execPath, ...childExecArgv(), path.join(here, 'helpers/daemon-parent.ts'), method, 'wait-forever'], undefined, [[1, w]], true);
-        posix.close(w);
-        const { daemon, worker } = JSON.parse(await readLine(r)) as { daemon: number; worker: number };
-        posix.close(r);
+      await asSubreaper(async (before) => {
+        const { pid: parent, report } = await spawnReporter<Report>('daemon-parent.ts', [method, 'wait-forever'], true);
+        const { daemon, worker } = report;
         posix.kill(-parent, 'SIGINT'); // what the terminal does: the whole foreground group
         expect(await reap(parent)).toMatchObject({ kind: 'signaled', signal: 'SIGINT' });
         for (const pid of [daemon, worker]) {
@@ -193,10 +171,7 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
         }
         await reapAdopted(before);
         expect(posix.allProcesses().filter((p) => p.pgid === parent)).toEqual([]);
-      } finally {
-        posix.setSubreaper(false);
-        await reapAdopted(before);
-      }
+      });
     });
   });
 }
@@ -306,29 +281,3 @@ describe('context and process-wide queries', () => {
     expect(processCpuCount()).toBe(posix.getAffinity(0).length);
   });
 });
-
-/**
- * A subreaper adopts every orphan below it, not only the ones a test is about (tsx's esbuild helper in the
- * parent scripts, for one): end and reap all children that appeared since `before`.
- */
-async function reapAdopted(before: Set<number>): Promise<void> {
-  for (const pid of posix.children().filter((c) => !before.has(c))) {
-    try {
-      if (posix.processInfo(pid)?.state !== 'zombie') posix.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
-    await reap(pid, 10_000).catch(() => undefined);
-  }
-}
-
-async function readLine(fd: number): Promise<string> {
-  const buf = Buffer.alloc(4096);
-  let text = '';
-  while (!text.includes('\n')) {
-    const n = await posix.readAsync(fd, buf);
-    if (n === 0) break;
-    text += buf.toString('utf8', 0, n);
-  }
-  return text.split('\n')[0]!;
-}

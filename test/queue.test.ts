@@ -1,26 +1,19 @@
 // Queue, SimpleQueue, JoinableQueue: one process and many, both start methods, process death, bad input.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Empty, Full, JoinableQueue, Pipe, Process, Queue, SimpleQueue, type StartMethod } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
 import { forkRun, reap, thrown } from './helpers/child.js';
-import { checkLeaks } from './helpers/leaks.js';
+import { checkLeaks, closedAfterEach } from './helpers/leaks.js';
 import * as targets from './helpers/queue-targets.js';
+import { helper } from './helpers/files.js';
+import { startTarget } from './helpers/process.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const targetsFile = path.join(here, 'helpers/queue-targets.ts');
+const targetsFile = helper('queue-targets.ts');
 
-const open: { close(): void }[] = [];
-function track<Q extends { close(): void }>(q: Q): Q {
-  open.push(q);
-  return q;
-}
-afterEach(() => {
-  for (const q of open.splice(0)) q.close();
-});
+const track = closedAfterEach();
 
 describe('Queue in one process', () => {
   it('is FIFO and round-trips every kind of value', async () => {
@@ -286,14 +279,7 @@ describe('Queue in one process', () => {
 
 for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`Queue between processes (${method})`, () => {
-    const start = <K extends keyof typeof targets>(exp: K, args: unknown[]) => {
-      const p =
-        method === 'fork'
-          ? new Process({ target: targets[exp] as (...a: never[]) => unknown, args })
-          : new Process({ startMethod: 'spawn', module: targetsFile, export: exp, args });
-      p.start();
-      return p;
-    };
+    const start = (exp: keyof typeof targets, args: unknown[]) => startTarget(method, targets, targetsFile, exp, args);
 
     it('4 producers × 4 consumers × 100,000 items: none lost or duplicated, each producer in order', async () => {
       const P = 4;

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   arenaStats,
   Lock,
@@ -21,22 +21,16 @@ import {
 import { native } from '../lib/binding/addon.js';
 import * as posix from '../lib/posix/index.js';
 import { reap, runInChild, thrown } from './helpers/child.js';
-import { checkLeaks } from './helpers/leaks.js';
+import { checkLeaks, closedAfterEach } from './helpers/leaks.js';
 import * as targets from './helpers/sync-targets.js';
+import { startTarget } from './helpers/process.js';
+import { helper } from './helpers/files.js';
 
 checkLeaks();
 
-const made: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  made.push(x);
-  return x;
-}
-afterEach(() => {
-  for (const x of made.splice(0)) x.close();
-  expect(arenaStats().regions, 'arena regions left').toBe(0);
-});
+const track = closedAfterEach(() => expect(arenaStats().regions, 'arena regions left').toBe(0));
 
-const targetsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/sync-targets.ts');
+const targetsFile = helper('sync-targets.ts');
 const fdCount = () => readdirSync('/proc/self/fd').length;
 const memfdMaps = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('memfd:multiproc-arena')).length;
 
@@ -277,14 +271,7 @@ describe('the arena', () => {
 
 for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`shared state as Process args (${method})`, () => {
-    const start = (exp: keyof typeof targets, ...args: unknown[]): Process => {
-      const p =
-        method === 'fork'
-          ? new Process({ target: targets[exp] as (...a: never[]) => unknown, args })
-          : new Process({ startMethod: 'spawn', module: targetsFile, export: exp, args });
-      p.start();
-      return p;
-    };
+    const start = (exp: keyof typeof targets, ...args: unknown[]) => startTarget(method, targets, targetsFile, exp, args);
 
     it('a child writes a Value and a SharedArray it got as args', async () => {
       const v = track(new Value('i', 0));

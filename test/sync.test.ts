@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Barrier,
   BoundedSemaphore,
@@ -27,23 +27,18 @@ import {
 } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
 import { thrown } from './helpers/child.js';
-import { checkLeaks } from './helpers/leaks.js';
+import { checkLeaks, closedAfterEach } from './helpers/leaks.js';
 import * as targets from './helpers/sync-targets.js';
+import { helper } from './helpers/files.js';
+import { startTarget } from './helpers/process.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const targetsFile = path.join(here, 'helpers/sync-targets.ts');
+const targetsFile = helper('sync-targets.ts');
 type TargetName = keyof typeof targets;
 
 /** Every arena object a test makes is closed at its end (the leak check then sees no mapping left). */
-const made: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  made.push(x);
-  return x;
-}
-afterEach(() => {
-  for (const x of made.splice(0)) x.close();
+const track = closedAfterEach(() => {
   expect(posix.pendingFutexWaits(), 'async futex waits left pending').toBe(0);
   expect(arenaStats().regions, 'arena regions left').toBe(0);
 });
@@ -64,13 +59,15 @@ async function warnings<T>(body: () => Promise<T>): Promise<[T, Error[]]> {
 
 for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
   describe(`sync (${method})`, () => {
-    const start = (exp: TargetName, ...args: unknown[]): Process => {
-      const p =
-        method === 'fork'
-          ? new Process({ target: targets[exp] as (...a: never[]) => unknown, args })
-          : new Process({ startMethod: 'spawn', module: targetsFile, export: exp, args });
-      p.start();
-      return p;
+    const start = (exp: TargetName, ...args: unknown[]) => startTarget(method, targets, targetsFile, exp, args);
+    /** A Lock that a child (`p`) holds until `go` is set. */
+    const heldLock = async () => {
+      const lock = track(new Lock());
+      const held = track(new Semaphore(0));
+      const go = track(new Event());
+      const p = start('holdUntil', lock, held, go);
+      expect(await held.acquire(30_000)).toBe(true);
+      return { lock, go, p };
     };
     const joinAll = async (ps: Process[], codes: number | number[] = 0) => {
       for (const [i, p] of ps.entries()) {
@@ -197,11 +194,7 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
     });
 
     it('timeouts: a held lock, an empty semaphore, an unset event, a condition and a barrier', async () => {
-      const lock = track(new Lock());
-      const held = track(new Semaphore(0));
-      const go = track(new Event());
-      const p = start('holdUntil', lock, held, go);
-      expect(await held.acquire(30_000)).toBe(true);
+      const { lock, go, p } = await heldLock();
       expect(lock.acquireSync(0)).toBe(false);
       expect(lock.acquireSync(30)).toBe(false);
       expect(await lock.acquire({ timeout: 30 })).toBe(false);
@@ -234,11 +227,7 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
     });
 
     it('AbortSignal: aborting a pending acquire/wait rejects with the reason and takes nothing', async () => {
-      const lock = track(new Lock());
-      const held = track(new Semaphore(0));
-      const go = track(new Event());
-      const p = start('holdUntil', lock, held, go);
-      expect(await held.acquire(30_000)).toBe(true);
+      const { lock, go, p } = await heldLock();
       const ac = new AbortController();
       const pending = lock.acquire({ signal: ac.signal });
       await new Promise((r) => setTimeout(r, 20));
@@ -302,11 +291,7 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
     }
 
     it('owner death while a waiter sleeps (async): the waiter gets the lock, never a hang', async () => {
-      const lock = track(new Lock());
-      const held = track(new Semaphore(0));
-      const go = track(new Event());
-      const p = start('holdUntil', lock, held, go);
-      expect(await held.acquire(30_000)).toBe(true);
+      const { lock, p } = await heldLock();
       const [ok, ws] = await warnings(async () => {
         const pending = lock.acquire(30_000);
         await new Promise((r) => setTimeout(r, 20));
@@ -595,7 +580,7 @@ describe('sync (single process)', () => {
   it('a worker_thread torn down with async futex waits pending: they end (no crash) and its mappings are unmapped', async () => {
     // The environment cleanup hook of the addon (native/async/waiters.cc) cancels and joins the waits' threads; nothing of the waits
     // may keep the worker's mappings (one of them closed while pinned) alive after it.
-    const root = path.resolve(here, '..');
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
     const addon = process.env.MULTIPROC_ADDON_DIR
       ? path.resolve(root, process.env.MULTIPROC_ADDON_DIR, 'multiproc.node')
       : (createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string }).path(root);

@@ -155,20 +155,16 @@ export class Connection {
 
   /** The next message. `t`: a timeout in ms or { timeout, signal }; on timeout a TimeoutError. */
   recv(t?: Wait): Promise<unknown> {
-    let w: ParsedWait;
-    try {
-      w = waitOptions(t);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#serial(async () => {
-      const [kind, body] = await this.#frameAsync(w);
-      return decode(kind, body);
-    });
+    return this.#recvAsync(t, decode);
   }
 
   /** The next message, which must have been sent with sendBytes. */
   recvBytes(t?: Wait): Promise<Uint8Array> {
+    return this.#recvAsync(t, bytesOf);
+  }
+
+  /** The next frame, in turn with the other receives, as `convert` makes it; bad options reject. */
+  #recvAsync<T>(t: Wait | undefined, convert: (kind: Kind, body: Buffer) => T): Promise<T> {
     let w: ParsedWait;
     try {
       w = waitOptions(t);
@@ -177,7 +173,7 @@ export class Connection {
     }
     return this.#serial(async () => {
       const [kind, body] = await this.#frameAsync(w);
-      return bytesOf(kind, body);
+      return convert(kind, body);
     });
   }
 

@@ -24,6 +24,17 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall);
 // The symbolic name of an errno value ("EAGAIN"), or "E<n>" when unknown.
 std::string ErrnoName(int err);
 
+// The errno path of calls that return -1 (or another negative value) and set errno: the call's result as a
+// JS number (an fd, a pid, a byte count), or undefined for calls whose result is only 0 on success.
+inline Napi::Value NumberOrErrno(Napi::Env env, int64_t result, const char* syscall) {
+  if (result < 0) ThrowErrno(env, errno, syscall);
+  return Napi::Number::New(env, static_cast<double>(result));
+}
+inline Napi::Value UndefinedOrErrno(Napi::Env env, int result, const char* syscall) {
+  if (result != 0) ThrowErrno(env, errno, syscall);
+  return env.Undefined();
+}
+
 // An Error with a Node-style string code (ERR_MULTIPROC_CLOSED, ...).
 Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message);
 [[noreturn]] void ThrowClosed(Napi::Env env, const char* what);

@@ -1578,6 +1578,17 @@ const recvOf = (a: readonly unknown[], f: Fuzzer, kind: SyncKind): SyncRec | und
   return r?.kind === kind ? r : undefined;
 };
 const handleParam = (kind: SyncKind): Param => P('handle', (f) => f.syncHandle(kind), (f) => A(f.pick([-1, 0.5, HANDLE_LIMIT, NaN, Infinity, '1'])));
+/**
+ * A fast function of a `kind` handle that may block: refused unless `safe` says that it returns at once on
+ * the object (`why` otherwise).
+ */
+const blockingFast = (kind: SyncKind, safe: (f: Fuzzer, r: SyncRec) => boolean, why: string): Schema => ({
+  params: [handleParam(kind)],
+  guard: (a, f) => {
+    const r = f.syncRecByHandle(a[0]);
+    return r?.kind === kind && !safe(f, r) ? why : undefined;
+  },
+});
 const iterationsParam = P('iterations', (f) => A(f.pick([0, 1, 1])), (f) => A(f.pick([-1, BENCH_ITER_MAX + 1, 0.5, NaN])));
 const tooManyIterations = (v: unknown): string | undefined => tooBig(v, 0, BENCH_ITER_MAX, 1, 'a bench iteration count');
 const slotParam = (kind: SyncKind, name = 'offset'): Param =>
@@ -2327,31 +2338,13 @@ export const schemas: Record<string, Schema> = {
   'get Barrier.prototype.handle': syncGetter('barrier'),
 
   // ---- the fast functions (a handle instead of a receiver) ----
-  semWaitFast: {
-    params: [handleParam('sem')],
-    guard: (a, f) => {
-      const r = f.syncRecByHandle(a[0]);
-      return r?.kind === 'sem' && !f.semWaitSafe(r) ? 'sem_wait could sleep (value 0, or an async wait of ours on it)' : undefined;
-    },
-  },
+  semWaitFast: blockingFast('sem', (f, r) => f.semWaitSafe(r), 'sem_wait could sleep (value 0, or an async wait of ours on it)'),
   semPostFast: { params: [handleParam('sem')] },
   semTryWaitFast: { params: [handleParam('sem')] },
-  mutexLockFast: {
-    params: [handleParam('mutex')],
-    guard: (a, f) => {
-      const r = f.syncRecByHandle(a[0]);
-      return r?.kind === 'mutex' && !f.mutexLockSafe(r) ? 'a mutex not made by mutexInit could be held by this thread' : undefined;
-    },
-  },
+  mutexLockFast: blockingFast('mutex', (f, r) => f.mutexLockSafe(r), 'a mutex not made by mutexInit could be held by this thread'),
   mutexUnlockFast: { params: [handleParam('mutex')] },
   mutexTryLockFast: { params: [handleParam('mutex')] },
-  barrierWaitFast: {
-    params: [handleParam('barrier')],
-    guard: (a, f) => {
-      const r = f.syncRecByHandle(a[0]);
-      return r?.kind === 'barrier' && !f.barrierWaitSafe(r) ? 'a barrier wait returns at once only with count 1' : undefined;
-    },
-  },
+  barrierWaitFast: blockingFast('barrier', (f, r) => f.barrierWaitSafe(r), 'a barrier wait returns at once only with count 1'),
 
   // ---- the sync benches (native/bench.cc): 0 or 1 iteration, on objects that cannot make them sleep ----
   semPingPongBench: {

@@ -72,6 +72,51 @@ export async function readAll(fd: number): Promise<Buffer> {
 }
 
 /**
+ * Forks a child with a pipe to this process. The child runs `body(w)`, w the pipe's write end (or, with
+ * `onto`, that fd of the child — 1 stdout, 2 stderr — made the pipe), and decides itself how it ends: exit,
+ * or its event loop running dry. The parent runs `meanwhile`, then reads all the child wrote (until EOF) and
+ * reaps it.
+ */
+export async function forkPiped(
+  body: (w: number) => unknown,
+  opts: { onto?: number; meanwhile?: () => unknown } = {},
+): Promise<{ pid: number; out: Buffer; status: posix.WaitStatus }> {
+  const [r, w] = posix.pipe();
+  const pid = posix.fork();
+  if (pid === 0) {
+    posix.close(r);
+    if (opts.onto === undefined) {
+      body(w);
+    } else {
+      posix.dup2(w, opts.onto);
+      posix.close(w);
+      body(opts.onto);
+    }
+    return childNeverReturns();
+  }
+  posix.close(w);
+  try {
+    await opts.meanwhile?.();
+    const [out, status] = await Promise.all([readAll(r), reap(pid)]);
+    return { pid, out, status };
+  } finally {
+    posix.close(r);
+  }
+}
+
+/** Reads `fd` until a newline (or EOF) without blocking the thread; the first line, without its newline. */
+export async function readLine(fd: number): Promise<string> {
+  const buf = Buffer.alloc(4096);
+  let text = '';
+  while (!text.includes('\n')) {
+    const n = await posix.readAsync(fd, buf);
+    if (n === 0) break;
+    text += buf.toString('utf8', 0, n);
+  }
+  return text.split('\n')[0]!;
+}
+
+/**
  * Runs `body` in a forked child and returns its status and its result (structured-cloned through a pipe).
  * The child's exit code is 0 when the body succeeded.
  */

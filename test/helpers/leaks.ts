@@ -1,7 +1,7 @@
 // Each test file calls checkLeaks(): after all its tests (in its own vitest worker process) no child, fd,
 // shared mapping, /dev/shm or /dev/mqueue name that the file created may be left.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import { children, processInfo } from '../../lib/posix/procfs.js';
 import { stopResourceTracker } from '../../lib/mp/shared/tracker.js';
@@ -103,4 +103,21 @@ export function checkLeaks(): void {
     expect([...after.sharedMaps].filter((m) => !before.sharedMaps.has(m)), 'shared mappings left').toEqual([]);
     expect(native.pendingWaits(), 'async waits still pending (reactor watches, futex and sync waits)').toBe(0);
   });
+}
+
+/**
+ * Returns track(x): every object a test passes through it is closed when that test ends, passed or failed
+ * (so that a failed assertion leaves no queue or lock open for the next test); `check` then runs, e.g. that
+ * no arena region or async wait is left.
+ */
+export function closedAfterEach(check?: () => void): <T extends { close(): void }>(x: T) => T {
+  const open: { close(): void }[] = [];
+  afterEach(() => {
+    for (const x of open.splice(0)) x.close();
+    check?.();
+  });
+  return (x) => {
+    open.push(x);
+    return x;
+  };
 }

@@ -5,13 +5,15 @@
 // `ready`, waits for `go` (so both processes start their loops together), runs the task and prints one JSON
 // line with its result. Any failure is an exception: exit code 1 and a stack on stderr.
 import * as posix from '../../lib/posix/index.js';
+import { type CountLockKind, countUnder, lockAt } from './sync-count.js';
 
 interface Args {
   length: number;
   ready: number;
   go: number;
   n?: number;
-  mutex?: number;
+  kind?: CountLockKind;
+  lock?: number;
   sem?: number;
   counter?: number;
   done?: number;
@@ -27,28 +29,11 @@ const view = new Int32Array(m.buffer);
 
 async function run(): Promise<unknown> {
   switch (task) {
-    case 'mutex-count': {
-      const mx = posix.Mutex.attach(m, a.mutex!);
-      const at = a.counter! / 4;
+    case 'count': {
+      const lock = lockAt(a.kind!, m, a.lock!);
       ready.post();
       if (!go.timedWait(30_000)) throw new Error('no go');
-      for (let i = 0; i < a.n!; i++) {
-        mx.lock();
-        view[at] = view[at]! + 1;
-        mx.unlock();
-      }
-      return { task, n: a.n };
-    }
-    case 'sem-count': {
-      const s = posix.Semaphore.attach(m, a.sem!);
-      const at = a.counter! / 4;
-      ready.post();
-      if (!go.timedWait(30_000)) throw new Error('no go');
-      for (let i = 0; i < a.n!; i++) {
-        s.wait();
-        view[at] = view[at]! + 1;
-        s.post();
-      }
+      countUnder(lock, view, a.counter! / 4, a.n!);
       return { task, n: a.n };
     }
     case 'sem-async': {

@@ -3,50 +3,19 @@
 // non-blocking mode, pipe capacity, dup2, fd passing with SCM_RIGHTS, and argument checks.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, readAll, reap, thrown, until } from '../helpers/child.js';
+import { forkPiped, forkRun, readAll, reap, thrown, until } from '../helpers/child.js';
+import { helper, readThroughThreadpool, runHelper } from '../helpers/files.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Runs test/helpers/<script> in a fresh node (child_process.spawn, no shell) with `fds` as its fds 3, 4, ...
- * Resolves with its exit status and stdout; a watchdog kills it after `timeoutMs`.
- */
-function runNode(
-  script: string,
-  args: string[],
-  fds: number[],
-  timeoutMs = 30_000,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'helpers', script), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit', ...fds],
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout });
-    });
-  });
-}
-
 
 function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
@@ -69,6 +38,12 @@ function fill(w: number): number {
 
 function closeAll(...fds: number[]): void {
   for (const fd of fds) posix.close(fd);
+}
+
+/** posix.pipe() (with `opts`) whose two fds are closed at the end of the scope that holds it (`using`). */
+function scopedPipe(opts?: Parameters<typeof posix.pipe>[0]): { r: number; w: number } & Disposable {
+  const [r, w] = posix.pipe(opts);
+  return { r, w, [Symbol.dispose]: () => closeAll(r, w) };
 }
 
 describe('pipe round trips', () => {
@@ -97,7 +72,7 @@ describe('pipe round trips', () => {
   it('parent ↔ a fresh node child that inherited the fds (stdio 3 and 4)', async () => {
     const [aR, aW] = posix.pipe();
     const [bR, bW] = posix.pipe();
-    const done = runNode('fd-peer.ts', ['echo'], [aR, bW]);
+    const done = runHelper('fd-peer.ts', ['echo'], [aR, bW]);
     closeAll(aR, bW); // the child has its own copies now; ours would hide EOF
     posix.writeAll(aW, 'hello fresh node');
     posix.close(aW);
@@ -107,41 +82,35 @@ describe('pipe round trips', () => {
   });
 
   it('pipe2 flags: O_NONBLOCK and O_DIRECT (packet mode: one write, one read)', () => {
-    const [r, w] = posix.pipe({ nonBlocking: true, direct: true });
-    try {
-      expect(posix.fdFlags(r)).toMatchObject({ nonBlocking: true, cloexec: true });
-      posix.write(w, 'abc');
-      posix.write(w, 'defgh');
-      const buf = Buffer.alloc(100);
-      expect(buf.subarray(0, posix.read(r, buf)).toString()).toBe('abc');
-      expect(buf.subarray(0, posix.read(r, buf)).toString()).toBe('defgh');
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe({ nonBlocking: true, direct: true });
+    const { r, w } = pipe;
+    expect(posix.fdFlags(r)).toMatchObject({ nonBlocking: true, cloexec: true });
+    posix.write(w, 'abc');
+    posix.write(w, 'defgh');
+    const buf = Buffer.alloc(100);
+    expect(buf.subarray(0, posix.read(r, buf)).toString()).toBe('abc');
+    expect(buf.subarray(0, posix.read(r, buf)).toString()).toBe('defgh');
   });
 });
 
 describe('read / write', () => {
   it('offset and length select a range; an empty buffer moves nothing; a detached buffer is an error', () => {
-    const [r, w] = posix.pipe();
-    try {
-      expect(posix.write(w, Buffer.from('0123456789'), 2, 3)).toBe(3);
-      expect(posix.write(w, Buffer.from('abcdef'), 4)).toBe(2);
-      expect(posix.write(w, new Uint8Array(0))).toBe(0);
-      const buf = Buffer.alloc(10, '.');
-      expect(posix.read(r, buf, 1, 4)).toBe(4);
-      expect(buf.toString()).toBe('.234e.....');
-      expect(posix.read(r, buf, 9)).toBe(1);
-      expect(buf.toString()).toBe('.234e....f');
-      const detached = new Uint8Array(8);
-      structuredClone(detached.buffer, { transfer: [detached.buffer] });
-      expect(thrown(() => posix.write(w, detached))).toMatchObject({ code: 'ERR_INVALID_STATE' });
-      expect(thrown(() => posix.read(r, detached))).toMatchObject({ code: 'ERR_INVALID_STATE' });
-      expect(posix.write(w, 'a string is UTF-8: é')).toBe(21);
-      expect(buf.subarray(0, posix.read(r, buf)).toString()).toBe('a string i');
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe();
+    const { r, w } = pipe;
+    expect(posix.write(w, Buffer.from('0123456789'), 2, 3)).toBe(3);
+    expect(posix.write(w, Buffer.from('abcdef'), 4)).toBe(2);
+    expect(posix.write(w, new Uint8Array(0))).toBe(0);
+    const buf = Buffer.alloc(10, '.');
+    expect(posix.read(r, buf, 1, 4)).toBe(4);
+    expect(buf.toString()).toBe('.234e.....');
+    expect(posix.read(r, buf, 9)).toBe(1);
+    expect(buf.toString()).toBe('.234e....f');
+    const detached = new Uint8Array(8);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(thrown(() => posix.write(w, detached))).toMatchObject({ code: 'ERR_INVALID_STATE' });
+    expect(thrown(() => posix.read(r, detached))).toMatchObject({ code: 'ERR_INVALID_STATE' });
+    expect(posix.write(w, 'a string is UTF-8: é')).toBe(21);
+    expect(buf.subarray(0, posix.read(r, buf)).toString()).toBe('a string i');
   });
 });
 
@@ -201,13 +170,7 @@ describe('readAsync / writeAsync (reactor, no threadpool)', () => {
       const bufs = pipes.map(() => Buffer.alloc(8));
       const reads = pipes.map(([r], i) => posix.readAsync(r, bufs[i]!));
       expect(native.pendingWaits('reactor')).toBeGreaterThanOrEqual(100);
-      let timer: NodeJS.Timeout | undefined;
-      const text = await Promise.race([
-        fsp.readFile(fileURLToPath(import.meta.url), 'utf8'),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('readFile starved: the threadpool is held')), 10_000);
-        }),
-      ]).finally(() => clearTimeout(timer));
+      const text = await readThroughThreadpool(import.meta.url);
       expect(text).toContain('100 pending readAsync');
       pipes.forEach(([, w], i) => posix.write(w, `#${i}`));
       const counts = await Promise.all(reads);
@@ -380,95 +343,83 @@ describe('open', () => {
 
 describe('the raw async forms (readAsyncRaw, writeAsyncRaw, pollAsyncRaw, cancelWait)', () => {
   it('readAsyncRaw calls back once data comes, or at once (id 0) when it is there', async () => {
-    const [r, w] = posix.pipe();
-    try {
-      const buf = Buffer.alloc(16);
-      const got = new Promise<[Error | null, number]>((resolve) => {
-        const id = posix.readAsyncRaw(r, buf, 0, 16, (err, n) => resolve([err, n]));
-        expect(id).toBeGreaterThan(0); // pending: the pipe is empty
-      });
-      posix.write(w, 'raw');
-      expect(await got).toEqual([null, 3]);
-      expect(buf.subarray(0, 3).toString()).toBe('raw');
-      posix.write(w, 'now');
-      let inline: [Error | null, number] | undefined;
-      expect(posix.readAsyncRaw(r, buf, 4, 8, (err, n) => (inline = [err, n]))).toBe(0);
-      expect(inline).toEqual([null, 3]);
-      expect(buf.subarray(4, 7).toString()).toBe('now');
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe();
+    const { r, w } = pipe;
+    const buf = Buffer.alloc(16);
+    const got = new Promise<[Error | null, number]>((resolve) => {
+      const id = posix.readAsyncRaw(r, buf, 0, 16, (err, n) => resolve([err, n]));
+      expect(id).toBeGreaterThan(0); // pending: the pipe is empty
+    });
+    posix.write(w, 'raw');
+    expect(await got).toEqual([null, 3]);
+    expect(buf.subarray(0, 3).toString()).toBe('raw');
+    posix.write(w, 'now');
+    let inline: [Error | null, number] | undefined;
+    expect(posix.readAsyncRaw(r, buf, 4, 8, (err, n) => (inline = [err, n]))).toBe(0);
+    expect(inline).toEqual([null, 3]);
+    expect(buf.subarray(4, 7).toString()).toBe('now');
   });
 
   it('cancelWait drops a pending wait: its callback never runs; a second cancel is false', async () => {
-    const [r, w] = posix.pipe();
-    try {
-      const before = native.pendingWaits('reactor');
-      let called = 0;
-      const id = posix.readAsyncRaw(r, Buffer.alloc(4), undefined, undefined, () => called++);
-      const poll = posix.pollAsyncRaw(r, false, () => called++);
-      expect(native.pendingWaits('reactor')).toBe(before + 2);
-      expect(posix.cancelWait(id)).toBe(true);
-      expect(posix.cancelWait(poll)).toBe(true);
-      expect(posix.cancelWait(id)).toBe(false);
-      expect(native.pendingWaits('reactor')).toBe(before);
-      posix.write(w, 'late');
-      await sleep(50);
-      expect(called).toBe(0);
-      expect(posix.read(r, Buffer.alloc(8))).toBe(4); // the data is still there: nothing read it
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe();
+    const { r, w } = pipe;
+    const before = native.pendingWaits('reactor');
+    let called = 0;
+    const id = posix.readAsyncRaw(r, Buffer.alloc(4), undefined, undefined, () => called++);
+    const poll = posix.pollAsyncRaw(r, false, () => called++);
+    expect(native.pendingWaits('reactor')).toBe(before + 2);
+    expect(posix.cancelWait(id)).toBe(true);
+    expect(posix.cancelWait(poll)).toBe(true);
+    expect(posix.cancelWait(id)).toBe(false);
+    expect(native.pendingWaits('reactor')).toBe(before);
+    posix.write(w, 'late');
+    await sleep(50);
+    expect(called).toBe(0);
+    expect(posix.read(r, Buffer.alloc(8))).toBe(4); // the data is still there: nothing read it
   });
 
   it('pollAsyncRaw reports readiness with the poll bits and reads nothing; writeAsyncRaw waits for room', async () => {
-    const [r, w] = posix.pipe({ nonBlocking: true });
-    try {
-      const C = native.fdConstants;
-      const readable = new Promise<number>((resolve) => posix.pollAsyncRaw(r, false, (_err, events) => resolve(events)));
-      posix.write(w, 'x');
-      expect((await readable) & C.POLLIN).toBe(C.POLLIN);
-      const writable = await new Promise<number>((resolve) => posix.pollAsyncRaw(w, true, (_err, events) => resolve(events)));
-      expect(writable & C.POLLOUT).toBe(C.POLLOUT);
-      expect(posix.read(r, Buffer.alloc(4))).toBe(1); // pollAsyncRaw left the byte in the pipe
-      const filled = fill(w);
-      let wrote: number | undefined;
-      const id = posix.writeAsyncRaw(w, Buffer.alloc(100, 1), undefined, undefined, (err, n) => {
-        expect(err).toBeNull();
-        wrote = n;
-      });
-      expect(id).toBeGreaterThan(0); // the pipe is full: it waits
-      await sleep(20);
-      expect(wrote).toBeUndefined();
-      const drain = Buffer.alloc(65536);
-      let drained = 0;
-      while (drained < filled) drained += posix.read(r, drain);
-      await until(() => wrote !== undefined, 'the raw write to call back');
-      expect(wrote).toBe(100);
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe({ nonBlocking: true });
+    const { r, w } = pipe;
+    const C = native.fdConstants;
+    const readable = new Promise<number>((resolve) => posix.pollAsyncRaw(r, false, (_err, events) => resolve(events)));
+    posix.write(w, 'x');
+    expect((await readable) & C.POLLIN).toBe(C.POLLIN);
+    const writable = await new Promise<number>((resolve) => posix.pollAsyncRaw(w, true, (_err, events) => resolve(events)));
+    expect(writable & C.POLLOUT).toBe(C.POLLOUT);
+    expect(posix.read(r, Buffer.alloc(4))).toBe(1); // pollAsyncRaw left the byte in the pipe
+    const filled = fill(w);
+    let wrote: number | undefined;
+    const id = posix.writeAsyncRaw(w, Buffer.alloc(100, 1), undefined, undefined, (err, n) => {
+      expect(err).toBeNull();
+      wrote = n;
+    });
+    expect(id).toBeGreaterThan(0); // the pipe is full: it waits
+    await sleep(20);
+    expect(wrote).toBeUndefined();
+    const drain = Buffer.alloc(65536);
+    let drained = 0;
+    while (drained < filled) drained += posix.read(r, drain);
+    await until(() => wrote !== undefined, 'the raw write to call back');
+    expect(wrote).toBe(100);
   });
 });
 
 describe('non-blocking mode', () => {
   it('reading an empty pipe is an EAGAIN error; the flag can be toggled', () => {
-    const [r, w] = posix.pipe();
-    try {
-      expect(posix.fdFlags(r).nonBlocking).toBe(false);
-      posix.setNonBlocking(r);
-      expect(posix.fdFlags(r).nonBlocking).toBe(true);
-      const err = thrown(() => posix.read(r, Buffer.alloc(4)));
-      expect(err).toBeInstanceOf(Error);
-      expect(err).toMatchObject({ code: 'EAGAIN', syscall: 'read', errno: 11 });
-      posix.write(w, 'ok');
-      expect(posix.read(r, Buffer.alloc(4))).toBe(2);
-      posix.setNonBlocking(r, false);
-      expect(posix.fdFlags(r).nonBlocking).toBe(false);
-      expect(posix.poll(r, { readable: true }, 0)).toEqual({ readable: false, writable: false, hup: false, error: false });
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe();
+    const { r, w } = pipe;
+    expect(posix.fdFlags(r).nonBlocking).toBe(false);
+    posix.setNonBlocking(r);
+    expect(posix.fdFlags(r).nonBlocking).toBe(true);
+    const err = thrown(() => posix.read(r, Buffer.alloc(4)));
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({ code: 'EAGAIN', syscall: 'read', errno: 11 });
+    posix.write(w, 'ok');
+    expect(posix.read(r, Buffer.alloc(4))).toBe(2);
+    posix.setNonBlocking(r, false);
+    expect(posix.fdFlags(r).nonBlocking).toBe(false);
+    expect(posix.poll(r, { readable: true }, 0)).toEqual({ readable: false, writable: false, hup: false, error: false });
   });
 
   it('writing to a full non-blocking pipe is EAGAIN; a non-blocking socket receive too', () => {
@@ -492,20 +443,17 @@ describe('non-blocking mode', () => {
 
 describe('pipe capacity (F_SETPIPE_SZ / F_GETPIPE_SZ)', () => {
   it('the default, a larger and a rounded-up capacity, each exactly what the pipe holds', () => {
-    const [r, w] = posix.pipe();
-    try {
-      expect(posix.getPipeSize(w)).toBe(65536);
-      const page = posix.pageSize;
-      expect(posix.setPipeSize(w, 3 * page)).toBe(4 * page); // rounded up to a power-of-two number of pages
-      expect(posix.getPipeSize(r)).toBe(4 * page); // one pipe: both ends agree
-      expect(fill(w)).toBe(4 * page);
-      const drain = Buffer.alloc(65536);
-      while (posix.poll(r, { readable: true }, 0).readable) posix.read(r, drain);
-      expect(posix.setPipeSize(w, 1 << 20)).toBe(1 << 20);
-      expect(fill(w)).toBe(1 << 20);
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe();
+    const { r, w } = pipe;
+    expect(posix.getPipeSize(w)).toBe(65536);
+    const page = posix.pageSize;
+    expect(posix.setPipeSize(w, 3 * page)).toBe(4 * page); // rounded up to a power-of-two number of pages
+    expect(posix.getPipeSize(r)).toBe(4 * page); // one pipe: both ends agree
+    expect(fill(w)).toBe(4 * page);
+    const drain = Buffer.alloc(65536);
+    while (posix.poll(r, { readable: true }, 0).readable) posix.read(r, drain);
+    expect(posix.setPipeSize(w, 1 << 20)).toBe(1 << 20);
+    expect(fill(w)).toBe(1 << 20);
   });
 
   it('above /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE is EPERM; on a non-pipe EBADF', (ctx) => {
@@ -557,7 +505,7 @@ describe('unixConnect', () => {
     const closed = (c: ReturnType<typeof spawn>) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('close', r)));
     try {
       expect(await lines(listener.stdout!)()).toBe('listening');
-      client = spawn(process.execPath, ['--inspect-port=0', '--import', 'tsx', path.join(here, '..', 'helpers', 'unix-connect-peer.ts'), sock], {
+      client = spawn(process.execPath, ['--inspect-port=0', '--import', 'tsx', helper('unix-connect-peer.ts'), sock], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       client.stderr!.resume(); // "Debugger listening on ws://127.0.0.1:<port>/..."
@@ -691,7 +639,7 @@ describe('SCM_RIGHTS: passing fds over a Unix socket', () => {
 
   it('the same to a fresh node child that inherited the socket as fd 3', async () => {
     const [s0, s1] = posix.socketpair();
-    const done = runNode('fd-peer.ts', ['scm'], [s1]);
+    const done = runHelper('fd-peer.ts', ['scm'], [s1]);
     posix.close(s1);
     const [pr, pw] = posix.pipe();
     const mem = memfdWith('memfd text for node');
@@ -820,15 +768,7 @@ describe('dup / dup2', () => {
   });
 
   it('dup2 onto fd 1 in a forked child redirects what it writes to stdout', async () => {
-    const [r, w] = posix.pipe();
-    const pid = await forkRun(() => {
-      posix.close(r);
-      posix.dup2(w, 1);
-      posix.close(w);
-      posix.write(1, 'to stdout, into the pipe');
-    });
-    posix.close(w);
-    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    const { pid, out, status } = await forkPiped((fd) => posix.write(fd, 'to stdout, into the pipe'), { onto: 1 });
     expect(out.toString()).toBe('to stdout, into the pipe');
     expect(status).toEqual({ kind: 'exited', pid, code: 0 });
   });
@@ -858,57 +798,51 @@ describe('pingPongBench (the native side of lib/tools/bench/pipe.ts)', () => {
 
 describe('argument errors (checked in the native layer too; never a crash)', () => {
   it('types and ranges', async () => {
-    const [r, w] = posix.pipe();
-    try {
-      const buf = Buffer.alloc(10);
-      const typeErr = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
-      const rangeErr = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' };
-      expect(thrown(() => posix.read('3' as unknown as number, buf))).toMatchObject(typeErr);
-      expect(thrown(() => posix.read(-1, buf))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.read(1.5, buf))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.read(r, 'buf' as unknown as Uint8Array))).toMatchObject(typeErr);
-      expect(thrown(() => posix.read(r, new Uint16Array(4) as unknown as Uint8Array))).toMatchObject(typeErr);
-      expect(thrown(() => posix.read(r, buf, 5, 6))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.read(r, buf, 11))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.write(w, 42 as unknown as Uint8Array))).toMatchObject(typeErr);
-      expect(thrown(() => posix.sendFds(w, 'x' as unknown as number[]))).toMatchObject(typeErr);
-      expect(thrown(() => posix.sendFds(w, ['1'] as unknown as number[]))).toMatchObject({ ...typeErr, message: expect.stringContaining('"fds[0]"') });
-      expect(thrown(() => posix.sendFds(w, [r, -1]))).toMatchObject({ ...rangeErr, message: expect.stringContaining('"fds[1]"') });
-      expect(thrown(() => posix.sendFds(w, new Array(posix.SCM_MAX_FD + 1).fill(r)))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.sendFds(w, [r], 42 as unknown as Uint8Array))).toMatchObject(typeErr);
-      expect(thrown(() => posix.recvFds(r, 0))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.recvFds(r, posix.SCM_MAX_FD + 1))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.recvFds(r, 16, 0))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.pingPongBench(r, w, -1, true))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.pingPongBench(r, w, 1, 'yes' as unknown as boolean))).toMatchObject(typeErr);
-      expect(thrown(() => posix.setPipeSize(w, 0))).toMatchObject(rangeErr);
-      expect(thrown(() => posix.mkfifo(42 as unknown as string))).toMatchObject(typeErr);
-      expect(thrown(() => posix.mkfifo('/tmp/a\0b'))).toMatchObject(typeErr);
-      // async forms reject with the same errors
-      await expect(posix.readAsync(r, 'x' as unknown as Uint8Array)).rejects.toMatchObject(typeErr);
-      await expect(posix.recvFdsAsync(r, 0)).rejects.toMatchObject(rangeErr);
-      // the raw binding checks its own arguments: no crash whatever comes
-      const raw = native as unknown as Record<string, (...a: unknown[]) => unknown>;
-      expect(thrown(() => raw.sendFds!())).toMatchObject({ name: 'TypeError', code: 'ERR_MISSING_ARGS' });
-      expect(thrown(() => raw.recvFdsAsync!(r, 1, 1, 'not a function'))).toMatchObject(typeErr);
-      expect(thrown(() => raw.pingPongBench!(r, w, 1))).toMatchObject({ code: 'ERR_MISSING_ARGS' });
-      expect(thrown(() => raw.cancelWait!(0))).toMatchObject(rangeErr);
-      expect(raw.cancelWait!(12345)).toBe(false);
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe();
+    const { r, w } = pipe;
+    const buf = Buffer.alloc(10);
+    const typeErr = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
+    const rangeErr = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' };
+    expect(thrown(() => posix.read('3' as unknown as number, buf))).toMatchObject(typeErr);
+    expect(thrown(() => posix.read(-1, buf))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.read(1.5, buf))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.read(r, 'buf' as unknown as Uint8Array))).toMatchObject(typeErr);
+    expect(thrown(() => posix.read(r, new Uint16Array(4) as unknown as Uint8Array))).toMatchObject(typeErr);
+    expect(thrown(() => posix.read(r, buf, 5, 6))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.read(r, buf, 11))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.write(w, 42 as unknown as Uint8Array))).toMatchObject(typeErr);
+    expect(thrown(() => posix.sendFds(w, 'x' as unknown as number[]))).toMatchObject(typeErr);
+    expect(thrown(() => posix.sendFds(w, ['1'] as unknown as number[]))).toMatchObject({ ...typeErr, message: expect.stringContaining('"fds[0]"') });
+    expect(thrown(() => posix.sendFds(w, [r, -1]))).toMatchObject({ ...rangeErr, message: expect.stringContaining('"fds[1]"') });
+    expect(thrown(() => posix.sendFds(w, new Array(posix.SCM_MAX_FD + 1).fill(r)))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.sendFds(w, [r], 42 as unknown as Uint8Array))).toMatchObject(typeErr);
+    expect(thrown(() => posix.recvFds(r, 0))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.recvFds(r, posix.SCM_MAX_FD + 1))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.recvFds(r, 16, 0))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.pingPongBench(r, w, -1, true))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.pingPongBench(r, w, 1, 'yes' as unknown as boolean))).toMatchObject(typeErr);
+    expect(thrown(() => posix.setPipeSize(w, 0))).toMatchObject(rangeErr);
+    expect(thrown(() => posix.mkfifo(42 as unknown as string))).toMatchObject(typeErr);
+    expect(thrown(() => posix.mkfifo('/tmp/a\0b'))).toMatchObject(typeErr);
+    // async forms reject with the same errors
+    await expect(posix.readAsync(r, 'x' as unknown as Uint8Array)).rejects.toMatchObject(typeErr);
+    await expect(posix.recvFdsAsync(r, 0)).rejects.toMatchObject(rangeErr);
+    // the raw binding checks its own arguments: no crash whatever comes
+    const raw = native as unknown as Record<string, (...a: unknown[]) => unknown>;
+    expect(thrown(() => raw.sendFds!())).toMatchObject({ name: 'TypeError', code: 'ERR_MISSING_ARGS' });
+    expect(thrown(() => raw.recvFdsAsync!(r, 1, 1, 'not a function'))).toMatchObject(typeErr);
+    expect(thrown(() => raw.pingPongBench!(r, w, 1))).toMatchObject({ code: 'ERR_MISSING_ARGS' });
+    expect(thrown(() => raw.cancelWait!(0))).toMatchObject(rangeErr);
+    expect(raw.cancelWait!(12345)).toBe(false);
   });
 
   it('errno errors carry code, errno, syscall and the message', () => {
     const notOpen = 999_999; // never a stale number: closing a reused fd could close the runner's
     expect(thrown(() => posix.close(notOpen))).toMatchObject({ code: 'EBADF', errno: 9, syscall: 'close', message: 'close EBADF: Bad file descriptor' });
-    const [r, w] = posix.pipe();
-    try {
-      expect(thrown(() => posix.read(w, Buffer.alloc(1)))).toMatchObject({ code: 'EBADF', syscall: 'read' });
-      expect(thrown(() => posix.dup2(notOpen, 5000))).toMatchObject({ code: 'EBADF', syscall: 'dup2' });
-    } finally {
-      closeAll(r, w);
-    }
+    using pipe = scopedPipe();
+    const { r, w } = pipe;
+    expect(thrown(() => posix.read(w, Buffer.alloc(1)))).toMatchObject({ code: 'EBADF', syscall: 'read' });
+    expect(thrown(() => posix.dup2(notOpen, 5000))).toMatchObject({ code: 'EBADF', syscall: 'dup2' });
   });
 });
 

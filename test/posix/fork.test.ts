@@ -16,7 +16,7 @@ import * as posix from '../../lib/posix/index.js';
 import { timersTracked } from '../../lib/posix/child.js';
 import { forkAddonPath } from '../../lib/binding/addon.js';
 import { createRequire } from 'node:module';
-import { childNeverReturns, forkRun, readAll, reap, runInChild } from '../helpers/child.js';
+import { childNeverReturns, forkPiped, forkRun, readAll, reap, runInChild } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
@@ -26,17 +26,7 @@ const require = createRequire(import.meta.url);
 
 /** Forks a child whose stderr (fd 2) goes to a pipe; returns its status and what it printed there. */
 async function runCapturingStderr(body: () => unknown): Promise<{ status: posix.WaitStatus; stderr: string }> {
-  const [r, w] = posix.pipe();
-  const pid = posix.fork();
-  if (pid === 0) {
-    posix.close(r);
-    posix.dup2(w, 2);
-    posix.close(w);
-    body(); // decides itself how the child ends
-    return childNeverReturns();
-  }
-  posix.close(w);
-  const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+  const { out, status } = await forkPiped(body, { onto: 2 });
   return { status, stderr: out.toString() };
 }
 
@@ -122,19 +112,14 @@ describe('a forked child runs ordinary JavaScript', () => {
   });
 
   it('writes large output to stdout synchronously: nothing lost or doubled, even when the reader is slow', async () => {
-    const [r, w] = posix.pipe();
-    const pid = posix.fork();
-    if (pid === 0) {
-      posix.close(r);
-      posix.dup2(w, 1);
-      posix.close(w);
-      const line = 'x'.repeat(1023) + '\n';
-      for (let i = 0; i < 4096; i++) process.stdout.write(line); // 4 MiB through a 64 KiB pipe
-      posix.exit(0);
-    }
-    posix.close(w);
-    await new Promise((res) => setTimeout(res, 200)); // let the child fill the pipe and block
-    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    const { pid, out, status } = await forkPiped(
+      () => {
+        const line = 'x'.repeat(1023) + '\n';
+        for (let i = 0; i < 4096; i++) process.stdout.write(line); // 4 MiB through a 64 KiB pipe
+        posix.exit(0);
+      },
+      { onto: 1, meanwhile: () => new Promise((res) => setTimeout(res, 200)) }, // let the child fill the pipe and block
+    );
     expect(status).toEqual({ kind: 'exited', pid, code: 0 });
     expect(out.length).toBe(4096 * 1024);
   });
@@ -142,68 +127,46 @@ describe('a forked child runs ordinary JavaScript', () => {
 
 describe('every way a child ends is a clean _exit with the right status', () => {
   it('the body returns and the loop runs dry: 0, after pending timers and fs work finish', async () => {
-    const [r, w] = posix.pipe();
-    const pid = posix.fork();
-    if (pid === 0) {
-      posix.close(r);
+    const { pid, out, status } = await forkPiped((w) => {
       setTimeout(() => posix.write(w, 'timer;'), 30);
       fsp.readFile(fileURLToPath(import.meta.url)).then(() => posix.write(w, 'fs;'));
-      await childNeverReturns(); // nothing calls exit: the loop runs dry
-    } else {
-      posix.close(w);
-      const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
-      expect(status).toEqual({ kind: 'exited', pid, code: 0 });
-      expect(out.toString().split(';').filter(Boolean).sort()).toEqual(['fs', 'timer']);
-    }
+      // nothing calls exit: the loop runs dry
+    });
+    expect(status).toEqual({ kind: 'exited', pid, code: 0 });
+    expect(out.toString().split(';').filter(Boolean).sort()).toEqual(['fs', 'timer']);
   });
 
   it('the loop runs dry with process.exitCode set: that code; beforeExit and exit listeners of the child run', async () => {
-    const [r, w] = posix.pipe();
-    const pid = posix.fork();
-    if (pid === 0) {
-      posix.close(r);
+    const { pid, out, status } = await forkPiped((w) => {
       let rounds = 0;
       process.on('beforeExit', () => {
         if (rounds++ === 0) setTimeout(() => posix.write(w, 'more-work '), 5); // more work: the loop goes on
       });
       process.on('exit', (code) => posix.write(w, `exit:${code}`));
       process.exitCode = 3;
-      await childNeverReturns();
-    } else {
-      posix.close(w);
-      const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
-      expect(status).toEqual({ kind: 'exited', pid, code: 3 });
-      expect(out.toString()).toBe('more-work exit:3');
-    }
+    });
+    expect(status).toEqual({ kind: 'exited', pid, code: 3 });
+    expect(out.toString()).toBe('more-work exit:3');
   });
 
   it('process.exit(n): n, with the child\'s exit listeners run and stdout flushed', async () => {
-    const [r, w] = posix.pipe();
-    const pid = posix.fork();
-    if (pid === 0) {
-      posix.close(r);
-      posix.dup2(w, 1);
-      posix.close(w);
-      process.on('exit', () => process.stdout.write('exit-listener\n'));
-      process.stdout.write('before\n');
-      process.exit(7);
-    }
-    posix.close(w);
-    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    const { pid, out, status } = await forkPiped(
+      () => {
+        process.on('exit', () => process.stdout.write('exit-listener\n'));
+        process.stdout.write('before\n');
+        process.exit(7);
+      },
+      { onto: 1 },
+    );
     expect(status).toEqual({ kind: 'exited', pid, code: 7 });
     expect(out.toString()).toBe('before\nexit-listener\n');
   });
 
   it('posix.exit(n): n, without exit listeners', async () => {
-    const [r, w] = posix.pipe();
-    const pid = posix.fork();
-    if (pid === 0) {
-      posix.close(r);
+    const { pid, out, status } = await forkPiped((w) => {
       process.on('exit', () => posix.write(w, 'listener ran'));
       posix.exit(5);
-    }
-    posix.close(w);
-    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    });
     expect(status).toEqual({ kind: 'exited', pid, code: 5 });
     expect(out.toString()).toBe('');
   });
@@ -251,21 +214,19 @@ describe('a child is its own process, not a replay of the parent', () => {
     // Warm both generators so that both processes start from the same cached state.
     Math.random();
     crypto.randomUUID();
-    const [r, w] = posix.pipe();
-    const pid = posix.fork();
     const draw = () => ({
       random: Array.from({ length: 8 }, () => Math.random()),
       uuid: Array.from({ length: 8 }, () => crypto.randomUUID()),
       webUuid: globalThis.crypto.randomUUID(),
     });
-    if (pid === 0) {
-      posix.close(r);
-      posix.writeAll(w, JSON.stringify(draw()));
-      posix.exit(0);
-    }
-    posix.close(w);
-    const mine = draw();
-    const [out, status] = await Promise.all([readAll(r), reap(pid)]).finally(() => posix.close(r));
+    let mine: { random: number[]; uuid: string[] } = { random: [], uuid: [] }; // the parent's draws after the fork
+    const { out, status } = await forkPiped(
+      (w) => {
+        posix.writeAll(w, JSON.stringify(draw()));
+        posix.exit(0);
+      },
+      { meanwhile: () => (mine = draw()) },
+    );
     expect(status.kind).toBe('exited');
     const child = JSON.parse(out.toString()) as ReturnType<typeof draw>;
     expect(child.random.filter((x) => mine.random.includes(x))).toEqual([]);

@@ -4,16 +4,15 @@
 //
 // /dev/mqueue is where the queues of this IPC namespace show up as files (mq_overview(7)). mq_open works
 // without it, but the leak check (and the mode test) read it: if it is not mounted we mount it (root only).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
 import { forkRun, reap, thrown } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
+import { readThroughThreadpool, runHelper } from '../helpers/files.js';
 
 const MQ_DIR = '/dev/mqueue';
 
@@ -50,7 +49,6 @@ if (mqueueUnavailable) console.log(`mqueue.test: ${mqueueUnavailable}; the /dev/
 
 checkLeaks();
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (m: posix.MqMessage | null) => (m === null ? null : Buffer.from(m.data).toString());
 let seq = 0;
@@ -66,10 +64,28 @@ async function withQueues<T>(
     for (const spec of specs) queues.push(posix.mqOpen(uniqueName(), { create: true, exclusive: true, ...spec }));
     return await body(...queues);
   } finally {
-    for (const q of queues) {
-      q.close();
-      posix.mqUnlink(q.name!);
-    }
+    dropQueues(queues);
+  }
+}
+
+/** Closes and unlinks every queue. */
+function dropQueues(queues: posix.MessageQueue[]): void {
+  for (const q of queues) {
+    q.close();
+    posix.mqUnlink(q.name!);
+  }
+}
+
+/** Creates up to `times` queues of `spec` until mq_open refuses, then drops them: how many it made, and the refusal. */
+function openUntilRefused(times: number, spec: posix.MqOpenOptions): { opened: number; err: NodeJS.ErrnoException | undefined } {
+  const queues: posix.MessageQueue[] = [];
+  try {
+    for (let i = 0; i < times; i++) queues.push(posix.mqOpen(uniqueName(), { create: true, ...spec }));
+    return { opened: queues.length, err: undefined };
+  } catch (e) {
+    return { opened: queues.length, err: e as NodeJS.ErrnoException };
+  } finally {
+    dropQueues(queues);
   }
 }
 
@@ -78,24 +94,6 @@ async function withQueues<T>(
 function hasSysResource(): boolean {
   const capEff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]}`);
   return ((capEff >> 24n) & 1n) === 1n;
-}
-
-/** Runs test/helpers/<script> in a fresh node with `fds` as its fds 3, 4, ...; a watchdog kills it. */
-function runNode(script: string, args: string[], fds: number[] = []): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '..', 'helpers', script), ...args], {
-      stdio: ['ignore', 'inherit', 'inherit', ...fds],
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    });
-  });
 }
 
 const MESSAGES: [string, number][] = [
@@ -156,9 +154,9 @@ describe('send / receive', () => {
       await withQueues([{ maxMessages: 10, messageSize: 256 }, { maxMessages: 10, messageSize: 256 }], async (req, rep) => {
         for (const [t, p] of MESSAGES) req.send(t, p);
         const args = how === 'name' ? ['name', req.name!, rep.name!, '6'] : ['fd', '6'];
-        const done = runNode('mqueue-peer.ts', args, how === 'fd' ? [req.fd, rep.fd] : []);
+        const done = runHelper('mqueue-peer.ts', args, how === 'fd' ? [req.fd, rep.fd] : []);
         await req.sendAsync('sent while it runs', 0); // priority 0: after 'background' whenever it arrives
-        expect(await done).toEqual({ code: 0, signal: null });
+        expect(await done).toMatchObject({ code: 0, signal: null });
         // the child's four replies, by priority
         const replies = [rep.receive(), rep.receive(), rep.receive(), rep.receive()];
         expect(replies.map((m) => m.priority)).toEqual([9, 5, 1, 0]);
@@ -242,13 +240,7 @@ describe('async forms (reactor, no threadpool)', () => {
       const watches = native.pendingWaits('reactor');
       const receives = Array.from({ length: 100 }, () => q.receiveAsync());
       expect(native.pendingWaits('reactor')).toBe(watches + 100);
-      let timer: NodeJS.Timeout | undefined;
-      const file = await Promise.race([
-        fsp.readFile(fileURLToPath(import.meta.url), 'utf8'),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('readFile starved: the threadpool is held')), 10_000);
-        }),
-      ]).finally(() => clearTimeout(timer));
+      const file = await readThroughThreadpool(import.meta.url);
       expect(file).toContain('100 pending receiveAsync');
       const pid = await forkRun(() => {
         for (let i = 0; i < 100; i++) q.send(`#${i}`); // blocks while the queue is full: the parent drains it
@@ -399,19 +391,8 @@ describe("the kernel's limits, named in the errors", () => {
       console.log('skipped: this process has CAP_SYS_RESOURCE, which lifts queues_max');
       ctx.skip();
     }
-    const opened: posix.MessageQueue[] = [];
-    let err: NodeJS.ErrnoException | undefined;
-    try {
-      for (let i = 0; i <= L.queuesMax!; i++) opened.push(posix.mqOpen(uniqueName(), { create: true, maxMessages: 1, messageSize: 1 }));
-    } catch (e) {
-      err = e as NodeJS.ErrnoException;
-    } finally {
-      for (const q of opened) {
-        q.close();
-        posix.mqUnlink(q.name!);
-      }
-    }
-    expect(opened.length).toBeLessThanOrEqual(L.queuesMax!);
+    const { opened, err } = openUntilRefused(L.queuesMax! + 1, { maxMessages: 1, messageSize: 1 });
+    expect(opened).toBeLessThanOrEqual(L.queuesMax!);
     expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'mq_open' });
     expect(err!.message).toContain(`reached the system limit /proc/sys/fs/mqueue/queues_max = ${L.queuesMax}`);
   });
@@ -421,21 +402,8 @@ describe("the kernel's limits, named in the errors", () => {
       console.log('skipped: RLIMIT_MSGQUEUE is unlimited or lifted here');
       ctx.skip();
     }
-    const opened: posix.MessageQueue[] = [];
-    let err: NodeJS.ErrnoException | undefined;
     const perQueue = L.msgMax! * L.msgsizeMax!;
-    try {
-      for (let i = 0; i <= Math.ceil(L.rlimitMsgqueue! / perQueue) + 1; i++) {
-        opened.push(posix.mqOpen(uniqueName(), { create: true, maxMessages: L.msgMax!, messageSize: L.msgsizeMax! }));
-      }
-    } catch (e) {
-      err = e as NodeJS.ErrnoException;
-    } finally {
-      for (const q of opened) {
-        q.close();
-        posix.mqUnlink(q.name!);
-      }
-    }
+    const { err } = openUntilRefused(Math.ceil(L.rlimitMsgqueue! / perQueue) + 2, { maxMessages: L.msgMax!, messageSize: L.msgsizeMax! });
     expect(err).toMatchObject({ code: 'EMFILE', syscall: 'mq_open' });
     expect(err!.message).toContain(`over RLIMIT_MSGQUEUE = ${L.rlimitMsgqueue} bytes`);
   });

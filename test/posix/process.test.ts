@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, reap, runInChild, until } from '../helpers/child.js';
+import { forkRun, readLine, reap, runInChild, until } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
 checkLeaks();
@@ -342,16 +342,10 @@ describe('subreaper and orphans', () => {
     }
     posix.close(reportW);
     posix.close(hold);
-    const buf = Buffer.alloc(64);
-    let text = '';
-    while (!text.endsWith('\n')) {
-      const n = await posix.readAsync(report, buf);
-      if (n === 0) break;
-      text += buf.toString('utf8', 0, n);
-    }
+    const line = await readLine(report);
     posix.close(report);
-    const grandchild = Number(text.trim().split(' ')[1]);
-    expect(text).toMatch(/^armed \d+\n$/);
+    const grandchild = Number(line.split(' ')[1]);
+    expect(line).toMatch(/^armed \d+$/);
     expect(posix.getParentDeathSignal()).toBeNull(); // ours is not set
     posix.kill(middle, 'SIGKILL');
     expect(await reap(middle)).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });

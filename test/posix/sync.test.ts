@@ -1,15 +1,15 @@
 // The sync family: process-shared Semaphore (unnamed and named), robust Mutex, Cond and Barrier, between real
 // processes — forked children and fresh `node` children that received the mapping's memfd as fd 3.
-import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, reap } from '../helpers/child.js';
+import { forkRun, reap, until } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
+import { type CountLockKind, countUnder, lockAt } from '../helpers/sync-count.js';
+import { type HelperRun, runHelper } from '../helpers/files.js';
 
 checkLeaks();
 
@@ -17,9 +17,6 @@ afterAll(() => {
   expect(posix.pendingAsyncWaits(), 'sync async waits still pending').toBe(0);
 });
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const childScript = path.join(root, 'test/helpers/sync-child.ts');
 
 const MiB = 1 << 20;
 
@@ -40,14 +37,6 @@ function semName(tag: string): string {
 
 function threadCount(): number {
   return readdirSync('/proc/self/task').length;
-}
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 /** Runs `fn`, returns how long it took (ms) and its result. */
@@ -75,23 +64,9 @@ function memfdMapping(length: number): { fd: number; m: posix.Mapping } {
   return { fd, m: posix.mmap(length, { fd }) };
 }
 
-/** Spawns a fresh node running test/helpers/sync-child.ts with `fd` as its fd 3; resolves its exit code and stdout. */
-function spawnSyncChild(task: string, args: object, fd: number): { done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript, task, JSON.stringify(args)], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit', fd],
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const watchdog = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(watchdog);
-      resolve({ code, signal, out });
-    });
-  });
-  return { done };
+/** Runs test/helpers/sync-child.ts `task` in a fresh node with `fd` as its fd 3. */
+function spawnSyncChild(task: string, args: object, fd: number): Promise<HelperRun> {
+  return runHelper('sync-child.ts', [task, JSON.stringify(args)], [fd], 90_000);
 }
 
 describe('layout', () => {
@@ -106,118 +81,64 @@ describe('layout', () => {
 describe('exact counts under contention: two processes × 1,000,000 locked increments', () => {
   const N = 1_000_000;
 
-  it('Mutex, with a forked child', async () => {
-    using m = posix.mmap(4096);
+  const NAME = { mutex: 'Mutex', sem: 'Semaphore(1) as the lock' } as const;
+
+  /** The `kind` lock (made here), the ready/go semaphores of the start and the counter, placed in `m`. */
+  function place(kind: CountLockKind, m: posix.Mapping) {
     const at = allocator();
-    const mx = posix.Mutex.init(m, at(posix.SIZEOF.mutex));
-    const ready = posix.Semaphore.init(m, at(32), 0);
-    const go = posix.Semaphore.init(m, at(32), 0);
-    const counter = at(4) / 4;
-    const view = new Int32Array(m.buffer);
-    const loop = () => {
-      for (let i = 0; i < N; i++) {
-        mx.lock();
-        view[counter] = view[counter]! + 1; // a plain read-modify-write: only the lock makes it exact
-        mx.unlock();
-      }
+    const offsets = { ready: at(32), go: at(32), lock: at(kind === 'mutex' ? posix.SIZEOF.mutex : posix.SIZEOF.sem), counter: at(4) };
+    return {
+      offsets,
+      made: kind === 'mutex' ? posix.Mutex.init(m, offsets.lock) : posix.Semaphore.init(m, offsets.lock, 1),
+      ready: posix.Semaphore.init(m, offsets.ready, 0),
+      go: posix.Semaphore.init(m, offsets.go, 0),
+      lock: lockAt(kind, m, offsets.lock),
+      view: new Int32Array(m.buffer),
     };
-    const pid = await forkRun(() => {
-      ready.post();
-      if (!go.timedWait(30_000)) return 2;
-      loop();
-      return 0;
+  }
+
+  /** Both loops are done: the count is exact and a semaphore is back at 1. */
+  function expectCounted({ made, view, offsets }: ReturnType<typeof place>): void {
+    expect(view[offsets.counter / 4]).toBe(2 * N);
+    if (made instanceof posix.Semaphore) expect(made.value()).toBe(1);
+    made.destroy();
+  }
+
+  for (const kind of ['mutex', 'sem'] as const) {
+    it(`${NAME[kind]}, with a forked child`, async () => {
+      using m = posix.mmap(4096);
+      const p = place(kind, m);
+      const pid = await forkRun(() => {
+        p.ready.post();
+        if (!p.go.timedWait(30_000)) return 2;
+        countUnder(p.lock, p.view, p.offsets.counter / 4, N);
+        return 0;
+      });
+      expect(await p.ready.waitAsync(30_000)).toBe(true);
+      p.go.post();
+      countUnder(p.lock, p.view, p.offsets.counter / 4, N);
+      expect(await reap(pid, 60_000)).toEqual({ kind: 'exited', pid, code: 0 });
+      expectCounted(p);
     });
-    expect(await ready.waitAsync(30_000)).toBe(true);
-    go.post();
-    loop();
-    expect(await reap(pid, 60_000)).toEqual({ kind: 'exited', pid, code: 0 });
-    expect(view[counter]).toBe(2 * N);
-    mx.destroy();
-  });
 
-  it('Semaphore(1) as the lock, with a forked child', async () => {
-    using m = posix.mmap(4096);
-    const at = allocator();
-    const s = posix.Semaphore.init(m, at(32), 1);
-    const ready = posix.Semaphore.init(m, at(32), 0);
-    const go = posix.Semaphore.init(m, at(32), 0);
-    const counter = at(8) / 8;
-    const view = new Float64Array(m.buffer);
-    const loop = () => {
-      for (let i = 0; i < N; i++) {
-        s.wait();
-        view[counter] = view[counter]! + 1;
-        s.post();
+    it(`${NAME[kind]}, with a fresh node child that mapped the memfd it received as fd 3`, async () => {
+      const { fd, m } = memfdMapping(4096);
+      const p = place(kind, m);
+      const child = spawnSyncChild('count', { length: 4096, ...p.offsets, kind, n: N }, fd);
+      posix.close(fd);
+      try {
+        expect(await p.ready.waitAsync(60_000)).toBe(true);
+        p.go.post();
+        countUnder(p.lock, p.view, p.offsets.counter / 4, N);
+        const r = await child;
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout)).toEqual({ task: 'count', n: N });
+        expectCounted(p);
+      } finally {
+        m.close();
       }
-    };
-    const pid = await forkRun(() => {
-      ready.post();
-      if (!go.timedWait(30_000)) return 2;
-      loop();
-      return 0;
     });
-    expect(await ready.waitAsync(30_000)).toBe(true);
-    go.post();
-    loop();
-    expect(await reap(pid, 60_000)).toEqual({ kind: 'exited', pid, code: 0 });
-    expect(view[counter]).toBe(2 * N);
-    expect(s.value()).toBe(1);
-    s.destroy();
-  });
-
-  it('Mutex, with a fresh node child that mapped the memfd it received as fd 3', async () => {
-    const { fd, m } = memfdMapping(4096);
-    const at = allocator();
-    const args = { length: 4096, ready: at(32), go: at(32), mutex: at(posix.SIZEOF.mutex), counter: at(4), n: N };
-    const ready = posix.Semaphore.init(m, args.ready, 0);
-    const go = posix.Semaphore.init(m, args.go, 0);
-    const mx = posix.Mutex.init(m, args.mutex);
-    const view = new Int32Array(m.buffer);
-    const child = spawnSyncChild('mutex-count', args, fd);
-    posix.close(fd);
-    try {
-      expect(await ready.waitAsync(60_000)).toBe(true);
-      go.post();
-      for (let i = 0; i < N; i++) {
-        mx.lock();
-        view[args.counter / 4] = view[args.counter / 4]! + 1;
-        mx.unlock();
-      }
-      const r = await child.done;
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.out)).toEqual({ task: 'mutex-count', n: N });
-      expect(view[args.counter / 4]).toBe(2 * N);
-    } finally {
-      m.close();
-    }
-  });
-
-  it('Semaphore(1), with a fresh node child', async () => {
-    const { fd, m } = memfdMapping(4096);
-    const at = allocator();
-    const args = { length: 4096, ready: at(32), go: at(32), sem: at(32), counter: at(4), n: N };
-    const ready = posix.Semaphore.init(m, args.ready, 0);
-    const go = posix.Semaphore.init(m, args.go, 0);
-    const s = posix.Semaphore.init(m, args.sem, 1);
-    const view = new Int32Array(m.buffer);
-    const child = spawnSyncChild('sem-count', args, fd);
-    posix.close(fd);
-    try {
-      expect(await ready.waitAsync(60_000)).toBe(true);
-      go.post();
-      for (let i = 0; i < N; i++) {
-        s.wait();
-        view[args.counter / 4] = view[args.counter / 4]! + 1;
-        s.post();
-      }
-      const r = await child.done;
-      expect(r.code).toBe(0);
-      expect(view[args.counter / 4]).toBe(2 * N);
-      expect(s.value()).toBe(1);
-    } finally {
-      m.close();
-    }
-  });
+  }
 });
 
 describe('Barrier', () => {
@@ -305,17 +226,32 @@ describe('robust Mutex: owner death is never a hang', () => {
     return pid;
   }
 
-  it('the owner is SIGKILLed: lock() returns, ownerDied is true, a MULTIPROC_OWNER_DIED warning is emitted; the next acquisition clears it', async () => {
-    using m = posix.mmap(4096);
+  /**
+   * A Mutex in `m` (`at` places more objects after it); hold() forks a holder of it, holderDied() one that is
+   * then SIGKILLed and reaped (its status).
+   */
+  function robustMutex(m: posix.Mapping) {
     const at = allocator();
     const mx = posix.Mutex.init(m, at(posix.SIZEOF.mutex));
     const locked = posix.Semaphore.init(m, at(32), 0);
     const never = posix.Semaphore.init(m, at(32), 0);
+    const hold = () => holder(mx, locked, never);
+    const holderDied = async () => {
+      const pid = await hold();
+      posix.kill(pid, 'SIGKILL');
+      return reap(pid);
+    };
+    return { mx, at, hold, holderDied };
+  }
+
+  it('the owner is SIGKILLed: lock() returns, ownerDied is true, a MULTIPROC_OWNER_DIED warning is emitted; the next acquisition clears it', async () => {
+    using m = posix.mmap(4096);
+    const { mx, hold, holderDied } = robustMutex(m);
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
     try {
-      const pid = await holder(mx, locked, never);
+      const pid = await hold();
       expect(mx.tryLock()).toBe(false); // it really is held
       posix.kill(pid, 'SIGKILL');
       expect(await reap(pid)).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
@@ -330,15 +266,11 @@ describe('robust Mutex: owner death is never a hang', () => {
       mx.unlock();
 
       // tryLock and timedLock report it the same way
-      const pid2 = await holder(mx, locked, never);
-      posix.kill(pid2, 'SIGKILL');
-      await reap(pid2);
+      expect(await holderDied()).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
       expect(mx.tryLock()).toBe(true);
       expect(mx.ownerDied).toBe(true);
       mx.unlock();
-      const pid3 = await holder(mx, locked, never);
-      posix.kill(pid3, 'SIGKILL');
-      await reap(pid3);
+      expect(await holderDied()).toMatchObject({ kind: 'signaled', signal: 'SIGKILL' });
       expect(mx.timedLock(5000)).toBe(true);
       expect(mx.ownerDied).toBe(true);
       mx.unlock();
@@ -352,12 +284,9 @@ describe('robust Mutex: owner death is never a hang', () => {
 
   it('a process blocked in lock() when the owner is killed acquires it with ownerDied', async () => {
     using m = posix.mmap(4096);
-    const at = allocator();
-    const mx = posix.Mutex.init(m, at(posix.SIZEOF.mutex));
-    const locked = posix.Semaphore.init(m, at(32), 0);
-    const never = posix.Semaphore.init(m, at(32), 0);
+    const { mx, at, hold } = robustMutex(m);
     const waiting = posix.Semaphore.init(m, at(32), 0);
-    const owner = await holder(mx, locked, never);
+    const owner = await hold();
     const blocked = await forkRun(() => {
       process.removeAllListeners('warning');
       process.on('warning', () => {}); // keep the child's stderr quiet
@@ -703,9 +632,9 @@ describe('Semaphore.waitAsync', () => {
       expect(await ready.waitAsync(60_000)).toBe(true);
       s.post();
       expect(await done.waitAsync(30_000)).toBe(true);
-      const r = await child.done;
+      const r = await child;
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.out)).toEqual({ task: 'sem-async', got: true, pending: 0 });
+      expect(JSON.parse(r.stdout)).toEqual({ task: 'sem-async', got: true, pending: 0 });
     } finally {
       m.close();
     }

@@ -8,9 +8,23 @@
 // Otherwise (spawn) a task function is an export: it gets an id per { module, export }, and a worker imports
 // it when a DEFINE frame first names it.
 import type { AnyFn, FnRef } from './calls.js';
-import type { PoolFunction } from './pool.js';
 import { importTarget, type ModuleTarget, moduleUrl, type StartMethodStrategy } from '../process/start/index.js';
 import { typeError } from '../../posix/errors.js';
+
+/**
+ * A task function: fork — any function; both methods — an export name of the Pool's module, or { module, export }.
+ * @typeParam A the function's parameters
+ * @typeParam R what it returns (a promise is awaited in the worker)
+ */
+export type PoolFunction<A extends unknown[] = never[], R = unknown> =
+  | ((...args: A) => R)
+  | string
+  | {
+      /** The module that exports it (a path or a file: URL). */
+      module: string | URL;
+      /** The export's name. */
+      export: string;
+    };
 
 /** Functions no call uses any more that a fork still passes on to new workers. */
 const RECENT_FNS = 16;

@@ -31,7 +31,7 @@
 // worker.ts (the worker's loop), stats.ts (what stats() returns).
 import { performance } from 'node:perf_hooks';
 import { type AnyFn, ArrayCall, type Call, type Chunk, type FnRef, IterCall } from './calls.js';
-import { FunctionTable } from './functions.js';
+import { FunctionTable, type PoolFunction } from './functions.js';
 import { type ErrorRecord, FrameReader, T, workerError } from './protocol.js';
 import { type PoolStats, Samples } from './stats.js';
 import type { ModuleSpec } from './worker.js';
@@ -44,22 +44,8 @@ import { getStartMethod, importTarget, moduleUrl, startMethod, type StartMethodS
 import { markNotSendable } from '../core/sendable.js';
 import { coded, integer, typeError } from '../../posix/errors.js';
 
+export type { PoolFunction } from './functions.js';
 export type { PoolStats, TimeSummary } from './stats.js';
-
-/**
- * A task function: fork — any function; both methods — an export name of the Pool's module, or { module, export }.
- * @typeParam A the function's parameters
- * @typeParam R what it returns (a promise is awaited in the worker)
- */
-export type PoolFunction<A extends unknown[] = never[], R = unknown> =
-  | ((...args: A) => R)
-  | string
-  | {
-      /** The module that exports it (a path or a file: URL). */
-      module: string | URL;
-      /** The export's name. */
-      export: string;
-    };
 
 /** What `new Pool(options)` takes. */
 export interface PoolOptions {

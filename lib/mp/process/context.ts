@@ -101,7 +101,7 @@ export function parentProcess(): {
 
 /** The started children that are still running (finished ones are reaped on the way). */
 export function activeChildren(): Process[] {
-  return liveChildren();
+  return liveChildren().filter((c): c is Process => c instanceof Process);
 }
 
 /** The number of CPUs (os.cpus().length); processCpuCount() counts those this process may run on. */

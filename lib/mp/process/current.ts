@@ -5,7 +5,6 @@ import { openSync } from 'node:fs';
 import os from 'node:os';
 import { inspect } from 'node:util';
 import * as posix from '../../posix/index.js';
-import type { Process } from './process.js';
 
 /** Who this process is: its name, pid and daemon flag, and the process that started it (null at the top). */
 export interface Identity {
@@ -15,10 +14,21 @@ export interface Identity {
   parent: { pid: number; name: string } | null;
 }
 
+/**
+ * What this module needs of a started child (a Process: only Process.start counts one here): enough to reap
+ * it, or terminate a daemon, at exit.
+ */
+export interface Child {
+  readonly daemon: boolean;
+  isAlive(): boolean;
+  terminate(): void;
+  joinSync(): unknown;
+}
+
 let identity: Identity = { name: 'MainProcess', pid: process.pid, daemon: false, parent: null };
 
 /** The children started by this process and not yet reaped (Python's _children). */
-const live = new Set<Process>();
+const live = new Set<Child>();
 
 /** Sets this process's identity (a child's first act, whatever its start method): it has no children yet. */
 export function setIdentity(id: Identity): void {
@@ -34,18 +44,18 @@ export function getIdentity(): Readonly<Identity> {
 }
 
 /** Counts `p` among the children to reap or terminate at exit (Process.start calls it). */
-export function addChild(p: Process): void {
+export function addChild(p: Child): void {
   live.add(p);
   installExitHook();
 }
 
 /** `p` has been reaped (its status is known). */
-export function removeChild(p: Process): void {
+export function removeChild(p: Child): void {
   live.delete(p);
 }
 
 /** The started children that are still running; finished ones are reaped (Python's active_children()). */
-export function activeChildren(): Process[] {
+export function activeChildren(): Child[] {
   for (const p of [...live]) p.isAlive();
   return [...live];
 }

@@ -96,6 +96,11 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  return quantile([...xs].sort((a, b) => a - b), 0.5);
+}
+
 export function summarize(samples: number[], latency: boolean): Pick<Result, 'median' | 'min' | 'max' | 'p99'> {
   const s = [...samples].sort((x, y) => x - y);
   const out: Pick<Result, 'median' | 'min' | 'max' | 'p99'> = { median: quantile(s, 0.5), min: s[0]!, max: s[s.length - 1]! };

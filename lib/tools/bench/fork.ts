@@ -1,6 +1,6 @@
 // Process-creation costs measured from Node, each beside the baseline a user would otherwise use
 // (child_process.spawn of a tiny script). Run: npx tsx lib/tools/bench/fork.ts [--heap-mb N] [--json]
-// The `multiproc bench` suite reuses measureForkSuite().
+// The `multiproc bench` creation suite (suite-process.ts) times the same process bodies.
 import { spawn } from 'node:child_process';
 import v8 from 'node:v8';
 import * as posix from '../../posix/index.js';
@@ -33,20 +33,21 @@ async function timeIt(runs: number, warmup: number, fn: () => Promise<void> | vo
 }
 
 /** fork + _exit(0) in the child + waitpid in the parent. */
-function forkExitWait(): void {
+export function forkExitWait(): void {
   const pid = posix.fork();
   if (pid === 0) posix.exit(0);
   posix.waitpid(pid);
 }
 
-/** fork + a child that runs a little JavaScript (allocates and computes) + waitpid. */
-function forkJsBody(): void {
+/** fork + a child that runs a little JavaScript (allocates and computes) + waitpid; the child must exit 0. */
+export function forkJsBody(): void {
   const pid = posix.fork();
   if (pid === 0) {
     const a = Array.from({ length: 10_000 }, (_, i) => i * 2);
     posix.exit(a.reduce((x, y) => (x + y) & 0x7f, 0) === 999 ? 1 : 0);
   }
-  posix.waitpid(pid);
+  const st = posix.waitpid(pid);
+  if (st.kind !== 'exited' || st.code !== 0) throw new Error(`child ended with ${JSON.stringify(st)}`);
 }
 
 /** fork + _exit + waitpidAsync (pidfd through the reactor) instead of the blocking waitpid. */

@@ -1,7 +1,7 @@
 // `--html FILE`: one self-contained page (inline CSS and SVG, no scripts, no network): a bar chart per
 // mechanism comparing the ways (C loop, JS, high-level API, Node, Python) in each placement, then the table.
 import { formatValue, type Result, unitText, WAY_LABEL, type Way } from './core.js';
-import { allResults, ordered, ratioToNative, type Report } from './report.js';
+import { allResults, ordered, placementRows, ratioToNative, type Report } from './report.js';
 
 export const WAY_COLOR: Record<Way, string> = {
   native: '#4c72b0',
@@ -142,16 +142,12 @@ export function overviewChart(report: Report): string {
   const rs = ordered(report).filter((r) => r.unit === 'µs' && (r.per === 'round trip' || r.per === 'cycle'));
   const placements = ['same CPU', 'different CPUs', 'unpinned'].filter((p) => rs.some((r) => r.placement === p));
   const rows: ChartRow[] = [];
-  const seen = new Set<string>();
   let lastGroup = '';
-  for (const r of rs) {
-    const key = `${r.group}\u0000${r.way}\u0000${r.label}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+  for (const { row: r, at } of placementRows(rs)) {
     if (r.group !== lastGroup) rows.push({ heading: `${r.group} (µs per ${r.per})` });
     lastGroup = r.group;
     const bars = placements
-      .map((p) => rs.find((x) => x.group === r.group && x.way === r.way && x.label === r.label && x.placement === p))
+      .map(at)
       .filter((x): x is Result => x !== undefined)
       .map((x) => ({ value: x.median, color: PLACEMENT_COLOR[x.placement]!, text: valueText(x, all), title: tooltip(x) }));
     rows.push({ label: `${r.way}: ${short(r.label, 46)}`, bars });

@@ -1,13 +1,15 @@
 // `multiproc bench`: runs each suite in a fresh process (`multiproc bench --child --suite NAME`, in its own
 // process group so that the whole tree can be ended at once), collects their results, prints the table and
-// writes --json / --html / --md; --compare prints the change against an earlier --json.
+// writes --json / --html / --md; --compare prints the change against an earlier --json; --from writes the
+// reports of an earlier --json run instead of measuring.
 //
 //   multiproc bench [suite…] [--quick] [--python] [--json FILE] [--html FILE] [--md FILE] [--compare OLD.json]
-//                   [--budget MS] [--reps N] [--only WORDS] [--list]
+//                   [--from RUN.json] [--budget MS] [--reps N] [--only WORDS] [--list]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as parseCommandLine } from 'node:util';
 import * as posix from '../../posix/index.js';
 import { type Absent, type BenchOptions, Ctx, defaultPlacements, type Result, type Suite, type SuiteOutput } from './core.js';
 import { overviewChart, renderHtml } from './html.js';
@@ -23,6 +25,7 @@ interface Args {
   md?: string;
   svg?: string;
   compare?: string;
+  from?: string;
   budgetMs?: number;
   reps?: number;
   only: string[];
@@ -44,76 +47,65 @@ const USAGE = `usage: multiproc bench [suite…] [options]
   --md FILE          write a Markdown summary (mechanism × placement, ratios to the C loop)
   --svg FILE         write the overview chart (two-process round trips by placement) as an SVG file
   --compare OLD.json print the change against an earlier --json run
+  --from RUN.json    measure nothing: print and write (--html, --md, --svg) the reports of an earlier --json run
   --budget MS        target time per figure (default 600, quick 60)
   --reps N           repetitions, each with fresh processes (default 5, quick 2)
   --only WORDS       only groups whose name contains one of the comma-separated words
   --list             list the suites
 `;
 
+/** The command line's options (node:util parseArgs); what is not an option is a suite's name. */
+const OPTIONS = {
+  quick: { type: 'boolean' },
+  python: { type: 'boolean' },
+  json: { type: 'string' },
+  html: { type: 'string' },
+  md: { type: 'string' },
+  svg: { type: 'string' },
+  compare: { type: 'string' },
+  from: { type: 'string' },
+  budget: { type: 'string' },
+  reps: { type: 'string' },
+  only: { type: 'string', multiple: true },
+  suite: { type: 'string', multiple: true },
+  list: { type: 'boolean' },
+  child: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parseArgs(argv: string[]): Args {
-  const a: Args = { suites: [], quick: false, python: false, only: [], list: false, child: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
-    const num = (): number => {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v <= 0) throw new UsageError(`${arg} needs a positive number`);
-      return v;
-    };
-    switch (arg) {
-      case '--quick':
-        a.quick = true;
-        break;
-      case '--python':
-        a.python = true;
-        break;
-      case '--json':
-        a.json = value();
-        break;
-      case '--html':
-        a.html = value();
-        break;
-      case '--md':
-        a.md = value();
-        break;
-      case '--svg':
-        a.svg = value();
-        break;
-      case '--compare':
-        a.compare = value();
-        break;
-      case '--budget':
-        a.budgetMs = num();
-        break;
-      case '--reps':
-        a.reps = Math.max(1, Math.round(num()));
-        break;
-      case '--only':
-        a.only.push(...value().split(',').filter(Boolean));
-        break;
-      case '--suite':
-        a.suites.push(value());
-        break;
-      case '--list':
-        a.list = true;
-        break;
-      case '--child':
-        a.child = true;
-        break;
-      case '-h':
-      case '--help':
-        a.help = true;
-        break;
-      default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
-        a.suites.push(arg);
-    }
+  let parsed;
+  try {
+    parsed = parseCommandLine({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    if (String((e as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) throw new UsageError((e as Error).message);
+    throw e;
   }
-  return a;
+  const { values: v, positionals } = parsed;
+  const positive = (name: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} needs a positive number`);
+    return n;
+  };
+  const reps = positive('reps', v.reps);
+  return {
+    suites: [...(v.suite ?? []), ...positionals],
+    quick: v.quick ?? false,
+    python: v.python ?? false,
+    json: v.json,
+    html: v.html,
+    md: v.md,
+    svg: v.svg,
+    compare: v.compare,
+    from: v.from,
+    budgetMs: positive('budget', v.budget),
+    reps: reps === undefined ? undefined : Math.max(1, Math.round(reps)),
+    only: (v.only ?? []).flatMap((words) => words.split(',').filter(Boolean)),
+    list: v.list ?? false,
+    child: v.child ?? false,
+    help: v.help ?? false,
+  };
 }
 
 class UsageError extends Error {}
@@ -245,14 +237,10 @@ async function runParent(a: Args): Promise<number> {
   for (const name of a.suites) {
     if (!SUITES.some((s) => s.name === name)) throw new UsageError(`no suite '${name}' (see --list)`);
   }
-  let old: Report | undefined;
-  if (a.compare) {
-    try {
-      old = JSON.parse(readFileSync(a.compare, 'utf8')) as Report;
-    } catch (e) {
-      throw new UsageError(`--compare ${a.compare}: ${(e as Error).message}`);
-    }
-    if (old?.format !== 'multiproc-bench/1') throw new UsageError(`--compare ${a.compare}: not a multiproc bench --json file`);
+  const old = a.compare === undefined ? undefined : readReport('--compare', a.compare);
+  if (a.from !== undefined) {
+    writeReports(a, readReport('--from', a.from), old);
+    return 0;
   }
   let selected: Suite[] = a.suites.length ? SUITES.filter((s) => a.suites.includes(s.name)) : SUITES.filter((s) => !a.quick || s.quick);
   if (!a.python) selected = selected.filter((s) => s.name !== 'python' || a.suites.includes('python'));
@@ -319,13 +307,30 @@ async function runParent(a: Args): Promise<number> {
   const pyVersion = runs.flatMap((r) => r.results).find((r) => r.way === 'python')?.note?.match(/^Python ([\d.]+)/)?.[1];
   if (pyVersion) report.versions.python = pyVersion;
 
+  writeReports(a, report, old);
+  return interrupted ? 130 : 0;
+}
+
+/** An earlier --json run (for `flag`: --compare, --from); a usage error when the file is not one. */
+function readReport(flag: string, file: string): Report {
+  let report: Report;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  } catch (e) {
+    throw new UsageError(`${flag} ${file}: ${(e as Error).message}`);
+  }
+  if (report?.format !== 'multiproc-bench/1') throw new UsageError(`${flag} ${file}: not a multiproc bench --json file`);
+  return report;
+}
+
+/** Prints the table of `report` (and its change against `old`), and writes the files the options ask for. */
+function writeReports(a: Args, report: Report, old: Report | undefined): void {
   process.stdout.write(textTable(report, { color: process.stdout.isTTY && !process.env.NO_COLOR }) + '\n');
   if (old) process.stdout.write('\n' + compareTable(old, report) + '\n');
   if (a.json) writeFileSync(a.json, reportJson(report));
   if (a.html) writeFileSync(a.html, renderHtml(report));
   if (a.md) writeFileSync(a.md, markdownSummary(report));
   if (a.svg) writeFileSync(a.svg, overviewChart(report) + '\n');
-  return interrupted ? 130 : 0;
 }
 
 /** The `multiproc bench` command; resolves to the exit code. */

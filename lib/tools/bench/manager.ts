@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { type DictProxy, Manager, type QueueProxy } from '../../mp/manager/index.js';
 import { Process } from '../../mp/process/process.js';
+import { median } from './core.js';
 
 export interface ManagerLatency {
   /** Median µs per call, async (await d.set / await d.get alternating). */
@@ -25,10 +26,6 @@ export interface ManagerLatency {
   load: number[];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
 
 const PY = `
 import sys, time

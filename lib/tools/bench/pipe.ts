@@ -8,6 +8,7 @@
 // Run: npx tsx lib/tools/bench/pipe.ts [pipe] [socketpair] [mqueue] [--iterations N] [--reps N] [--quick] [--json]
 import os from 'node:os';
 import * as posix from '../../posix/index.js';
+import { median } from './core.js';
 
 export type Transport = 'pipe' | 'socketpair' | 'mqueue';
 export type Driver = 'js' | 'native';
@@ -185,11 +186,6 @@ function trial(transport: Transport, driver: Driver, placement: Placement, itera
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** The placements this machine allows: same CPU always; different CPUs when two are available. */
 export function placements(): Placement[] {

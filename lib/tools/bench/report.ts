@@ -67,6 +67,21 @@ export function ordered(report: Report): Result[] {
   return out;
 }
 
+/**
+ * The rows of a table by placement: one per mechanism and way (group, way, label), in the order of `rs`, each
+ * with its result in a given placement (undefined where it did not run there).
+ */
+export function placementRows(rs: Result[]): { row: Result; at: (placement: string) => Result | undefined }[] {
+  const rows = new Map<string, Result[]>();
+  for (const r of rs) {
+    const key = `${r.group}\u0000${r.way}\u0000${r.label}`;
+    const same = rows.get(key);
+    if (same) same.push(r);
+    else rows.set(key, [r]);
+  }
+  return [...rows.values()].map((same) => ({ row: same[0]!, at: (placement: string) => same.find((x) => x.placement === placement) }));
+}
+
 function ratioText(r: Result, all: Result[]): string {
   const x = ratioToNative(r, all);
   if (x === undefined) return '';
@@ -193,19 +208,15 @@ export function markdownSummary(report: Report): string {
   const head = ['mechanism', 'way', 'unit', ...placements, 'what ran'];
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const out = [...header(report).map((l) => `${l}  `), '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i >= 3 && i < 3 + placements.length ? ' ---: ' : ' --- ')).join('|')}|`];
-  const seen = new Set<string>();
   let lastGroup = '';
-  for (const r of rs) {
-    const key = `${r.group}\u0000${r.way}\u0000${r.label}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+  for (const { row: r, at } of placementRows(rs)) {
     const cells = placements.map((p) => {
-      const x = rs.find((y) => y.group === r.group && y.way === r.way && y.label === r.label && y.placement === p);
+      const x = at(p);
       if (!x) return '';
       const ratio = x.way === 'native' ? undefined : ratioToNative(x, all);
       return `${formatValue(x.median, x.unit)}${ratio === undefined ? '' : ` (${ratio < 10 ? ratio.toFixed(2) : ratio.toFixed(1)}×)`}`;
     });
-    const refGroup = placements.map((p) => rs.find((y) => y.group === r.group && y.way === r.way && y.label === r.label && y.placement === p)).map((x) => (x ? nativeFor(x, all)?.group : undefined)).find((g) => g !== undefined && g !== r.group);
+    const refGroup = placements.map(at).map((x) => (x ? nativeFor(x, all)?.group : undefined)).find((g) => g !== undefined && g !== r.group);
     const what = refGroup ? `${r.label} (× vs the ${refGroup} C loop)` : r.label;
     out.push(`| ${r.group === lastGroup ? '' : `**${esc(r.group)}**`} | ${r.way} | ${esc(unitText(r))} | ${cells.join(' | ')} | ${esc(what)} |`);
     lastGroup = r.group;

@@ -3,6 +3,7 @@
 // before timing (first-touch faults are not what this measures).
 // Run: npx tsx lib/tools/bench/shm.ts [--json]
 import * as posix from '../../posix/index.js';
+import { median } from './core.js';
 
 const fill = posix.fillBench;
 
@@ -13,10 +14,6 @@ export interface BandwidthRow {
   ratio: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export function measureShmBandwidth(sizes = [4096, 65536, 1 << 20, 16 << 20], reps = 7): BandwidthRow[] {
   const rows: BandwidthRow[] = [];

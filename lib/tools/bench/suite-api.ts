@@ -12,23 +12,36 @@ interface QueueLike {
 }
 type QueueCtor = new (maxsize?: number) => QueueLike;
 
-async function queueCtor(): Promise<QueueCtor | string> {
-  const m = await optionalModule('queue');
-  if (!m) return 'lib/mp/queue.ts (Queue) is not in this build';
-  if (typeof m.Queue !== 'function') return 'lib/mp/queue.ts exports no Queue';
-  return m.Queue as QueueCtor;
+/** The class `name` of the multiprocessing API, or why this build lacks it (`file`: where it would be). */
+async function apiClass<C>(name: string, file: string): Promise<C | string> {
+  const m = await optionalModule(file);
+  if (!m) return `${file} (${name}) is not in this build`;
+  if (typeof m[name] !== 'function') return `${file} exports no ${name}`;
+  return m[name] as C;
 }
 
-export const queueSuite: Suite = {
+/**
+ * A suite that measures the class `cls` of the multiprocessing API (from `file`): not available when this
+ * build lacks it; `run` gets the class.
+ */
+function apiSuite<C>(cls: string, file: string, suite: { name: string; title: string; run(ctx: Ctx, ctor: C): Promise<void> }): Suite {
+  const probe = () => apiClass<C>(cls, file);
+  return {
+    name: suite.name,
+    title: suite.title,
+    quick: false,
+    available: async () => {
+      const c = await probe();
+      return typeof c === 'string' ? c : null;
+    },
+    run: async (ctx) => suite.run(ctx, (await probe()) as C),
+  };
+}
+
+export const queueSuite = apiSuite<QueueCtor>('Queue', 'lib/mp/queue.ts', {
   name: 'queue',
   title: 'multiproc Queue: ping-pong latency (two queues) and one-way message rate',
-  quick: false,
-  available: async () => {
-    const q = await queueCtor();
-    return typeof q === 'string' ? q : null;
-  },
-  async run(ctx: Ctx) {
-    const Queue = (await queueCtor()) as QueueCtor;
+  async run(ctx, Queue) {
     await latencyGroup(
       ctx,
       'Queue ping-pong',
@@ -78,7 +91,7 @@ export const queueSuite: Suite = {
       'pipe, 64-byte messages',
     );
   },
-};
+});
 
 interface ValueLike {
   value: number;
@@ -87,23 +100,10 @@ interface ValueLike {
 }
 type ValueCtor = new (type: string, init?: number, opts?: { lock?: boolean }) => ValueLike;
 
-async function valueCtor(): Promise<ValueCtor | string> {
-  const m = await optionalModule('shared');
-  if (!m) return 'lib/mp/shared/value.ts (Value) is not in this build';
-  if (typeof m.Value !== 'function') return 'lib/mp/shared/value.ts exports no Value';
-  return m.Value as ValueCtor;
-}
-
-export const valueSuite: Suite = {
+export const valueSuite = apiSuite<ValueCtor>('Value', 'lib/mp/shared/value.ts', {
   name: 'value',
   title: "multiproc Value + its lock: 2 processes increment one Value('i') under getLock()",
-  quick: false,
-  available: async () => {
-    const v = await valueCtor();
-    return typeof v === 'string' ? v : null;
-  },
-  async run(ctx) {
-    const Value = (await valueCtor()) as ValueCtor;
+  async run(ctx, Value) {
     await contentionGroup(ctx, 'contended increment', [
       {
         way: 'api',
@@ -126,7 +126,7 @@ export const valueSuite: Suite = {
       },
     ]);
   },
-};
+});
 
 interface PoolLike {
   map(fn: (x: number) => number, items: number[], opts?: { chunkSize?: number }): Promise<number[]>;
@@ -136,25 +136,12 @@ interface PoolLike {
 }
 type PoolCtor = new (opts: { processes?: number }) => PoolLike;
 
-async function poolCtor(): Promise<PoolCtor | string> {
-  const m = await optionalModule('pool');
-  if (!m) return 'lib/mp/pool/pool.ts (Pool) is not in this build';
-  if (typeof m.Pool !== 'function') return 'lib/mp/pool/pool.ts exports no Pool';
-  return m.Pool as PoolCtor;
-}
-
 const double = (x: number): number => x * 2;
 
-export const poolSuite: Suite = {
+export const poolSuite = apiSuite<PoolCtor>('Pool', 'lib/mp/pool/pool.ts', {
   name: 'pool',
   title: 'multiproc Pool.map: per-task overhead of a trivial function (2 worker processes)',
-  quick: false,
-  available: async () => {
-    const p = await poolCtor();
-    return typeof p === 'string' ? p : null;
-  },
-  async run(ctx) {
-    const Pool = (await poolCtor()) as PoolCtor;
+  async run(ctx, Pool) {
     for (const chunkSize of [1, 64]) {
       const group = 'Pool.map per task';
       if (!ctx.want(group)) continue;
@@ -187,4 +174,4 @@ export const poolSuite: Suite = {
       });
     }
   },
-};
+});

@@ -6,6 +6,7 @@ import { Process } from '../../mp/process/process.js';
 import { stopForkserver } from '../../mp/process/start/forkserver.js';
 import * as posix from '../../posix/index.js';
 import { type Ctx, nb, nowNs, type PairLoop, pairTrial, sibling, sizeTo, type Suite, teamWall, timeEach, UNPINNED, type Way } from './core.js';
+import { forkExitWait, forkJsBody } from './fork.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // contention
@@ -81,22 +82,6 @@ export const contentionSuite: Suite = {
 
 // ---------------------------------------------------------------------------------------------------------
 // process creation
-
-function forkExitWait(): void {
-  const pid = posix.fork();
-  if (pid === 0) posix.exit(0);
-  posix.waitpid(pid);
-}
-
-function forkJsBody(): void {
-  const pid = posix.fork();
-  if (pid === 0) {
-    const a = Array.from({ length: 10_000 }, (_, i) => i * 2);
-    posix.exit(a.reduce((x, y) => (x + y) & 0x7f, 0) === 999 ? 1 : 0);
-  }
-  const st = posix.waitpid(pid);
-  if (st.kind !== 'exited' || st.code !== 0) throw new Error(`child ended with ${JSON.stringify(st)}`);
-}
 
 function exitOf(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -16,6 +16,7 @@
 // Run: npx tsx lib/tools/bench/sync.ts [--quick] [--reps N] [--json] [--cold] [--only pingpong,barrier,mutex,calls]
 // The `multiproc bench` suite can reuse measureSyncSuite().
 import * as posix from '../../posix/index.js';
+import { median } from './core.js';
 
 const nb = posix; // the loops in C
 
@@ -128,13 +129,8 @@ export async function warmUp(): Promise<void> {
 // Layout of the trial mapping: 64-byte lines.
 const OFF = { ping: 0, pong: 64, ready: 128, go: 192, barrier: 256, mutex: 320, counter: 384, result: 512 } as const;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
-interface Side {
+export interface Side {
   /** What the side function returned: the elapsed ns of its timed loop. */
   ns: number;
   /** CLOCK_MONOTONIC ns (process.hrtime) around the side function: comparable between processes. */
@@ -142,14 +138,21 @@ interface Side {
   end: number;
 }
 
+/** Where a trial's mapping holds its ready and go semaphores and its results (a Float64Array, 3 per side). */
+export interface TrialLayout {
+  ready: number;
+  go: number;
+  result: number;
+}
+
 /**
  * Forks one child per entry of `cpus`, each pinned to its CPU (or unpinned), which signals ready, waits for
- * "go" and runs its side; returns what each side reported.
+ * "go" and runs its side; returns what each side reported. The semaphores are at `at` in `m` (initialised).
  */
-function trial(m: posix.Mapping, cpus: Array<number | null>, side: (i: number) => number): Side[] {
-  const ready = posix.Semaphore.attach(m, OFF.ready);
-  const go = posix.Semaphore.attach(m, OFF.go);
-  const result = new Float64Array(m.buffer, OFF.result, 3 * cpus.length);
+export function trial(m: posix.Mapping, cpus: Array<number | null>, side: (i: number) => number, at: TrialLayout = OFF): Side[] {
+  const ready = posix.Semaphore.attach(m, at.ready);
+  const go = posix.Semaphore.attach(m, at.go);
+  const result = new Float64Array(m.buffer, at.result, 3 * cpus.length);
   const pids: number[] = [];
   for (let i = 0; i < cpus.length; i++) {
     const pid = posix.fork();
@@ -192,47 +195,53 @@ function freshMapping(setup: (m: posix.Mapping) => void): posix.Mapping {
   return m;
 }
 
-/** Semaphore ping-pong: µs per round trip, measured on the ping side after `warmup` untimed round trips. */
-function pingPong(driver: Driver, cpus: Array<number | null>, n: number, warmup: number): number {
-  const m = freshMapping((m) => {
-    posix.Semaphore.init(m, OFF.ping, 0);
-    posix.Semaphore.init(m, OFF.pong, 0);
-  });
+/**
+ * One trial in a fresh mapping (`setup` places the objects there): each side takes its loop from `sideLoop`
+ * and runs it `warmup` times untimed, then `n` times; returns the ns that the first side's timed run took.
+ */
+function warmTrial(
+  setup: (m: posix.Mapping) => void,
+  cpus: Array<number | null>,
+  warmup: number,
+  n: number,
+  sideLoop: (m: posix.Mapping, side: number) => (count: number) => number,
+): number {
+  const m = freshMapping(setup);
   try {
-    const { ns } = trial(m, cpus, (side) => {
-      if (driver === 'native') {
-        nb.semPingPongBench(m, OFF.ping, OFF.pong, warmup, side as 0 | 1);
-        return nb.semPingPongBench(m, OFF.ping, OFF.pong, n, side as 0 | 1);
-      }
-      const ping = posix.Semaphore.attach(m, OFF.ping);
-      const pong = posix.Semaphore.attach(m, OFF.pong);
-      const loop = side === 0 ? jsPing : jsPong;
-      loop(ping, pong, warmup);
-      return loop(ping, pong, n);
-    })[0]!;
-    return ns / n / 1000;
+    return trial(m, cpus, (side) => {
+      const loop = sideLoop(m, side);
+      loop(warmup);
+      return loop(n);
+    })[0]!.ns;
   } finally {
     m.close();
   }
 }
 
+/** Semaphore ping-pong: µs per round trip, measured on the ping side after `warmup` untimed round trips. */
+function pingPong(driver: Driver, cpus: Array<number | null>, n: number, warmup: number): number {
+  const setup = (m: posix.Mapping) => {
+    posix.Semaphore.init(m, OFF.ping, 0);
+    posix.Semaphore.init(m, OFF.pong, 0);
+  };
+  const ns = warmTrial(setup, cpus, warmup, n, (m, side) => {
+    if (driver === 'native') return (k) => nb.semPingPongBench(m, OFF.ping, OFF.pong, k, side as 0 | 1);
+    const ping = posix.Semaphore.attach(m, OFF.ping);
+    const pong = posix.Semaphore.attach(m, OFF.pong);
+    const loop = side === 0 ? jsPing : jsPong;
+    return (k) => loop(ping, pong, k);
+  });
+  return ns / n / 1000;
+}
+
 /** Barrier(2): µs per cycle, measured in the first process after `warmup` untimed cycles. */
 function barrierCycles(driver: Driver, cpus: Array<number | null>, n: number, warmup: number): number {
-  const m = freshMapping((m) => posix.Barrier.init(m, OFF.barrier, 2));
-  try {
-    const { ns } = trial(m, cpus, () => {
-      if (driver === 'native') {
-        nb.barrierBench(m, OFF.barrier, warmup);
-        return nb.barrierBench(m, OFF.barrier, n);
-      }
-      const b = posix.Barrier.attach(m, OFF.barrier);
-      jsBarrier(b, warmup);
-      return jsBarrier(b, n);
-    })[0]!;
-    return ns / n / 1000;
-  } finally {
-    m.close();
-  }
+  const ns = warmTrial((m) => posix.Barrier.init(m, OFF.barrier, 2), cpus, warmup, n, (m) => {
+    if (driver === 'native') return (k) => nb.barrierBench(m, OFF.barrier, k);
+    const b = posix.Barrier.attach(m, OFF.barrier);
+    return (k) => jsBarrier(b, k);
+  });
+  return ns / n / 1000;
 }
 
 /**
@@ -256,43 +265,25 @@ function mutexIncrements(driver: Driver, cpus: Array<number | null>, n: number):
   }
 }
 
-/** Uncontended Mutex lock + increment + unlock in one (forked) process: ns per iteration. */
+/** Uncontended Mutex lock + increment + unlock in one (forked) process: ns per iteration (after n untimed). */
 function uncontendedMutex(driver: Driver, n: number): number {
-  const m = freshMapping((m) => posix.Mutex.init(m, OFF.mutex));
-  try {
-    const { ns } = trial(m, [null], () => {
-      if (driver === 'native') {
-        nb.mutexBench(m, OFF.mutex, OFF.counter, n);
-        return nb.mutexBench(m, OFF.mutex, OFF.counter, n);
-      }
-      const mx = posix.Mutex.attach(m, OFF.mutex);
-      const counter = new Int32Array(m.buffer, OFF.counter, 1);
-      jsMutex(mx, counter, n);
-      return jsMutex(mx, counter, n);
-    })[0]!;
-    return ns / n;
-  } finally {
-    m.close();
-  }
+  const ns = warmTrial((m) => posix.Mutex.init(m, OFF.mutex), [null], n, n, (m) => {
+    if (driver === 'native') return (k) => nb.mutexBench(m, OFF.mutex, OFF.counter, k);
+    const mx = posix.Mutex.attach(m, OFF.mutex);
+    const counter = new Int32Array(m.buffer, OFF.counter, 1);
+    return (k) => jsMutex(mx, counter, k);
+  });
+  return ns / n;
 }
 
-/** Uncontended sem_post + sem_wait in one (forked) process: ns per pair. */
+/** Uncontended sem_post + sem_wait in one (forked) process: ns per pair (after n untimed). */
 function uncontended(driver: Driver, n: number): number {
-  const m = freshMapping((m) => posix.Semaphore.init(m, OFF.ping, 0));
-  try {
-    const { ns } = trial(m, [null], () => {
-      if (driver === 'native') {
-        nb.semUncontendedBench(m, OFF.ping, n);
-        return nb.semUncontendedBench(m, OFF.ping, n);
-      }
-      const s = posix.Semaphore.attach(m, OFF.ping);
-      jsUncontended(s, n);
-      return jsUncontended(s, n);
-    })[0]!;
-    return ns / n;
-  } finally {
-    m.close();
-  }
+  const ns = warmTrial((m) => posix.Semaphore.init(m, OFF.ping, 0), [null], n, n, (m) => {
+    if (driver === 'native') return (k) => nb.semUncontendedBench(m, OFF.ping, k);
+    const s = posix.Semaphore.attach(m, OFF.ping);
+    return (k) => jsUncontended(s, k);
+  });
+  return ns / n;
 }
 
 export interface SyncSuiteOptions {
@@ -304,12 +295,23 @@ export interface SyncSuiteOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * What a suite's options come to: quick, the repetitions (`reps` unless given; 3 when quick), the log, and
+ * want(name): whether --only lets the figure `name` run.
+ */
+export function suiteSettings(opts: Omit<SyncSuiteOptions, 'cold'>, reps: number) {
+  const quick = opts.quick ?? false;
+  return {
+    quick,
+    reps: opts.reps ?? (quick ? 3 : reps),
+    log: opts.log ?? (() => {}),
+    want: (name: string) => !opts.only || opts.only.length === 0 || opts.only.includes(name),
+  };
+}
+
 /** Runs the suite; JS and native trials alternate so drift on a shared machine affects both alike. */
 export async function measureSyncSuite(opts: SyncSuiteOptions = {}): Promise<SyncResult[]> {
-  const quick = opts.quick ?? false;
-  const reps = opts.reps ?? (quick ? 3 : 7);
-  const log = opts.log ?? (() => {});
-  const want = (k: string) => !opts.only || opts.only.length === 0 || opts.only.includes(k);
+  const { quick, reps, log, want } = suiteSettings(opts, 7);
   if (!opts.cold) await warmUp();
   const original = posix.getAffinity(0);
   const cpusAvail = original.length >= 2 ? original : null;
@@ -361,22 +363,34 @@ export function syncTable(results: SyncResult[], labels: { native?: string; rati
   return [head, ...rows].map((r) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
 }
 
-if (process.argv[1] && /bench[/\\]sync\.[tj]s$/.test(process.argv[1])) {
-  const argv = process.argv.slice(2);
-  const repsAt = argv.indexOf('--reps');
-  const onlyAt = argv.indexOf('--only');
+/**
+ * The command line of a suite's script (`[--quick] [--reps N] [--only a,b] [--cold] [--json]`): the suite's
+ * options, progress lines on stderr unless `json` (the results as JSON on stdout).
+ */
+export function scriptOptions(argv: string[]): SyncSuiteOptions & { json: boolean } {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   const json = argv.includes('--json');
-  const results = await measureSyncSuite({
+  const reps = value('--reps');
+  return {
+    json,
     quick: argv.includes('--quick'),
-    reps: repsAt >= 0 ? Number(argv[repsAt + 1]) : undefined,
-    only: onlyAt >= 0 ? argv[onlyAt + 1]!.split(',') : undefined,
+    reps: reps === undefined ? undefined : Number(reps),
+    only: value('--only')?.split(','),
     cold: argv.includes('--cold'),
     log: json ? undefined : (line) => process.stderr.write(line + '\n'),
-  });
-  if (json) {
-    process.stdout.write(JSON.stringify({ node: process.version, cpus: posix.getAffinity(0), cold: argv.includes('--cold'), results }, null, 2) + '\n');
+  };
+}
+
+if (process.argv[1] && /bench[/\\]sync\.[tj]s$/.test(process.argv[1])) {
+  const opts = scriptOptions(process.argv.slice(2));
+  const results = await measureSyncSuite(opts);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ node: process.version, cpus: posix.getAffinity(0), cold: opts.cold, results }, null, 2) + '\n');
   } else {
-    process.stdout.write(`Node ${process.version}, CPUs available ${posix.getAffinity(0).join(',')}${argv.includes('--cold') ? ', cold JIT (no warm-up before fork)' : ''}\n`);
+    process.stdout.write(`Node ${process.version}, CPUs available ${posix.getAffinity(0).join(',')}${opts.cold ? ', cold JIT (no warm-up before fork)' : ''}\n`);
     process.stdout.write(syncTable(results) + '\n');
   }
 }

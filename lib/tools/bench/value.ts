@@ -12,7 +12,8 @@
 import * as posix from '../../posix/index.js';
 import { Value } from '../../mp/shared/index.js';
 import { Barrier, Lock, type RLock } from '../../mp/sync/index.js';
-import { type SyncResult, syncTable } from './sync.js';
+import { scriptOptions, type Side, suiteSettings, type SyncResult, type SyncSuiteOptions, syncTable, trial } from './sync.js';
+import { median } from './core.js';
 
 const nb = posix; // the loops in C
 
@@ -59,49 +60,9 @@ export async function warmUp(): Promise<void> {
 }
 const keep: unknown[] = [];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 // The trial mapping: ready/go semaphores, results; the C loops' mutex/barrier/counter.
 const OFF = { ready: 0, go: 64, barrier: 128, mutex: 256, counter: 384, result: 512 } as const;
-
-/** Forks one pinned child per cpu; each says ready, waits for go, runs its side; returns [ns, start, end]. */
-function trial(m: posix.Mapping, cpus: number[], side: (i: number) => number): Array<[number, number, number]> {
-  const ready = posix.Semaphore.attach(m, OFF.ready);
-  const go = posix.Semaphore.attach(m, OFF.go);
-  const result = new Float64Array(m.buffer, OFF.result, 3 * cpus.length);
-  const pids: number[] = [];
-  for (let i = 0; i < cpus.length; i++) {
-    const pid = posix.fork();
-    if (pid === 0) {
-      let code = 0;
-      try {
-        posix.setAffinity(0, [cpus[i]!]);
-        ready.post();
-        go.wait();
-        const start = hr();
-        result[3 * i] = side(i);
-        result[3 * i + 1] = start;
-        result[3 * i + 2] = hr();
-      } catch (e) {
-        process.stderr.write(`bench child failed: ${(e as Error)?.stack ?? String(e)}\n`);
-        code = 1;
-      }
-      posix.exit(code);
-    }
-    pids.push(pid);
-  }
-  for (let i = 0; i < cpus.length; i++) if (!ready.timedWait(30_000)) throw new Error('a benchmark child did not start');
-  for (let i = 0; i < cpus.length; i++) go.post();
-  for (const pid of pids) {
-    const st = posix.waitpid(pid);
-    if (st.kind !== 'exited' || st.code !== 0) throw new Error(`benchmark child ${pid} failed: ${JSON.stringify(st)}`);
-  }
-  return cpus.map((_, i) => [result[3 * i]!, result[3 * i + 1]!, result[3 * i + 2]!]);
-}
 
 function withMapping<T>(setup: (m: posix.Mapping) => void, body: (m: posix.Mapping) => T): T {
   const m = posix.mmap(4096);
@@ -115,7 +76,7 @@ function withMapping<T>(setup: (m: posix.Mapping) => void, body: (m: posix.Mappi
   }
 }
 
-const wall = (sides: Array<[number, number, number]>) => Math.max(...sides.map((s) => s[2])) - Math.min(...sides.map((s) => s[1]));
+const wall = (sides: Side[]) => Math.max(...sides.map((s) => s.end)) - Math.min(...sides.map((s) => s.start));
 
 /** 2 × n increments: ns per increment (wall of both). `which`: the Value's own RLock, or a Lock. */
 function valueIncrements(driver: 'js' | 'native', which: 'rlock' | 'lock', cpus: number[], n: number): number {
@@ -123,7 +84,7 @@ function valueIncrements(driver: 'js' | 'native', which: 'rlock' | 'lock', cpus:
     return withMapping(
       (m) => posix.Mutex.init(m, OFF.mutex),
       (m) => {
-        const sides = trial(m, cpus, () => nb.mutexBench(m, OFF.mutex, OFF.counter, n));
+        const sides = trial(m, cpus, () => nb.mutexBench(m, OFF.mutex, OFF.counter, n), OFF);
         const total = new Int32Array(m.buffer, OFF.counter, 1)[0];
         if (total !== 2 * n) throw new Error(`C increments: expected ${2 * n}, got ${total}`);
         return wall(sides) / (2 * n);
@@ -136,7 +97,7 @@ function valueIncrements(driver: 'js' | 'native', which: 'rlock' | 'lock', cpus:
     return withMapping(
       () => {},
       (m) => {
-        const sides = trial(m, cpus, () => jsIncrements(v, lock, n));
+        const sides = trial(m, cpus, () => jsIncrements(v, lock, n), OFF);
         if (v.value !== 2 * n) throw new Error(`Value increments: expected ${2 * n}, got ${v.value}`);
         return wall(sides) / (2 * n);
       },
@@ -150,29 +111,22 @@ function barrierCycles(driver: 'js' | 'native', cpus: number[], n: number): numb
   if (driver === 'native') {
     return withMapping(
       (m) => posix.Barrier.init(m, OFF.barrier, 2),
-      (m) => trial(m, cpus, () => (nb.barrierBench(m, OFF.barrier, n / 10), nb.barrierBench(m, OFF.barrier, n)))[0]![0] / n / 1000,
+      (m) => trial(m, cpus, () => (nb.barrierBench(m, OFF.barrier, n / 10), nb.barrierBench(m, OFF.barrier, n)), OFF)[0]!.ns / n / 1000,
     );
   }
   const b = new Barrier(2);
   keep.push(b);
   return withMapping(
     () => {},
-    (m) => trial(m, cpus, () => (jsBarrierCycles(b, n / 10), jsBarrierCycles(b, n)))[0]![0] / n / 1000,
+    (m) => trial(m, cpus, () => (jsBarrierCycles(b, n / 10), jsBarrierCycles(b, n)), OFF)[0]!.ns / n / 1000,
   );
 }
 
-export interface ValueBenchOptions {
-  quick?: boolean;
-  reps?: number;
-  only?: string[];
-  log?: (line: string) => void;
-}
+/** The options of the Value suite: those of the sync suite but `cold`. */
+export type ValueBenchOptions = Omit<SyncSuiteOptions, 'cold'>;
 
 export async function measureValueSuite(opts: ValueBenchOptions = {}): Promise<ValueBenchResult[]> {
-  const quick = opts.quick ?? false;
-  const reps = opts.reps ?? (quick ? 3 : 5);
-  const log = opts.log ?? (() => {});
-  const want = (k: string) => !opts.only || opts.only.length === 0 || opts.only.includes(k);
+  const { quick, reps, log, want } = suiteSettings(opts, 5);
   await warmUp();
   const cpus = posix.getAffinity(0);
   const placements: Array<[Placement, number[]]> = [['same CPU', [cpus[0]!, cpus[0]!]]];
@@ -207,16 +161,8 @@ export function valueTable(results: ValueBenchResult[]): string {
 }
 
 if (process.argv[1] && /bench[/\\]value\.[tj]s$/.test(process.argv[1])) {
-  const argv = process.argv.slice(2);
-  const repsAt = argv.indexOf('--reps');
-  const onlyAt = argv.indexOf('--only');
-  const json = argv.includes('--json');
-  const results = await measureValueSuite({
-    quick: argv.includes('--quick'),
-    reps: repsAt >= 0 ? Number(argv[repsAt + 1]) : undefined,
-    only: onlyAt >= 0 ? argv[onlyAt + 1]!.split(',') : undefined,
-    log: json ? undefined : (line) => process.stderr.write(line + '\n'),
-  });
+  const { json, ...opts } = scriptOptions(process.argv.slice(2)); // --cold is ignored: this suite always warms up
+  const results = await measureValueSuite(opts);
   if (json) {
     process.stdout.write(JSON.stringify({ node: process.version, cpus: posix.getAffinity(0), results }, null, 2) + '\n');
   } else {

@@ -3,6 +3,7 @@
 // process table read from /proc, and small helpers.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type Connection, Pipe } from '../../mp/connection.js';
 import * as posix from '../../posix/index.js';
 import { Timeline } from './timeline.js';
 
@@ -182,6 +183,22 @@ export function ps(pids: number[]): { pid: number; ppid: number; stat: string; c
     });
 }
 
+/**
+ * Reads `fd` until end of file without blocking the thread; `waiting(true)` before each read and
+ * `waiting(false)` after it (to show the lab asleep in read() on its timeline). All the bytes.
+ */
+export async function readToEnd(fd: number, waiting?: (asleep: boolean) => void): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    waiting?.(true);
+    const n = await posix.readAsync(fd, buf);
+    waiting?.(false);
+    if (n === 0) return Buffer.concat(chunks);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+}
+
 /** Prints a live process table (from /proc) of the given processes. */
 export function printProcTable(out: Out, rows: ProcRow[], caption?: string): void {
   if (caption) out.say(out.paint('dim', caption));
@@ -340,6 +357,23 @@ export class LabContext {
     return pid;
   }
 
+  /**
+   * Forks `count` children, "<name> 1" … "<name> <count>" (process titles "<title>-1" …), child k running
+   * `body(k)` as {@link fork} runs a body; returns their pids.
+   */
+  forkEach(count: number, name: string, body: (k: number) => unknown, opts: { title?: string; picture?: boolean } = {}): number[] {
+    return Array.from({ length: count }, (_, k) =>
+      this.fork(`${name} ${k + 1}`, () => body(k), { title: opts.title && `${opts.title}-${k + 1}`, picture: opts.picture }),
+    );
+  }
+
+  /** Reaps the children `pids` one after the other ({@link reap}); their statuses, in order. */
+  async reapAll(pids: number[], timeoutMs?: number): Promise<posix.WaitStatus[]> {
+    const statuses: posix.WaitStatus[] = [];
+    for (const pid of pids) statuses.push(await this.reap(pid, timeoutMs));
+    return statuses;
+  }
+
   /** Reaps child `pid` (async: signals are handled meanwhile); SIGKILLs it after `timeoutMs`. */
   async reap(pid: number, timeoutMs = 15_000): Promise<posix.WaitStatus> {
     const ac = new AbortController();
@@ -376,6 +410,16 @@ export class LabContext {
     this.timeline.state(process.pid, 'sleeping');
     await sleep(ms);
     this.timeline.state(process.pid, 'running');
+  }
+
+  /** A one-way Pipe(false), [reader, writer] (children write, the lab reads), both ends closed at the end. */
+  pipe(): [Connection, Connection] {
+    const ends = Pipe(false);
+    this.defer(() => {
+      ends[0].close();
+      ends[1].close();
+    });
+    return ends;
   }
 
   /** Anonymous shared memory (inherited by every child the lab forks), unmapped at the end. */

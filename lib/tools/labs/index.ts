@@ -2,47 +2,53 @@
 // program (or, for signals, namespaces and scaling, what the text goes on to) for real and shows what
 // happened (narrative, process tables from /proc, the text's diagrams drawn from what really happened);
 // --json prints the facts it established; --svg draws its picture; --hold pauses at the key moment; --help
-// prints the lab's guide (docs/labs.md is made from the same guides).
+// prints the lab's page (./pages.ts; docs/labs.md is made from the same pages).
 import { writeFileSync } from 'node:fs';
 import { Interrupted, type Lab, LabContext, type LabOptions, type LabResult, Out, watchStdout, writeOut } from './common.js';
 import { renderSvg } from './svg.js';
-import basicProcess from './basic_process.js';
-import multipleProcesses from './multiple_processes.js';
-import pipeCommunication from './pipe_communication.js';
-import queueCommunication from './queue_communication.js';
-import manager from './manager.js';
-import processPool from './process_pool.js';
-import sharedValue from './shared_value.js';
-import sharedArray from './shared_array.js';
-import processLock from './process_lock.js';
-import processSemaphore from './process_semaphore.js';
-import processBarrier from './process_barrier.js';
-import deadlock from './deadlock.js';
-import orphan from './orphan.js';
-import zombie from './zombie.js';
-import namespaces from './namespaces.js';
-import signals from './signals.js';
-import scaling from './scaling.js';
+import { pages } from './pages.js';
+import { run as basicProcess } from './basic_process.js';
+import { run as multipleProcesses } from './multiple_processes.js';
+import { run as pipeCommunication } from './pipe_communication.js';
+import { run as queueCommunication } from './queue_communication.js';
+import { run as manager } from './manager.js';
+import { run as processPool } from './process_pool.js';
+import { run as sharedValue } from './shared_value.js';
+import { run as sharedArray } from './shared_array.js';
+import { run as processLock } from './process_lock.js';
+import { run as processSemaphore } from './process_semaphore.js';
+import { run as processBarrier } from './process_barrier.js';
+import { run as deadlock } from './deadlock.js';
+import { run as orphan } from './orphan.js';
+import { run as zombie } from './zombie.js';
+import { run as namespaces } from './namespaces.js';
+import { run as signals } from './signals.js';
+import { run as scaling } from './scaling.js';
+
+/** A lab: its program (./<name>.ts) and its page (./pages.ts). */
+function lab(name: keyof typeof pages, run: Lab['run']): Lab {
+  return { name, ...pages[name], run };
+}
 
 /** The labs: the course text's 14 programs in its order, then three on what the text goes on to. */
 export const labs: Lab[] = [
-  basicProcess,
-  multipleProcesses,
-  deadlock,
-  processPool,
-  queueCommunication,
-  pipeCommunication,
-  sharedValue,
-  sharedArray,
-  manager,
-  processLock,
-  processSemaphore,
-  processBarrier,
-  orphan,
-  zombie,
-  signals,
-  namespaces,
-  scaling,
+  lab('basic_process', basicProcess),
+  lab('multiple_processes', multipleProcesses),
+  lab('deadlock', deadlock),
+  lab('process_pool', processPool),
+  lab('queue_communication', queueCommunication),
+  lab('pipe_communication', pipeCommunication),
+  lab('shared_value', sharedValue),
+  lab('shared_array', sharedArray),
+  lab('manager', manager),
+  lab('process_lock', processLock),
+  lab('process_semaphore', processSemaphore),
+  lab('process_barrier', processBarrier),
+  lab('orphan', orphan),
+  lab('zombie', zombie),
+  lab('signals', signals),
+  lab('namespaces', namespaces),
+  lab('scaling', scaling),
 ];
 
 export function findLab(name: string): Lab | undefined {

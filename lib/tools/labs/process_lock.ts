@@ -4,7 +4,7 @@
 // pipe and checks every line.
 import * as posix from '../../posix/index.js';
 import { Lock } from '../../mp/sync/index.js';
-import { type Lab, type LabContext, spin } from './common.js';
+import { type LabContext, type LabResult, readToEnd, spin } from './common.js';
 
 const PROCS = 3;
 const LINES = 40;
@@ -15,112 +15,83 @@ interface Check {
   sample: string[];
 }
 
-const lab: Lab = {
-  name: 'process_lock',
-  summary: 'several processes print through one pipe: lines interleave without a lock, never with one',
-  claim: 'with a lock around each line, lines from several processes never interleave inside a line',
-  guide: {
-    lookFor: [
-      'Without the lock, lines whose pieces come from different processes (interleaved inside a line).',
-      'With the lock around the whole line, every line arrives whole.',
-    ],
-    strace: {
-      command: 'strace -f -e trace=write,futex multiproc demo process_lock',
-      lines: [
-        '<child> write(<pipe>, …) three times per line: without the lock, other children\'s writes fall in between',
-        '<child> futex(…, FUTEX_WAIT…) while another child holds the lock',
-      ],
-    },
-    questions: [
-      'Each piece is one write(). Why can writes of different processes interleave, and why is each single write() never cut in a pipe (up to PIPE_BUF bytes)?',
-      'What is the critical section here, and what happens if it is made too large?',
-    ],
-  },
-  async run(ctx: LabContext) {
-    const { out, timeline: tl } = ctx;
-    const lock = new Lock(); // in shared memory: the forked printers share it
-    ctx.defer(() => lock.close());
+export async function run(ctx: LabContext): Promise<LabResult> {
+  const { out, timeline: tl } = ctx;
+  const lock = new Lock(); // in shared memory: the forked printers share it
+  ctx.defer(() => lock.close());
 
-    const round = async (withLock: boolean): Promise<Check & { statuses: posix.WaitStatus[] }> => {
-      const [rfd, wfd] = posix.pipe();
-      let rOpen = true;
-      let wOpen = true;
-      const pids: number[] = [];
-      try {
-        for (let k = 0; k < PROCS; k++) {
-          const tag = String.fromCharCode(65 + k); // A, B, C
-          pids.push(
-            ctx.fork(
-              `${withLock ? 'printer' : 'unlocked'} ${tag}`,
-              () => {
-                posix.close(rfd);
-                const me = posix.getpid();
-                for (let i = 1; i <= LINES; i++) {
-                  if (withLock) lock.acquireSync();
-                  // one line, three write() calls: "[A 1234] Message 7: " "part two of A " "end A\n"
-                  posix.write(wfd, `[${tag} ${me}] Message ${i}: `);
-                  spin(0.05);
-                  posix.write(wfd, `middle ${tag} `);
-                  spin(0.05);
-                  posix.write(wfd, `end ${tag}\n`);
-                  if (withLock) lock.release();
-                }
-                tl.mark(me, `${LINES} lines`);
-                return 0;
-              },
-              { title: `printer-${tag}` },
-            ),
-          );
-        }
-        posix.close(wfd);
-        wOpen = false;
-        const chunks: Buffer[] = [];
-        const buf = Buffer.alloc(65536);
-        for (;;) {
-          const n = await posix.readAsync(rfd, buf);
-          if (n === 0) break;
-          chunks.push(Buffer.from(buf.subarray(0, n)));
-        }
-        const statuses: posix.WaitStatus[] = [];
-        for (const p of pids) statuses.push(await ctx.reap(p));
-        return { ...check(Buffer.concat(chunks).toString('utf8')), statuses };
-      } finally {
-        // each fd closed exactly once: a second close could hit an fd number reused meanwhile
-        if (rOpen) posix.close(rfd);
-        if (wOpen) posix.close(wfd);
-        rOpen = wOpen = false;
+  const round = async (withLock: boolean): Promise<Check & { statuses: posix.WaitStatus[] }> => {
+    const [rfd, wfd] = posix.pipe();
+    let rOpen = true;
+    let wOpen = true;
+    const pids: number[] = [];
+    try {
+      for (let k = 0; k < PROCS; k++) {
+        const tag = String.fromCharCode(65 + k); // A, B, C
+        pids.push(
+          ctx.fork(
+            `${withLock ? 'printer' : 'unlocked'} ${tag}`,
+            () => {
+              posix.close(rfd);
+              const me = posix.getpid();
+              for (let i = 1; i <= LINES; i++) {
+                if (withLock) lock.acquireSync();
+                // one line, three write() calls: "[A 1234] Message 7: " "part two of A " "end A\n"
+                posix.write(wfd, `[${tag} ${me}] Message ${i}: `);
+                spin(0.05);
+                posix.write(wfd, `middle ${tag} `);
+                spin(0.05);
+                posix.write(wfd, `end ${tag}\n`);
+                if (withLock) lock.release();
+              }
+              tl.mark(me, `${LINES} lines`);
+              return 0;
+            },
+            { title: `printer-${tag}` },
+          ),
+        );
       }
-    };
-
-    out.step(`${PROCS} processes print ${LINES} lines each into one pipe, each line in three write() calls, NO lock`);
-    const without = await round(false);
-    if (without.broken > 0) {
-      out.say(`${without.lines} lines read; ${out.paint(['bold', 'red'], String(without.broken))} broken by pieces of another process. Some of them:`);
-      out.block(without.sample.slice(0, 4).map((l) => out.paint('red', l)));
-    } else {
-      out.say(`${without.lines} lines read; this time none happened to be broken (the processes did not overlap).`);
+      posix.close(wfd);
+      wOpen = false;
+      const text = (await readToEnd(rfd)).toString('utf8');
+      const statuses = await ctx.reapAll(pids);
+      return { ...check(text), statuses };
+    } finally {
+      // each fd closed exactly once: a second close could hit an fd number reused meanwhile
+      if (rOpen) posix.close(rfd);
+      if (wOpen) posix.close(wfd);
+      rOpen = wOpen = false;
     }
+  };
 
-    out.step('The same with a lock around each line: with lock: print(message)');
-    const withLock = await round(true);
-    out.say(`${withLock.lines} lines read; ${withLock.broken === 0 ? out.paint(['bold', 'green'], 'none broken') : out.paint('red', `${withLock.broken} broken`)}. The first ones:`);
-    out.block(withLock.sample.slice(0, 4));
-    out.say('The lock makes the three writes of a line one critical section: no other process can write in between.');
+  out.step(`${PROCS} processes print ${LINES} lines each into one pipe, each line in three write() calls, NO lock`);
+  const without = await round(false);
+  if (without.broken > 0) {
+    out.say(`${without.lines} lines read; ${out.paint(['bold', 'red'], String(without.broken))} broken by pieces of another process. Some of them:`);
+    out.block(without.sample.slice(0, 4).map((l) => out.paint('red', l)));
+  } else {
+    out.say(`${without.lines} lines read; this time none happened to be broken (the processes did not overlap).`);
+  }
 
-    const exited = (ss: posix.WaitStatus[]) => ss.every((s) => s.kind === 'exited' && s.code === 0);
-    const ok = withLock.broken === 0 && withLock.lines === PROCS * LINES && exited(withLock.statuses) && exited(without.statuses);
-    if (ok) out.ok(`with the lock all ${withLock.lines} lines are whole`);
-    return {
-      ok,
-      facts: {
-        processes: PROCS,
-        linesEach: LINES,
-        withLock: { lines: withLock.lines, interleaved: withLock.broken },
-        withoutLock: { lines: without.lines, interleaved: without.broken, sample: without.sample.slice(0, 4) },
-      },
-    };
-  },
-};
+  out.step('The same with a lock around each line: with lock: print(message)');
+  const withLock = await round(true);
+  out.say(`${withLock.lines} lines read; ${withLock.broken === 0 ? out.paint(['bold', 'green'], 'none broken') : out.paint('red', `${withLock.broken} broken`)}. The first ones:`);
+  out.block(withLock.sample.slice(0, 4));
+  out.say('The lock makes the three writes of a line one critical section: no other process can write in between.');
+
+  const exited = (ss: posix.WaitStatus[]) => ss.every((s) => s.kind === 'exited' && s.code === 0);
+  const ok = withLock.broken === 0 && withLock.lines === PROCS * LINES && exited(withLock.statuses) && exited(without.statuses);
+  if (ok) out.ok(`with the lock all ${withLock.lines} lines are whole`);
+  return {
+    ok,
+    facts: {
+      processes: PROCS,
+      linesEach: LINES,
+      withLock: { lines: withLock.lines, interleaved: withLock.broken },
+      withoutLock: { lines: without.lines, interleaved: without.broken, sample: without.sample.slice(0, 4) },
+    },
+  };
+}
 
 /** A whole line is "[T pid] Message i: middle T end T" with the same T throughout. */
 function check(text: string): Check {
@@ -129,5 +100,3 @@ function check(text: string): Check {
   const bad = lines.filter((l) => !whole.test(l));
   return { lines: lines.length, broken: bad.length, sample: (bad.length ? bad : lines).slice(0, 6) };
 }
-
-export default lab;

@@ -4,7 +4,7 @@
 import { cpuCount } from '../../mp/process/context.js';
 import { Pool } from '../../mp/pool/pool.js';
 import * as posix from '../../posix/index.js';
-import { type Lab, type LabContext, loadAverage } from './common.js';
+import { type LabContext, type LabResult, loadAverage } from './common.js';
 import { nowMs } from './timeline.js';
 
 const ITEMS = 12;
@@ -26,109 +26,82 @@ function calibrate(ms: number): number {
   return Math.max(1e5, Math.round((n * ms) / Math.max(0.01, nowMs() - t)));
 }
 
-const lab: Lab = {
-  name: 'process_pool',
-  summary: 'Pool.map over worker processes: which worker computed which item, and the speed-up',
-  claim: 'Pool.map spreads the items over the worker processes and returns every result in order',
-  guide: {
-    lookFor: [
-      'Each result names the worker pid that computed it: the items are spread over the pool\'s processes.',
-      'The results come back in the input\'s order, whichever worker finished first.',
-      'The same map timed with one worker and with one per CPU: the speed-up, at most the number of free CPUs.',
+export async function run(ctx: LabContext): Promise<LabResult> {
+  const { out, timeline: tl } = ctx;
+  const workers = Math.max(2, cpuCount());
+  const items = Array.from({ length: ITEMS }, (_, i) => i + 1);
+  const rounds = calibrate(WORK_MS); // every task does exactly this much work, so the timings compare
+  const pools: Pool[] = [];
+  ctx.defer(() => {
+    // Interrupted: the workers die with the lab (kill by pid); the pools are not used again.
+    for (const p of pools) for (const pid of p.pids) {
+      try {
+        posix.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+  // The task: square x after a fixed amount of CPU work; say who did it. (x < 0: a warm-up call.)
+  const square = (x: number) => {
+    if (x < 0) return { x, result: 0, pid: posix.getpid() };
+    tl.mark(posix.getpid(), `item ${x}`);
+    work(rounds);
+    return { x, result: x * x, pid: posix.getpid() };
+  };
+  const runMap = async (processes: number, label: string) => {
+    const pool = new Pool({ processes });
+    pools.push(pool);
+    // Start the workers (and give them the function) before timing: the timing is the map alone.
+    await pool.map(square, Array.from({ length: processes }, () => -1), { chunkSize: 1 });
+    const t = nowMs();
+    const results = await pool.map(square, items, { chunkSize: 1 });
+    const ms = nowMs() - t;
+    const pids = [...new Set(results.map((r) => r.pid))];
+    for (const pid of pids) {
+      ctx.created.push(pid);
+      tl.lane(pid, `${label} worker`);
+    }
+    if (processes > 1) await ctx.hold('pool workers idle', pool.pids);
+    pool.close();
+    await pool.join();
+    return { results, ms, pids };
+  };
+
+  out.step(`with Pool({ processes: ${workers} }) as p: p.map(square, [1..${ITEMS}])  (each call: the same CPU work, ~${WORK_MS} ms on one free CPU)`);
+  const many = await runMap(workers, 'pool');
+  out.printTable(
+    ['ITEM', 'RESULT', 'COMPUTED BY PID'],
+    many.results.map((r) => [String(r.x), String(r.result), String(r.pid)]),
+    ['r', 'r', 'r'],
+  );
+  out.say(`results in input order: [${many.results.map((r) => r.result).join(', ')}]`);
+  const perWorker = many.pids.map((pid) => `${pid}: ${many.results.filter((r) => r.pid === pid).length} items`);
+  out.say(`work per worker: ${perWorker.join(', ')}`);
+
+  out.step('The same map with one worker, for comparison');
+  const one = await runMap(1, 'single');
+  const speedup = one.ms / many.ms;
+  out.printTable(
+    ['WORKERS', 'WALL TIME', 'SPEED-UP'],
+    [
+      ['1', `${one.ms.toFixed(0)} ms`, '1.00×'],
+      [String(workers), `${many.ms.toFixed(0)} ms`, `${speedup.toFixed(2)}×`],
     ],
-    hold: 'Pauses with the pool\'s workers idle: ps shows them sleeping, children of the lab.',
-    strace: {
-      command: 'strace -f -e trace=clone,socketpair,write,read,exit_group multiproc demo process_pool',
-      lines: [
-        '<lab> socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, [<a>, <b>]) = 0, one per worker',
-        '<lab> write(<a>, …) = <n>   ← a batch of tasks;   <worker> write(<b>, …)   ← its results',
-      ],
+    ['r', 'r', 'r'],
+  );
+  out.say(`${cpuCount()} CPUs here; the speed-up is at most that, less when other programs are busy (load average ${loadAverage()}).`);
+
+  const inOrder = many.results.every((r, i) => r.x === items[i] && r.result === r.x * r.x);
+  const ok = inOrder && many.pids.length >= 1 && many.pids.every((pid) => pid !== ctx.pid) && one.pids.length === 1;
+  if (ok) out.ok(`${ITEMS} results in order, computed by ${many.pids.length} worker processes (pids ${many.pids.join(', ')})`);
+  return {
+    ok,
+    facts: {
+      workers,
+      items: many.results.map((r) => ({ x: r.x, result: r.result, pid: r.pid })),
+      workerPids: many.pids,
+      timing: { oneWorkerMs: +one.ms.toFixed(1), poolMs: +many.ms.toFixed(1), speedup: +speedup.toFixed(2), cpus: cpuCount() },
     },
-    questions: [
-      'Why are the workers started before the timing? What does starting a process cost compared with one task here?',
-      'What limits the speed-up on this machine (see the load average printed)?',
-      'When is a larger chunkSize better, and when is it worse?',
-    ],
-  },
-  async run(ctx: LabContext) {
-    const { out, timeline: tl } = ctx;
-    const workers = Math.max(2, cpuCount());
-    const items = Array.from({ length: ITEMS }, (_, i) => i + 1);
-    const rounds = calibrate(WORK_MS); // every task does exactly this much work, so the timings compare
-    const pools: Pool[] = [];
-    ctx.defer(() => {
-      // Interrupted: the workers die with the lab (kill by pid); the pools are not used again.
-      for (const p of pools) for (const pid of p.pids) {
-        try {
-          posix.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    });
-    // The task: square x after a fixed amount of CPU work; say who did it. (x < 0: a warm-up call.)
-    const square = (x: number) => {
-      if (x < 0) return { x, result: 0, pid: posix.getpid() };
-      tl.mark(posix.getpid(), `item ${x}`);
-      work(rounds);
-      return { x, result: x * x, pid: posix.getpid() };
-    };
-    const runMap = async (processes: number, label: string) => {
-      const pool = new Pool({ processes });
-      pools.push(pool);
-      // Start the workers (and give them the function) before timing: the timing is the map alone.
-      await pool.map(square, Array.from({ length: processes }, () => -1), { chunkSize: 1 });
-      const t = nowMs();
-      const results = await pool.map(square, items, { chunkSize: 1 });
-      const ms = nowMs() - t;
-      const pids = [...new Set(results.map((r) => r.pid))];
-      for (const pid of pids) {
-        ctx.created.push(pid);
-        tl.lane(pid, `${label} worker`);
-      }
-      if (processes > 1) await ctx.hold('pool workers idle', pool.pids);
-      pool.close();
-      await pool.join();
-      return { results, ms, pids };
-    };
-
-    out.step(`with Pool({ processes: ${workers} }) as p: p.map(square, [1..${ITEMS}])  (each call: the same CPU work, ~${WORK_MS} ms on one free CPU)`);
-    const many = await runMap(workers, 'pool');
-    out.printTable(
-      ['ITEM', 'RESULT', 'COMPUTED BY PID'],
-      many.results.map((r) => [String(r.x), String(r.result), String(r.pid)]),
-      ['r', 'r', 'r'],
-    );
-    out.say(`results in input order: [${many.results.map((r) => r.result).join(', ')}]`);
-    const perWorker = many.pids.map((pid) => `${pid}: ${many.results.filter((r) => r.pid === pid).length} items`);
-    out.say(`work per worker: ${perWorker.join(', ')}`);
-
-    out.step('The same map with one worker, for comparison');
-    const one = await runMap(1, 'single');
-    const speedup = one.ms / many.ms;
-    out.printTable(
-      ['WORKERS', 'WALL TIME', 'SPEED-UP'],
-      [
-        ['1', `${one.ms.toFixed(0)} ms`, '1.00×'],
-        [String(workers), `${many.ms.toFixed(0)} ms`, `${speedup.toFixed(2)}×`],
-      ],
-      ['r', 'r', 'r'],
-    );
-    out.say(`${cpuCount()} CPUs here; the speed-up is at most that, less when other programs are busy (load average ${loadAverage()}).`);
-
-    const inOrder = many.results.every((r, i) => r.x === items[i] && r.result === r.x * r.x);
-    const ok = inOrder && many.pids.length >= 1 && many.pids.every((pid) => pid !== ctx.pid) && one.pids.length === 1;
-    if (ok) out.ok(`${ITEMS} results in order, computed by ${many.pids.length} worker processes (pids ${many.pids.join(', ')})`);
-    return {
-      ok,
-      facts: {
-        workers,
-        items: many.results.map((r) => ({ x: r.x, result: r.result, pid: r.pid })),
-        workerPids: many.pids,
-        timing: { oneWorkerMs: +one.ms.toFixed(1), poolMs: +many.ms.toFixed(1), speedup: +speedup.toFixed(2), cpus: cpuCount() },
-      },
-    };
-  },
-};
-
-export default lab;
+  };
+}

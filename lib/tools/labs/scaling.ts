@@ -12,7 +12,8 @@ import { Worker } from 'node:worker_threads';
 import { cpuCount } from '../../mp/process/context.js';
 import { Pool } from '../../mp/pool/pool.js';
 import * as posix from '../../posix/index.js';
-import { type Lab, type LabContext, loadAverage } from './common.js';
+import { type LabContext, type LabResult, loadAverage } from './common.js';
+import { pages } from './pages.js';
 import { amdahl, type BalanceRun, renderScalingSvg, type ScalingRun, type TaskRun } from './plot.js';
 import { nowMs } from './timeline.js';
 
@@ -55,234 +56,202 @@ interface TaskResult {
   end: number;
 }
 
-const lab: Lab = {
-  name: 'scaling',
-  summary: 'one CPU-bound job on 1…N processes, N threads and one async loop; Amdahl; static vs dynamic balancing',
-  claim:
-    'the same job gives the same result on processes, threads and one event loop; processes and threads speed it up ' +
-    'until the CPUs run out (Amdahl bounds it by the serial part), one async loop does not; dynamic chunks balance uneven tasks',
-  guide: {
-    lookFor: [
-      'The table: T1, Tk, speed-up T1/Tk and efficiency for processes and threads. The speed-up grows up to the number of CPUs (the dashed purple line in the picture), then stops: k = cpus + 1 is no faster.',
-      'The Amdahl curve for the measured serial part: the measurements stay under it (process start-up, communication and other programs on the machine cost extra).',
-      'One async loop: about 1× — the tasks are interleaved on one thread, and the event loop only gets a turn between them.',
-      'Static chunks: the worker holding the block of big tasks finishes long after the others (the Gantt chart); dynamic: the workers finish close together. Compare the makespans and the units per worker.',
-      'The checksum is the same in every run: the tasks are independent, so the order and the placement do not matter.',
-    ],
-    hold: 'Pauses after the largest process run, with the pool\'s workers idle: ps shows them (S); `top -H -p <lab pid>` during a run shows the threads.',
-    strace: {
-      command: 'strace -f -c -e trace=clone,clone3,futex,write,read,epoll_wait multiproc demo scaling',
-      lines: [
-        '-c counts calls per system call instead of listing them: clone/clone3 for every worker process and thread,',
-        'futex for the threads\' and the pool\'s waits, read/write for the tasks and results on the pool\'s sockets.',
-        'Without -c: <lab> clone(child_stack=NULL, flags=…|SIGCHLD) = <worker> for each Pool worker, clone3({flags=CLONE_VM|CLONE_THREAD…}) for each worker thread.',
-      ],
-    },
-    questions: [
-      'With the measured serial fraction f, what is the largest speed-up any number of workers could give? How many workers would reach 90 % of it?',
-      'Why does k = cpus + 1 not help, and what would it cost if the tasks did I/O instead of computing?',
-      'The Karp–Flatt metric estimates the serial fraction from a measured speed-up. Why is it larger than the designed serial part?',
-      'Static chunks gave one worker the block of the biggest tasks. Which chunk size would balance them, and what does a chunk size of 1 cost when tasks are tiny?',
-      'Threads and processes give similar speed-ups here. Name one thing that would favour threads and one that would favour processes.',
-    ],
-  },
-  async run(ctx: LabContext) {
-    const { out } = ctx;
-    const cpus = cpuCount();
-    const K = cpus + 1;
-    const perMs = calibrate();
-    const unit = Math.round(perMs * UNIT_MS);
-    const serialRounds = SERIAL_UNITS * unit;
-    const tasks = Array.from({ length: TASKS }, (_, j) => j + 1);
-    const totalUnits = SERIAL_UNITS + tasks.reduce((a, i) => a + cost(i), 0);
-    const pools: Pool[] = [];
-    ctx.defer(() => {
-      for (const p of pools) {
-        for (const pid of p.pids) {
-          try {
-            posix.kill(pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
+export async function run(ctx: LabContext): Promise<LabResult> {
+  const { out } = ctx;
+  const cpus = cpuCount();
+  const K = cpus + 1;
+  const perMs = calibrate();
+  const unit = Math.round(perMs * UNIT_MS);
+  const serialRounds = SERIAL_UNITS * unit;
+  const tasks = Array.from({ length: TASKS }, (_, j) => j + 1);
+  const totalUnits = SERIAL_UNITS + tasks.reduce((a, i) => a + cost(i), 0);
+  const pools: Pool[] = [];
+  ctx.defer(() => {
+    for (const p of pools) {
+      for (const pid of p.pids) {
+        try {
+          posix.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
         }
       }
-    });
-    out.step(`The job: a serial part (${SERIAL_UNITS} units, run by the lab) + ${TASKS} tasks, task i costs i units (${totalUnits} units ≈ ${totalUnits * UNIT_MS} ms on one CPU)`);
-    out.say(`${cpus} CPU${cpus === 1 ? '' : 's'} here (this process's affinity), load average ${loadAverage()} (other programs use them too); measured ${perMs.toLocaleString('en-US')} rounds of work per ms.`);
-
-    // The task, as the pool runs it: which process, which thread, when.
-    const task = (i: number): TaskResult => {
-      const start = nowMs();
-      const r = work(cost(i) * unit);
-      return { i, r, pid: posix.getpid(), thread: 0, start, end: nowMs() };
-    };
-
-    // ---- the sequential baseline: the whole job in the lab, twice (the faster counts: the first may warm up) ----
-    const sequential = () => {
-      const t0 = nowMs();
-      work(serialRounds);
-      const serialMs = nowMs() - t0;
-      const results = tasks.map(task);
-      return { ms: nowMs() - t0, serialMs, checksum: checksumOf(results.map((x) => x.r)) };
-    };
-    const seqRuns = [sequential(), sequential()];
-    const seq = seqRuns[0]!.ms <= seqRuns[1]!.ms ? seqRuns[0]! : seqRuns[1]!;
-    const t1 = seq.ms;
-    const serialFraction = Math.min(1, seq.serialMs / t1);
-    out.say(`T1, the job run sequentially in the lab: ${seqRuns.map((r) => `${r.ms.toFixed(0)} ms`).join(', ')} (the faster counts); its serial part took ${seq.serialMs.toFixed(0)} ms = ${(serialFraction * 100).toFixed(1)} %.`);
-
-    // ---- processes ----
-    const procRuns: (ScalingRun & { checksum: number; pids: number[]; serialMs: number })[] = [];
-    const balance: BalanceRun[] = [];
-    const poolRun = async (k: number, chunkSize: number, hold = false): Promise<{ ms: number; serialMs: number; results: TaskResult[]; mapStart: number }> => {
-      const pool = new Pool({ processes: k });
-      pools.push(pool);
-      try {
-        await pool.map(task, Array.from({ length: k }, () => 1), { chunkSize: 1 }); // start the workers (and warm them) first
-        for (const pid of pool.pids) if (!ctx.created.includes(pid)) ctx.created.push(pid);
-        const t0 = nowMs();
-        work(serialRounds); // the serial part
-        const serialMs = nowMs() - t0;
-        const mapStart = nowMs();
-        const results = await pool.map(task, tasks, { chunkSize });
-        const ms = nowMs() - t0;
-        return { ms, serialMs, results, mapStart };
-      } finally {
-        if (hold) await ctx.hold(`${k} pool workers idle`, pool.pids);
-        pool.close();
-        await pool.join();
-      }
-    };
-    out.step(`1. Processes: Pool({ processes: k }).map(task, tasks, { chunkSize: 1 }), k = 1 … ${K}`);
-    for (let k = 1; k <= K; k++) {
-      const r = await poolRun(k, 1, k === K);
-      procRuns.push({ k, ms: r.ms, serialMs: r.serialMs, checksum: checksumOf(r.results.map((x) => x.r)), pids: [...new Set(r.results.map((x) => x.pid))] });
     }
+  });
+  out.step(`The job: a serial part (${SERIAL_UNITS} units, run by the lab) + ${TASKS} tasks, task i costs i units (${totalUnits} units ≈ ${totalUnits * UNIT_MS} ms on one CPU)`);
+  out.say(`${cpus} CPU${cpus === 1 ? '' : 's'} here (this process's affinity), load average ${loadAverage()} (other programs use them too); measured ${perMs.toLocaleString('en-US')} rounds of work per ms.`);
 
-    // ---- static vs dynamic ----
-    const kb = Math.max(2, cpus);
-    const staticChunk = Math.ceil(TASKS / kb);
-    out.step(`2. Load balancing on ${kb} processes: static chunks (chunkSize ${staticChunk}: one block each) vs dynamic (chunkSize 1)`);
-    const balanceFacts = [];
-    for (const [mode, chunkSize] of [
-      ['static', staticChunk],
-      ['dynamic', 1],
-    ] as const) {
-      const r = await poolRun(kb, chunkSize);
-      const tasksRel: TaskRun[] = r.results.map((x) => ({ i: x.i, units: cost(x.i), pid: x.pid, start: x.start - r.mapStart, end: x.end - r.mapStart }));
-      const makespanMs = Math.max(...tasksRel.map((t) => t.end)); // from the map's start to the end of its last task
-      balance.push({ mode, chunkSize, makespanMs, tasks: tasksRel });
-      const byPid = [...new Set(tasksRel.slice().sort((a, b) => a.start - b.start).map((t) => t.pid))].map((pid) => {
-        const mine = tasksRel.filter((t) => t.pid === pid);
-        return {
-          pid,
-          tasks: mine.map((t) => t.i).sort((a, b) => a - b),
-          units: mine.reduce((a, t) => a + t.units, 0),
-          busyMs: +mine.reduce((a, t) => a + (t.end - t.start), 0).toFixed(1),
-          lastEndMs: +Math.max(...mine.map((t) => t.end)).toFixed(1),
-        };
-      });
-      const units = byPid.map((p) => p.units);
-      const imbalance = Math.max(...units) / (units.reduce((a, u) => a + u, 0) / kb);
-      balanceFacts.push({ mode, chunkSize, wallMs: +r.ms.toFixed(1), makespanMs: +makespanMs.toFixed(1), checksum: checksumOf(r.results.map((x) => x.r)), imbalance: +imbalance.toFixed(3), workers: byPid });
-      out.printTable(
-        [`${mode.toUpperCase()} WORKER`, 'TASKS', 'UNITS', 'BUSY', 'LAST TASK ENDS'],
-        byPid.map((p) => [String(p.pid), compactRanges(p.tasks), String(p.units), `${p.busyMs.toFixed(0)} ms`, `${p.lastEndMs.toFixed(0)} ms`]),
-        ['r', 'l', 'r', 'r', 'r'],
-      );
-      out.say(`makespan ${makespanMs.toFixed(0)} ms; the busiest worker has ${imbalance.toFixed(2)}× the mean units`);
-    }
+  // The task, as the pool runs it: which process, which thread, when.
+  const task = (i: number): TaskResult => {
+    const start = nowMs();
+    const r = work(cost(i) * unit);
+    return { i, r, pid: posix.getpid(), thread: 0, start, end: nowMs() };
+  };
 
-    // ---- threads ----
-    out.step(`3. Worker threads: the same tasks on k = 1 … ${K} worker_threads (each takes the next task when free)`);
-    const threadRuns: (ScalingRun & { checksum: number; threads: number[]; pid: number })[] = [];
-    for (let k = 1; k <= K; k++) {
-      const r = await threadRun(k, tasks, unit, serialRounds);
-      threadRuns.push({ k, ms: r.ms, checksum: checksumOf(r.results.map((x) => x.r)), threads: [...new Set(r.results.map((x) => x.thread))], pid: r.results[0]!.pid });
-    }
-
-    // ---- one async loop ----
-    out.step('4. One async event loop: the tasks as async functions, yielding to the loop between them');
-    out.say('await Promise.all(tasks.map(async (i) => { await turnOfTheLoop(); return task(i); }))   — with a 5 ms timer ticking meanwhile');
-    const ticks: number[] = [];
-    const ticker = setInterval(() => ticks.push(nowMs()), 5);
-    const ta = nowMs();
+  // ---- the sequential baseline: the whole job in the lab, twice (the faster counts: the first may warm up) ----
+  const sequential = () => {
+    const t0 = nowMs();
     work(serialRounds);
-    const asyncResults = await Promise.all(
-      tasks.map(async (i) => {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        return task(i);
-      }),
+    const serialMs = nowMs() - t0;
+    const results = tasks.map(task);
+    return { ms: nowMs() - t0, serialMs, checksum: checksumOf(results.map((x) => x.r)) };
+  };
+  const seqRuns = [sequential(), sequential()];
+  const seq = seqRuns[0]!.ms <= seqRuns[1]!.ms ? seqRuns[0]! : seqRuns[1]!;
+  const t1 = seq.ms;
+  const serialFraction = Math.min(1, seq.serialMs / t1);
+  out.say(`T1, the job run sequentially in the lab: ${seqRuns.map((r) => `${r.ms.toFixed(0)} ms`).join(', ')} (the faster counts); its serial part took ${seq.serialMs.toFixed(0)} ms = ${(serialFraction * 100).toFixed(1)} %.`);
+
+  // ---- processes ----
+  const procRuns: (ScalingRun & { checksum: number; pids: number[]; serialMs: number })[] = [];
+  const balance: BalanceRun[] = [];
+  const poolRun = async (k: number, chunkSize: number, hold = false): Promise<{ ms: number; serialMs: number; results: TaskResult[]; mapStart: number }> => {
+    const pool = new Pool({ processes: k });
+    pools.push(pool);
+    try {
+      await pool.map(task, Array.from({ length: k }, () => 1), { chunkSize: 1 }); // start the workers (and warm them) first
+      for (const pid of pool.pids) if (!ctx.created.includes(pid)) ctx.created.push(pid);
+      const t0 = nowMs();
+      work(serialRounds); // the serial part
+      const serialMs = nowMs() - t0;
+      const mapStart = nowMs();
+      const results = await pool.map(task, tasks, { chunkSize });
+      const ms = nowMs() - t0;
+      return { ms, serialMs, results, mapStart };
+    } finally {
+      if (hold) await ctx.hold(`${k} pool workers idle`, pool.pids);
+      pool.close();
+      await pool.join();
+    }
+  };
+  out.step(`1. Processes: Pool({ processes: k }).map(task, tasks, { chunkSize: 1 }), k = 1 … ${K}`);
+  for (let k = 1; k <= K; k++) {
+    const r = await poolRun(k, 1, k === K);
+    procRuns.push({ k, ms: r.ms, serialMs: r.serialMs, checksum: checksumOf(r.results.map((x) => x.r)), pids: [...new Set(r.results.map((x) => x.pid))] });
+  }
+
+  // ---- static vs dynamic ----
+  const kb = Math.max(2, cpus);
+  const staticChunk = Math.ceil(TASKS / kb);
+  out.step(`2. Load balancing on ${kb} processes: static chunks (chunkSize ${staticChunk}: one block each) vs dynamic (chunkSize 1)`);
+  const balanceFacts = [];
+  for (const [mode, chunkSize] of [
+    ['static', staticChunk],
+    ['dynamic', 1],
+  ] as const) {
+    const r = await poolRun(kb, chunkSize);
+    const tasksRel: TaskRun[] = r.results.map((x) => ({ i: x.i, units: cost(x.i), pid: x.pid, start: x.start - r.mapStart, end: x.end - r.mapStart }));
+    const makespanMs = Math.max(...tasksRel.map((t) => t.end)); // from the map's start to the end of its last task
+    balance.push({ mode, chunkSize, makespanMs, tasks: tasksRel });
+    const byPid = [...new Set(tasksRel.slice().sort((a, b) => a.start - b.start).map((t) => t.pid))].map((pid) => {
+      const mine = tasksRel.filter((t) => t.pid === pid);
+      return {
+        pid,
+        tasks: mine.map((t) => t.i).sort((a, b) => a - b),
+        units: mine.reduce((a, t) => a + t.units, 0),
+        busyMs: +mine.reduce((a, t) => a + (t.end - t.start), 0).toFixed(1),
+        lastEndMs: +Math.max(...mine.map((t) => t.end)).toFixed(1),
+      };
+    });
+    const units = byPid.map((p) => p.units);
+    const imbalance = Math.max(...units) / (units.reduce((a, u) => a + u, 0) / kb);
+    balanceFacts.push({ mode, chunkSize, wallMs: +r.ms.toFixed(1), makespanMs: +makespanMs.toFixed(1), checksum: checksumOf(r.results.map((x) => x.r)), imbalance: +imbalance.toFixed(3), workers: byPid });
+    out.printTable(
+      [`${mode.toUpperCase()} WORKER`, 'TASKS', 'UNITS', 'BUSY', 'LAST TASK ENDS'],
+      byPid.map((p) => [String(p.pid), compactRanges(p.tasks), String(p.units), `${p.busyMs.toFixed(0)} ms`, `${p.lastEndMs.toFixed(0)} ms`]),
+      ['r', 'l', 'r', 'r', 'r'],
     );
-    const asyncMs = nowMs() - ta;
-    clearInterval(ticker);
-    const asyncThread = asyncResults.every((x) => x.pid === process.pid && x.thread === 0);
+    out.say(`makespan ${makespanMs.toFixed(0)} ms; the busiest worker has ${imbalance.toFixed(2)}× the mean units`);
+  }
 
-    // ---- the numbers ----
-    out.step('Speed-up S = T1 / Tk, efficiency S / k, and Amdahl\'s law for the measured serial part');
-    const speed = (ms: number) => t1 / ms;
-    const rows = [];
-    for (let k = 1; k <= K; k++) {
-      const p = procRuns[k - 1]!;
-      const t = threadRuns[k - 1]!;
-      rows.push([String(k), `${p.ms.toFixed(0)} ms`, `${speed(p.ms).toFixed(2)}×`, `${((speed(p.ms) / k) * 100).toFixed(0)} %`, `${t.ms.toFixed(0)} ms`, `${speed(t.ms).toFixed(2)}×`, `${((speed(t.ms) / k) * 100).toFixed(0)} %`, `${amdahl(serialFraction, k).toFixed(2)}×`]);
-    }
-    rows.push(['1 loop', `${asyncMs.toFixed(0)} ms`, `${speed(asyncMs).toFixed(2)}×`, '', '', '', '', '']);
-    out.printTable(['k', 'PROCESSES', 'S', 'E', 'THREADS', 'S', 'E', 'AMDAHL'], rows, ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']);
-    const kc = Math.min(cpus, K);
-    const sc = speed(procRuns[kc - 1]!.ms);
-    const karpFlatt = kc >= 2 ? (1 / sc - 1 / kc) / (1 - 1 / kc) : null;
-    out.say(`serial part f = ${(serialFraction * 100).toFixed(1)} % of T1 → Amdahl: at most ${amdahl(serialFraction, kc).toFixed(2)}× on ${kc} workers, never more than ${(1 / serialFraction).toFixed(1)}×.`);
-    if (karpFlatt !== null) {
-      out.say(
-        `Karp–Flatt serial fraction from the measured ${sc.toFixed(2)}× on ${kc} processes: ${(karpFlatt * 100).toFixed(1)} % ` +
-          (karpFlatt < 0 ? '(below 0: this run beat a perfect split of T1 — noise from other programs on the machine)' : '(what Amdahl would need to explain the measurement: start-up, communication, other load)'),
-      );
-    }
-    out.say(`one async loop: ${asyncMs.toFixed(0)} ms (${speed(asyncMs).toFixed(2)}×): all tasks ran in this thread, one after another, and the 5 ms timer ran ${ticks.length}× in that time: async functions share one thread, CPU work blocks it.`);
+  // ---- threads ----
+  out.step(`3. Worker threads: the same tasks on k = 1 … ${K} worker_threads (each takes the next task when free)`);
+  const threadRuns: (ScalingRun & { checksum: number; threads: number[]; pid: number })[] = [];
+  for (let k = 1; k <= K; k++) {
+    const r = await threadRun(k, tasks, unit, serialRounds);
+    threadRuns.push({ k, ms: r.ms, checksum: checksumOf(r.results.map((x) => x.r)), threads: [...new Set(r.results.map((x) => x.thread))], pid: r.results[0]!.pid });
+  }
 
-    const checksums = [seq.checksum, ...procRuns.map((r) => r.checksum), ...threadRuns.map((r) => r.checksum), checksumOf(asyncResults.map((x) => x.r)), ...balanceFacts.map((b) => b.checksum)];
-    const sameResult = checksums.every((c) => c === checksums[0]);
-    const procShape = procRuns.every((r) => r.pids.length >= 1 && r.pids.length <= r.k && !r.pids.includes(ctx.pid));
-    const threadShape = threadRuns.every((r) => r.pid === ctx.pid && r.threads.length >= 1 && r.threads.length <= r.k && !r.threads.includes(0));
-    const st = balanceFacts[0]!;
-    const staticShape = st.workers.every((w) => w.tasks.length > 0 && w.tasks[w.tasks.length - 1]! - w.tasks[0]! === w.tasks.length - 1 && w.tasks.length % staticChunk === 0);
-    if (sameResult) out.ok(`the same checksum (${checksums[0]}) in all ${checksums.length} runs`);
-    else out.bad(`different checksums: ${checksums.join(', ')}`);
-    if (staticShape) out.ok(`static chunks: every worker got whole blocks of ${staticChunk} consecutive tasks`);
-    const ok = sameResult && procShape && threadShape && asyncThread && staticShape;
-    return {
-      ok,
-      svg: renderScalingSvg({
-        title: 'multiproc demo scaling',
-        subtitle: lab.claim,
-        cpus,
-        serialFraction,
-        processes: procRuns.map(({ k, ms }) => ({ k, ms })),
-        threads: threadRuns.map(({ k, ms }) => ({ k, ms })),
-        asyncMs,
-        t1,
-        load: loadAverage(),
-        balance,
-      }),
-      facts: {
-        cpus,
-        tasks: TASKS,
-        units: { total: totalUnits, serial: SERIAL_UNITS, roundsPerUnit: unit },
-        serialFraction: +serialFraction.toFixed(4),
-        t1Ms: +t1.toFixed(1),
-        sequential: seqRuns.map((r) => ({ ms: +r.ms.toFixed(1), serialMs: +r.serialMs.toFixed(1), checksum: r.checksum })),
-        processes: procRuns.map((r) => ({ k: r.k, ms: +r.ms.toFixed(1), speedup: +speed(r.ms).toFixed(3), efficiency: +(speed(r.ms) / r.k).toFixed(3), checksum: r.checksum, pids: r.pids })),
-        threads: threadRuns.map((r) => ({ k: r.k, ms: +r.ms.toFixed(1), speedup: +speed(r.ms).toFixed(3), efficiency: +(speed(r.ms) / r.k).toFixed(3), checksum: r.checksum, threadIds: r.threads, pid: r.pid })),
-        async: { ms: +asyncMs.toFixed(1), speedup: +speed(asyncMs).toFixed(3), checksum: checksumOf(asyncResults.map((x) => x.r)), oneThread: asyncThread, loopTurns: ticks.length },
-        amdahl: Array.from({ length: K }, (_, j) => ({ k: j + 1, predicted: +amdahl(serialFraction, j + 1).toFixed(3) })),
-        karpFlatt: karpFlatt === null ? null : +karpFlatt.toFixed(4),
-        balance: balanceFacts,
-        sameResult,
-      },
-    };
-  },
-};
+  // ---- one async loop ----
+  out.step('4. One async event loop: the tasks as async functions, yielding to the loop between them');
+  out.say('await Promise.all(tasks.map(async (i) => { await turnOfTheLoop(); return task(i); }))   — with a 5 ms timer ticking meanwhile');
+  const ticks: number[] = [];
+  const ticker = setInterval(() => ticks.push(nowMs()), 5);
+  const ta = nowMs();
+  work(serialRounds);
+  const asyncResults = await Promise.all(
+    tasks.map(async (i) => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return task(i);
+    }),
+  );
+  const asyncMs = nowMs() - ta;
+  clearInterval(ticker);
+  const asyncThread = asyncResults.every((x) => x.pid === process.pid && x.thread === 0);
+
+  // ---- the numbers ----
+  out.step('Speed-up S = T1 / Tk, efficiency S / k, and Amdahl\'s law for the measured serial part');
+  const speed = (ms: number) => t1 / ms;
+  const rows = [];
+  for (let k = 1; k <= K; k++) {
+    const p = procRuns[k - 1]!;
+    const t = threadRuns[k - 1]!;
+    rows.push([String(k), `${p.ms.toFixed(0)} ms`, `${speed(p.ms).toFixed(2)}×`, `${((speed(p.ms) / k) * 100).toFixed(0)} %`, `${t.ms.toFixed(0)} ms`, `${speed(t.ms).toFixed(2)}×`, `${((speed(t.ms) / k) * 100).toFixed(0)} %`, `${amdahl(serialFraction, k).toFixed(2)}×`]);
+  }
+  rows.push(['1 loop', `${asyncMs.toFixed(0)} ms`, `${speed(asyncMs).toFixed(2)}×`, '', '', '', '', '']);
+  out.printTable(['k', 'PROCESSES', 'S', 'E', 'THREADS', 'S', 'E', 'AMDAHL'], rows, ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']);
+  const kc = Math.min(cpus, K);
+  const sc = speed(procRuns[kc - 1]!.ms);
+  const karpFlatt = kc >= 2 ? (1 / sc - 1 / kc) / (1 - 1 / kc) : null;
+  out.say(`serial part f = ${(serialFraction * 100).toFixed(1)} % of T1 → Amdahl: at most ${amdahl(serialFraction, kc).toFixed(2)}× on ${kc} workers, never more than ${(1 / serialFraction).toFixed(1)}×.`);
+  if (karpFlatt !== null) {
+    out.say(
+      `Karp–Flatt serial fraction from the measured ${sc.toFixed(2)}× on ${kc} processes: ${(karpFlatt * 100).toFixed(1)} % ` +
+        (karpFlatt < 0 ? '(below 0: this run beat a perfect split of T1 — noise from other programs on the machine)' : '(what Amdahl would need to explain the measurement: start-up, communication, other load)'),
+    );
+  }
+  out.say(`one async loop: ${asyncMs.toFixed(0)} ms (${speed(asyncMs).toFixed(2)}×): all tasks ran in this thread, one after another, and the 5 ms timer ran ${ticks.length}× in that time: async functions share one thread, CPU work blocks it.`);
+
+  const checksums = [seq.checksum, ...procRuns.map((r) => r.checksum), ...threadRuns.map((r) => r.checksum), checksumOf(asyncResults.map((x) => x.r)), ...balanceFacts.map((b) => b.checksum)];
+  const sameResult = checksums.every((c) => c === checksums[0]);
+  const procShape = procRuns.every((r) => r.pids.length >= 1 && r.pids.length <= r.k && !r.pids.includes(ctx.pid));
+  const threadShape = threadRuns.every((r) => r.pid === ctx.pid && r.threads.length >= 1 && r.threads.length <= r.k && !r.threads.includes(0));
+  const st = balanceFacts[0]!;
+  const staticShape = st.workers.every((w) => w.tasks.length > 0 && w.tasks[w.tasks.length - 1]! - w.tasks[0]! === w.tasks.length - 1 && w.tasks.length % staticChunk === 0);
+  if (sameResult) out.ok(`the same checksum (${checksums[0]}) in all ${checksums.length} runs`);
+  else out.bad(`different checksums: ${checksums.join(', ')}`);
+  if (staticShape) out.ok(`static chunks: every worker got whole blocks of ${staticChunk} consecutive tasks`);
+  const ok = sameResult && procShape && threadShape && asyncThread && staticShape;
+  return {
+    ok,
+    svg: renderScalingSvg({
+      title: 'multiproc demo scaling',
+      subtitle: pages.scaling.claim,
+      cpus,
+      serialFraction,
+      processes: procRuns.map(({ k, ms }) => ({ k, ms })),
+      threads: threadRuns.map(({ k, ms }) => ({ k, ms })),
+      asyncMs,
+      t1,
+      load: loadAverage(),
+      balance,
+    }),
+    facts: {
+      cpus,
+      tasks: TASKS,
+      units: { total: totalUnits, serial: SERIAL_UNITS, roundsPerUnit: unit },
+      serialFraction: +serialFraction.toFixed(4),
+      t1Ms: +t1.toFixed(1),
+      sequential: seqRuns.map((r) => ({ ms: +r.ms.toFixed(1), serialMs: +r.serialMs.toFixed(1), checksum: r.checksum })),
+      processes: procRuns.map((r) => ({ k: r.k, ms: +r.ms.toFixed(1), speedup: +speed(r.ms).toFixed(3), efficiency: +(speed(r.ms) / r.k).toFixed(3), checksum: r.checksum, pids: r.pids })),
+      threads: threadRuns.map((r) => ({ k: r.k, ms: +r.ms.toFixed(1), speedup: +speed(r.ms).toFixed(3), efficiency: +(speed(r.ms) / r.k).toFixed(3), checksum: r.checksum, threadIds: r.threads, pid: r.pid })),
+      async: { ms: +asyncMs.toFixed(1), speedup: +speed(asyncMs).toFixed(3), checksum: checksumOf(asyncResults.map((x) => x.r)), oneThread: asyncThread, loopTurns: ticks.length },
+      amdahl: Array.from({ length: K }, (_, j) => ({ k: j + 1, predicted: +amdahl(serialFraction, j + 1).toFixed(3) })),
+      karpFlatt: karpFlatt === null ? null : +karpFlatt.toFixed(4),
+      balance: balanceFacts,
+      sameResult,
+    },
+  };
+}
 
 /** Runs the job on k worker threads: each gets the next task when it is free. */
 async function threadRun(k: number, tasks: number[], unit: number, serialRounds: number): Promise<{ ms: number; results: TaskResult[] }> {
@@ -338,5 +307,3 @@ function compactRanges(xs: number[]): string {
   }
   return out.join(', ');
 }
-
-export default lab;

@@ -110,6 +110,9 @@ posix.atFork({
   },
 });
 
+/** How long poll() waits for the server's report on a child that has ended (see ServedChild.poll). */
+const REPORT_MS = 2000;
+
 /** A child the forkserver forked for us: status from the server's pipe, signals through its pidfd. */
 class ServedChild implements ChildHandle {
   #status: posix.WaitStatus | undefined;
@@ -119,21 +122,37 @@ class ServedChild implements ChildHandle {
     readonly statusFd: number,
   ) {}
 
+  /**
+   * The status from the server's pipe. The server writes it a turn of its event loop after the child has
+   * ended; a child that has ended (its pidfd is readable) is not reported as running meanwhile: this waits
+   * for the server's report then (at most REPORT_MS), so that isAlive() is false as soon as the child is
+   * gone, as it is for a child of this process (a Pool asks before it hands an idle worker a task).
+   */
   poll(): posix.WaitStatus | undefined {
     if (this.#status) return this.#status;
+    let bytes = this.#readStatus();
+    if (bytes === undefined) {
+      if (!posix.poll(this.pidfd, { readable: true }, 0).readable) return undefined;
+      if (!posix.poll(this.statusFd, { readable: true }, REPORT_MS).readable) return undefined;
+      bytes = this.#readStatus();
+      if (bytes === undefined) return undefined;
+    }
+    // No status before the end of the pipe: the server died before it could reap the child. Python reports 255.
+    this.#status = decodeStatus(bytes, this.pid) ?? { kind: 'exited', pid: this.pid, code: 255 };
+    posix.close(this.statusFd);
+    posix.close(this.pidfd);
+    return this.#status;
+  }
+
+  /** What the status pipe holds now (empty: its end, no status); undefined while the server has not written. */
+  #readStatus(): Uint8Array | undefined {
     const buf = new Uint8Array(512);
-    let n: number;
     try {
-      n = posix.read(this.statusFd, buf);
+      return buf.subarray(0, posix.read(this.statusFd, buf));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return undefined;
       throw e;
     }
-    // No status before the end of the pipe: the server died before it could reap the child. Python reports 255.
-    this.#status = decodeStatus(buf.subarray(0, n), this.pid) ?? { kind: 'exited', pid: this.pid, code: 255 };
-    posix.close(this.statusFd);
-    posix.close(this.pidfd);
-    return this.#status;
   }
 
   openSentinel(): number {

@@ -1,11 +1,11 @@
 // The start methods by name, and the default one (CPython's context.py chooses among its Popen classes the
 // same way). Each method is a StartMethodStrategy in a file of its own (./strategy.ts says what one is);
-// adding one is that file, its name in StartMethod and a line in METHODS.
+// adding one is that file, its name in StartMethod (./strategy.ts) and a line in METHODS.
 import { invalidValue } from '../../../posix/errors.js';
 import { fork } from './fork.js';
 import { forkserver } from './forkserver.js';
 import { spawn } from './spawn.js';
-import type { StartMethodStrategy } from './strategy.js';
+import type { StartMethod, StartMethodStrategy } from './strategy.js';
 
 export { setForkserverPreload, stopForkserver } from './forkserver.js';
 export {
@@ -15,15 +15,11 @@ export {
   type ModuleTarget,
   moduleUrl,
   OwnChild,
+  type StartMethod,
   type StartMethodStrategy,
   type TargetFunction,
 } from './strategy.js';
 
-/**
- * How a child process is started: 'fork' (a copy of this process; the default), 'spawn' (a fresh `node`) or
- * 'forkserver' (forked by a small server this process starts once).
- */
-export type StartMethod = 'fork' | 'spawn' | 'forkserver';
 
 const METHODS: { readonly [M in StartMethod]: StartMethodStrategy } = Object.freeze({ fork, spawn, forkserver });
 

@@ -15,7 +15,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as posix from '../../../posix/index.js';
 import { coded, invalidType } from '../../../posix/errors.js';
-import type { StartMethod } from './index.js';
+
+/**
+ * How a child process is started: 'fork' (a copy of this process; the default), 'spawn' (a fresh `node`) or
+ * 'forkserver' (forked by a small server this process starts once).
+ */
+export type StartMethod = 'fork' | 'spawn' | 'forkserver';
 
 /** A target a child can run only if it is a copy of this process (runsClosures): any function, closures included. */
 export type TargetFunction = (...args: never[]) => unknown;
@@ -46,7 +51,8 @@ export interface ChildHandle {
   readonly pid: number;
   /**
    * The child's status once it has ended (the first call that sees it reaps it, or reads it from whoever
-   * did); undefined while it runs. Never blocks. After it has returned a status it is not called again.
+   * did); undefined while it runs. Never waits for a running child (a forkserver's child that has just ended:
+   * for the server's report of it, briefly). After it has returned a status it is not called again.
    */
   poll(): posix.WaitStatus | undefined;
   /**

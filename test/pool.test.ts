@@ -330,6 +330,25 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
       }
     });
 
+    it('a call made after a worker died of its failing initializer, its death not yet seen, is refused (pool broken), not left pending', async () => {
+      const bad = make({ initializer: { module: tasksFile, export: 'initFails' }, processes: 1 });
+      try {
+        if (method !== 'fork') {
+          // the worker exists at once (fork forks at the first call): let it die before the pool hears of it
+          const [pid] = bad.pids;
+          await until(() => { const st = posix.processInfo(pid!)?.state; return st === undefined || st === 'zombie'; }, 'the worker to die', 20_000);
+        }
+        const outcome = await Promise.race([
+          rejection(bad.map(fn('square'), [1, 2, 3])),
+          new Promise<'pending'>((r) => setTimeout(() => r('pending'), 15_000).unref()),
+        ]);
+        expect(outcome).not.toBe('pending');
+        expect((outcome as Error & { code?: string }).code).toBe('ERR_MULTIPROC_POOL_BROKEN');
+      } finally {
+        await bad.terminate();
+      }
+    });
+
     it('close() lets pending work finish, then workers exit; join(); use after close; asyncDispose', async () => {
       const pool = make();
       expect((await rejection(pool.join())).code).toBe('ERR_MULTIPROC_POOL_RUNNING');

@@ -386,6 +386,9 @@ export class Pool {
         this.#onExit(w);
       }
     }
+    // A worker found dead here may have broken the pool (its last words: the initializer failed), and the
+    // break failed the calls it knew of — not this one, not yet added: refuse it as a call made now would be.
+    this.#checkRunning();
     call.onFinish = () => this.#callFinished(call);
     this.#calls.add(call);
     const ref = call.fn;

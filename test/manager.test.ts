@@ -1,7 +1,8 @@
 // Manager: the server process, its proxies (async and …Sync), security (HMAC both ways, private socket,
 // message limit), children of both start methods, an unrelated process, and the server's lifetime.
 import { spawn as spawnChild } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -587,19 +588,35 @@ describe('Manager security', () => {
     }
   });
 
-  it('bad options are TypeError/RangeError', async () => {
-    await expect(Manager.start({ maxMessageBytes: 10 })).rejects.toBeInstanceOf(RangeError);
-    await expect(Manager.start({ authkey: '' })).rejects.toBeInstanceOf(RangeError);
-    await expect(Manager.start({ authkey: 5 as never })).rejects.toBeInstanceOf(TypeError);
-    await expect(Manager.start({ startMethod: 'thread' as never })).rejects.toBeInstanceOf(TypeError);
-    await expect(Manager.connect(5 as never, 'k')).rejects.toBeInstanceOf(TypeError);
-    for (const name of ['authTimeout', 'maxPendingAuth'] as const) {
-      await expect(Manager.start({ [name]: 0 })).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
-      await expect(Manager.start({ [name]: 1.5 })).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
-      await expect(Manager.start({ [name]: '5' as never })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  it('bad options are TypeError/RangeError, and leave no socket directory behind', async () => {
+    // Manager.start makes its directory in os.tmpdir(), which reads TMPDIR: a private one here, checked after
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'multiproc-manager-options-'));
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      await badOptions();
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
+
+/** Manager.start and connect with bad options: each refused with the right error class and code. */
+async function badOptions(): Promise<void> {
+  await expect(Manager.start({ maxMessageBytes: 10 })).rejects.toBeInstanceOf(RangeError);
+  await expect(Manager.start({ authkey: '' })).rejects.toBeInstanceOf(RangeError);
+  await expect(Manager.start({ authkey: 5 as never })).rejects.toBeInstanceOf(TypeError);
+  await expect(Manager.start({ startMethod: 'thread' as never })).rejects.toBeInstanceOf(TypeError);
+  await expect(Manager.connect(5 as never, 'k')).rejects.toBeInstanceOf(TypeError);
+  for (const name of ['authTimeout', 'maxPendingAuth'] as const) {
+    await expect(Manager.start({ [name]: 0 })).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    await expect(Manager.start({ [name]: 1.5 })).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    await expect(Manager.start({ [name]: '5' as never })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  }
+}
 
 /** A raw client: what the server sends (as frames) until it closes the connection. */
 interface RawClient {

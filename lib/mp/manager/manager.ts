@@ -206,6 +206,9 @@ export class Manager {
     const limit = checkLimit(opts.maxMessageBytes);
     const startTimeout = checkTimeout('options.startTimeout', opts.startTimeout, 60_000);
     const method = startMethod('options.startMethod', opts.startMethod ?? 'spawn');
+    const authTimeout = integerOr('authTimeout', opts.authTimeout, AUTH_TIMEOUT_MS, 1, 2 ** 31 - 1);
+    const maxPendingAuth = integerOr('maxPendingAuth', opts.maxPendingAuth, MAX_PENDING_AUTH, 1, 2 ** 31 - 1);
+    // Every option is checked before the directory exists: a bad one must not leave it behind.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'multiproc-mgr-')); // mode 0700, unpredictable name
     const cfg: ServerConfig = {
       dir,
@@ -213,8 +216,8 @@ export class Manager {
       readyPath: path.join(dir, 'ready.sock'),
       authkey: key,
       maxMessageBytes: limit,
-      authTimeout: integerOr('authTimeout', opts.authTimeout, AUTH_TIMEOUT_MS, 1, 2 ** 31 - 1),
-      maxPendingAuth: integerOr('maxPendingAuth', opts.maxPendingAuth, MAX_PENDING_AUTH, 1, 2 ** 31 - 1),
+      authTimeout,
+      maxPendingAuth,
       parentPid: process.pid,
     };
     const ready = net.createServer();

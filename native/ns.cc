@@ -57,12 +57,25 @@ Napi::Value Unshare(const Napi::CallbackInfo& info) {
 
 // setns(fd, nstype): joins the namespace that `fd` (an open /proc/[pid]/ns/* file or a pidfd) refers to;
 // nstype 0 accepts any kind, else one CLONE_NEW* bit (or several, with a pidfd).
+//
+// Joining a mount namespace needs a caller whose filesystem context (root, cwd, umask) no other task shares,
+// and every thread of a process shares it: a Node process always has V8's and libuv's threads (and a forked
+// child starts its worker threads on its first background task), so the kernel answers EINVAL. Then this
+// thread gets its own copy of the context first — unshare(CLONE_FS), what Go's nsenter-style tools do — and
+// joins. Only the calling (main) thread moves: libuv's threadpool (fs.promises, async fs calls) still resolves
+// paths in the old mount namespace and cwd, and a later process.chdir() no longer reaches it.
 Napi::Value Setns(const Napi::CallbackInfo& info) {
   RequireArgs(info, 2);
   int fd = static_cast<int>(ArgInteger(info, 0, "fd", 0, INT_MAX));
   int64_t nstype = ArgInteger(info, 1, "nstype", 0, kNamespaceFlags);
   if ((nstype & ~kNamespaceFlags) != 0) ThrowRangeError(info.Env(), "Unknown setns nstype (only CLONE_NEW* namespace flags are accepted)");
-  if (setns(fd, static_cast<int>(nstype)) != 0) ThrowErrno(info.Env(), errno, "setns");
+  if (setns(fd, static_cast<int>(nstype)) == 0) return info.Env().Undefined();
+  int err = errno;
+  if (err == EINVAL && (nstype == CLONE_NEWNS || nstype == 0) && unshare(CLONE_FS) == 0) {
+    if (setns(fd, static_cast<int>(nstype)) == 0) return info.Env().Undefined();
+    err = errno;
+  }
+  ThrowErrno(info.Env(), err, "setns");
   return info.Env().Undefined();
 }
 

@@ -2,7 +2,8 @@
 // runs in a forked child (one thread), in namespaces of its own: the host's hostname and mounts are checked
 // to be unchanged afterwards. Where the kernel refuses (no CAP_SYS_ADMIN), the tests check the refusal is an
 // EPERM error from the syscall, and say so.
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
@@ -129,6 +130,42 @@ describe('in a forked child', () => {
     expect(value.report.afterMount).toEqual([1]); // its own /proc knows only the inner pid
     expect(value.report.procPids).toEqual([1]);
     expect(procMounts()).toEqual(before);
+  });
+
+  it('setns(mount) from a process with other threads joins (its thread unshares the shared filesystem context first; the kernel said EINVAL)', async () => {
+    const refused = await permitted(['mount']);
+    if (refused) return;
+    const { value } = await runInChild(async () => {
+      const [r, w] = posix.pipe();
+      const [r2, w2] = posix.pipe();
+      const holder = posix.forkAndRun(() => {
+        posix.unshare(['mount']);
+        posix.write(w, 'r');
+        posix.read(r2, Buffer.alloc(1)); // held in its namespace until the parent has joined it
+        posix.exit(0);
+      });
+      posix.read(r, Buffer.alloc(1));
+      await readFile('/proc/self/status'); // libuv's threadpool: this process has other threads now
+      const threads = readdirSync('/proc/self/task').length;
+      const target = posix.namespaceId(holder, 'mount');
+      const before = posix.namespaceId('self', 'mount');
+      const fd = openSync(`/proc/${holder}/ns/mnt`, 'r');
+      let error: string | null = null;
+      try {
+        posix.setns(fd, 'mount');
+      } catch (e) {
+        error = (e as NodeJS.ErrnoException).code ?? String(e);
+      } finally {
+        closeSync(fd);
+      }
+      const after = posix.namespaceId('self', 'mount');
+      posix.write(w2, 'x');
+      posix.waitpid(holder);
+      for (const f of [r, w, r2, w2]) posix.close(f);
+      return { threads, error, joined: after === target, moved: after !== before };
+    });
+    expect(value.threads).toBeGreaterThan(1);
+    expect(value).toMatchObject({ error: null, joined: true, moved: true });
   });
 
   it('mount and umount2 in a private mount namespace: a tmpfs appears there only, then goes', async () => {

@@ -26,73 +26,30 @@
 //     times in a row) breaks the pool: every call rejects with the cause.
 //   • An idle pool holds no watches, so it does not keep the event loop (the program) alive; its workers
 //     are daemons: they are terminated at exit and die with this process even if it is SIGKILLed.
-// Files: calls.ts (calls and their chunks), functions.ts (task functions by id), workers.ts (starting and
-// watching workers), channel.ts (the parent's end of a worker's socket), protocol.ts (frames and encodings),
-// worker.ts (the worker's loop), stats.ts (what stats() returns).
+// Files: options.ts (the options and their checks), calls.ts (calls and their chunks), functions.ts (task
+// functions by id), workers.ts (starting and watching workers), channel.ts (the parent's end of a worker's
+// socket), protocol.ts (frames and encodings), worker.ts (the worker's loop), stats.ts (what stats() returns).
 import { performance } from 'node:perf_hooks';
 import { type AnyFn, ArrayCall, type Call, type Chunk, type FnRef, IterCall } from './calls.js';
 import { FunctionTable, type PoolFunction } from './functions.js';
+import { checkPositiveInt, chunkSizeFor, type MapOptions, type PoolOptions, usableCpus } from './options.js';
 import { type ErrorRecord, FrameReader, T, workerError } from './protocol.js';
 import { type PoolStats, Samples } from './stats.js';
 import type { ModuleSpec } from './worker.js';
 import { Leftovers, Worker } from './workers.js';
 import * as posix from '../../posix/index.js';
 import { WorkerDiedError } from '../core/errors.js';
-import { cpuCount } from '../process/current.js';
 import type { StartMethod } from '../process/process.js';
 import { getStartMethod, importTarget, moduleUrl, startMethod, type StartMethodStrategy } from '../process/start/index.js';
 import { markNotSendable } from '../core/sendable.js';
-import { coded, integer, typeError } from '../../posix/errors.js';
+import { coded, typeError } from '../../posix/errors.js';
 
 export type { PoolFunction } from './functions.js';
+export type { MapOptions, PoolOptions } from './options.js';
 export type { PoolStats, TimeSummary } from './stats.js';
-
-/** What `new Pool(options)` takes. */
-export interface PoolOptions {
-  /** Number of workers (default: the CPUs this process may run on, as Python 3.13's process_cpu_count()). */
-  processes?: number;
-  /** Runs once in every worker before its first task: a function (fork), or an export (name / { module, export }). */
-  initializer?:
-    | AnyFn
-    | string
-    | {
-        /** The module that exports it (a path or a file: URL). */
-        module: string | URL;
-        /** The export's name. */
-        export: string;
-      };
-  /** Arguments for the initializer (structured-cloned with spawn). */
-  initArgs?: unknown[];
-  /** A worker exits and is replaced after this many chunks (Python's maxtasksperchild; a chunk is a "task" there). */
-  maxTasksPerChild?: number | null;
-  /** 'fork' (the default start method) or 'spawn'. */
-  startMethod?: StartMethod;
-  /** The module whose exports task functions may name (required for spawn unless every call names its module). */
-  module?: string | URL;
-}
-
-/** Options of map, starmap, imap and imapUnordered. */
-export interface MapOptions {
-  /** Items per message to a worker. map/starmap: ceil(length / (4 × processes)); imap/imapUnordered: 1. */
-  chunkSize?: number;
-  /** Aborting rejects the call with the signal's reason; chunks not yet handed to a worker are dropped. */
-  signal?: AbortSignal;
-}
 
 /** A task whose worker died: lib/mp/core/errors.ts (exported here too, where it always was). */
 export { WorkerDiedError };
-
-function checkPositiveInt(name: string, v: unknown): number {
-  return integer(name, v, 1, 2 ** 31);
-}
-
-function usableCpus(): number {
-  try {
-    return posix.getAffinity(0).length || cpuCount();
-  } catch {
-    return cpuCount();
-  }
-}
 
 type State = 'running' | 'closing' | 'closed' | 'terminated' | 'broken';
 
@@ -328,13 +285,6 @@ export class Pool {
     if (this.#state !== 'running') throw coded(new Error('Pool not running (closed or terminated)'), 'ERR_MULTIPROC_CLOSED');
   }
 
-  #chunkSize(opts: MapOptions, length: number | undefined): number {
-    if (opts === null || typeof opts !== 'object') throw typeError('The options argument must be an object');
-    if (opts.chunkSize !== undefined) return checkPositiveInt('options.chunkSize', opts.chunkSize);
-    if (length === undefined) return 1;
-    return Math.max(1, Math.ceil(length / (4 * this.processes)));
-  }
-
   #arrayCall(fn: PoolFunction, iterable: Iterable<unknown>, opts: MapOptions, star: boolean, what: string): Promise<unknown[]> {
     try {
       this.#checkRunning();
@@ -342,7 +292,7 @@ export class Pool {
         throw typeError(`${what}(fn, iterable): iterable must be iterable`);
       }
       const items = Array.isArray(iterable) ? iterable : Array.from(iterable);
-      const chunkSize = this.#chunkSize(opts, items.length);
+      const chunkSize = chunkSizeFor(opts, items.length, this.processes);
       opts.signal?.throwIfAborted();
       const ref = this.#functions.ref(fn);
       const call = new ArrayCall(ref, star, chunkSize, items, opts.signal);
@@ -363,7 +313,7 @@ export class Pool {
     if (!isAsync && (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== 'function')) {
       throw typeError(`${ordered ? 'imap' : 'imapUnordered'}(fn, iterable): iterable must be iterable or async iterable`);
     }
-    const chunkSize = this.#chunkSize(opts, undefined);
+    const chunkSize = chunkSizeFor(opts, undefined, this.processes);
     opts.signal?.throwIfAborted();
     const ref = this.#functions.ref(fn);
     const input = isAsync

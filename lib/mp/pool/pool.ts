@@ -34,7 +34,7 @@ import { type AnyFn, ArrayCall, type Call, type Chunk, type FnRef, IterCall } fr
 import { FunctionTable, type PoolFunction } from './functions.js';
 import { checkPositiveInt, chunkSizeFor, type MapOptions, type PoolOptions, usableCpus } from './options.js';
 import { type ErrorRecord, FrameReader, T, workerError } from './protocol.js';
-import { type PoolStats, Samples } from './stats.js';
+import { type PoolStats, Tally } from './stats.js';
 import type { ModuleSpec } from './worker.js';
 import { Leftovers, Worker } from './workers.js';
 import * as posix from '../../posix/index.js';
@@ -112,13 +112,8 @@ export class Pool {
   #pumping = false;
   #fillQueued = false;
   #pumpAgain = false;
-  // stats
-  #completed = 0;
-  #failed = 0;
-  #chunks = 0;
-  #deaths = 0;
-  readonly #runTime = new Samples();
-  readonly #waitTime = new Samples();
+  /** The counts and times stats() reports. */
+  readonly #tally = new Tally();
   /** What a finalizer kills and closes if the Pool is dropped without close()/terminate(). */
   readonly #leftovers = new Leftovers(this);
 
@@ -258,19 +253,7 @@ export class Pool {
     for (const c of this.#calls) queueLength += c.queued;
     let inFlight = 0;
     for (const w of this.#workers) inFlight += w.heldTasks();
-    return {
-      processes: this.processes,
-      workers: this.pids.length,
-      completed: this.#completed,
-      failed: this.#failed,
-      chunks: this.#chunks,
-      queueLength,
-      inFlight,
-      workerDeaths: this.#deaths,
-      workersStarted: this.#workerCount,
-      runTime: this.#runTime.summary(),
-      waitTime: this.#waitTime.summary(),
-    };
+    return this.#tally.stats({ processes: this.processes, workers: this.pids.length, queueLength, inFlight, workersStarted: this.#workerCount });
   }
 
   /** `<Pool state=… processes=N startMethod=…>`. */
@@ -369,7 +352,7 @@ export class Pool {
 
   #callFinished(call: Call): void {
     this.#calls.delete(call);
-    this.#failed += call.dropped;
+    this.#tally.failed += call.dropped;
     if (call.registered) this.#functions.release(call.fn);
     this.#maybeFinishClose();
     queueMicrotask(() => this.#refresh());
@@ -447,7 +430,7 @@ export class Pool {
       }
       return true;
     } catch (e) {
-      this.#failed += items.length;
+      this.#tally.failed += items.length;
       call.fail(e);
       return false;
     }
@@ -545,23 +528,20 @@ export class Pool {
           const call = chunk.call;
           call.inFlight--;
           call.settled++;
-          this.#chunks++;
+          this.#tally.answered(chunk.size, ms, chunk.queuedAt);
           progressed = true;
           this.#emaChunkMs = this.#emaChunkMs === undefined ? ms : this.#emaChunkMs * 0.8 + ms * 0.2;
-          const perTask = ms / Math.max(1, chunk.size);
-          this.#runTime.add(perTask);
-          this.#waitTime.add(Math.max(0, (performance.now() - chunk.queuedAt - ms) / Math.max(1, chunk.size)));
           if (type === T.Result) {
             const values = rd.payload();
             if (call.done) {
-              this.#failed += chunk.size; // results of a cancelled call
+              this.#tally.failed += chunk.size; // results of a cancelled call
             } else {
-              this.#completed += chunk.size;
+              this.#tally.completed += chunk.size;
               call.deliver(chunk, values);
             }
           } else {
             const rec = rd.payload()[0] as ErrorRecord;
-            this.#failed += chunk.size;
+            this.#tally.failed += chunk.size;
             call.fail(workerError(rec, w.pid));
           }
         } else if (type === T.Ready) {
@@ -605,12 +585,12 @@ export class Pool {
       /* not reaped: cannot happen after join */
     }
     if (held.length > 0) {
-      this.#deaths++;
+      this.#tally.deaths++;
       const err = new WorkerDiedError(w.pid, signal ? null : code, signal, tasks);
       for (const c of held) {
         c.call.inFlight--;
         c.call.settled++;
-        this.#failed += c.size;
+        this.#tally.failed += c.size;
         c.call.fail(err);
       }
     }

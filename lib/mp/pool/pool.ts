@@ -37,7 +37,6 @@ import { type ErrorRecord, FrameReader, T, workerError } from './protocol.js';
 import { type PoolStats, Tally } from './stats.js';
 import type { ModuleSpec } from './worker.js';
 import { Leftovers, Worker } from './workers.js';
-import * as posix from '../../posix/index.js';
 import { WorkerDiedError } from '../core/errors.js';
 import type { StartMethod } from '../process/process.js';
 import { getStartMethod, importTarget, moduleUrl, startMethod, type StartMethodStrategy } from '../process/start/index.js';
@@ -570,20 +569,10 @@ export class Pool {
   #onExit(w: Worker): void {
     if (w.exited) return;
     w.exited = true;
-    if (!w.chan.closed) w.chan.drainSync();
-    const code = w.proc.exitCode;
-    const signal = code !== null && code < 0 ? posix.signalName(-code) : null;
-    const held = [...w.held.values()];
-    w.held.clear();
+    const { held, code, signal } = w.wrapUp();
     const tasks = held.reduce((n, c) => n + c.size, 0);
-    w.chan.close();
     this.#workers.delete(w);
     this.#leftovers.delete(w);
-    try {
-      w.proc.close();
-    } catch {
-      /* not reaped: cannot happen after join */
-    }
     if (held.length > 0) {
       this.#tally.deaths++;
       const err = new WorkerDiedError(w.pid, signal ? null : code, signal, tasks);

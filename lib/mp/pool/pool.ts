@@ -131,10 +131,7 @@ export class Pool {
     this.#functions = new FunctionTable(method, opts.module === undefined ? undefined : moduleUrl('options.module', opts.module));
     this.#initArgs = opts.initArgs ?? [];
     if (!Array.isArray(this.#initArgs)) throw typeError('The "initArgs" option must be an array');
-    const init = opts.initializer;
-    if (init === undefined || init === null) this.#initializer = undefined;
-    else if (typeof init === 'function' && method.runsClosures) this.#initializer = init;
-    else this.#initializer = this.#functions.target(init as PoolFunction, 'initializer');
+    this.#initializer = this.#functions.initializer(opts.initializer);
     if (!method.runsClosures) {
       this.#fill(); // a fresh node takes a while: start now
       if (this.#state === 'broken') throw this.#brokenError!;
@@ -479,13 +476,6 @@ export class Pool {
     return started;
   }
 
-  /** The modules a worker that imports will need: the Pool's module and the initializer's. */
-  #preload(): string[] {
-    const init = this.#initializer;
-    const mods = [this.#functions.module, typeof init === 'object' ? init.module : undefined];
-    return mods.filter((m): m is string => typeof m === 'string');
-  }
-
   #startWorker(): void {
     const w = Worker.start(
       {
@@ -494,7 +484,7 @@ export class Pool {
         functions: this.#method.runsClosures ? this.#functions.snapshot() : new Map(),
         initializer: this.#initializer,
         initArgs: this.#initArgs,
-        preload: this.#method.runsClosures ? [] : this.#preload(),
+        preload: this.#method.runsClosures ? [] : this.#functions.preload(this.#initializer),
       },
       (w) => this.#onFrames(w),
     );

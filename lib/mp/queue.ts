@@ -10,6 +10,7 @@
 // mapping's typed array are real lock-prefixed instructions, tested across processes). The semaphores are only
 // wake-up hints: every waiter re-checks the ring and waits in bounded slices, so a waiter that died after taking
 // a wake-up, or a lost post, delays the others by at most one slice — it never wedges the queue.
+// The mapping's layout, the ring's byte copies and these waits are lib/mp/queue-ring.ts.
 //
 // Records: u32 body length, u8 kind, body (lib/mp/core/codec.ts encodings: numbers, strings, booleans, null, undefined,
 // bigints and bytes compactly, everything else structured clone). A record that would take more than a quarter
@@ -32,8 +33,13 @@ import { decodeLarge, type Large, largeItemsReceived, receiveLarge, sendLarge, w
 import * as posix from '../posix/index.js';
 import { closedError, Empty, Full } from './core/errors.js';
 import { registerShareable } from './core/reduction.js';
-import { now, parseSyncWait, parseWait, runAsync, runSync, semSleep, type WaitOptions, type Waits } from './core/wait.js';
-import { allocation, integer, options, outOfRange, type ParsedWait, stateError } from '../posix/errors.js';
+import { now, parseSyncWait, parseWait, runAsync, runSync, type WaitOptions, type Waits } from './core/wait.js';
+import {
+  checkBufferBytes, checkMaxsize, copyIn, copyOut, DATA, KIND_LARGE, LARGE_BODY, MAGIC, OFF_ITEMS, OFF_JOIN, OFF_RLOCK, OFF_SPACE,
+  OFF_WLOCK, peekU32, putFailed, RECORD_HEADER, sleepOn, spinForItem, W_CAPACITY, W_COUNT, W_HEAD, W_ITEM_WAITERS, W_JOIN_WAITERS,
+  W_MAGIC, W_MAXSIZE, W_SEND_SEQ, W_SPACE_WAITERS, W_TAIL, W_UNFINISHED, wakeJoiners,
+} from './queue-ring.js';
+import { options, type ParsedWait, stateError } from '../posix/errors.js';
 
 /** The errors of a Queue (lib/mp/core/errors.ts; exported here too, where they always were). */
 export { Empty, Full };
@@ -47,74 +53,7 @@ export interface QueueOptions {
 /** A timeout in ms, or options: `block: false` is Python's block=False; `signal` (Promise forms) cancels the wait. */
 export type QueueWait = number | null | (WaitOptions & { block?: boolean }) | undefined;
 
-// Control words (Int32 indexes into the first page).
-const W_MAGIC = 0;
-const W_CAPACITY = 1;
-const W_HEAD = 2; // bytes written (free-running u32), advanced by the wlock holder after the copy
-const W_TAIL = 3; // bytes read, advanced by the rlock holder
-const W_COUNT = 4; // items in the ring
-const W_MAXSIZE = 5; // 0 = unbounded
-const W_ITEM_WAITERS = 6;
-const W_SPACE_WAITERS = 7;
-const W_SEND_SEQ = 8; // side-channel sequence (wlock)
-const W_UNFINISHED = 9; // JoinableQueue
-const W_JOIN_WAITERS = 10;
-const MAGIC = 0x4d505131; // 'MPQ1'
-// Sync objects in the first page (byte offsets): the two robust mutexes, then the three semaphores.
-const [OFF_WLOCK, OFF_RLOCK, OFF_ITEMS, OFF_SPACE, OFF_JOIN] = [256, 512, 768, 1024, 1280] as const;
-/** Where the ring starts. */
-const DATA = 4096;
-
-const RECORD_HEADER = 5;
-const KIND_LARGE = 255;
-const LARGE_BODY = 13; // u32 seq, u8 kind, f64 length
-/** Waits are cut in slices this long (ms): a wake-up lost to a dead process costs at most this much. */
-const SLICE_MS = 100;
-/** Checks of the ring before a consumer goes to sleep (~10 µs; a cross-CPU wake-up costs 60+ µs on this VM). */
-const SPIN = 2000;
-
-const DEFAULT_BUFFER = 2 ** 20;
 const ATTACH = Symbol('attach');
-
-/** Python's maxsize: an integer; 0 or less (or undefined) means unbounded. */
-function checkMaxsize(maxsize: unknown): number {
-  if (maxsize === undefined) return 0;
-  const n = integer('maxsize', maxsize, Number.MIN_SAFE_INTEGER, 2 ** 31 - 1, 'an integer <= 2147483647 (0 or less: unbounded)');
-  return n <= 0 ? 0 : n;
-}
-
-/** bufferBytes: a power of two in [4096, 2^30], and no more than the machine can back. */
-function checkBufferBytes(v: unknown): number {
-  if (v === undefined) return DEFAULT_BUFFER;
-  const n = integer('options.bufferBytes', v, 4096, 2 ** 30, 'a power of two >= 4096 && <= 1073741824');
-  if ((n & (n - 1)) !== 0) throw outOfRange('options.bufferBytes', 'a power of two >= 4096 && <= 1073741824', n);
-  allocation('options.bufferBytes', n, 'a Queue ring buffer');
-  return n;
-}
-
-/**
- * Sleeps on `sem` (one slice at most) counted in the waiters word `word` (a waker posts only when it is > 0),
- * unless ready() already: the waiter re-checks the queue after it counted itself.
- */
-function* sleepOn(w: Int32Array, word: number, sem: posix.Semaphore, ready: () => boolean, left: number): Waits<void> {
-  Atomics.add(w, word, 1);
-  try {
-    if (!ready()) yield semSleep(sem, Math.min(SLICE_MS, left));
-  } finally {
-    if (w.length !== 0) Atomics.sub(w, word, 1); // (length 0: the queue was closed meanwhile, its mapping is gone)
-  }
-}
-
-/** JoinableQueue: wakes the processes waiting in join() (the last unfinished task is done). */
-function wakeJoiners(w: Int32Array, joinSem: posix.Semaphore): void {
-  const waiters = Atomics.load(w, W_JOIN_WAITERS);
-  for (let i = 0; i < waiters; i++) joinSem.post();
-}
-
-/** JoinableQueue: a put that failed was not a task after all. */
-function putFailed(w: Int32Array, joinSem: posix.Semaphore): void {
-  if (Atomics.sub(w, W_UNFINISHED, 1) === 1) wakeJoiners(w, joinSem);
-}
 
 interface Handles {
   memfd: number;
@@ -446,7 +385,7 @@ export class Queue<T = unknown> {
     const h = w[W_HEAD]!;
     let count = 0;
     while (t !== h && count < 2 ** 30) {
-      t = (t + RECORD_HEADER + this.#peekU32(t)) | 0;
+      t = (t + RECORD_HEADER + peekU32(this.#u8, t)) | 0;
       count++;
     }
     Atomics.store(w, W_COUNT, count);
@@ -474,7 +413,7 @@ export class Queue<T = unknown> {
         this.#wdv.setFloat64(RECORD_HEADER + 5, large.length, true);
       }
       const head = w[W_HEAD]!;
-      this.#copyIn(head, n);
+      copyIn(this.#u8, head, this.#wbuf, n);
       Atomics.store(w, W_HEAD, (head + n) | 0);
       Atomics.add(w, W_COUNT, 1);
     } finally {
@@ -482,19 +421,6 @@ export class Queue<T = unknown> {
     }
     if (Atomics.load(w, W_ITEM_WAITERS) > 0) this.#items.post();
     return true;
-  }
-
-  #copyIn(pos: number, n: number): void {
-    const at = pos & this.#mask;
-    const first = Math.min(n, this.#cap - at);
-    if (n <= 16) {
-      const u8 = this.#u8;
-      const s = this.#wbuf;
-      for (let i = 0; i < n; i++) u8[(at + i) & this.#mask] = s[i]!;
-      return;
-    }
-    this.#u8.set(this.#wbuf.subarray(0, first), at);
-    if (first < n) this.#u8.set(this.#wbuf.subarray(first, n), 0);
   }
 
   // --- get ---------------------------------------------------------------------------------------------
@@ -540,7 +466,7 @@ export class Queue<T = unknown> {
     const ready = () => Atomics.load(w, W_HEAD) !== Atomics.load(w, W_TAIL);
     const deadline = now() + ms;
     for (;;) {
-      if (!this.#spinForItem()) {
+      if (!spinForItem(w)) {
         const left = deadline - now();
         if (left <= 0) throw new Empty();
         yield* sleepOn(w, W_ITEM_WAITERS, this.#items, ready, left);
@@ -549,23 +475,6 @@ export class Queue<T = unknown> {
       const r = this.#tryGet();
       if (r !== NOTHING) return r;
     }
-  }
-
-  /**
-   * Before sleeping, watch the head for a few microseconds: a producer on the other CPU is usually about to
-   * commit, and a sleep + wake-up costs tens of microseconds on both sides.
-   */
-  #spinForItem(): boolean {
-    if (!spinWorthIt()) return false;
-    const w = this.#w;
-    for (let i = 0; i < SPIN; i++) if (Atomics.load(w, W_HEAD) !== Atomics.load(w, W_TAIL)) return true;
-    return false;
-  }
-
-  #peekU32(pos: number): number {
-    const u8 = this.#u8;
-    const m = this.#mask;
-    return (u8[pos & m]! | (u8[(pos + 1) & m]! << 8) | (u8[(pos + 2) & m]! << 16) | (u8[(pos + 3) & m]! << 24)) >>> 0;
   }
 
   #tryGet(): unknown {
@@ -578,10 +487,10 @@ export class Queue<T = unknown> {
     try {
       const tail = w[W_TAIL]!;
       if (Atomics.load(w, W_HEAD) === tail) return NOTHING;
-      len = this.#peekU32(tail);
+      len = peekU32(this.#u8, tail);
       kind = this.#u8[(tail + 4) & this.#mask]!;
       this.#ensureR(len);
-      this.#copyOut(tail + RECORD_HEADER, len);
+      copyOut(this.#u8, tail + RECORD_HEADER, this.#rbuf, len);
       // A large item's record is a reference: consume it first, so that a consumer killed after this line
       // takes the item with it and the next one skips its fd by sequence number.
       Atomics.store(w, W_TAIL, (tail + RECORD_HEADER + len) | 0);
@@ -598,20 +507,6 @@ export class Queue<T = unknown> {
     if (largeFd < 0) return decode(kind as Kind, this.#rbuf, true, len);
     return decodeLarge(largeFd, kind as Kind, len); // outside the lock: the fd is ours now
   }
-
-  #copyOut(pos: number, n: number): void {
-    const at = pos & this.#mask;
-    const first = Math.min(n, this.#cap - at);
-    if (n <= 16) {
-      const u8 = this.#u8;
-      const s = this.#rbuf;
-      for (let i = 0; i < n; i++) s[i] = u8[(at + i) & this.#mask]!;
-      return;
-    }
-    this.#rbuf.set(this.#u8.subarray(at, at + first), 0);
-    if (first < n) this.#rbuf.set(this.#u8.subarray(0, n - first), first);
-  }
-
 
   // --- lifetime ----------------------------------------------------------------------------------------
 
@@ -668,22 +563,6 @@ export class Queue<T = unknown> {
 }
 
 const NOTHING = Symbol('nothing');
-
-// Spinning only pays when the producer can run at the same time on another CPU: a process pinned to one CPU
-// would only delay its partner there (measured: a same-CPU Queue ping-pong went from ~2 to 54 µs). The
-// affinity is re-read every 256 spins (it can change; a syscall each time would cost more than it saves).
-let spinChecks = 0;
-let spinAllowed = true;
-function spinWorthIt(): boolean {
-  if ((spinChecks++ & 255) === 0) {
-    try {
-      spinAllowed = posix.getAffinity(0).length > 1;
-    } catch {
-      spinAllowed = true;
-    }
-  }
-  return spinAllowed;
-}
 
 /** A simpler unbounded queue (Python's SimpleQueue): put, get, empty, close. */
 export class SimpleQueue<T = unknown> extends Queue<T> {

@@ -8,6 +8,7 @@
 // Otherwise (spawn) a task function is an export: it gets an id per { module, export }, and a worker imports
 // it when a DEFINE frame first names it.
 import type { AnyFn, FnRef } from './calls.js';
+import type { PoolOptions } from './options.js';
 import { importTarget, type ModuleTarget, moduleUrl, type StartMethodStrategy } from '../process/start/index.js';
 import { typeError } from '../../posix/errors.js';
 
@@ -75,6 +76,19 @@ export class FunctionTable {
       throw typeError(`${what}: with the ${this.method.name} start method a function cannot be sent; name an export of the Pool's module, or pass { module, export }`);
     }
     throw typeError(`${what}: expected a function, an export name or { module, export }`);
+  }
+
+  /** The Pool's `initializer` option: a function when workers are copies of this process, else the export it names. */
+  initializer(init: PoolOptions['initializer']): AnyFn | ModuleTarget | undefined {
+    if (init === undefined || init === null) return undefined;
+    if (typeof init === 'function' && this.runsClosures) return init;
+    return this.target(init as PoolFunction, 'initializer');
+  }
+
+  /** The modules a worker that imports will need: the Pool's module and the initializer's. */
+  preload(init: AnyFn | ModuleTarget | undefined): string[] {
+    const mods = [this.module, typeof init === 'object' ? init.module : undefined];
+    return mods.filter((m): m is string => typeof m === 'string');
   }
 
   /** The reference a call carries: an id, plus the function itself or the export it names. */

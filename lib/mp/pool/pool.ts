@@ -26,73 +26,29 @@
 //     times in a row) breaks the pool: every call rejects with the cause.
 //   • An idle pool holds no watches, so it does not keep the event loop (the program) alive; its workers
 //     are daemons: they are terminated at exit and die with this process even if it is SIGKILLed.
-// Files: calls.ts (calls and their chunks), functions.ts (task functions by id), workers.ts (starting and
-// watching workers), channel.ts (the parent's end of a worker's socket), protocol.ts (frames and encodings),
-// worker.ts (the worker's loop), stats.ts (what stats() returns).
+// Files: options.ts (the options and their checks), calls.ts (calls and their chunks), functions.ts (task
+// functions by id), workers.ts (starting and watching workers), channel.ts (the parent's end of a worker's
+// socket), protocol.ts (frames and encodings), worker.ts (the worker's loop), stats.ts (what stats() returns).
 import { performance } from 'node:perf_hooks';
 import { type AnyFn, ArrayCall, type Call, type Chunk, type FnRef, IterCall } from './calls.js';
 import { FunctionTable, type PoolFunction } from './functions.js';
+import { checkPositiveInt, chunkSizeFor, type MapOptions, type PoolOptions, usableCpus } from './options.js';
 import { type ErrorRecord, FrameReader, T, workerError } from './protocol.js';
-import { type PoolStats, Samples } from './stats.js';
+import { type PoolStats, Tally } from './stats.js';
 import type { ModuleSpec } from './worker.js';
 import { Leftovers, Worker } from './workers.js';
-import * as posix from '../../posix/index.js';
 import { WorkerDiedError } from '../core/errors.js';
-import { cpuCount } from '../process/current.js';
 import type { StartMethod } from '../process/process.js';
 import { getStartMethod, importTarget, moduleUrl, startMethod, type StartMethodStrategy } from '../process/start/index.js';
 import { markNotSendable } from '../core/sendable.js';
-import { coded, integer, typeError } from '../../posix/errors.js';
+import { coded, typeError } from '../../posix/errors.js';
 
 export type { PoolFunction } from './functions.js';
+export type { MapOptions, PoolOptions } from './options.js';
 export type { PoolStats, TimeSummary } from './stats.js';
-
-/** What `new Pool(options)` takes. */
-export interface PoolOptions {
-  /** Number of workers (default: the CPUs this process may run on, as Python 3.13's process_cpu_count()). */
-  processes?: number;
-  /** Runs once in every worker before its first task: a function (fork), or an export (name / { module, export }). */
-  initializer?:
-    | AnyFn
-    | string
-    | {
-        /** The module that exports it (a path or a file: URL). */
-        module: string | URL;
-        /** The export's name. */
-        export: string;
-      };
-  /** Arguments for the initializer (structured-cloned with spawn). */
-  initArgs?: unknown[];
-  /** A worker exits and is replaced after this many chunks (Python's maxtasksperchild; a chunk is a "task" there). */
-  maxTasksPerChild?: number | null;
-  /** 'fork' (the default start method) or 'spawn'. */
-  startMethod?: StartMethod;
-  /** The module whose exports task functions may name (required for spawn unless every call names its module). */
-  module?: string | URL;
-}
-
-/** Options of map, starmap, imap and imapUnordered. */
-export interface MapOptions {
-  /** Items per message to a worker. map/starmap: ceil(length / (4 × processes)); imap/imapUnordered: 1. */
-  chunkSize?: number;
-  /** Aborting rejects the call with the signal's reason; chunks not yet handed to a worker are dropped. */
-  signal?: AbortSignal;
-}
 
 /** A task whose worker died: lib/mp/core/errors.ts (exported here too, where it always was). */
 export { WorkerDiedError };
-
-function checkPositiveInt(name: string, v: unknown): number {
-  return integer(name, v, 1, 2 ** 31);
-}
-
-function usableCpus(): number {
-  try {
-    return posix.getAffinity(0).length || cpuCount();
-  } catch {
-    return cpuCount();
-  }
-}
 
 type State = 'running' | 'closing' | 'closed' | 'terminated' | 'broken';
 
@@ -155,13 +111,8 @@ export class Pool {
   #pumping = false;
   #fillQueued = false;
   #pumpAgain = false;
-  // stats
-  #completed = 0;
-  #failed = 0;
-  #chunks = 0;
-  #deaths = 0;
-  readonly #runTime = new Samples();
-  readonly #waitTime = new Samples();
+  /** The counts and times stats() reports. */
+  readonly #tally = new Tally();
   /** What a finalizer kills and closes if the Pool is dropped without close()/terminate(). */
   readonly #leftovers = new Leftovers(this);
 
@@ -180,10 +131,7 @@ export class Pool {
     this.#functions = new FunctionTable(method, opts.module === undefined ? undefined : moduleUrl('options.module', opts.module));
     this.#initArgs = opts.initArgs ?? [];
     if (!Array.isArray(this.#initArgs)) throw typeError('The "initArgs" option must be an array');
-    const init = opts.initializer;
-    if (init === undefined || init === null) this.#initializer = undefined;
-    else if (typeof init === 'function' && method.runsClosures) this.#initializer = init;
-    else this.#initializer = this.#functions.target(init as PoolFunction, 'initializer');
+    this.#initializer = this.#functions.initializer(opts.initializer);
     if (!method.runsClosures) {
       this.#fill(); // a fresh node takes a while: start now
       if (this.#state === 'broken') throw this.#brokenError!;
@@ -301,19 +249,7 @@ export class Pool {
     for (const c of this.#calls) queueLength += c.queued;
     let inFlight = 0;
     for (const w of this.#workers) inFlight += w.heldTasks();
-    return {
-      processes: this.processes,
-      workers: this.pids.length,
-      completed: this.#completed,
-      failed: this.#failed,
-      chunks: this.#chunks,
-      queueLength,
-      inFlight,
-      workerDeaths: this.#deaths,
-      workersStarted: this.#workerCount,
-      runTime: this.#runTime.summary(),
-      waitTime: this.#waitTime.summary(),
-    };
+    return this.#tally.stats({ processes: this.processes, workers: this.pids.length, queueLength, inFlight, workersStarted: this.#workerCount });
   }
 
   /** `<Pool state=… processes=N startMethod=…>`. */
@@ -328,13 +264,6 @@ export class Pool {
     if (this.#state !== 'running') throw coded(new Error('Pool not running (closed or terminated)'), 'ERR_MULTIPROC_CLOSED');
   }
 
-  #chunkSize(opts: MapOptions, length: number | undefined): number {
-    if (opts === null || typeof opts !== 'object') throw typeError('The options argument must be an object');
-    if (opts.chunkSize !== undefined) return checkPositiveInt('options.chunkSize', opts.chunkSize);
-    if (length === undefined) return 1;
-    return Math.max(1, Math.ceil(length / (4 * this.processes)));
-  }
-
   #arrayCall(fn: PoolFunction, iterable: Iterable<unknown>, opts: MapOptions, star: boolean, what: string): Promise<unknown[]> {
     try {
       this.#checkRunning();
@@ -342,7 +271,7 @@ export class Pool {
         throw typeError(`${what}(fn, iterable): iterable must be iterable`);
       }
       const items = Array.isArray(iterable) ? iterable : Array.from(iterable);
-      const chunkSize = this.#chunkSize(opts, items.length);
+      const chunkSize = chunkSizeFor(opts, items.length, this.processes);
       opts.signal?.throwIfAborted();
       const ref = this.#functions.ref(fn);
       const call = new ArrayCall(ref, star, chunkSize, items, opts.signal);
@@ -363,7 +292,7 @@ export class Pool {
     if (!isAsync && (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== 'function')) {
       throw typeError(`${ordered ? 'imap' : 'imapUnordered'}(fn, iterable): iterable must be iterable or async iterable`);
     }
-    const chunkSize = this.#chunkSize(opts, undefined);
+    const chunkSize = chunkSizeFor(opts, undefined, this.processes);
     opts.signal?.throwIfAborted();
     const ref = this.#functions.ref(fn);
     const input = isAsync
@@ -419,7 +348,7 @@ export class Pool {
 
   #callFinished(call: Call): void {
     this.#calls.delete(call);
-    this.#failed += call.dropped;
+    this.#tally.failed += call.dropped;
     if (call.registered) this.#functions.release(call.fn);
     this.#maybeFinishClose();
     queueMicrotask(() => this.#refresh());
@@ -497,7 +426,7 @@ export class Pool {
       }
       return true;
     } catch (e) {
-      this.#failed += items.length;
+      this.#tally.failed += items.length;
       call.fail(e);
       return false;
     }
@@ -547,13 +476,6 @@ export class Pool {
     return started;
   }
 
-  /** The modules a worker that imports will need: the Pool's module and the initializer's. */
-  #preload(): string[] {
-    const init = this.#initializer;
-    const mods = [this.#functions.module, typeof init === 'object' ? init.module : undefined];
-    return mods.filter((m): m is string => typeof m === 'string');
-  }
-
   #startWorker(): void {
     const w = Worker.start(
       {
@@ -562,7 +484,7 @@ export class Pool {
         functions: this.#method.runsClosures ? this.#functions.snapshot() : new Map(),
         initializer: this.#initializer,
         initArgs: this.#initArgs,
-        preload: this.#method.runsClosures ? [] : this.#preload(),
+        preload: this.#method.runsClosures ? [] : this.#functions.preload(this.#initializer),
       },
       (w) => this.#onFrames(w),
     );
@@ -595,23 +517,20 @@ export class Pool {
           const call = chunk.call;
           call.inFlight--;
           call.settled++;
-          this.#chunks++;
+          this.#tally.answered(chunk.size, ms, chunk.queuedAt);
           progressed = true;
           this.#emaChunkMs = this.#emaChunkMs === undefined ? ms : this.#emaChunkMs * 0.8 + ms * 0.2;
-          const perTask = ms / Math.max(1, chunk.size);
-          this.#runTime.add(perTask);
-          this.#waitTime.add(Math.max(0, (performance.now() - chunk.queuedAt - ms) / Math.max(1, chunk.size)));
           if (type === T.Result) {
             const values = rd.payload();
             if (call.done) {
-              this.#failed += chunk.size; // results of a cancelled call
+              this.#tally.failed += chunk.size; // results of a cancelled call
             } else {
-              this.#completed += chunk.size;
+              this.#tally.completed += chunk.size;
               call.deliver(chunk, values);
             }
           } else {
             const rec = rd.payload()[0] as ErrorRecord;
-            this.#failed += chunk.size;
+            this.#tally.failed += chunk.size;
             call.fail(workerError(rec, w.pid));
           }
         } else if (type === T.Ready) {
@@ -640,27 +559,17 @@ export class Pool {
   #onExit(w: Worker): void {
     if (w.exited) return;
     w.exited = true;
-    if (!w.chan.closed) w.chan.drainSync();
-    const code = w.proc.exitCode;
-    const signal = code !== null && code < 0 ? posix.signalName(-code) : null;
-    const held = [...w.held.values()];
-    w.held.clear();
+    const { held, code, signal } = w.wrapUp();
     const tasks = held.reduce((n, c) => n + c.size, 0);
-    w.chan.close();
     this.#workers.delete(w);
     this.#leftovers.delete(w);
-    try {
-      w.proc.close();
-    } catch {
-      /* not reaped: cannot happen after join */
-    }
     if (held.length > 0) {
-      this.#deaths++;
+      this.#tally.deaths++;
       const err = new WorkerDiedError(w.pid, signal ? null : code, signal, tasks);
       for (const c of held) {
         c.call.inFlight--;
         c.call.settled++;
-        this.#failed += c.size;
+        this.#tally.failed += c.size;
         c.call.fail(err);
       }
     }

@@ -1,4 +1,6 @@
-// A Pool's figures: what stats() returns, and the ring of recent samples its times are summarised from.
+// A Pool's figures: what stats() returns, the counts it keeps (Tally), and the ring of recent samples its times
+// are summarised from.
+import { performance } from 'node:perf_hooks';
 
 /** A summary of recent samples, in milliseconds. */
 export interface TimeSummary {
@@ -75,5 +77,44 @@ export class Samples {
     const recent = Float64Array.from(this.#ring.subarray(0, Math.min(this.#n, RING))).sort();
     const q = (p: number): number => recent[Math.min(recent.length - 1, Math.floor(p * recent.length))]!;
     return { count: this.#n, mean: this.#sum / this.#n, min: this.#min, max: this.#max, p50: q(0.5), p90: q(0.9), p99: q(0.99) };
+  }
+}
+
+/** A Pool's counts since it was made and its time samples: all of stats() but the state now. */
+export class Tally {
+  /** Tasks that completed. */
+  completed = 0;
+  /** Tasks that failed (see {@link PoolStats.failed}). */
+  failed = 0;
+  /** Chunks whose results or error came back. */
+  chunks = 0;
+  /** Workers that died while holding tasks. */
+  deaths = 0;
+  readonly #runTime = new Samples();
+  readonly #waitTime = new Samples();
+
+  /** A chunk of `size` tasks came back after `ms` in its worker; it was queued at `queuedAt` (performance.now()). */
+  answered(size: number, ms: number, queuedAt: number): void {
+    this.chunks++;
+    const perTask = ms / Math.max(1, size);
+    this.#runTime.add(perTask);
+    this.#waitTime.add(Math.max(0, (performance.now() - queuedAt - ms) / Math.max(1, size)));
+  }
+
+  /** What stats() returns: these figures with the state now. */
+  stats(now: Pick<PoolStats, 'processes' | 'workers' | 'queueLength' | 'inFlight' | 'workersStarted'>): PoolStats {
+    return {
+      processes: now.processes,
+      workers: now.workers,
+      completed: this.completed,
+      failed: this.failed,
+      chunks: this.chunks,
+      queueLength: now.queueLength,
+      inFlight: now.inFlight,
+      workerDeaths: this.deaths,
+      workersStarted: now.workersStarted,
+      runTime: this.#runTime.summary(),
+      waitTime: this.#waitTime.summary(),
+    };
   }
 }

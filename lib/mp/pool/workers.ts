@@ -125,6 +125,25 @@ export class Worker {
     this.chan.flush();
   }
 
+  /**
+   * Its process has ended: reads what it wrote last (those frames reach onFrames now), closes its channel and
+   * its process object; returns the chunks it still held (it holds none after) and how it ended.
+   */
+  wrapUp(): { held: Chunk[]; code: number | null; signal: string | null } {
+    if (!this.chan.closed) this.chan.drainSync();
+    const code = this.proc.exitCode;
+    const signal = code !== null && code < 0 ? posix.signalName(-code) : null;
+    const held = [...this.held.values()];
+    this.held.clear();
+    this.chan.close();
+    try {
+      this.proc.close();
+    } catch {
+      /* not reaped: cannot happen after join */
+    }
+    return { held, code, signal };
+  }
+
   /** SIGKILL (nothing if it has been reaped already). */
   kill(): void {
     try {

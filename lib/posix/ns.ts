@@ -62,6 +62,11 @@ export function unshare(namespaces: Namespace[]): void {
 
 /**
  * setns(2): joins the namespace an open /proc/[pid]/ns/<kind> file (or a pidfd) refers to; `kind` checks its kind.
+ *
+ * A mount namespace is joined by the calling thread only: the kernel refuses a caller whose filesystem context
+ * (root, cwd) other threads share — every Node process has V8's and libuv's threads — so this thread first
+ * takes its own copy (unshare(CLONE_FS)) and joins. libuv's threadpool (fs.promises, async fs calls) then still
+ * resolves paths in the old mount namespace and cwd: use the synchronous fs calls after joining one.
  * @param fd an open /proc/[pid]/ns/<kind> file ({@link open}) or a pidfd
  * @param kind the kind `fd` must be (default: any)
  * @throws Error EINVAL when `fd` is not of that kind (or no namespace), EPERM without the capability

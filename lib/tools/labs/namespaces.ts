@@ -387,7 +387,9 @@ function runPs(): string | null {
   const [r, wr] = posix.pipe();
   let pid: number;
   try {
-    pid = posix.spawn(exe, ['ps', '-e', '-o', 'pid,ppid,stat,comm'], { fds: { 1: wr } });
+    // ps gets this environment minus LD_PRELOAD: a preloaded runtime meant for node (the sanitizer build's
+    // libasan) makes procps' ps hang at start-up
+    pid = posix.spawn(exe, ['ps', '-e', '-o', 'pid,ppid,stat,comm'], { fds: { 1: wr }, env: { ...process.env, LD_PRELOAD: undefined } });
   } finally {
     posix.close(wr);
   }

@@ -175,14 +175,11 @@ export function forkProbes(): ForkProbe[] {
 // YOUNG_USED_MAX, once in the parent. The collector is V8's gc() (of a context made while the expose-gc flag
 // was briefly on: public v8/vm APIs; a node already run with --expose-gc keeps its flag).
 const YOUNG_USED_MAX = 0.65;
-let youngIndex = -1;
 let minorGc: ((o: { type: 'minor' }) => void) | null | undefined;
 let youngCollections = 0;
 
 function collectYoungIfDue(): void {
-  const spaces = v8.getHeapSpaceStatistics();
-  if (youngIndex < 0 || spaces[youngIndex]?.space_name !== 'new_space') youngIndex = spaces.findIndex((s) => s.space_name === 'new_space');
-  const young = spaces[youngIndex];
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
   if (!young) return;
   const total = young.space_used_size + young.space_available_size;
   if (total === 0 || young.space_used_size < total * YOUNG_USED_MAX) return;

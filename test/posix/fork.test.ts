@@ -1,5 +1,5 @@
 // fork() made safe for a running Node: what a child can do, how it ends, what it must not inherit.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
@@ -22,6 +22,15 @@ import { checkLeaks } from '../helpers/leaks.js';
 checkLeaks();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Runs test/helpers/<script> in a fresh node with V8/Node `flags` (through tsx), from the package root. */
+function nodeScript(flags: string[], script: string, timeout: number): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [...flags, '--import', 'tsx', path.join(here, '../helpers', script)], {
+    encoding: 'utf8',
+    cwd: path.resolve(here, '../..'),
+    timeout,
+  });
+}
 const require = createRequire(import.meta.url);
 
 /** Forks a child whose stderr (fd 2) goes to a pipe; returns its status and what it printed there. */
@@ -66,11 +75,7 @@ describe('a forked child runs ordinary JavaScript', () => {
   });
 
   it('hot code written in the child gets optimised there as in the parent (background compile jobs run in a child and a grandchild)', () => {
-    const run = spawnSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', path.join(here, '../helpers/jit-child.ts')], {
-      encoding: 'utf8',
-      cwd: path.resolve(here, '../..'),
-      timeout: 60_000,
-    });
+    const run = nodeScript(['--allow-natives-syntax'], 'jit-child.ts', 60_000);
     expect(run.status, run.stderr).toBe(0);
     const s = JSON.parse(run.stdout.trim()) as { parent: number; child: number; grandchild: number };
     // V8's OptimizationStatus bits: an optimising tier (V8 11-13: 32 Maglev, 64 TurboFan; V8 14 renumbered them
@@ -83,11 +88,7 @@ describe('a forked child runs ordinary JavaScript', () => {
   });
 
   it("a fork loop: the young generation is collected once in the parent when due, not by every child (V8's pending scavenge task)", () => {
-    const run = spawnSync(process.execPath, ['--trace-gc', '--import', 'tsx', path.join(here, '../helpers/fork-loop-gc.ts')], {
-      encoding: 'utf8',
-      cwd: path.resolve(here, '../..'),
-      timeout: 120_000,
-    });
+    const run = nodeScript(['--trace-gc'], 'fork-loop-gc.ts', 120_000);
     expect(run.status, run.stderr).toBe(0);
     const result = JSON.parse(/^RESULT (.*)$/m.exec(run.stdout)![1]!) as { parent: number; collections: number };
     const scavengers = [...run.stdout.matchAll(/^\[(\d+):0x[0-9a-f]+\]\s+\d+ ms: Scavenge/gm)].map((m) => Number(m[1]));

@@ -7,11 +7,10 @@
 //
 // The child is the server's, not ours: its status comes back through a pipe the server writes when it has reaped
 // it (the pipe's read end is our sentinel), and signals go through a pidfd the server sends along.
-import { closeSync, openSync } from 'node:fs';
 import * as posix from '../../../posix/index.js';
 import { coded, invalidType } from '../../../posix/errors.js';
 import { atExitAfterChildren } from '../current.js';
-import { childExecArgv, preparePayload, sibling } from './spawn.js';
+import { preparePayload, spawnNode } from './spawn.js';
 import { decodeStatus } from './status.js';
 import type { ChildHandle, ChildJob, StartMethodStrategy } from './strategy.js';
 import { moduleUrl } from './strategy.js';
@@ -48,17 +47,14 @@ function receive(sock: number): { msg: Record<string, unknown>; fds: number[] } 
 
 function startServer(): Server {
   const [mine, theirs] = posix.socketpair('seqpacket');
-  const devnull = openSync('/dev/null', 'r');
   let pid: number;
   try {
-    const env = { ...process.env, MULTIPROC_FORKSERVER_PRELOAD: JSON.stringify(preload) };
-    pid = posix.spawn(process.execPath, [process.execPath, ...childExecArgv(), sibling('forkserver-main')], { env, fds: { 0: devnull, 3: theirs } });
+    pid = spawnNode('forkserver-main', { 3: theirs }, { ...process.env, MULTIPROC_FORKSERVER_PRELOAD: JSON.stringify(preload) });
   } catch (e) {
     posix.close(mine);
     throw e;
   } finally {
     posix.close(theirs);
-    closeSync(devnull);
   }
   const s: Server = { pid, sock: mine, stopped: false };
   try {

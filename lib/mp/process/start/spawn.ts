@@ -80,17 +80,28 @@ export const spawn: StartMethodStrategy = Object.freeze({
   runsClosures: false,
   start(job: ChildJob): ChildHandle {
     const { memfd, shared } = preparePayload(job, 'spawn');
-    const devnull = openSync('/dev/null', 'r');
     try {
-      const fds: Record<number, number> = { 0: devnull, 3: memfd };
+      const fds: Record<number, number> = { 3: memfd };
       shared.forEach((f, i) => (fds[4 + i] = f));
-      return new OwnChild(posix.spawn(process.execPath, [process.execPath, ...childExecArgv(), sibling('spawn-main')], { fds }));
+      return new OwnChild(spawnNode('spawn-main', fds));
     } finally {
       posix.close(memfd);
-      closeSync(devnull);
     }
   },
 });
+
+/**
+ * posix_spawn of a `node` (this one, with this process's execArgv: childExecArgv) running the program `entry`
+ * beside this file, stdin from /dev/null and `fds` as its other fds. Returns its pid.
+ */
+export function spawnNode(entry: string, fds: Record<number, number>, env?: Record<string, string | undefined>): number {
+  const devnull = openSync('/dev/null', 'r');
+  try {
+    return posix.spawn(process.execPath, [process.execPath, ...childExecArgv(), sibling(entry)], { env, fds: { ...fds, 0: devnull } });
+  } finally {
+    closeSync(devnull);
+  }
+}
 
 /** A program beside this file: its .js, or its .ts when running from source. */
 export function sibling(name: string): string {

@@ -591,7 +591,9 @@ describe('sync (single process)', () => {
       for (let i = 0; i < 8; i++) native.futexWaitAsync(i % 2 ? m : m2, i * 4, 0, i % 4 ? undefined : 60000, () => {});
       if (workerData.close) native.mappingClose(m); // pinned: unmapped when its waits let go
       parentPort.postMessage(native.pendingWaits('futex'));
-      if (workerData.exit) setTimeout(() => process.exit(0), 1);`;
+      // It exits itself (waits still pending) once the parent has counted the mappings: not before, or its own
+      // teardown could unmap the closed one first on a loaded machine (seen in CI).
+      if (workerData.exit) parentPort.once('message', () => process.exit(0));`;
     // Shared mappings of this process, but a worker's libuv io_uring rings (Node 22+: libuv >= 1.45), which live
     // and die with the worker's loop and are no concern of the waits.
     const sharedMaps = () => new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => / r..s /.test(l) && !l.includes('io_uring')));
@@ -605,7 +607,11 @@ describe('sync (single process)', () => {
         });
         expect(pending).toBe(8);
         expect([...sharedMaps()].filter((l) => !before.has(l))).toHaveLength(2);
-        if (exit) await new Promise((r) => w.once('exit', r));
+        if (exit) {
+          const exited = new Promise((r) => w.once('exit', r));
+          w.postMessage('exit');
+          await exited;
+        }
       } finally {
         await w.terminate(); // also when an assertion failed: the worker's fds must not outlive the test
       }

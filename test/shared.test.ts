@@ -19,6 +19,7 @@ import {
   Value,
 } from '../lib/index.js';
 import { native } from '../lib/binding/addon.js';
+import { unregister } from '../lib/mp/shared/tracker.js';
 import * as posix from '../lib/posix/index.js';
 import { reap, runInChild, thrown } from './helpers/child.js';
 import { checkLeaks, closedAfterEach } from './helpers/leaks.js';
@@ -352,12 +353,16 @@ describe('SharedMemory', () => {
   it('the tracker unlinks what a crashed creator left, never what a live process still maps (gh-82300)', async () => {
     // Two creators crash (SIGKILL) without unlinking; this process keeps one of the objects mapped. Both stay
     // alive until it is mapped here (a creation runs the tracker, which would reap a dead creator's object).
+    // Each creator takes its object off the resource tracker's list (the segment header still marks it as
+    // tracked): the tracker checks every 100 ms from its own process and would otherwise race this test's
+    // reapSharedMemory() for the orphan, so that only this call can have removed it.
     const [r, w] = posix.pipe();
     const [hold, holdW] = posix.pipe();
     const pids: number[] = [];
     for (let i = 0; i < 2; i++) {
       const pid = posix.forkAndRun(() => {
         const s = new SharedMemory({ create: true, size: 64 });
+        unregister('shared_memory', s.name);
         s.buf[0] = 40 + i;
         posix.writeAll(w, `${s.name}\n`);
         posix.read(hold, Buffer.alloc(1)); // blocks until killed
@@ -397,9 +402,8 @@ describe('SharedMemory', () => {
       expect(thrown(() => new SharedMemory({ name: orphanName })).code).toBe('ENOENT');
       expect([40, 41]).toContain(used.buf[0]); // still there for the process that maps it
       used.close();
-      // nobody maps it now: reaped — by this call, or already by the resource tracker, which watches the same
-      // /dev/shm from its own process and may get there between close() and this call
-      reapSharedMemory();
+      // nobody maps it now: reaped (the tracker no longer knows it, so by this call alone)
+      expect(reapSharedMemory()).toContain(usedName);
       expect(existsSync(`/dev/shm${usedName}`)).toBe(false);
     } finally {
       used.close();

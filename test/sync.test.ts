@@ -26,11 +26,27 @@ import {
   arenaStats,
 } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
-import { thrown } from './helpers/child.js';
+import { thrown, until } from './helpers/child.js';
 import { checkLeaks, closedAfterEach } from './helpers/leaks.js';
 import * as targets from './helpers/sync-targets.js';
 import { helper } from './helpers/files.js';
 import { startTarget } from './helpers/process.js';
+
+/** Threads of this process not in `before` that sleep in futex(2) now (/proc/self/task/<tid>/syscall). */
+function futexSleepersSince(before: Set<string>): number {
+  const nr = ({ x64: 202, arm64: 98 } as Record<string, number>)[process.arch];
+  if (nr === undefined) return Infinity; // the sleepers word alone (syscall numbers of other architectures not listed)
+  let n = 0;
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    if (before.has(tid)) continue;
+    try {
+      if (fs.readFileSync(`/proc/self/task/${tid}/syscall`, 'utf8').split(' ')[0] === String(nr)) n++;
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return n;
+}
 
 checkLeaks();
 
@@ -91,15 +107,20 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
     });
 
     it('without the lock the same increments lose updates (the data race), reported', async () => {
+      // Each try runs twice as long as the one before: the racers must overlap in time, which a machine whose
+      // other core is busy may not give a short run.
       const losses: number[] = [];
+      const tries: string[] = [];
       for (let attempt = 0; attempt < 5 && !losses.some((l) => l > 0); attempt++) {
+        const each = 100_000 * 2 ** attempt;
         const v = track(new Value('i', 0, { lock: false }));
         const b = track(new Barrier(8));
-        const ps = Array.from({ length: 8 }, () => start('increment', v, b, 100_000, false));
+        const ps = Array.from({ length: 8 }, () => start('increment', v, b, each, false));
         await joinAll(ps);
-        losses.push(800_000 - v.value);
+        losses.push(8 * each - v.value);
+        tries.push(`${8 * each - v.value} of ${8 * each}`);
       }
-      console.log(`sync (${method}): updates lost without the lock, per try: ${losses.join(', ')} of 800,000`);
+      console.log(`sync (${method}): updates lost without the lock, per try: ${tries.join(', ')}`);
       expect(losses.some((l) => l > 0)).toBe(true);
     });
 
@@ -397,6 +418,7 @@ describe('sync (single process)', () => {
     expect(thrown(() => c.notify()).code).toBe('ERR_MULTIPROC_NOT_OWNER');
     expect(thrown(() => c.waitSync(1)).code).toBe('ERR_MULTIPROC_NOT_OWNER');
     // three waiters of this process: each wait releases the (non-recursive) lock while sleeping
+    const tasksBefore = new Set(fs.readdirSync('/proc/self/task'));
     const woken: number[] = [];
     const waiters = [0, 1, 2].map(async (i) => {
       expect(await c.acquire(5000)).toBe(true);
@@ -405,11 +427,15 @@ describe('sync (single process)', () => {
       c.release();
       return ok;
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // notify(n) bounds the waiters asleep in the kernel; one still on its way into futex(2) sees the new
+    // sequence and returns (a spurious wake-up, allowed). So the notify waits until all three sleep: the
+    // sleepers word counts them, and three threads this test started sit in the futex call.
+    await until(() => Atomics.load(c._i32, c._w + 1) === 3 && futexSleepersSince(tasksBefore) >= 3, 'three waiters asleep');
     c.acquireSync();
     c.notify(2);
     c.release();
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => woken.length >= 2, 'two waiters woken');
+    await new Promise((r) => setTimeout(r, 50)); // a third, wrongly woken, would show here
     expect(woken.length).toBe(2);
     c.acquireSync();
     c.notifyAll();
@@ -510,10 +536,12 @@ describe('sync (single process)', () => {
     expect(thrown(() => posix.futexWait(m, 4096, 0, 1))).toBeInstanceOf(RangeError);
     expect(thrown(() => posix.futexWake({} as never, 0))).toBeInstanceOf(TypeError);
     const woken = posix.futexWaitAsync(m, 4, 0, { timeout: 5000 });
-    await new Promise((r) => setTimeout(r, 10));
-    Atomics.store(w, 1, 1);
-    expect(posix.futexWake(m, 4, 1)).toBe(1);
+    // Its thread may take a while to reach futex(2) on a loaded machine: wake until it is there to be woken.
+    let wakes = 0;
+    await until(() => (wakes = posix.futexWake(m, 4, 1)) > 0, 'the async wait asleep');
+    expect(wakes).toBe(1);
     expect(await woken).toBe('woken');
+    Atomics.store(w, 1, 1);
     expect(await posix.futexWaitAsync(m, 4, 0)).toBe('not-equal');
     const ac = new AbortController();
     const cancelled = posix.futexWaitAsync(m, 8, 0, { signal: ac.signal });

@@ -102,15 +102,24 @@ describe('Pipe between processes', () => {
 
   it('recvSync, recvBytesSync and pollSync block the thread; poll resolves when a message arrives', async () => {
     const [a, b] = Pipe();
+    const [go, goW] = posix.pipe(); // the child sends once the parent has seen nothing to read yet
     const pid = await forkRun(async () => {
       a.close();
+      posix.close(goW);
+      posix.read(go, Buffer.alloc(1)); // the byte, or EOF if the parent gave up
       await new Promise((res) => setTimeout(res, 50));
       b.send('late');
       b.sendBytes(new Uint8Array([9, 8]));
       b.close();
     });
     b.close();
-    expect(a.pollSync(0)).toBe(false);
+    posix.close(go);
+    try {
+      expect(a.pollSync(0)).toBe(false);
+    } finally {
+      posix.writeAll(goW, 'g');
+      posix.close(goW);
+    }
     expect(await a.poll(10_000)).toBe(true);
     expect(a.recvSync()).toBe('late');
     expect([...a.recvBytesSync()]).toEqual([9, 8]);

@@ -214,21 +214,30 @@ describe('timed forms', () => {
 describe('async forms (reactor, no threadpool)', () => {
   it('receiveAsync resolves when a forked child sends; sendAsync on a full queue resolves once it drains', async () => {
     await withQueues([{ maxMessages: 1, messageSize: 32 }, { maxMessages: 1, messageSize: 32 }], async (a, b) => {
+      const [go, goW] = posix.pipe(); // the child drains `a` only once the parent has seen its sendAsync pending
       const pid = await forkRun(async () => {
+        posix.close(goW);
         await sleep(50);
         b.send('hello async', 4);
-        await sleep(100);
+        posix.read(go, Buffer.alloc(1)); // the byte, or EOF when the parent gave up
         const got = a.receive(); // drains the full queue: the parent's pending sendAsync completes
         const second = a.receive();
         b.send(`${text(got)} + ${text(second)}`);
       });
-      const m = await b.receiveAsync();
-      expect([text(m), m.priority]).toEqual(['hello async', 4]);
-      a.send('fills it');
-      let settled = false;
-      const pending = a.sendAsync('waits for room').finally(() => (settled = true));
-      await sleep(50);
-      expect(settled).toBe(false);
+      posix.close(go);
+      let pending: Promise<void>;
+      try {
+        const m = await b.receiveAsync();
+        expect([text(m), m.priority]).toEqual(['hello async', 4]);
+        a.send('fills it');
+        let settled = false;
+        pending = a.sendAsync('waits for room').finally(() => (settled = true));
+        await sleep(50);
+        expect(settled).toBe(false);
+        posix.writeAll(goW, 'g');
+      } finally {
+        posix.close(goW);
+      }
       await pending;
       expect(text(await b.receiveAsync())).toBe('fills it + waits for room');
       expect(await reap(pid)).toEqual({ kind: 'exited', pid, code: 0 });

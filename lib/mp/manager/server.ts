@@ -563,7 +563,8 @@ class ManagerServer {
     this.maxPendingAuth = cfg.maxPendingAuth ?? MAX_PENDING_AUTH;
     this.#net = net.createServer((sock) => {
       if (this.#stopping) return void sock.destroy();
-      this.conns.add(new ServerConn(this, sock));
+      const conn = new ServerConn(this, sock);
+      if (!conn.closed) this.conns.add(conn); // refused in its constructor (maxPendingAuth): not served, not counted
     });
   }
 

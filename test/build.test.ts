@@ -78,9 +78,17 @@ describe('loading', () => {
       env: { ...process.env, NODE_DEBUG: 'multiproc' },
     });
     expect(run.status, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout.trim())).toMatchObject({ kind: 'exited', code: 3 });
+    const statuses = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(statuses).toMatchObject([{ kind: 'exited', code: 3 }, { kind: 'exited', code: 3 }]);
     expect(run.stderr).toMatch(/MULTIPROC \d+: fork: parent \d+ forked child \d+/);
-    expect(run.stderr).toMatch(/MULTIPROC \d+: fork: child \d+ of \d+/);
+    // each line names the process that wrote it: the child's own pid, not the parent's (util.debuglog keeps the
+    // pid it saw when it set itself up, which in a forked child is the parent's)
+    const children = [...run.stderr.matchAll(/MULTIPROC (\d+): fork: child (\d+) of (\d+)/g)];
+    expect(children, run.stderr).toHaveLength(2);
+    for (const [, prefix, pid, parent] of children) {
+      expect(prefix).toBe(pid);
+      expect(prefix).not.toBe(parent);
+    }
     expect(run.stderr).toMatch(/MULTIPROC \d+: waitpidAsync\(\d+\)/);
   });
 });

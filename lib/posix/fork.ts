@@ -2,17 +2,14 @@
 // pthread_atfork(3)-style hooks. The native side is the fork addon (native/fork/run.cc: quiesce, fork, repair
 // the child, leave by _exit; its assumptions are probed in native/fork/internals.h); the child's JS side of the
 // repair is lib/posix/child.ts. README "Fork safety" says what a forked child may do.
-import { debuglog } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import { loadForkAddon, native, type ForkProbe, type ForkStats } from '../binding/addon.js';
 import { describe, rangeError, typeError } from './errors.js';
 import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, refreshUuidCache, repairChild, resetAsyncContext } from './child.js';
+import { debug } from './debug.js';
 
-const debug = debuglog('multiproc');
-// debuglog sets itself up on its first use: here, not in every child (each call site below runs in one).
-void debug.enabled;
 
 export type { ForkProbe, ForkStats } from '../binding/addon.js';
 

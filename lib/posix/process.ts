@@ -2,11 +2,10 @@
 // setsid(2), setpgid(2), prctl(2) PR_SET_CHILD_SUBREAPER / PR_SET_PDEATHSIG, sched_setaffinity(2),
 // getrlimit(2), and signal names (signal(7)). fork(2) and _exit(2) are lib/posix/fork.ts.
 // Names and semantics are C's; each function links its man page.
-import { debuglog } from 'node:util';
 import { native, type RawStatus, type SignalTable } from '../binding/addon.js';
 import { describe, integer, invalidType, invalidValue, rangeError, typeError } from './errors.js';
+import { debug } from './debug.js';
 
-const debug = debuglog('multiproc');
 
 // ---------------------------------------------------------------------------------------------------------
 // Signals

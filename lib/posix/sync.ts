@@ -14,12 +14,11 @@
 //
 // Async waits (Semaphore.waitAsync, Barrier.waitAsync) use threads of the addon, not libuv's threadpool, so
 // any number of them can be pending while fs and crypto work goes on.
-import { debuglog } from 'node:util';
 import type { Mapping } from './shm.js';
 import { native, type RawBarrier, type RawCond, type RawMutex, type RawSemaphore, type SyncLayout } from '../binding/addon.js';
 import { invalidType, timeout, waitOptions } from './errors.js';
+import { debug } from './debug.js';
 
-const debug = debuglog('multiproc');
 
 export type { SyncLayout } from '../binding/addon.js';
 

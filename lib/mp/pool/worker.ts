@@ -4,11 +4,11 @@
 // replies: results are written when there is nothing more to read, before an await, or when 64 KiB have
 // piled up. It exits 0 on STOP or when the parent's end closes.
 import { performance } from 'node:perf_hooks';
-import { debuglog } from 'node:util';
 import { errorRecord, FrameParser, FrameReader, FrameWriter, T } from './protocol.js';
 import * as posix from '../../posix/index.js';
 import { registerShareable } from '../core/reduction.js';
 import { importTarget, type ModuleTarget } from '../process/start/strategy.js';
+import { debug } from '../../posix/debug.js';
 
 /** A function named by the module that exports it (a file: URL) and the export's name. */
 export type ModuleSpec = ModuleTarget;
@@ -24,7 +24,6 @@ export interface WorkerSetup {
 }
 
 const FLUSH_AT = 64 * 1024;
-const debug = debuglog('multiproc');
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';

@@ -2,7 +2,6 @@
 // How the child comes to exist is its start method's business (./start: fork and spawn, interchangeable
 // strategies as CPython's popen_fork.py / popen_spawn_posix.py); a Process keeps the state machine — start
 // once, poll, join, signal, close — over the ChildHandle its method returns, the same for every method.
-import { debuglog } from 'node:util';
 import * as posix from '../../posix/index.js';
 import { closedError } from '../core/errors.js';
 import { invalidType, stateError, timeout as checkTimeout, waitOptions } from '../../posix/errors.js';
@@ -17,12 +16,12 @@ import {
   type StartMethodStrategy,
   type TargetFunction,
 } from './start/index.js';
+import { debug } from '../../posix/debug.js';
 
 // Kept here for the modules and tests that import them from this file.
 export type { StartMethod } from './start/index.js';
 export { childExecArgv } from './start/spawn.js';
 
-const debug = debuglog('multiproc');
 
 /** What `new Process(options)` takes. */
 export interface ProcessOptions {

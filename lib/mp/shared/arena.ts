@@ -12,11 +12,10 @@
 // or allocate in a region they did not create: a forked child starts regions of its own. So the creator must
 // keep an object alive (not close it) while other processes use it, as in Python, where the parent holds the
 // Value it passed to its children. A region is unmapped and its memfd closed when its last object is freed.
-import { debuglog } from 'node:util';
 import * as posix from '../../posix/index.js';
 import { closedError, integer } from '../../posix/errors.js';
+import { debug } from '../../posix/debug.js';
 
-const debug = debuglog('multiproc');
 
 export const REGION_BYTES = 64 * 1024;
 const ALIGN = 16;

@@ -2,7 +2,6 @@
 // reapSharedMemory, which removes what crashed creators left behind (the resource tracker, tracker.ts, does it
 // for its own process tree).
 import { readdirSync } from 'node:fs';
-import { debuglog } from 'node:util';
 import { myPid, myStartTime } from './arena.js';
 import * as posix from '../../posix/index.js';
 import { closedError } from '../core/errors.js';
@@ -10,8 +9,8 @@ import { registerShareable } from '../core/reduction.js';
 import { register, unregister } from './tracker.js';
 import { processAlive, shmUsers } from './users.js';
 import { allocation, integer, invalidType, stateError, typeError } from '../../posix/errors.js';
+import { debug } from '../../posix/debug.js';
 
-const debug = debuglog('multiproc');
 
 // Every object SharedMemory creates starts with a header (HEADER bytes; .buf is what follows):
 //   magic 'MPSHM\0v1' | creator pid (int32) | creator start time (int32, /proc/<pid>/stat field 22) |

@@ -21,12 +21,11 @@
 // process group: the tracker must outlive the tree to clean up after it) and leaves on end-of-file only.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { debuglog } from 'node:util';
 import { myPid, myStartTime } from './arena.js';
 import { childExecArgv } from '../process/process.js';
 import * as posix from '../../posix/index.js';
+import { debug } from '../../posix/debug.js';
 
-const debug = debuglog('multiproc');
 
 export type TrackedKind = 'shared_memory' | 'semaphore';
 

@@ -21,15 +21,14 @@
 // for the rule: keep it open while other processes use it); after close every call throws ERR_MULTIPROC_CLOSED.
 // Sync objects travel by inheritance (fork, or Process args at start): putting one in a Pipe/Queue throws
 // ERR_MULTIPROC_NOT_SENDABLE.
-import { debuglog } from 'node:util';
 import { ArenaObject, attachBlock, type Block, type BlockHandle, blockHandle, myPid, myStartTime } from '../shared/arena.js';
 import * as posix from '../../posix/index.js';
 import { processAlive } from '../shared/users.js';
 import { registerShareable } from '../core/reduction.js';
 import { futexSleep, now, runAsync, runSync, TIMED_OUT, type Waits, abortReason } from '../core/wait.js';
 import { typeError } from '../../posix/errors.js';
+import { debug } from '../../posix/debug.js';
 
-const debug = debuglog('multiproc');
 
 /** The "there may be sleepers" bit of a lock word. */
 const W = 1 << 30;

@@ -1,6 +1,6 @@
 // Process targets used by test/process.test.ts: passed as functions with the fork start method, and
 // imported by name ({ module: this file, export }) with spawn.
-import { readSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { currentProcess, parentProcess } from '../../lib/index.js';
 
@@ -47,5 +47,15 @@ export function stdinIsEmpty(file: string): void {
   } catch (e) {
     n = -2;
   }
-  writeJson(file, { n });
+  // fds above stdio that point to /dev/null: a copy the parent opened for the child's stdin must be closed
+  const extraNull = readdirSync('/proc/self/fd').filter((fd) => Number(fd) > 2 && readlinkOr(`/proc/self/fd/${fd}`) === '/dev/null');
+  writeJson(file, { n, extraNull });
+}
+
+function readlinkOr(p: string): string | null {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return null; // the fd readdir itself used, gone by now
+  }
 }

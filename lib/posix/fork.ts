@@ -7,7 +7,7 @@ import vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import { loadForkAddon, native, type ForkProbe, type ForkStats } from '../binding/addon.js';
 import { describe, rangeError, typeError } from './errors.js';
-import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, refreshUuidCache, repairChild, resetAsyncContext } from './child.js';
+import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, refreshUuidCache, repairChild, resetAsyncContext, warmChildRepair } from './child.js';
 import { debug } from './debug.js';
 
 
@@ -212,6 +212,7 @@ function forkWith(entry?: () => void): number {
     throw err;
   }
   for (let i = hooks.length - 1; i >= 0; i--) hooks[i]!.prepare?.();
+  warmChildRepair();
   collectYoungIfDue();
   let pid: number;
   try {

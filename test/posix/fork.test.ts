@@ -243,6 +243,29 @@ describe('the child does not run the parent\'s timers or serve the parent\'s I/O
     expect(timersTracked).toBe(true);
   });
 
+  it("fork() leaves the parent's timers and listeners as they were (the stand-ins it warms the child's repair on are its own)", async () => {
+    const resources = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').sort();
+    const listeners = () => process.eventNames().map((n) => `${String(n)}:${process.listenerCount(n)}`).sort();
+    const t = setTimeout(() => {}, 60_000);
+    const im = setImmediate(() => {});
+    try {
+      for (let i = 0; i < 2; i++) {
+        // compared as fork() returns, before this test's immediate gets a turn
+        const before = [resources(), listeners()];
+        const pid = posix.fork();
+        if (pid === 0) posix.exit(0);
+        const after = [resources(), listeners()];
+        expect(await reap(pid)).toEqual({ kind: 'exited', pid, code: 0 });
+        expect(after).toEqual(before);
+        expect(before[0]).toEqual(expect.arrayContaining(['Timeout']));
+        if (i === 0) expect(before[0]).toContain('Immediate');
+      }
+    } finally {
+      clearTimeout(t);
+      clearImmediate(im);
+    }
+  });
+
   it('pending timeouts, intervals and immediates of the parent never fire in the child', async () => {
     const [r, w] = posix.pipe();
     const fired = (what: string) => () => posix.write(w, `${process.pid}:${what}\n`);

@@ -10,7 +10,6 @@ import { describe, rangeError, typeError } from './errors.js';
 import { PHASE_EXIT, asyncResets, dropInheritedTicks, exitCodeOf, forkState, jsProbes, refreshUuidCache, repairChild, resetAsyncContext, warmChildRepair } from './child.js';
 import { debug } from './debug.js';
 
-
 export type { ForkProbe, ForkStats } from '../binding/addon.js';
 
 /** What fork() uses of Node's `process` beyond its public API (probed in lib/posix/child.ts: 'exiting', 'tick-callback'). */

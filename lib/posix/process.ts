@@ -6,7 +6,6 @@ import { native, type RawStatus, type SignalTable } from '../binding/addon.js';
 import { describe, integer, invalidType, invalidValue, rangeError, typeError } from './errors.js';
 import { debug } from './debug.js';
 
-
 // ---------------------------------------------------------------------------------------------------------
 // Signals
 

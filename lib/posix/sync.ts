@@ -19,7 +19,6 @@ import { native, type RawBarrier, type RawCond, type RawMutex, type RawSemaphore
 import { invalidType, timeout, waitOptions } from './errors.js';
 import { debug } from './debug.js';
 
-
 export type { SyncLayout } from '../binding/addon.js';
 
 const { semWaitFast, semPostFast, semTryWaitFast, mutexLockFast, mutexUnlockFast, mutexTryLockFast, barrierWaitFast } = native;

@@ -22,7 +22,6 @@ import { debug } from '../../posix/debug.js';
 export type { StartMethod } from './start/index.js';
 export { childExecArgv } from './start/spawn.js';
 
-
 /** What `new Process(options)` takes. */
 export interface ProcessOptions {
   /** fork: the function to run in the child (any function, closures included; an async one is awaited). */

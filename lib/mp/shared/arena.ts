@@ -16,7 +16,6 @@ import * as posix from '../../posix/index.js';
 import { closedError, integer } from '../../posix/errors.js';
 import { debug } from '../../posix/debug.js';
 
-
 export const REGION_BYTES = 64 * 1024;
 const ALIGN = 16;
 const MAX_SMALL = REGION_BYTES / 4;

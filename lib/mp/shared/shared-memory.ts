@@ -11,7 +11,6 @@ import { processAlive, shmUsers } from './users.js';
 import { allocation, integer, invalidType, stateError, typeError } from '../../posix/errors.js';
 import { debug } from '../../posix/debug.js';
 
-
 // Every object SharedMemory creates starts with a header (HEADER bytes; .buf is what follows):
 //   magic 'MPSHM\0v1' | creator pid (int32) | creator start time (int32, /proc/<pid>/stat field 22) |
 //   size (float64) | flags (int32: 1 = tracked) | unlinked (int32)

@@ -26,7 +26,6 @@ import { childExecArgv } from '../process/process.js';
 import * as posix from '../../posix/index.js';
 import { debug } from '../../posix/debug.js';
 
-
 export type TrackedKind = 'shared_memory' | 'semaphore';
 
 interface State {

@@ -29,7 +29,6 @@ import { futexSleep, now, runAsync, runSync, TIMED_OUT, type Waits, abortReason 
 import { typeError } from '../../posix/errors.js';
 import { debug } from '../../posix/debug.js';
 
-
 /** The "there may be sleepers" bit of a lock word. */
 const W = 1 << 30;
 /** The owner's pid in a lock word. */

@@ -1,5 +1,5 @@
 // Process, written once and run for both start methods (as CPython's test_multiprocessing_fork/_spawn).
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
@@ -37,14 +37,6 @@ async function captureStderr(body: () => Promise<void>): Promise<string> {
   const out = await readAll(r);
   posix.close(r);
   return out.toString();
-}
-
-function readlinkOr(p: string): string | null {
-  try {
-    return readlinkSync(p);
-  } catch {
-    return null; // the fd readdir itself used, gone by now
-  }
 }
 
 for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly StartMethod[]) {
@@ -140,8 +132,7 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
 
     it('the child reads end-of-file from stdin (/dev/null), as in Python', async () => {
       const file = tmpFile();
-      const nullFds = () => readdirSync('/proc/self/fd').filter((fd) => Number(fd) > 2 && readlinkOr(`/proc/self/fd/${fd}`) === '/dev/null');
-      const before = nullFds();
+      const before = targets.devNullFds();
       const p = make('stdinIsEmpty', [file]);
       p.start();
       await p.join();
@@ -150,7 +141,7 @@ for (const method of ['fork', 'spawn', 'forkserver'] as const satisfies readonly
       // A forked child has this process's fds: the /dev/null it got its stdin from (opened by the parent
       // before fork) is closed in both, nothing more.
       if (method === 'fork') expect(got.extraNull).toEqual(before);
-      expect(nullFds()).toEqual(before);
+      expect(targets.devNullFds()).toEqual(before);
     });
 
     it('a daemon child dies with its parent even when the parent is SIGKILLed', async () => {

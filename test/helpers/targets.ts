@@ -47,15 +47,18 @@ export function stdinIsEmpty(file: string): void {
   } catch (e) {
     n = -2;
   }
-  // fds above stdio that point to /dev/null: a copy the parent opened for the child's stdin must be closed
-  const extraNull = readdirSync('/proc/self/fd').filter((fd) => Number(fd) > 2 && readlinkOr(`/proc/self/fd/${fd}`) === '/dev/null');
-  writeJson(file, { n, extraNull });
+  // a copy of /dev/null the parent opened for the child's stdin must be closed
+  writeJson(file, { n, extraNull: devNullFds() });
 }
 
-function readlinkOr(p: string): string | null {
-  try {
-    return readlinkSync(p);
-  } catch {
-    return null; // the fd readdir itself used, gone by now
-  }
+/** This process's fds above stdio that are open on /dev/null (a test and the stdinIsEmpty target read them). */
+export function devNullFds(): string[] {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    if (Number(fd) <= 2) return false;
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === '/dev/null';
+    } catch {
+      return false; // the fd readdir itself used, gone by now
+    }
+  });
 }

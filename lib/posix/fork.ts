@@ -161,7 +161,6 @@ export function forkProbes(): ForkProbe[] {
   return [...loadForkAddon().probes(), ...jsProbes];
 }
 
-/** fork() and forkAndRun(): with `entry`, the child runs it and never returns from here. */
 // ---- a young generation that is due for collection is collected here, not in every child ----
 //
 // V8 posts a scavenge task once the young generation is ~80% full (v8 flag scavenge_task_trigger); a parent
@@ -197,6 +196,7 @@ function collectYoungIfDue(): void {
   }
 }
 
+/** fork() and forkAndRun(): with `entry`, the child runs it and never returns from here. */
 function forkWith(entry?: () => void): number {
   if (!isMainThread) {
     const err = new Error('fork() must be called from the main thread, not a worker_thread: the child would have no main thread. Use the spawn start method from workers.');

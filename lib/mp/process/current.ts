@@ -1,7 +1,7 @@
 // This process as multiproc sees it (CPython keeps the same in process.py: _current_process, _children,
 // _exit_function): its identity, the children it started and has not reaped, what happens to them at exit,
 // and the set-up every child runs first, whatever its start method.
-import { openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import os from 'node:os';
 import { inspect } from 'node:util';
 import * as posix from '../../posix/index.js';
@@ -98,6 +98,19 @@ let realParent: number | undefined;
  */
 export function realParentPid(): number | undefined {
   return realParent;
+}
+
+/**
+ * Runs `fn` with an fd of /dev/null opened for reading (close-on-exec), closed afterwards: what a child's stdin
+ * is made from, by the parent before it forks or spawns the child.
+ */
+export function withDevNull<T>(fn: (devnull: number) => T): T {
+  const devnull = openSync('/dev/null', 'r');
+  try {
+    return fn(devnull);
+  } finally {
+    closeSync(devnull);
+  }
 }
 
 /**

@@ -2,9 +2,8 @@
 // that runs the target on a fresh stack, so the target may be any function — closures included — and its
 // args are the very objects (shared memory, locks and fds inherited, nothing serialised). The code after
 // start() never runs in the child. What a forked Node child may do: README "Fork safety".
-import { closeSync, openSync } from 'node:fs';
 import * as posix from '../../../posix/index.js';
-import { enterChild, getIdentity, reportFailure } from '../current.js';
+import { enterChild, getIdentity, reportFailure, withDevNull } from '../current.js';
 import { type ChildHandle, type ChildJob, OwnChild, type StartMethodStrategy } from './strategy.js';
 
 /** fork(2) and run the target in the copy; the child exits 0, or 1 when the target throws (or rejects). */
@@ -15,14 +14,11 @@ export const fork: StartMethodStrategy = Object.freeze({
     const { name, daemon, target, args } = job;
     if (typeof target !== 'function') throw new TypeError('the fork start method runs a function target');
     const parent = { pid: process.pid, name: getIdentity().name };
-    // The child's stdin: opened here, where it is cheap, and dup2'd there (close-on-exec; the parent's copy is
-    // closed once fork() returned or failed).
-    const devnull = openSync('/dev/null', 'r');
-    let pid: number;
-    try {
-      // The entry closure holds only what the child needs (a Pool's worker must not hold its Pool, which a
-      // finalizer may have to collect).
-      pid = posix.forkAndRun(async () => {
+    // The child's stdin: opened here, where it is cheap, and dup2'd there (the parent's copy is closed once
+    // fork() returned or failed). The entry closure holds only what the child needs (a Pool's worker must not
+    // hold its Pool, which a finalizer may have to collect).
+    const pid = withDevNull((devnull) =>
+      posix.forkAndRun(async () => {
         enterChild({ name, pid: process.pid, daemon, parent }, parent.pid, devnull);
         try {
           await (target as (...a: unknown[]) => unknown)(...args);
@@ -31,10 +27,8 @@ export const fork: StartMethodStrategy = Object.freeze({
           posix.exit(1);
         }
         posix.exit(0);
-      });
-    } finally {
-      closeSync(devnull);
-    }
+      }),
+    );
     return new OwnChild(pid);
   },
 });

@@ -3,14 +3,13 @@
 // as a v8.serialize structured clone in a memfd (the child's fd 3); shared objects among them are reduced to
 // fds (lib/mp/core/reduction.ts), passed as the child's fds 4, 5, … For children that need worker threads
 // or a clean runtime, and for anything that must not inherit this process's memory and fds.
-import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import { packageRoot } from '../../../posix/install.js';
 import * as posix from '../../../posix/index.js';
 import { reduceArgs } from '../../core/reduction.js';
-import { getIdentity } from '../current.js';
+import { getIdentity, withDevNull } from '../current.js';
 import { type ChildHandle, type ChildJob, OwnChild, type StartMethodStrategy } from './strategy.js';
 
 /** What a spawned child's bootstrap receives (fd 3, v8.serialize). */
@@ -95,12 +94,7 @@ export const spawn: StartMethodStrategy = Object.freeze({
  * beside this file, stdin from /dev/null and `fds` as its other fds. Returns its pid.
  */
 export function spawnNode(entry: string, fds: Record<number, number>, env?: Record<string, string | undefined>): number {
-  const devnull = openSync('/dev/null', 'r');
-  try {
-    return posix.spawn(process.execPath, [process.execPath, ...childExecArgv(), sibling(entry)], { env, fds: { ...fds, 0: devnull } });
-  } finally {
-    closeSync(devnull);
-  }
+  return withDevNull((devnull) => posix.spawn(process.execPath, [process.execPath, ...childExecArgv(), sibling(entry)], { env, fds: { ...fds, 0: devnull } }));
 }
 
 /** A program beside this file: its .js, or its .ts when running from source. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Connection, EOFError, Pipe, TimeoutError } from '../lib/index.js';
 import * as posix from '../lib/posix/index.js';
 import { childExecArgv } from '../lib/mp/process/process.js';
-import { forkRun, reap } from './helpers/child.js';
+import { forkRun, gate, reap } from './helpers/child.js';
 import { checkLeaks } from './helpers/leaks.js';
 import { helper } from './helpers/files.js';
 
@@ -102,23 +102,21 @@ describe('Pipe between processes', () => {
 
   it('recvSync, recvBytesSync and pollSync block the thread; poll resolves when a message arrives', async () => {
     const [a, b] = Pipe();
-    const [go, goW] = posix.pipe(); // the child sends once the parent has seen nothing to read yet
+    const go = gate(); // the child sends once the parent has seen nothing to read yet
     const pid = await forkRun(async () => {
       a.close();
-      posix.close(goW);
-      posix.read(go, Buffer.alloc(1)); // the byte, or EOF if the parent gave up
+      go.wait();
       await new Promise((res) => setTimeout(res, 50));
       b.send('late');
       b.sendBytes(new Uint8Array([9, 8]));
       b.close();
     });
     b.close();
-    posix.close(go);
+    go.forked();
     try {
       expect(a.pollSync(0)).toBe(false);
     } finally {
-      posix.writeAll(goW, 'g');
-      posix.close(goW);
+      go.open();
     }
     expect(await a.poll(10_000)).toBe(true);
     expect(a.recvSync()).toBe('late');

@@ -137,6 +137,32 @@ export async function runInChild<T>(body: () => T | Promise<T>, timeoutMs = 30_0
   return { status, value: (v8.deserialize(data) as { value: T }).value };
 }
 
+/**
+ * A gate from a parent to a forked child, made before the fork. The child's wait() blocks its thread until the
+ * parent open()s it; the parent calls forked() right after the fork (its copy of the read end goes). open() is
+ * safe in a finally (once): a test that failed still lets its child go.
+ */
+export function gate(): { wait(): void; forked(): void; open(): void } {
+  const [r, w] = posix.pipe();
+  let opened = false;
+  return {
+    wait() {
+      posix.close(w);
+      posix.read(r, Buffer.alloc(1)); // the byte, or EOF
+      posix.close(r);
+    },
+    forked() {
+      posix.close(r);
+    },
+    open() {
+      if (opened) return;
+      opened = true;
+      posix.writeAll(w, 'g');
+      posix.close(w);
+    },
+  };
+}
+
 /** Polls `check` until it returns true (bounded), for states that take a moment to appear in /proc. */
 export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

@@ -9,7 +9,7 @@ import readline from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
-import { forkPiped, forkRun, readAll, reap, thrown, until } from '../helpers/child.js';
+import { forkPiped, forkRun, gate, readAll, reap, thrown, until } from '../helpers/child.js';
 import { helper, readThroughThreadpool, runHelper } from '../helpers/files.js';
 import { checkLeaks } from '../helpers/leaks.js';
 
@@ -134,29 +134,28 @@ describe('readAsync / writeAsync (reactor, no threadpool)', () => {
 
   it('a writer blocked on a full pipe resolves once the reader (a forked child) drains it', async () => {
     const [r, w] = posix.pipe();
-    const [goR, goW] = posix.pipe();
+    const go = gate();
     const [resR, resW] = posix.pipe();
     // The reader is forked before the async write exists: a child forked while a watch is pending would hold
     // the reactor's duplicate of `w` (until its own first reactor use) and never see EOF.
     const pid = await forkRun(() => {
-      closeAll(w, goW, resR);
-      posix.read(goR, Buffer.alloc(1)); // wait until the parent's writer is blocked
+      closeAll(w, resR);
+      go.wait(); // until the parent's writer is blocked
       let total = 0;
       const buf = Buffer.alloc(65536);
       for (let n; (n = posix.read(r, buf)) > 0; ) total += n;
       posix.write(resW, String(total));
-      closeAll(r, goR, resW);
+      closeAll(r, resW);
     });
     posix.close(resW);
-    posix.close(goR);
+    go.forked();
     const filled = fill(w);
     expect(filled).toBe(posix.getPipeSize(w));
     let settled = false;
     const pending = posix.writeAsync(w, Buffer.alloc(1000, 2)).finally(() => (settled = true));
     await sleep(100);
     expect(settled).toBe(false); // still waiting: the pipe is full and nobody reads
-    posix.write(goW, 'g');
-    posix.close(goW);
+    go.open();
     expect(await pending).toBe(1000);
     posix.close(w);
     const [out, status] = await Promise.all([readAll(resR), reap(pid)]).finally(() => closeAll(r, resR));

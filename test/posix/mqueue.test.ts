@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding/addon.js';
 import * as posix from '../../lib/posix/index.js';
-import { forkRun, reap, thrown } from '../helpers/child.js';
+import { forkRun, gate, reap, thrown } from '../helpers/child.js';
 import { checkLeaks } from '../helpers/leaks.js';
 import { readThroughThreadpool, runHelper } from '../helpers/files.js';
 
@@ -214,17 +214,16 @@ describe('timed forms', () => {
 describe('async forms (reactor, no threadpool)', () => {
   it('receiveAsync resolves when a forked child sends; sendAsync on a full queue resolves once it drains', async () => {
     await withQueues([{ maxMessages: 1, messageSize: 32 }, { maxMessages: 1, messageSize: 32 }], async (a, b) => {
-      const [go, goW] = posix.pipe(); // the child drains `a` only once the parent has seen its sendAsync pending
+      const go = gate(); // the child drains `a` only once the parent has seen its sendAsync pending
       const pid = await forkRun(async () => {
-        posix.close(goW);
         await sleep(50);
         b.send('hello async', 4);
-        posix.read(go, Buffer.alloc(1)); // the byte, or EOF when the parent gave up
+        go.wait();
         const got = a.receive(); // drains the full queue: the parent's pending sendAsync completes
         const second = a.receive();
         b.send(`${text(got)} + ${text(second)}`);
       });
-      posix.close(go);
+      go.forked();
       let pending: Promise<void>;
       try {
         const m = await b.receiveAsync();
@@ -234,9 +233,8 @@ describe('async forms (reactor, no threadpool)', () => {
         pending = a.sendAsync('waits for room').finally(() => (settled = true));
         await sleep(50);
         expect(settled).toBe(false);
-        posix.writeAll(goW, 'g');
       } finally {
-        posix.close(goW);
+        go.open();
       }
       await pending;
       expect(text(await b.receiveAsync())).toBe('fills it + waits for room');
